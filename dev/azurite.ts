@@ -1,0 +1,184 @@
+/**
+ * Starts Azurite (blob, queue, table) as a child process and waits until every service answers. Used by
+ * `npm start`, `npm run standin`, the test setup and the benchmarks. Nothing in production imports dev/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+
+/** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
+export const DEV_ACCOUNT = 'devstoreaccount1';
+export const DEV_ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+/** A second local account for failover tests (a random key of our own; local only). */
+export const SECOND_ACCOUNT = 'devstoreaccount2';
+export const SECOND_ACCOUNT_KEY = 'a2lmLXNlY29uZC1sb2NhbC1hY2NvdW50LWtleS1mb3ItYXp1cml0ZS10ZXN0cw==';
+
+export interface StorageAccount {
+  readonly name: string;
+  readonly key: string;
+}
+
+export interface AzuriteOptions {
+  /** Ports to use; 'free' picks unused ones. @default 'free' */
+  readonly ports?: { blob: number; queue: number; table: number } | 'free';
+  /** Keep data in memory (tests) or under this folder (local runs). @default in memory */
+  readonly location?: string | undefined;
+  /** How many accounts: 1 (the well-known one) or 2 (adds devstoreaccount2). @default 1 */
+  readonly accountCount?: 1 | 2;
+  /** Serve https with this certificate (PEM paths). */
+  readonly tls?: { cert: string; key: string } | undefined;
+  /** `--oauth basic` (needs tls): bearer tokens accepted, user delegation keys available. */
+  readonly oauth?: boolean;
+  /** How long to wait for the services. @default 30_000 */
+  readonly startTimeoutInMs?: number;
+  /** Forwarded Azurite output, for debugging. */
+  readonly onOutput?: (line: string) => void;
+}
+
+export interface AzuriteInstance {
+  readonly blobEndpoint: (account?: string) => string;
+  readonly queueEndpoint: (account?: string) => string;
+  readonly tableEndpoint: (account?: string) => string;
+  readonly ports: { blob: number; queue: number; table: number };
+  readonly accounts: readonly StorageAccount[];
+  /** `AZURITE_ACCOUNTS` as Azurite reads it. */
+  readonly accountsEnv: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not get a free port'));
+      });
+    });
+  });
+}
+
+function azuriteEntry(): string {
+  return join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
+}
+
+async function probe(url: string, deadline: number, child: ChildProcess, output: string[]): Promise<void> {
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(
+        `Azurite exited with code ${child.exitCode} before ${url} answered:\n${output.join('\n')}`,
+      );
+    }
+    try {
+      // Any HTTP answer (an auth error included) means the service is up.
+      await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      return;
+    } catch (e) {
+      // A TLS complaint (self-signed certificate not trusted by this process) still means the service is up.
+      const code = (e as { cause?: { code?: string } }).cause?.code ?? '';
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Azurite did not answer at ${url} within the start timeout. Its output:\n${output.join('\n')}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export function accountList(count: 1 | 2): StorageAccount[] {
+  const accounts = [{ name: DEV_ACCOUNT, key: DEV_ACCOUNT_KEY }];
+  if (count === 2) accounts.push({ name: SECOND_ACCOUNT, key: SECOND_ACCOUNT_KEY });
+  return accounts;
+}
+
+/** Starts Azurite and resolves once blob, queue and table all answer; rejects loudly otherwise. */
+export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteInstance> {
+  const ports =
+    options.ports === undefined || options.ports === 'free'
+      ? { blob: await freePort(), queue: await freePort(), table: await freePort() }
+      : options.ports;
+  const accounts = accountList(options.accountCount ?? 1);
+  // AZURITE_ACCOUNTS replaces Azurite's account list, so the well-known account is named too.
+  const accountsEnv = accounts.map((a) => `${a.name}:${a.key}`).join(';');
+  const args = [
+    azuriteEntry(),
+    '--skipApiVersionCheck',
+    '--disableTelemetry',
+    '--loose',
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(ports.blob),
+    '--queueHost',
+    '127.0.0.1',
+    '--queuePort',
+    String(ports.queue),
+    '--tableHost',
+    '127.0.0.1',
+    '--tablePort',
+    String(ports.table),
+  ];
+  if (options.location) {
+    mkdirSync(options.location, { recursive: true });
+    args.push('--location', options.location);
+  } else {
+    args.push('--inMemoryPersistence');
+  }
+  if (options.tls) args.push('--cert', options.tls.cert, '--key', options.tls.key);
+  if (options.oauth) args.push('--oauth', 'basic');
+
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, AZURITE_ACCOUNTS: accountsEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const collect = (data: Buffer): void => {
+    for (const line of data.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      if (output.length < 200) output.push(line);
+      options.onOutput?.(line);
+    }
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+
+  const scheme = options.tls ? 'https' : 'http';
+  const endpoint =
+    (port: number) =>
+    (account: string = DEV_ACCOUNT) =>
+      `${scheme}://127.0.0.1:${port}/${account}`;
+  const instance: AzuriteInstance = {
+    blobEndpoint: endpoint(ports.blob),
+    queueEndpoint: endpoint(ports.queue),
+    tableEndpoint: endpoint(ports.table),
+    ports,
+    accounts,
+    accountsEnv,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+      }),
+  };
+  const deadline = Date.now() + (options.startTimeoutInMs ?? 30_000);
+  try {
+    await Promise.all([
+      probe(`${scheme}://127.0.0.1:${ports.blob}/`, deadline, child, output),
+      probe(`${scheme}://127.0.0.1:${ports.queue}/`, deadline, child, output),
+      probe(`${scheme}://127.0.0.1:${ports.table}/`, deadline, child, output),
+    ]);
+  } catch (e) {
+    await instance.stop();
+    throw e;
+  }
+  return instance;
+}

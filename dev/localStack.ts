@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { startAzurite, type AzuriteInstance } from './azurite';
+import { faultsFromEnv, startStandin, type StandinInstance } from './standin/standin';
+import type { StandinAccount } from './standin/storageResources';
+
+export interface LocalStackOptions {
+  /** 'test': free ports, in memory. 'local': the default ports (env overrides), persisted under `.local/`. */
+  readonly mode: 'test' | 'local';
+  /** @default 1 locally, or STANDIN_ACCOUNTS */
+  readonly accountCount?: 1 | 2;
+  /** Project root, for `.local/`. @default process.cwd() */
+  readonly root?: string;
+  readonly onOutput?: (line: string) => void;
+}
+
+export interface LocalStack {
+  readonly azurite: AzuriteInstance;
+  readonly standin: StandinInstance;
+  readonly accounts: readonly StandinAccount[];
+  /** Environment a client process needs to reach this stack. */
+  readonly env: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+function port(env: string, fallback: number): number {
+  const raw = process.env[env];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`${env} must be a port number, got '${raw}'`);
+  return n;
+}
+
+export function accountCountFromEnv(): 1 | 2 {
+  const raw = process.env.STANDIN_ACCOUNTS;
+  if (raw === undefined || raw === '' || raw === '1') return 1;
+  if (raw === '2') return 2;
+  throw new Error(`STANDIN_ACCOUNTS must be 1 or 2, got '${raw}'`);
+}
+
+/** Starts Azurite, then the stand-in on top of it. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const local = options.mode === 'local';
+  const root = options.root ?? process.cwd();
+  const azurite = await startAzurite({
+    ports: local
+      ? {
+          blob: port('AZURITE_BLOB_PORT', 10000),
+          queue: port('AZURITE_QUEUE_PORT', 10001),
+          table: port('AZURITE_TABLE_PORT', 10002),
+        }
+      : 'free',
+    location: local ? join(root, '.local', 'azurite') : undefined,
+    accountCount: options.accountCount ?? accountCountFromEnv(),
+    ...(options.onOutput && { onOutput: options.onOutput }),
+  });
+  const accounts: StandinAccount[] = azurite.accounts.map((a) => ({
+    name: a.name,
+    key: a.key,
+    blobEndpoint: azurite.blobEndpoint(a.name),
+    queueEndpoint: azurite.queueEndpoint(a.name),
+    tableEndpoint: azurite.tableEndpoint(a.name),
+  }));
+  let standin: StandinInstance;
+  try {
+    standin = await startStandin({
+      accounts,
+      dmPort: local ? port('STANDIN_DM_PORT', 8081) : 0,
+      enginePort: local ? port('STANDIN_ENGINE_PORT', 8080) : 0,
+      faults: faultsFromEnv(),
+    });
+  } catch (e) {
+    await azurite.stop();
+    throw e;
+  }
+  const env = {
+    KUSTO_INGEST_URI: standin.dmUrl,
+    KUSTO_ENGINE_URI: standin.engineUrl,
+    AZURITE_ACCOUNTS: azurite.accountsEnv,
+    AZURITE_BLOB_ENDPOINT: azurite.blobEndpoint(),
+    AZURITE_QUEUE_ENDPOINT: azurite.queueEndpoint(),
+    AZURITE_TABLE_ENDPOINT: azurite.tableEndpoint(),
+  };
+  return {
+    azurite,
+    standin,
+    accounts,
+    env,
+    stop: async () => {
+      await standin.stop();
+      await azurite.stop();
+    },
+  };
+}

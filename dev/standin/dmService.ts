@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FaultSwitches } from './faults';
+import { parseFaultUpdate } from './faults';
+import { AUTH_METADATA, readJson, sendFailure, sendJson, StandinHttpError, v1Table } from './http';
+import { resourceRows, type ResourceLayout, type StandinAccount } from './storageResources';
+
+export interface DmServiceOptions {
+  readonly accounts: readonly StandinAccount[];
+  readonly layout: ResourceLayout;
+  readonly faults: FaultSwitches;
+  readonly clock?: () => number;
+}
+
+/**
+ * The Data Management endpoint: resource discovery, the identity token and the fault switches. The
+ * ingestion worker that drains the queues is a separate part.
+ */
+export class DmService {
+  /** Management commands received, by command text; for tests and diagnostics. */
+  readonly commandCounts = new Map<string, number>();
+  private readonly tokens = new Set<string>();
+  private readonly options: DmServiceOptions;
+
+  constructor(options: DmServiceOptions) {
+    this.options = options;
+  }
+
+  /** Whether a message's `authorizationContext` is one this DM issued. */
+  isIssuedToken(token: unknown): boolean {
+    return typeof token === 'string' && this.tokens.has(token);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = String(req.headers['x-ms-client-request-id'] ?? 'none');
+    try {
+      const path = new URL(req.url ?? '/', 'http://standin').pathname;
+      if (req.method === 'GET' && path === '/v1/rest/auth/metadata') {
+        sendJson(res, 200, AUTH_METADATA);
+        return;
+      }
+      if (path === '/_standin/faults') {
+        await this.faultsEndpoint(req, res);
+        return;
+      }
+      if (req.method === 'GET' && path === '/_standin/stats') {
+        sendJson(res, 200, { commands: Object.fromEntries(this.commandCounts) });
+        return;
+      }
+      if (req.method === 'POST' && path === '/v1/rest/mgmt') {
+        await this.mgmt(req, res);
+        return;
+      }
+      throw new StandinHttpError({
+        status: 404,
+        code: 'NotFound',
+        message: `${req.method ?? 'GET'} ${path} is not an endpoint of the Data Management service: use POST /v1/rest/mgmt`,
+        permanent: true,
+      });
+    } catch (e) {
+      if (e instanceof StandinHttpError) {
+        sendFailure(res, e.failure, requestId);
+        return;
+      }
+      sendFailure(
+        res,
+        { status: 500, code: 'General_InternalServerError', message: String(e), permanent: false },
+        requestId,
+      );
+    }
+  }
+
+  private async faultsEndpoint(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const faults = this.options.faults;
+    if (req.method === 'GET') {
+      sendJson(res, 200, faults.current);
+      return;
+    }
+    if (req.method === 'DELETE') {
+      sendJson(res, 200, faults.reset());
+      return;
+    }
+    if (req.method === 'POST') {
+      try {
+        sendJson(res, 200, faults.update(parseFaultUpdate(await readJson(req))));
+        return;
+      } catch (e) {
+        if (e instanceof StandinHttpError) throw e;
+        throw new StandinHttpError({
+          status: 400,
+          code: 'BadRequest',
+          message: (e as Error).message,
+          permanent: true,
+        });
+      }
+    }
+    throw new StandinHttpError({
+      status: 405,
+      code: 'MethodNotAllowed',
+      message: 'use GET, POST or DELETE',
+      permanent: true,
+    });
+  }
+
+  private async mgmt(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    checkAuthorization(req);
+    const body = (await readJson(req)) as { db?: unknown; csl?: unknown };
+    if (typeof body.csl !== 'string' || body.csl.trim() === '') {
+      throw new StandinHttpError({
+        status: 400,
+        code: 'BadRequest_EmptyCommand',
+        message: "the body needs 'csl': the command text",
+        permanent: true,
+      });
+    }
+    const csl = body.csl.trim().replace(/\s+/g, ' ');
+    const command = csl.toLowerCase();
+    this.commandCounts.set(csl, (this.commandCounts.get(csl) ?? 0) + 1);
+    const faults = this.options.faults;
+    if (faults.take('mgmt5xx')) {
+      throw new StandinHttpError({
+        status: 503,
+        code: 'ServiceUnavailable',
+        message: 'the stand-in answers 503 (fault switch mgmt5xx)',
+        permanent: false,
+      });
+    }
+
+    if (command === '.get ingestion resources' || command.startsWith('.get ingestion resources with')) {
+      if (faults.take('throttleResources')) {
+        throw new StandinHttpError({
+          status: 429,
+          code: 'TooManyRequests',
+          message: 'the stand-in throttles .get ingestion resources (fault switch throttleResources)',
+          permanent: false,
+          headers: { 'retry-after': String(faults.current.retryAfterSeconds) },
+        });
+      }
+      const now = new Date(this.options.clock?.() ?? Date.now());
+      const rows = resourceRows(this.options.accounts, this.options.layout, now).map((r) => [r.type, r.url]);
+      sendJson(res, 200, v1Table(['ResourceTypeName', 'StorageRoot'], rows));
+      return;
+    }
+    if (command === '.get kusto identity token') {
+      const token = `kif-standin-authz.${randomBytes(24).toString('base64url')}`;
+      this.tokens.add(token);
+      sendJson(res, 200, v1Table(['AuthorizationContext'], [[token]]));
+      return;
+    }
+    throw new StandinHttpError({
+      status: 400,
+      code: 'BadRequest_SyntaxError',
+      message: `Syntax error: the Data Management stand-in does not know '${csl.slice(0, 80)}'. It answers '.get ingestion resources' and '.get kusto identity token'.`,
+      permanent: true,
+    });
+  }
+}
+
+/** Any bearer token is accepted (no AAD here); a malformed Authorization header is not. */
+export function checkAuthorization(req: IncomingMessage): void {
+  const header = req.headers.authorization;
+  if (header === undefined) return;
+  if (!/^Bearer \S+$/.test(header)) {
+    throw new StandinHttpError({
+      status: 401,
+      code: 'Unauthorized',
+      message: "the Authorization header must be 'Bearer <token>'",
+      permanent: true,
+    });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * `npm run standin` (and, until the function host lands, `npm start`): Azurite and the Kusto stand-in on
+ * the default local ports, data kept under .local/ between runs. Ctrl+C stops both.
+ */
+import { startLocalStack } from './localStack';
+
+async function main(): Promise<void> {
+  const stack = await startLocalStack({ mode: 'local' });
+  const lines = [
+    'Local stack is up:',
+    `  Kusto Data Management (ingest) endpoint  ${stack.standin.dmUrl}`,
+    `  Kusto engine endpoint                    ${stack.standin.engineUrl}`,
+    `  Azurite blob / queue / table             ${stack.azurite.blobEndpoint()}  ${stack.azurite.queueEndpoint()}  ${stack.azurite.tableEndpoint()}`,
+    `  Fault switches                           ${stack.standin.dmUrl}/_standin/faults`,
+    '',
+    'Try it:',
+    `  curl -s -X POST ${stack.standin.dmUrl}/v1/rest/mgmt -H 'content-type: application/json' -d '{"db":"NetDefaultDB","csl":".get ingestion resources"}'`,
+    '',
+    'Press Ctrl+C to stop.',
+  ];
+  console.log(lines.join('\n'));
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log('Stopping...');
+    stack.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+// @ts-check
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.local/**', '*.config.*', 'jest.config.js'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      eqeqeq: ['error', 'always'],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-confusing-void-expression': [
+        'error',
+        { ignoreVoidReturningFunctions: true, ignoreArrowShorthand: true },
+      ],
+    },
+  },
+  {
+    // Functions must not pull the library's dependency on the host in; the library must not import the host.
+    files: ['shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@azure/functions', message: 'shared/ is a plain library: no @azure/functions.' }],
+          patterns: [
+            { group: ['**/dev/**', '**/functions/**'], message: 'shared/ never imports dev/ or functions/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['dev/standin/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/shared/**'], message: 'The stand-in is an independent reading of the protocol.' },
+          ],
+        },
+      ],
+    },
+  },
+);

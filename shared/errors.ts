@@ -1,0 +1,217 @@
+/**
+ * One error hierarchy for the whole library (contracts.md §2). Every error says whether a retry can help
+ * (`transient`) and carries a stable `code` that the HTTP API and logs reuse.
+ */
+import { redactSecrets } from './log';
+
+export type ValidationCode =
+  'EmptyInput' | 'InvalidFormat' | 'InvalidName' | 'MappingMismatch' | 'InvalidProperty' | 'TooLarge';
+export type AuthCode = 'Unauthorized' | 'Forbidden';
+export type TransientCode = 'ServiceUnavailable' | 'NetworkError';
+export type ServiceCode = 'BadRequest' | 'NotFound' | 'NotImplemented' | 'StreamingDisabled';
+
+export interface IngestErrorOptions {
+  cause?: unknown;
+}
+
+export class IngestError extends Error {
+  readonly code: string;
+  readonly transient: boolean;
+
+  constructor(message: string, code: string, transient: boolean, options?: IngestErrorOptions) {
+    super(redactSecrets(message), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IngestError';
+    this.code = code;
+    this.transient = transient;
+  }
+}
+
+export class IngestValidationError extends IngestError {
+  declare readonly code: ValidationCode;
+
+  constructor(message: string, code: ValidationCode, options?: IngestErrorOptions) {
+    super(message, code, false, options);
+    this.name = 'IngestValidationError';
+  }
+}
+
+export class IngestAuthError extends IngestError {
+  declare readonly code: AuthCode;
+
+  constructor(message: string, code: AuthCode, options?: IngestErrorOptions) {
+    super(message, code, false, options);
+    this.name = 'IngestAuthError';
+  }
+}
+
+export class IngestThrottledError extends IngestError {
+  declare readonly code: 'Throttled';
+  /** How long the service asked us to wait, when it said so (Retry-After). */
+  readonly retryAfterInMs: number | undefined;
+
+  constructor(message: string, retryAfterInMs?: number, options?: IngestErrorOptions) {
+    super(message, 'Throttled', true, options);
+    this.name = 'IngestThrottledError';
+    this.retryAfterInMs = retryAfterInMs;
+  }
+}
+
+export class IngestTransientError extends IngestError {
+  declare readonly code: TransientCode;
+
+  constructor(message: string, code: TransientCode, options?: IngestErrorOptions) {
+    super(message, code, true, options);
+    this.name = 'IngestTransientError';
+  }
+}
+
+export class IngestServiceError extends IngestError {
+  declare readonly code: ServiceCode;
+  /** The HTTP status the service answered, when there was one. */
+  readonly statusCode: number | undefined;
+
+  constructor(message: string, code: ServiceCode, statusCode?: number, options?: IngestErrorOptions) {
+    super(message, code, false, options);
+    this.name = 'IngestServiceError';
+    this.statusCode = statusCode;
+  }
+}
+
+export class IngestResourceError extends IngestError {
+  declare readonly code: 'ResourcesUnavailable';
+
+  constructor(message: string, options?: IngestErrorOptions) {
+    super(message, 'ResourcesUnavailable', true, options);
+    this.name = 'IngestResourceError';
+  }
+}
+
+// Guards check `name` too, so they hold across copies of this module (two bundles, jest module registries).
+const guard =
+  <T extends IngestError>(ctor: abstract new (...args: never[]) => T, name: string) =>
+  (e: unknown): e is T =>
+    e instanceof ctor || (e instanceof Error && e.name === name && 'code' in e && 'transient' in e);
+
+export const isIngestError = guard(IngestError, 'IngestError');
+export const isIngestValidationError = guard(IngestValidationError, 'IngestValidationError');
+export const isIngestAuthError = guard(IngestAuthError, 'IngestAuthError');
+export const isIngestThrottledError = guard(IngestThrottledError, 'IngestThrottledError');
+export const isIngestTransientError = guard(IngestTransientError, 'IngestTransientError');
+export const isIngestServiceError = guard(IngestServiceError, 'IngestServiceError');
+export const isIngestResourceError = guard(IngestResourceError, 'IngestResourceError');
+
+/** Any error that is ours and says so, or anything else: is it worth another try? */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof Error && 'transient' in e && typeof e.transient === 'boolean') return e.transient;
+  return classify(e).transient;
+}
+
+const TRANSIENT_SYSTEM_CODES = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'REQUEST_SEND_ERROR',
+]);
+
+export interface HttpFailure {
+  statusCode: number;
+  /** The service's own words, already free of secrets or about to be redacted. */
+  message: string;
+  retryAfterInMs?: number | undefined;
+  cause?: unknown;
+}
+
+/** Maps an HTTP status to our error type (contracts.md §2). */
+export function errorFromStatus(failure: HttpFailure): IngestError {
+  const { statusCode, message, retryAfterInMs, cause } = failure;
+  const opts = { cause };
+  if (statusCode === 429) return new IngestThrottledError(message, retryAfterInMs, opts);
+  if (statusCode === 401) return new IngestAuthError(message, 'Unauthorized', opts);
+  if (statusCode === 403) return new IngestAuthError(message, 'Forbidden', opts);
+  if (statusCode === 501 || statusCode === 505)
+    return new IngestServiceError(message, 'NotImplemented', statusCode, opts);
+  if (statusCode === 408 || statusCode >= 500)
+    return new IngestTransientError(message, 'ServiceUnavailable', opts);
+  if (statusCode === 404) return new IngestServiceError(message, 'NotFound', statusCode, opts);
+  return new IngestServiceError(message, 'BadRequest', statusCode, opts);
+}
+
+function systemCodeOf(e: unknown): string | undefined {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; depth++) {
+    if (
+      typeof cur === 'object' &&
+      'code' in cur &&
+      typeof cur.code === 'string' &&
+      /^[A-Z_]+$/.test(cur.code)
+    ) {
+      return cur.code;
+    }
+    cur = typeof cur === 'object' && 'cause' in cur ? cur.cause : undefined;
+  }
+  return undefined;
+}
+
+function statusCodeOf(e: unknown): number | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const rec = e as { statusCode?: unknown; status?: unknown };
+  if (typeof rec.statusCode === 'number') return rec.statusCode;
+  if (typeof rec.status === 'number') return rec.status;
+  return undefined;
+}
+
+function retryAfterOf(e: unknown): number | undefined {
+  if (typeof e !== 'object' || e === null || !('response' in e)) return undefined;
+  const response = (e as { response?: { headers?: { get?: (n: string) => string | undefined } } }).response;
+  const value = response?.headers?.get?.('retry-after');
+  return parseRetryAfter(value ?? null);
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/**
+ * The one place where foreign errors (storage RestError, fetch/undici errors, system errors) become ours.
+ * Our own errors pass through unchanged.
+ */
+export function classify(e: unknown, context?: string): IngestError {
+  if (isIngestError(e)) return e;
+  const prefix = context ? `${context}: ` : '';
+  const detail = e instanceof Error ? e.message : String(e);
+  const statusCode = statusCodeOf(e);
+  if (statusCode !== undefined && statusCode > 0) {
+    return errorFromStatus({
+      statusCode,
+      message: `${prefix}${detail} (HTTP ${statusCode})`,
+      retryAfterInMs: retryAfterOf(e),
+      cause: e,
+    });
+  }
+  const sys = systemCodeOf(e);
+  if (sys !== undefined && TRANSIENT_SYSTEM_CODES.has(sys)) {
+    return new IngestTransientError(`${prefix}${detail} (${sys})`, 'NetworkError', { cause: e });
+  }
+  if (e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError')) {
+    // A request timeout is worth retrying; the caller's own abort is checked before any retry.
+    return new IngestTransientError(`${prefix}${detail}`, 'NetworkError', { cause: e });
+  }
+  if (e instanceof TypeError && /fetch failed/i.test(detail)) {
+    return new IngestTransientError(`${prefix}${detail}`, 'NetworkError', { cause: e });
+  }
+  return new IngestError(`${prefix}${detail}`, 'Unknown', false, { cause: e });
+}

@@ -1,0 +1,47 @@
+// The public surface of the library. shared/ never imports @azure/functions: it is usable on its own.
+export {
+  IngestError,
+  IngestValidationError,
+  IngestAuthError,
+  IngestThrottledError,
+  IngestTransientError,
+  IngestServiceError,
+  IngestResourceError,
+  isIngestError,
+  isIngestValidationError,
+  isIngestAuthError,
+  isIngestThrottledError,
+  isIngestTransientError,
+  isIngestServiceError,
+  isIngestResourceError,
+  isTransient,
+  classify,
+} from './errors';
+export type { Logger } from './log';
+export { redactUrl, redactSecrets, stripQuery, silentLogger } from './log';
+export { withRetry, type RetryOptions } from './retry';
+export { uuidV5, isUuid, SOURCE_ID_NAMESPACE } from './uuid';
+export { validateEntityName, quoteName, quoteString } from './names';
+export { DATA_FORMATS, parseDataFormat, mappingKindOf, isBinaryFormat } from './message/dataFormat';
+export type { DataFormat, MappingKind } from './message/dataFormat';
+export { buildIngestionMessage, encodeIngestionMessage } from './message/ingestionMessage';
+export type { IngestionMessage } from './message/ingestionMessage';
+export { KustoRestClient, type KustoRestClientOptions } from './kusto/kustoRestClient';
+export type { KustoTable } from './kusto/v1Response';
+export { ReportLevel, ReportMethod } from './ingest/types';
+export type {
+  ColumnMapping,
+  IngestionProps,
+  IngestionReceipt,
+  IngestionStatus,
+  IngestionStatusValue,
+  FailureStatus,
+  ValidationPolicy,
+} from './ingest/types';
+export {
+  QueuedIngestClient,
+  type QueuedIngestClientOptions,
+  type IngestCallOptions,
+  type IngestSource,
+} from './ingest/queuedIngestClient';
+export { getIngestClient, closeIngestClients } from './ingest/getIngestClient';

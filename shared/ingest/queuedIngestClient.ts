@@ -1,0 +1,544 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { classify, IngestResourceError, IngestServiceError, IngestValidationError } from '../errors';
+import { applicationHeader, clientVersionHeader } from '../kusto/clientDetails';
+import { KustoRestClient } from '../kusto/kustoRestClient';
+import { silentLogger, stripQuery, type Logger } from '../log';
+import { isBinaryFormat } from '../message/dataFormat';
+import { buildIngestionMessage, encodeIngestionMessage } from '../message/ingestionMessage';
+import { withFailover } from '../resources/failover';
+import { ResourceManager } from '../resources/resourceManager';
+import type { StorageResource } from '../resources/storageUrl';
+import { withRetry, type RetryOptions } from '../retry';
+import { readStatusRow, writePendingRow } from '../status/statusTable';
+import { uploadBlocks, type UploadResult } from '../upload/blockUpload';
+import {
+  ByteCounter,
+  gzipStream,
+  prepend,
+  sniffCompression,
+  toBuffers,
+  type Compression,
+} from '../upload/compression';
+import { StorageClients } from '../upload/storageClients';
+import { newUuid } from '../uuid';
+import { reportsToTable, validateProps, type ValidatedProps } from './ingestionProps';
+import type { IngestionProps, IngestionReceipt, IngestionStatus } from './types';
+
+export interface QueuedIngestClientOptions {
+  /** Data Management endpoint (https://ingest-<cluster>...). */
+  readonly ingestUri: string;
+  /** @azure/identity credential; absent = no Authorization header (local stand-in). */
+  readonly credential?: TokenCredential;
+  /** x-ms-app and ApplicationForTracing. @default the package name */
+  readonly applicationName?: string;
+  /** @default 3_600_000 */
+  readonly resourceRefreshIntervalInMs?: number;
+  /** Retries of each storage or service call. @default 3 attempts, 500 ms base, 10 s max */
+  readonly retry?: {
+    readonly maxAttempts?: number;
+    readonly baseDelayInMs?: number;
+    readonly maxDelayInMs?: number;
+  };
+  /** gzip level for text formats, 1-9. @default 3 (see bench/README.md: much faster than 6 for ~1.1x the bytes) */
+  readonly compressionLevel?: number;
+  /** Blocks of one blob staged in parallel. @default 4 */
+  readonly uploadConcurrency?: number;
+  /** Staged block size in bytes, and the largest input sent as a single Put Blob. @default 4 MiB */
+  readonly blockSizeInBytes?: number;
+  /** Time source in ms. @default Date.now */
+  readonly clock?: () => number;
+  readonly logger?: Logger;
+  /** Pipeline policies added to the storage clients of one account (fault injection in tests). */
+  readonly storagePolicies?: (accountName: string) => PipelinePolicy[];
+}
+
+export interface IngestCallOptions {
+  readonly abortSignal?: AbortSignal;
+}
+
+/** Anything that yields bytes or strings: a Node Readable, a web ReadableStream, a generator. */
+export type IngestSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+
+interface DataSource {
+  /** A fresh iteration of the input (files can give several; streams one). */
+  readonly open: () => AsyncIterable<Buffer>;
+  readonly replayable: boolean;
+  /** Blob name stem: the file's name, 'stream' or 'records'. */
+  readonly name: string;
+  /** Known size of the input in bytes (files). */
+  readonly size?: number;
+  /** RawDataSize for input that is already compressed, when it can be known without reading it all. */
+  readonly precompressedRawSize?: () => Promise<number | undefined>;
+}
+
+const DEFAULT_COMPRESSION_LEVEL = 3;
+const MAX_REPLAYS = 2;
+
+function checkPositiveInteger(name: string, value: number | undefined, max = Number.MAX_SAFE_INTEGER): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= max)) {
+    throw new RangeError(
+      `QueuedIngestClient: ${name} must be an integer from 1 to ${max}, got ${String(value)}`,
+    );
+  }
+}
+
+/**
+ * Queued ingestion into Kusto: data goes to the DM's temp storage (gzipped while it streams), a status row is
+ * written when asked for, and one message is queued for the Data Management service. One instance per cluster
+ * per process; safe under any number of concurrent calls.
+ */
+export class QueuedIngestClient {
+  readonly ingestUri: string;
+  private readonly options: QueuedIngestClientOptions;
+  private readonly resources: ResourceManager;
+  private readonly storage: StorageClients;
+  private readonly clock: () => number;
+  private readonly logger: Logger;
+  private readonly retry: RetryOptions;
+  private readonly compressionLevel: number;
+  private closed = false;
+
+  constructor(options: QueuedIngestClientOptions) {
+    const given: unknown = options;
+    if (
+      typeof given !== 'object' ||
+      given === null ||
+      typeof (given as { ingestUri?: unknown }).ingestUri !== 'string'
+    ) {
+      throw new TypeError(
+        'QueuedIngestClient: options.ingestUri is required (the https://ingest-<cluster> endpoint)',
+      );
+    }
+    checkPositiveInteger('resourceRefreshIntervalInMs', options.resourceRefreshIntervalInMs);
+    checkPositiveInteger('compressionLevel', options.compressionLevel, 9);
+    checkPositiveInteger('uploadConcurrency', options.uploadConcurrency, 64);
+    checkPositiveInteger('blockSizeInBytes', options.blockSizeInBytes, 4000 * 1024 * 1024);
+    checkPositiveInteger('retry.maxAttempts', options.retry?.maxAttempts, 20);
+    this.options = options;
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    this.retry = { ...options.retry };
+    this.compressionLevel = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
+    const rest = new KustoRestClient({
+      baseUrl: options.ingestUri,
+      credential: options.credential,
+      applicationName: options.applicationName,
+      logger: this.logger,
+    });
+    this.ingestUri = rest.baseUrl;
+    this.resources = new ResourceManager({
+      client: rest,
+      clock: this.clock,
+      logger: this.logger,
+      ...(options.resourceRefreshIntervalInMs !== undefined && {
+        refreshIntervalInMs: options.resourceRefreshIntervalInMs,
+      }),
+      ...(options.retry !== undefined && { retry: this.retry }),
+    });
+    this.storage = new StorageClients({ policiesFor: options.storagePolicies });
+  }
+
+  /** Queues a blob that already exists, by URL (with a SAS or `;managed_identity=...` the service can use). */
+  async ingestFromBlob(
+    blobUrl: string,
+    props: IngestionProps,
+    call: IngestCallOptions = {},
+  ): Promise<IngestionReceipt> {
+    this.assertOpen();
+    const validated = validateProps(props);
+    validateBlobUrl(blobUrl);
+    const sourceId = validated.sourceId ?? newUuid();
+    return this.enqueue(
+      { sourceId, blobUrl, rawDataSize: validated.rawDataSize, props: validated, retain: true },
+      call,
+    );
+  }
+
+  /** Streams the input to temp storage (gzipped unless binary or already compressed) and queues it. */
+  async ingestFromStream(
+    source: IngestSource,
+    props: IngestionProps,
+    call: IngestCallOptions = {},
+  ): Promise<IngestionReceipt> {
+    this.assertOpen();
+    const validated = validateProps(props);
+    const given: unknown = source;
+    if (
+      typeof given !== 'object' ||
+      given === null ||
+      !(Symbol.asyncIterator in given || Symbol.iterator in given)
+    ) {
+      throw new IngestValidationError(
+        'ingestFromStream needs a readable stream or an (async) iterable of bytes.',
+        'InvalidProperty',
+      );
+    }
+    let used = false;
+    return this.ingestData(
+      {
+        name: `stream.${validated.format}`,
+        replayable: false,
+        open: () => {
+          if (used) throw new Error('a stream can be read only once');
+          used = true;
+          return toBuffers(source);
+        },
+      },
+      validated,
+      call,
+    );
+  }
+
+  /** Streams a local file (never into memory) and queues it; `.gz` and `.zip` files go up as they are. */
+  async ingestFromFile(
+    path: string,
+    props: IngestionProps,
+    call: IngestCallOptions = {},
+  ): Promise<IngestionReceipt> {
+    this.assertOpen();
+    const validated = validateProps(props);
+    let size: number;
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) throw new Error('not a regular file');
+      size = info.size;
+    } catch (cause) {
+      throw new IngestValidationError(
+        `Cannot read file '${path}': ${(cause as Error).message}.`,
+        'InvalidProperty',
+        { cause },
+      );
+    }
+    if (size === 0)
+      throw new IngestValidationError(`File '${path}' is empty: there is nothing to ingest.`, 'EmptyInput');
+    return this.ingestData(
+      {
+        name: basename(path),
+        replayable: true,
+        size,
+        open: () => createReadStream(path, { highWaterMark: 1024 * 1024 }),
+        precompressedRawSize: () => gzipTrailerSize(path, size),
+      },
+      validated,
+      call,
+    );
+  }
+
+  /** Writes plain objects as JSON lines (format json or multijson) and queues them: our IDataReader. */
+  async ingestFromRecords(
+    records: AsyncIterable<unknown> | Iterable<unknown>,
+    props: IngestionProps,
+    call: IngestCallOptions = {},
+  ): Promise<IngestionReceipt> {
+    this.assertOpen();
+    const validated = validateProps(props);
+    if (validated.format !== 'json' && validated.format !== 'multijson') {
+      throw new IngestValidationError(
+        `ingestFromRecords writes JSON lines: use format 'json' (or 'multijson'), not '${validated.format}'.`,
+        'InvalidFormat',
+      );
+    }
+    return this.ingestData(
+      { name: 'records.json', replayable: false, open: () => jsonLines(records) },
+      validated,
+      call,
+    );
+  }
+
+  /**
+   * The status of one ingestion: from the receipt's status row, or by source id from every status table the
+   * resources name. A receipt without a status row reports 'Queued' (the service reports elsewhere).
+   */
+  async getIngestionStatus(
+    receiptOrSourceId: IngestionReceipt | string,
+    call: IngestCallOptions = {},
+  ): Promise<IngestionStatus> {
+    this.assertOpen();
+    const signal = call.abortSignal;
+    const receipt = typeof receiptOrSourceId === 'string' ? undefined : receiptOrSourceId;
+    const sourceId = typeof receiptOrSourceId === 'string' ? receiptOrSourceId : receiptOrSourceId.sourceId;
+    if (receipt && !receipt.statusTable) return { sourceId, status: receipt.status };
+
+    const { statusTables } = await this.resources.getResources(signal);
+    const preferred = receipt?.statusTable?.tableUrl;
+    const tables = [...statusTables].sort(
+      (a, b) => Number(stripQuery(b.url) === preferred) - Number(stripQuery(a.url) === preferred),
+    );
+    for (const table of tables) {
+      const status = await withRetry(() => readStatusRow(this.storage.table(table), sourceId, signal), {
+        ...this.retry,
+        abortSignal: signal,
+      });
+      if (status) return status;
+    }
+    throw new IngestServiceError(
+      `No ingestion status row for source ${sourceId} in ${tables.length} status table(s): it was not ingested with ReportMethod Table, or the row has expired.`,
+      'NotFound',
+      404,
+    );
+  }
+
+  /** Stops new calls; calls under way finish. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** How many times resources were fetched; for diagnostics and tests. */
+  get resourceFetchCount(): number {
+    return this.resources.fetchCount;
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw new IngestValidationError(
+        'This QueuedIngestClient is closed: create a new one.',
+        'InvalidProperty',
+      );
+  }
+
+  private async ingestData(
+    source: DataSource,
+    props: ValidatedProps,
+    call: IngestCallOptions,
+  ): Promise<IngestionReceipt> {
+    const signal = call.abortSignal;
+    const sourceId = props.sourceId ?? newUuid();
+    // Resources and the identity token are fetched while the input starts to flow.
+    const ready = Promise.all([
+      this.resources.getAuthorizationContext(signal),
+      this.resources.getResources(signal),
+    ]);
+    ready.catch(() => undefined);
+
+    let uploaded: { result: UploadResult; rawDataSize: number | undefined } | undefined;
+    for (let replay = 0; uploaded === undefined; replay++) {
+      try {
+        uploaded = await this.upload(source, props, sourceId, ready, signal);
+      } catch (e) {
+        const error = classify(e);
+        if (!source.replayable || !error.transient || replay >= MAX_REPLAYS || signal?.aborted) throw error;
+        this.logger.warn(
+          `Upload of ${source.name} failed (${error.message}); starting over on the next container`,
+        );
+      }
+    }
+    return this.enqueue(
+      { sourceId, blobUrl: uploaded.result.blobUrl, rawDataSize: uploaded.rawDataSize, props, retain: false },
+      call,
+    );
+  }
+
+  private async upload(
+    source: DataSource,
+    props: ValidatedProps,
+    sourceId: string,
+    ready: Promise<unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<{ result: UploadResult; rawDataSize: number | undefined }> {
+    const input = source.open()[Symbol.asyncIterator]();
+    let first: IteratorResult<Buffer>;
+    do first = await input.next();
+    while (!first.done && first.value.length === 0);
+    if (first.done) {
+      throw new IngestValidationError(
+        `The input (${source.name}) is empty: there is nothing to ingest.`,
+        'EmptyInput',
+      );
+    }
+    const detected: Compression = sniffCompression(first.value);
+    const counter = new ByteCounter();
+    const raw = counter.count(prepend(first.value, input));
+    const weCompress = detected === 'none' && !isBinaryFormat(props.format);
+    const body = weCompress ? gzipStream(raw, this.compressionLevel) : raw;
+
+    let name = source.name;
+    if (weCompress || detected === 'gzip') name = name.endsWith('.gz') ? name : `${name}.gz`;
+    else if (detected === 'zip') name = name.endsWith('.zip') ? name : `${name}.zip`;
+    else name = name.replace(/\.(gz|zip)$/i, ''); // a binary file misnamed .gz must not be read as gzip
+    const blobName = `${props.database}__${props.table}__${sourceId}__${name}`;
+
+    let candidates: StorageResource[];
+    try {
+      await ready;
+      candidates = await this.resources.rankedContainers(signal);
+    } catch (e) {
+      await input.return?.(); // release the file or stream we started to read
+      throw e;
+    }
+    const result = await uploadBlocks(
+      body,
+      {
+        candidates,
+        blobName,
+        clients: this.storage,
+        report: (r, ok, err) => this.resources.reportResult(r, ok, err),
+      },
+      {
+        retry: this.retry,
+        abortSignal: signal,
+        concurrency: this.options.uploadConcurrency ?? 4,
+        ...(this.options.blockSizeInBytes !== undefined && {
+          blockSizeInBytes: this.options.blockSizeInBytes,
+        }),
+      },
+    );
+    let rawDataSize: number | undefined;
+    if (detected === 'none')
+      rawDataSize = counter.bytes; // exact: we saw every uncompressed byte
+    else if (detected === 'gzip') rawDataSize = await source.precompressedRawSize?.();
+    this.logger.debug(
+      `Uploaded ${source.name} as ${blobName}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
+    );
+    return { result, rawDataSize };
+  }
+
+  private async enqueue(
+    item: {
+      sourceId: string;
+      blobUrl: string;
+      rawDataSize: number | undefined;
+      props: ValidatedProps;
+      retain: boolean;
+    },
+    call: IngestCallOptions,
+  ): Promise<IngestionReceipt> {
+    const signal = call.abortSignal;
+    const { props, sourceId } = item;
+    const [authorizationContext, resources] = await Promise.all([
+      this.resources.getAuthorizationContext(signal),
+      this.resources.getResources(signal),
+    ]);
+    const toTable = reportsToTable(props);
+    const statusTable = toTable ? pickStatusTable(resources.statusTables, sourceId) : undefined;
+    const now = new Date(this.clock());
+    const message = encodeIngestionMessage(
+      buildIngestionMessage({
+        sourceId,
+        blobUrl: item.blobUrl,
+        rawDataSize: item.rawDataSize,
+        props,
+        authorizationContext,
+        retainBlobOnSuccess: item.retain,
+        statusTableUrl: statusTable?.url,
+        applicationForTracing: applicationHeader(this.options.applicationName),
+        clientVersionForTracing: clientVersionHeader(),
+        now,
+      }),
+    );
+    const blobPath = stripQuery(item.blobUrl);
+
+    if (statusTable) {
+      const row = { sourceId, sourcePath: blobPath, database: props.database, table: props.table, now };
+      await withRetry((_, s) => writePendingRow(this.storage.table(statusTable), row, s), {
+        ...this.retry,
+        abortSignal: signal,
+      });
+    }
+    const queues = await this.resources.rankedQueues(signal);
+    await withFailover(queues, (q, s) => this.storage.queue(q).sendMessage(message, { abortSignal: s }), {
+      what: 'enqueue the ingestion message',
+      retry: this.retry,
+      abortSignal: signal,
+      report: (r, ok, err) => this.resources.reportResult(r, ok, err),
+    });
+
+    return {
+      sourceId,
+      database: props.database,
+      table: props.table,
+      flavor: 'queued',
+      blobPath,
+      status: statusTable ? 'Pending' : 'Queued',
+      ...(statusTable && {
+        statusTable: { tableUrl: stripQuery(statusTable.url), partitionKey: sourceId, rowKey: sourceId },
+      }),
+    };
+  }
+}
+
+function pickStatusTable(tables: readonly StorageResource[], sourceId: string): StorageResource {
+  if (tables.length === 0) {
+    throw new IngestResourceError(
+      'ReportMethod Table was asked for, but the Data Management service handed out no status table.',
+    );
+  }
+  // Stable per source, spread across tables.
+  const index = parseInt(sourceId.slice(0, 8), 16) % tables.length;
+  return tables[index] as StorageResource;
+}
+
+function validateBlobUrl(blobUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(blobUrl);
+  } catch (cause) {
+    throw new IngestValidationError(
+      `'${stripQuery(blobUrl)}' is not a blob URL: give an absolute https URL.`,
+      'InvalidProperty',
+      { cause },
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new IngestValidationError(
+      `Blob URL scheme '${url.protocol}' is not supported: use https.`,
+      'InvalidProperty',
+    );
+  }
+  if (url.pathname.split('/').filter(Boolean).length < 2) {
+    throw new IngestValidationError(
+      `'${stripQuery(blobUrl)}' names no blob: give the URL of a blob in a container.`,
+      'InvalidProperty',
+    );
+  }
+}
+
+/**
+ * RawDataSize of a local .gz file from its trailer (ISIZE: the last member's size mod 2^32). Trusted only
+ * when the file is under 100 MiB and the value exceeds the file size; otherwise unknown (contracts.md §1).
+ */
+async function gzipTrailerSize(path: string, size: number): Promise<number | undefined> {
+  if (size < 18 || size >= 100 * 1024 * 1024) return undefined;
+  const handle = await open(path, 'r');
+  try {
+    const trailer = Buffer.alloc(4);
+    await handle.read(trailer, 0, 4, size - 4);
+    const isize = trailer.readUInt32LE(0);
+    return isize > size ? isize : undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* jsonLines(records: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<Buffer> {
+  let batch = '';
+  let index = 0;
+  for await (const record of records) {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      throw new IngestValidationError(
+        `Record ${index} is not a plain object: each record becomes one JSON line.`,
+        'InvalidProperty',
+      );
+    }
+    let line: string;
+    try {
+      line = JSON.stringify(record);
+    } catch (cause) {
+      throw new IngestValidationError(
+        `Record ${index} cannot be written as JSON: ${(cause as Error).message}.`,
+        'InvalidProperty',
+        { cause },
+      );
+    }
+    batch += `${line}\n`;
+    index++;
+    if (batch.length >= 64 * 1024) {
+      yield Buffer.from(batch, 'utf8');
+      batch = '';
+    }
+  }
+  if (batch.length > 0) yield Buffer.from(batch, 'utf8');
+}

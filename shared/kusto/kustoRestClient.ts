@@ -1,0 +1,187 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { errorFromStatus, IngestServiceError, parseRetryAfter, classify } from '../errors';
+import { redactUrl, type Logger, silentLogger } from '../log';
+import { newUuid } from '../uuid';
+import { applicationHeader, clientVersionHeader } from './clientDetails';
+import { parseV1Response, type KustoTable } from './v1Response';
+
+export interface KustoRestClientOptions {
+  /** Engine or Data Management endpoint, e.g. `https://ingest-mycluster.westeurope.kusto.windows.net`. */
+  readonly baseUrl: string;
+  /** Any @azure/identity credential; absent = no Authorization header (local stand-in). */
+  readonly credential?: TokenCredential | undefined;
+  /** `x-ms-app`. @default the package name */
+  readonly applicationName?: string | undefined;
+  /** Token scope. @default from the cluster's `/v1/rest/auth/metadata`, else `https://kusto.kusto.windows.net/.default` */
+  readonly tokenScope?: string | undefined;
+  /** Per-request timeout. @default 630_000 (the service's 10 minutes plus 30 s) */
+  readonly requestTimeoutInMs?: number | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+const DEFAULT_SCOPE = 'https://kusto.kusto.windows.net/.default';
+
+/** The OneAPI error body Kusto sends with failures. */
+interface KustoErrorBody {
+  error?: { code?: string; message?: string; '@message'?: string; '@permanent'?: boolean };
+}
+
+/**
+ * Management commands over REST: `POST {baseUrl}/v1/rest/mgmt` with `{ db, csl }`. One attempt per call:
+ * retries belong to the caller, who knows whether the command is safe to repeat.
+ */
+export class KustoRestClient {
+  readonly baseUrl: string;
+  private readonly options: KustoRestClientOptions;
+  private readonly logger: Logger;
+  private scope: Promise<string> | undefined;
+
+  constructor(options: KustoRestClientOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.baseUrl);
+    } catch (cause) {
+      throw new TypeError(`Invalid Kusto endpoint '${options.baseUrl}': give an absolute http(s) URL.`, {
+        cause,
+      });
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      throw new TypeError(`Invalid Kusto endpoint '${options.baseUrl}': use https:// (or http:// locally).`);
+    }
+    this.baseUrl = parsed.origin;
+    this.options = options;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Runs a management command and returns its result tables. */
+  async executeMgmt(database: string, csl: string, signal?: AbortSignal): Promise<KustoTable[]> {
+    const body = await this.post('/v1/rest/mgmt', { db: database, csl }, csl, signal);
+    try {
+      return parseV1Response(body);
+    } catch (cause) {
+      throw new IngestServiceError(
+        `Kusto answered '${firstLine(csl)}' at ${this.baseUrl} with an unexpected response: ${(cause as Error).message}. ` +
+          'Check that the URL is the right endpoint (the ingestion endpoint starts with https://ingest-).',
+        'BadRequest',
+        200,
+        { cause },
+      );
+    }
+  }
+
+  private async post(path: string, payload: unknown, what: string, signal?: AbortSignal): Promise<unknown> {
+    const url = `${this.baseUrl}${path}`;
+    const requestId = `KIF.execute;${newUuid()}`;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': 'application/json; charset=utf-8',
+      'x-ms-client-request-id': requestId,
+      'x-ms-app': applicationHeader(this.options.applicationName),
+      'x-ms-client-version': clientVersionHeader(),
+    };
+    const token = await this.token(signal);
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+
+    const timeout = AbortSignal.timeout(this.options.requestTimeoutInMs ?? 630_000);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(payload),
+        signal: combined,
+      });
+    } catch (cause) {
+      if (signal?.aborted) throw cause;
+      throw classify(cause, `Kusto request '${firstLine(what)}' to ${redactUrl(url)} failed`);
+    }
+    const text = await response.text();
+    if (response.status === 200) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (cause) {
+        throw new IngestServiceError(
+          `Kusto answered '${firstLine(what)}' at ${this.baseUrl} with a body that is not JSON.`,
+          'BadRequest',
+          200,
+          { cause },
+        );
+      }
+    }
+    const serviceMessage = describeFailureBody(text);
+    this.logger.debug(`Kusto ${path} answered ${response.status} (request id ${requestId})`);
+    throw errorFromStatus({
+      statusCode: response.status,
+      message: `Kusto '${firstLine(what)}' at ${this.baseUrl} failed with HTTP ${response.status}: ${serviceMessage}`,
+      retryAfterInMs: parseRetryAfter(response.headers.get('retry-after')),
+    });
+  }
+
+  private async token(signal?: AbortSignal): Promise<string | undefined> {
+    const credential = this.options.credential;
+    if (!credential) return undefined;
+    this.scope ??= this.options.tokenScope ? Promise.resolve(this.options.tokenScope) : this.discoverScope();
+    const scope = await this.scope;
+    try {
+      const token = await credential.getToken(scope, signal ? { abortSignal: signal } : {});
+      if (!token) throw new Error('the credential returned no token');
+      return token.token;
+    } catch (cause) {
+      throw classifyCredentialError(cause, scope);
+    }
+  }
+
+  // The cluster names its AAD resource at /v1/rest/auth/metadata; 404 (or no answer) means public cloud.
+  private async discoverScope(): Promise<string> {
+    try {
+      const response = await fetch(`${this.baseUrl}/v1/rest/auth/metadata`, {
+        signal: AbortSignal.timeout(30_000),
+      });
+      if (!response.ok) return DEFAULT_SCOPE;
+      const body = (await response.json()) as {
+        AzureAD?: { KustoServiceResourceId?: unknown; LoginMfaRequired?: unknown };
+      };
+      const resource = body.AzureAD?.KustoServiceResourceId;
+      if (typeof resource !== 'string' || resource === '') return DEFAULT_SCOPE;
+      const effective =
+        body.AzureAD?.LoginMfaRequired === true ? resource.replace('.kusto.', '.kustomfa.') : resource;
+      return `${effective.replace(/\/+$/, '')}/.default`;
+    } catch (cause) {
+      this.logger.warn(
+        `Could not read ${this.baseUrl}/v1/rest/auth/metadata (${String(cause)}); using ${DEFAULT_SCOPE}`,
+      );
+      this.scope = undefined; // try again next time
+      return DEFAULT_SCOPE;
+    }
+  }
+}
+
+function classifyCredentialError(cause: unknown, scope: string) {
+  const c = classify(cause, `Could not get a token for ${scope}`);
+  if (c.code === 'Unknown') {
+    return errorFromStatus({
+      statusCode: 401,
+      message: `Could not get a token for ${scope}: ${(cause as Error).message}. Check the credential (managed identity, az login, or client secret).`,
+      cause,
+    });
+  }
+  return c;
+}
+
+function firstLine(csl: string): string {
+  const line = csl.split('\n', 1)[0] ?? '';
+  return line.length > 100 ? `${line.slice(0, 100)}...` : line;
+}
+
+function describeFailureBody(text: string): string {
+  try {
+    const body = JSON.parse(text) as KustoErrorBody;
+    const e = body.error;
+    if (e) return [e.code, e['@message'] ?? e.message].filter(Boolean).join(': ');
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  const trimmed = text.trim();
+  return trimmed === '' ? '(empty response)' : trimmed.slice(0, 500);
+}

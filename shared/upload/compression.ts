@@ -1,0 +1,57 @@
+import { Readable, pipeline } from 'node:stream';
+import { constants as zlibConstants, createGzip } from 'node:zlib';
+
+export type Compression = 'gzip' | 'zip' | 'none';
+
+/** What the first bytes say the input already is: a gzip member, a zip archive, or anything else. */
+export function sniffCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)
+    return 'zip';
+  return 'none';
+}
+
+/** Normalizes what callers hand us (Readable, web ReadableStream, generators of strings or bytes). */
+export async function* toBuffers(source: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    if (Buffer.isBuffer(chunk)) yield chunk;
+    else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    else if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');
+    else throw new TypeError(`stream chunks must be bytes or strings, got ${typeof chunk}`);
+  }
+}
+
+/** Counts the bytes flowing through, for the exact RawDataSize. */
+export class ByteCounter {
+  bytes = 0;
+
+  async *count(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      this.bytes += chunk.length;
+      yield chunk;
+    }
+  }
+}
+
+/**
+ * Gzips a byte stream as it flows, with backpressure end to end: nothing is buffered beyond zlib's
+ * window and one output chunk. Stopping the consumer stops the source.
+ */
+export function gzipStream(source: AsyncIterable<Buffer>, level: number): AsyncIterable<Buffer> {
+  const gzip = createGzip({ level, chunkSize: 64 * 1024, memLevel: zlibConstants.Z_DEFAULT_MEMLEVEL });
+  return pipeline(Readable.from(source, { objectMode: false }), gzip, () => {
+    // Errors surface through the iteration of the returned stream.
+  });
+}
+
+/** Puts back a chunk that was read ahead (to sniff it) in front of the rest. */
+export async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  let finished = false;
+  try {
+    yield first;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+    finished = true;
+  } finally {
+    if (!finished) await rest.return?.();
+  }
+}
