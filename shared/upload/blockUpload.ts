@@ -33,11 +33,53 @@ export interface UploadResult {
 
 export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 
-/** Re-cuts a byte stream into blocks of exactly `size` bytes (the last one shorter), one copy per byte. */
-export async function* toBlocks(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let block = Buffer.allocUnsafe(size);
+/**
+ * Block buffers are big and their lifetime is known (free once staged), so they are recycled rather than
+ * left to the garbage collector, which frees external memory late: it keeps the peak RSS flat.
+ */
+export class BlockPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    readonly blockSize: number,
+    private readonly maxFree: number,
+  ) {}
+
+  acquire(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.blockSize);
+  }
+
+  /** Takes back a block (or a view of one) that nothing references any more. */
+  release(block: Buffer): void {
+    if (this.free.length >= this.maxFree || block.buffer.byteLength < this.blockSize) return;
+    this.free.push(Buffer.from(block.buffer, block.byteOffset, this.blockSize));
+  }
+}
+
+// Inputs smaller than this never take a pooled block: a 1 KB file should not cost 4 MiB.
+const SMALL_INPUT_BYTES = 256 * 1024;
+
+/**
+ * Re-cuts a byte stream into blocks of exactly the pool's block size (the last one shorter), one copy per
+ * byte. The start is gathered as it comes until it outgrows a small input, then moves into a pooled block.
+ */
+export async function* toBlocks(source: AsyncIterable<Buffer>, pool: BlockPool): AsyncGenerator<Buffer> {
+  const size = pool.blockSize;
+  const start: Buffer[] = [];
+  let startBytes = 0;
+  let block: Buffer | undefined;
   let filled = 0;
   for await (const chunk of source) {
+    if (block === undefined) {
+      if (startBytes + chunk.length < Math.min(size, SMALL_INPUT_BYTES)) {
+        start.push(chunk);
+        startBytes += chunk.length;
+        continue;
+      }
+      block = pool.acquire();
+      for (const piece of start) filled += piece.copy(block, filled);
+      start.length = 0;
+    }
     let offset = 0;
     while (offset < chunk.length) {
       const n = Math.min(size - filled, chunk.length - offset);
@@ -46,12 +88,18 @@ export async function* toBlocks(source: AsyncIterable<Buffer>, size: number): As
       offset += n;
       if (filled === size) {
         yield block;
-        block = Buffer.allocUnsafe(size);
+        block = pool.acquire();
         filled = 0;
       }
     }
   }
-  if (filled > 0) yield block.subarray(0, filled);
+  if (block === undefined) {
+    if (startBytes > 0) yield Buffer.concat(start, startBytes);
+  } else if (filled > 0) {
+    yield block.subarray(0, filled);
+  } else {
+    pool.release(block);
+  }
 }
 
 function blockId(index: number): string {
@@ -79,7 +127,8 @@ export async function uploadBlocks(
     report: target.report,
   };
 
-  const blocks = toBlocks(source, blockSize);
+  const pool = new BlockPool(blockSize, concurrency + 2);
+  const blocks = toBlocks(source, pool);
   try {
     const first = await blocks.next();
     const firstBlock = first.done ? Buffer.alloc(0) : first.value;
@@ -101,6 +150,7 @@ export async function uploadBlocks(
         blobClient(r).stageBlock(blockId(0), firstBlock, firstBlock.length, { abortSignal: signal }),
       failover,
     );
+    pool.release(firstBlock);
     const pinned = blobClient(resource);
     const controller = new AbortController();
     const signal = options.abortSignal
@@ -121,7 +171,9 @@ export async function uploadBlocks(
           (_, s) => pinned.stageBlock(blockId(index), block, block.length, { abortSignal: s }),
           retry,
         ).then(
-          () => undefined,
+          () => {
+            pool.release(block);
+          },
           (e: unknown) => {
             failure ??= e instanceof Error ? e : new Error(String(e));
             controller.abort();
