@@ -51,6 +51,8 @@ export interface QueuedIngestClientOptions {
   readonly blockSizeInBytes?: number;
   /** Time source in ms. @default Date.now */
   readonly clock?: () => number;
+  /** Randomness for jitter and for shuffling equally ranked accounts, in [0, 1). @default Math.random */
+  readonly random?: () => number;
   readonly logger?: Logger;
   /** Pipeline policies added to the storage clients of one account (fault injection in tests). */
   readonly storagePolicies?: (accountName: string) => PipelinePolicy[];
@@ -121,7 +123,7 @@ export class QueuedIngestClient {
     this.options = options;
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? silentLogger;
-    this.retry = { ...options.retry };
+    this.retry = { ...options.retry, ...(options.random && { random: options.random }) };
     this.compressionLevel = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
     const rest = new KustoRestClient({
       baseUrl: options.ingestUri,
@@ -134,10 +136,11 @@ export class QueuedIngestClient {
       client: rest,
       clock: this.clock,
       logger: this.logger,
+      ...(options.random && { random: options.random }),
       ...(options.resourceRefreshIntervalInMs !== undefined && {
         refreshIntervalInMs: options.resourceRefreshIntervalInMs,
       }),
-      ...(options.retry !== undefined && { retry: this.retry }),
+      ...((options.retry !== undefined || options.random !== undefined) && { retry: this.retry }),
     });
     this.storage = new StorageClients({ policiesFor: options.storagePolicies });
   }

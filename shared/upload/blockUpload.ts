@@ -118,8 +118,7 @@ export async function uploadBlocks(
 ): Promise<UploadResult> {
   const blockSize = options.blockSizeInBytes ?? DEFAULT_BLOCK_SIZE;
   const concurrency = options.concurrency ?? 4;
-  const blobClient = (r: StorageResource): BlockBlobClient =>
-    target.clients.container(r).getBlockBlobClient(target.blobName);
+  const blobClient = (r: StorageResource): BlockBlobClient => target.clients.blockBlob(r, target.blobName);
   const failover = {
     what: 'upload to temp storage',
     retry: options.retry,

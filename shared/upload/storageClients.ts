@@ -1,7 +1,7 @@
 import { AzureSASCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
-import { AnonymousCredential, ContainerClient, newPipeline as newBlobPipeline } from '@azure/storage-blob';
+import { AnonymousCredential, BlockBlobClient, newPipeline as newBlobPipeline } from '@azure/storage-blob';
 import { QueueClient, newPipeline as newQueuePipeline } from '@azure/storage-queue';
 import type { StorageResource } from '../resources/storageUrl';
 
@@ -12,52 +12,47 @@ export interface StorageClientsOptions {
   readonly requestTimeoutInMs?: number | undefined;
 }
 
+type PolicyList = { policy: PipelinePolicy; position: 'perRetry' }[];
+
 /**
- * Builds the storage SDK clients for DM resource URLs once and reuses them: a client per URL keeps its
- * pipeline and connections warm. Retries are ours (failover across accounts, bounded and jittered), so the
- * SDK's own retry is set to a single try.
+ * Builds the storage SDK clients for DM resource URLs and reuses what can be reused: pipelines (so
+ * connections stay warm) and queue and table clients. Retries are ours (failover across accounts, bounded
+ * and jittered), so the SDK's own retry is set to a single try.
  */
 export class StorageClients {
-  private readonly containers = new Map<string, ContainerClient>();
   private readonly queues = new Map<string, QueueClient>();
   private readonly tables = new Map<string, TableClient>();
   private readonly options: StorageClientsOptions;
+  private readonly pipelinesByAccount = new Map<
+    string,
+    { blob: ReturnType<typeof newBlobPipeline>; queue: ReturnType<typeof newQueuePipeline> }
+  >();
 
   constructor(options: StorageClientsOptions = {}) {
     this.options = options;
   }
 
-  container(resource: StorageResource): ContainerClient {
-    return cached(
-      this.containers,
-      resource.url,
-      () =>
-        new ContainerClient(
-          resource.url,
-          newBlobPipeline(new AnonymousCredential(), this.pipelineOptions(resource)),
-        ),
-    );
+  /** A client for one blob in a temp container (the container URL carries the SAS). */
+  blockBlob(container: StorageResource, blobName: string): BlockBlobClient {
+    const path = `${container.accountUrl}/${encodeURIComponent(container.name)}/${encodeURIComponent(blobName)}`;
+    const url = container.sas ? `${path}?${container.sas}` : path;
+    return new BlockBlobClient(url, this.pipelines(container).blob);
   }
 
   queue(resource: StorageResource): QueueClient {
     return cached(
       this.queues,
       resource.url,
-      () =>
-        new QueueClient(
-          resource.url,
-          newQueuePipeline(new AnonymousCredential(), this.pipelineOptions(resource)),
-        ),
+      () => new QueueClient(resource.url, this.pipelines(resource).queue),
     );
   }
 
   table(resource: StorageResource): TableClient {
     return cached(this.tables, resource.url, () => {
-      const policies = this.options.policiesFor?.(resource.accountName) ?? [];
       const options = {
         allowInsecureConnection: resource.accountUrl.startsWith('http:'),
         retryOptions: { maxRetries: 0 },
-        additionalPolicies: policies.map((policy) => ({ policy, position: 'perRetry' as const })),
+        additionalPolicies: this.policies(resource),
       };
       return resource.sas
         ? new TableClient(resource.accountUrl, resource.name, new AzureSASCredential(resource.sas), options)
@@ -65,30 +60,46 @@ export class StorageClients {
     });
   }
 
-  /** Forgets clients of resources that the DM no longer hands out. */
-  retain(urls: ReadonlySet<string>): void {
-    for (const map of [this.containers, this.queues, this.tables] as Map<string, unknown>[]) {
-      for (const key of map.keys()) if (!urls.has(key)) map.delete(key);
-    }
+  private policies(resource: StorageResource): PolicyList {
+    const policies = this.options.policiesFor?.(resource.accountName) ?? [];
+    return policies.map((policy) => ({ policy, position: 'perRetry' }));
   }
 
-  // The options both storage SDKs understand (their own types differ in fields we do not set).
-  private pipelineOptions(resource: StorageResource) {
-    const policies = this.options.policiesFor?.(resource.accountName) ?? [];
-    // `additionalPolicies` is passed through to the core client pipeline, which the storage SDKs build from
-    // these options; it is the supported way to add policies, though StoragePipelineOptions does not list it.
-    const options: {
-      retryOptions: { maxTries: number; tryTimeoutInMs: number };
-      keepAliveOptions: { enable: boolean };
-      additionalPolicies?: { policy: PipelinePolicy; position: 'perRetry' }[];
-    } = {
-      retryOptions: { maxTries: 1, tryTimeoutInMs: this.options.requestTimeoutInMs ?? 120_000 },
-      keepAliveOptions: { enable: true },
-    };
-    if (policies.length > 0)
-      options.additionalPolicies = policies.map((policy) => ({ policy, position: 'perRetry' }));
-    return options;
+  /** One pipeline per account: its policies are the account's, and its connections stay warm. */
+  private pipelines(resource: StorageResource) {
+    return cached(this.pipelinesByAccount, resource.accountName, () => {
+      const options = {
+        retryOptions: { maxTries: 1, tryTimeoutInMs: this.options.requestTimeoutInMs ?? 120_000 },
+        keepAliveOptions: { enable: true },
+      };
+      const policies = this.policies(resource);
+      return {
+        blob: newBlobPipeline(new AnonymousCredential(), withPoliciesOnce(options, policies)),
+        queue: newQueuePipeline(new AnonymousCredential(), withPoliciesOnce(options, policies)),
+      };
+    });
   }
+}
+
+/**
+ * The storage SDKs pass their options on to the core client, which adds `additionalPolicies` to the shared
+ * pipeline every time a client or an inner context is built on it (a QueueClient builds two), and a policy
+ * added twice is an error. So the policies are handed out on the first read only. StoragePipelineOptions
+ * does not declare `additionalPolicies`, hence the wider type.
+ */
+function withPoliciesOnce<T extends object>(options: T, policies: PolicyList): T {
+  const copy = { ...options };
+  if (policies.length === 0) return copy;
+  let handedOut = false;
+  Object.defineProperty(copy, 'additionalPolicies', {
+    enumerable: true,
+    get: () => {
+      if (handedOut) return [];
+      handedOut = true;
+      return policies;
+    },
+  });
+  return copy;
 }
 
 function cached<T>(map: Map<string, T>, key: string, create: () => T): T {
