@@ -65,6 +65,15 @@ export interface IngestCallOptions {
 /** Anything that yields bytes or strings: a Node Readable, a web ReadableStream, a generator. */
 export type IngestSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 
+interface QueueItem {
+  readonly sourceId: string;
+  /** With SAS. */
+  readonly blobUrl: string;
+  readonly rawDataSize: number | undefined;
+  readonly props: ValidatedProps;
+  readonly retain: boolean;
+}
+
 interface DataSource {
   /** A fresh iteration of the input (files can give several; streams one). */
   readonly open: () => AsyncIterable<Buffer>;
@@ -368,6 +377,19 @@ export class QueuedIngestClient {
     try {
       await ready;
       candidates = await this.resources.rankedContainers(signal);
+      // A message the queue would refuse (a huge inline mapping) must fail before anything is uploaded.
+      const firstCandidate = candidates[0];
+      if (firstCandidate) {
+        const sampleUrl = this.storage.blockBlob(firstCandidate, blobName).url;
+        const sample = {
+          sourceId,
+          blobUrl: sampleUrl,
+          rawDataSize: Number.MAX_SAFE_INTEGER,
+          props,
+          retain: false,
+        };
+        await this.buildMessage(sample, signal);
+      }
     } catch (e) {
       await input.return?.(); // release the file or stream we started to read
       throw e;
@@ -399,31 +421,22 @@ export class QueuedIngestClient {
     return { result, rawDataSize };
   }
 
-  private async enqueue(
-    item: {
-      sourceId: string;
-      blobUrl: string;
-      rawDataSize: number | undefined;
-      props: ValidatedProps;
-      retain: boolean;
-    },
-    call: IngestCallOptions,
-  ): Promise<IngestionReceipt> {
-    const signal = call.abortSignal;
-    const { props, sourceId } = item;
+  /** The encoded wire message and the status table it names, if any. */
+  private async buildMessage(item: QueueItem, signal: AbortSignal | undefined) {
     const [authorizationContext, resources] = await Promise.all([
       this.resources.getAuthorizationContext(signal),
       this.resources.getResources(signal),
     ]);
-    const toTable = reportsToTable(props);
-    const statusTable = toTable ? pickStatusTable(resources.statusTables, sourceId) : undefined;
+    const statusTable = reportsToTable(item.props)
+      ? pickStatusTable(resources.statusTables, item.sourceId)
+      : undefined;
     const now = new Date(this.clock());
-    const message = encodeIngestionMessage(
+    const text = encodeIngestionMessage(
       buildIngestionMessage({
-        sourceId,
+        sourceId: item.sourceId,
         blobUrl: item.blobUrl,
         rawDataSize: item.rawDataSize,
-        props,
+        props: item.props,
         authorizationContext,
         retainBlobOnSuccess: item.retain,
         statusTableUrl: statusTable?.url,
@@ -432,6 +445,13 @@ export class QueuedIngestClient {
         now,
       }),
     );
+    return { text, statusTable, now };
+  }
+
+  private async enqueue(item: QueueItem, call: IngestCallOptions): Promise<IngestionReceipt> {
+    const signal = call.abortSignal;
+    const { props, sourceId } = item;
+    const { text: message, statusTable, now } = await this.buildMessage(item, signal);
     const blobPath = stripQuery(item.blobUrl);
 
     if (statusTable) {

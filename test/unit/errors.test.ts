@@ -1,0 +1,117 @@
+import {
+  classify,
+  errorFromStatus,
+  IngestAuthError,
+  IngestError,
+  IngestServiceError,
+  IngestThrottledError,
+  IngestTransientError,
+  IngestValidationError,
+  isIngestThrottledError,
+  isIngestValidationError,
+  isTransient,
+  parseRetryAfter,
+} from '../../shared/errors';
+
+describe('errorFromStatus', () => {
+  it.each([
+    [429, IngestThrottledError, 'Throttled', true],
+    [408, IngestTransientError, 'ServiceUnavailable', true],
+    [500, IngestTransientError, 'ServiceUnavailable', true],
+    [502, IngestTransientError, 'ServiceUnavailable', true],
+    [503, IngestTransientError, 'ServiceUnavailable', true],
+    [504, IngestTransientError, 'ServiceUnavailable', true],
+    [501, IngestServiceError, 'NotImplemented', false],
+    [505, IngestServiceError, 'NotImplemented', false],
+    [401, IngestAuthError, 'Unauthorized', false],
+    [403, IngestAuthError, 'Forbidden', false],
+    [404, IngestServiceError, 'NotFound', false],
+    [400, IngestServiceError, 'BadRequest', false],
+    [409, IngestServiceError, 'BadRequest', false],
+  ] as const)('HTTP %i is %p %s, transient %s', (statusCode, type, code, transient) => {
+    const e = errorFromStatus({ statusCode, message: 'm' });
+    expect(e).toBeInstanceOf(type);
+    expect(e).toBeInstanceOf(IngestError);
+    expect(e).toMatchObject({ code, transient });
+  });
+
+  it('keeps Retry-After on a throttling error', () => {
+    const e = errorFromStatus({ statusCode: 429, message: 'slow down', retryAfterInMs: 2500 });
+    expect(isIngestThrottledError(e) && e.retryAfterInMs).toBe(2500);
+  });
+});
+
+describe('classify', () => {
+  it('passes our own errors through unchanged', () => {
+    const e = new IngestValidationError('bad', 'EmptyInput');
+    expect(classify(e)).toBe(e);
+  });
+
+  it('reads statusCode from foreign errors (storage RestError) and keeps the cause', () => {
+    const restError = Object.assign(new Error('Server busy'), { statusCode: 503 });
+    const e = classify(restError, 'Could not upload');
+    expect(e).toBeInstanceOf(IngestTransientError);
+    expect(e.message).toBe('Could not upload: Server busy (HTTP 503)');
+    expect(e.cause).toBe(restError);
+  });
+
+  it.each(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'])(
+    'treats %s as a transient network error',
+    (code) => {
+      const e = classify(Object.assign(new Error('socket'), { code }));
+      expect(e).toMatchObject({ code: 'NetworkError', transient: true });
+    },
+  );
+
+  it('finds a system code in the cause chain (fetch failed)', () => {
+    const e = classify(
+      new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }),
+    );
+    expect(e).toMatchObject({ code: 'NetworkError', transient: true });
+  });
+
+  it('treats an unknown error as permanent, keeping its message', () => {
+    const e = classify(new Error('something odd'));
+    expect(e).toMatchObject({ code: 'Unknown', transient: false, message: 'something odd' });
+  });
+
+  it('redacts SAS signatures and bearer tokens from messages', () => {
+    const e = classify(
+      new Error(
+        'GET https://a.blob.core.windows.net/c/b?sv=2020&sig=SECRETSIG&se=x failed; Authorization: Bearer eyJhbGciOi.abc',
+      ),
+    );
+    expect(e.message).not.toContain('SECRETSIG');
+    expect(e.message).not.toContain('eyJhbGciOi');
+    expect(e.message).toContain('sig=REDACTED');
+  });
+});
+
+describe('guards and isTransient', () => {
+  it('recognise errors by name across module copies', () => {
+    const lookalike = Object.assign(new Error('x'), {
+      name: 'IngestValidationError',
+      code: 'EmptyInput',
+      transient: false,
+    });
+    expect(isIngestValidationError(lookalike)).toBe(true);
+    expect(isIngestValidationError(new Error('x'))).toBe(false);
+  });
+
+  it('uses the transient flag when there is one, else classifies', () => {
+    expect(isTransient(new IngestTransientError('x', 'NetworkError'))).toBe(true);
+    expect(isTransient(new IngestValidationError('x', 'InvalidName'))).toBe(false);
+    expect(isTransient(Object.assign(new Error('x'), { statusCode: 502 }))).toBe(true);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads delta-seconds and HTTP dates', () => {
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter('0')).toBe(0);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5000);
+    expect(parseRetryAfter(null)).toBeUndefined();
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});
