@@ -1,0 +1,129 @@
+import { createServer } from 'node:net';
+import { freePort, startAzurite } from '../../dev/azurite';
+import { startPrivateStandin } from '../helpers/privateStandin';
+import { testStack } from '../helpers/stack';
+
+describe('the Azurite launcher', () => {
+  it('fails loudly, with Azurite’s own output, when a service cannot start', async () => {
+    const blocker = createServer(() => undefined); // holds the port without speaking HTTP
+    const port = await freePort();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
+    try {
+      const error = await startAzurite({
+        ports: { blob: port, queue: await freePort(), table: await freePort() },
+        startTimeoutInMs: 15_000,
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/Azurite (exited|did not answer)/);
+      expect((error as Error).message).toMatch(/EADDRINUSE|listening|Blob/i);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('the stand-in Data Management endpoint', () => {
+  const { dmUrl, engineUrl } = testStack();
+  const mgmt = (csl: string, headers: Record<string, string> = {}) =>
+    fetch(`${dmUrl}/v1/rest/mgmt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ db: 'NetDefaultDB', csl }),
+    });
+
+  it('answers the auth metadata on both endpoints, as the official SDK needs', async () => {
+    for (const base of [dmUrl, engineUrl]) {
+      const response = await fetch(`${base}/v1/rest/auth/metadata`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { AzureAD: Record<string, unknown> };
+      expect(body.AzureAD.KustoServiceResourceId).toBe('https://kusto.kusto.windows.net');
+      expect(body.AzureAD.LoginEndpoint).toBe('https://login.microsoftonline.com');
+    }
+  });
+
+  it('hands out resources as one v1 table of SAS URLs on Azurite', async () => {
+    const response = await mgmt('.get ingestion resources', { authorization: 'Bearer any-token' });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      Tables: { Columns: { ColumnName: string }[]; Rows: string[][] }[];
+    };
+    expect(body.Tables).toHaveLength(1);
+    expect(body.Tables[0]?.Columns.map((c) => c.ColumnName)).toEqual(['ResourceTypeName', 'StorageRoot']);
+    const kinds = new Set(body.Tables[0]?.Rows.map((r) => r[0]));
+    expect(kinds).toEqual(
+      new Set([
+        'SecuredReadyForAggregationQueue',
+        'TempStorage',
+        'IngestionsStatusTable',
+        'SuccessfulIngestionsQueue',
+        'FailedIngestionsQueue',
+      ]),
+    );
+    for (const [, url] of body.Tables[0]?.Rows ?? [])
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount[12]\/[\w-]+\?.*sig=/);
+  });
+
+  it('refuses an unknown command and a malformed Authorization header with Kusto-style errors', async () => {
+    const unknown = await mgmt('.show cluster');
+    expect(unknown.status).toBe(400);
+    const body = (await unknown.json()) as {
+      error: { code: string; '@message': string; '@permanent': boolean };
+    };
+    expect(body.error.code).toBe('BadRequest_SyntaxError');
+    expect(body.error['@message']).toMatch(/\.get ingestion resources/);
+    expect(body.error['@permanent']).toBe(true);
+    expect((await mgmt('.get kusto identity token', { authorization: 'Basic x' })).status).toBe(401);
+  });
+
+  it('shows, validates and resets the fault switches', async () => {
+    // A private stand-in would be needed to trip faults; here only the endpoint's contract is checked.
+    const invalid = await fetch(`${dmUrl}/_standin/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ throttleResources: -1 }),
+    });
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { error: { message: string } }).error.message).toMatch(
+      /throttleResources/,
+    );
+    const unknownSwitch = await fetch(`${dmUrl}/_standin/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ explode: true }),
+    });
+    expect(unknownSwitch.status).toBe(400);
+    const shown = (await (await fetch(`${dmUrl}/_standin/faults`)).json()) as Record<string, unknown>;
+    expect(shown).toEqual(
+      expect.objectContaining({ throttleResources: 0, workerPaused: false, streaming: 'enabled' }),
+    );
+  });
+});
+
+describe('fault switches over HTTP', () => {
+  it('merge on POST, show on GET, reset on DELETE, and take effect', async () => {
+    const dm = await startPrivateStandin({ accountCount: 1 });
+    try {
+      const url = `${dm.standin.dmUrl}/_standin/faults`;
+      const set = await fetch(url, {
+        method: 'POST',
+        body: JSON.stringify({ mgmt5xx: 1, workerPaused: true }),
+      });
+      expect(((await set.json()) as Record<string, unknown>).mgmt5xx).toBe(1);
+      expect(await (await fetch(url)).json()).toEqual(
+        expect.objectContaining({ mgmt5xx: 1, workerPaused: true }),
+      );
+      const call = () =>
+        fetch(`${dm.standin.dmUrl}/v1/rest/mgmt`, {
+          method: 'POST',
+          body: JSON.stringify({ csl: '.get kusto identity token' }),
+        });
+      expect((await call()).status).toBe(503);
+      expect((await call()).status).toBe(200); // the countdown is used up
+      await fetch(url, { method: 'POST', body: JSON.stringify({ mgmt5xx: 5 }) });
+      expect(await (await fetch(url, { method: 'DELETE' })).json()).toEqual(
+        expect.objectContaining({ mgmt5xx: 0, workerPaused: false }),
+      );
+      expect((await call()).status).toBe(200);
+    } finally {
+      await dm.stop();
+    }
+  });
+});
