@@ -1,5 +1,24 @@
 /** @type {import('jest').Config} */
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+
+// Node 20 can require() ESM, jest's module system cannot: these ESM-only packages are compiled to CommonJS.
+const esmPackages = ['hyparquet', 'hyparquet-writer', 'azure-kusto-data', 'azure-kusto-ingest'];
+
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+  '^.+\\.m?js$': [
+    'ts-jest',
+    {
+      tsconfig: {
+        allowJs: true,
+        module: 'commonjs',
+        moduleResolution: 'node10',
+        isolatedModules: true,
+        esModuleInterop: true,
+      },
+    },
+  ],
+};
+const transformIgnorePatterns = [`/node_modules/(?!(${esmPackages.join('|')})/)`];
 
 module.exports = {
   projects: [
@@ -7,12 +26,14 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
     },
     {
       displayName: 'integration',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/setup/globalSetup.ts',
       globalTeardown: '<rootDir>/test/setup/globalTeardown.ts',

@@ -68,6 +68,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dmPort: local ? port('STANDIN_DM_PORT', 8081) : 0,
       enginePort: local ? port('STANDIN_ENGINE_PORT', 8080) : 0,
       faults: faultsFromEnv(),
+      storePath: local ? join(root, '.local', 'kusto', 'store.sqlite') : undefined,
+      ...(options.onOutput && { log: options.onOutput }),
     });
   } catch (e) {
     await azurite.stop();

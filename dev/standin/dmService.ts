@@ -5,8 +5,15 @@ import { parseFaultUpdate } from './faults';
 import { AUTH_METADATA, readJson, sendFailure, sendJson, StandinHttpError, v1Table } from './http';
 import { resourceRows, type ResourceLayout, type StandinAccount } from './storageResources';
 
+/** Where issued identity tokens are kept, so that they stay valid across restarts of a durable stand-in. */
+export interface TokenStore {
+  addToken(token: string): void;
+  hasToken(token: string): boolean;
+}
+
 export interface DmServiceOptions {
   readonly accounts: readonly StandinAccount[];
+  readonly tokens: TokenStore;
   readonly layout: ResourceLayout;
   readonly faults: FaultSwitches;
   readonly clock?: () => number;
@@ -19,7 +26,6 @@ export interface DmServiceOptions {
 export class DmService {
   /** Management commands received, by command text; for tests and diagnostics. */
   readonly commandCounts = new Map<string, number>();
-  private readonly tokens = new Set<string>();
   private readonly options: DmServiceOptions;
 
   constructor(options: DmServiceOptions) {
@@ -28,7 +34,7 @@ export class DmService {
 
   /** Whether a message's `authorizationContext` is one this DM issued. */
   isIssuedToken(token: unknown): boolean {
-    return typeof token === 'string' && this.tokens.has(token);
+    return typeof token === 'string' && this.options.tokens.hasToken(token);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -143,7 +149,7 @@ export class DmService {
     }
     if (command === '.get kusto identity token') {
       const token = `kif-standin-authz.${randomBytes(24).toString('base64url')}`;
-      this.tokens.add(token);
+      this.options.tokens.addToken(token);
       sendJson(res, 200, v1Table(['AuthorizationContext'], [[token]]));
       return;
     }

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DmService } from './dmService';
+import { DmWorker } from './dmWorker';
+import { EngineService } from './engineService';
+import { KustoStore } from './store';
 import { FaultSwitches, parseFaultUpdate, type Faults } from './faults';
-import { AUTH_METADATA, sendFailure, sendJson } from './http';
 import {
   createResources,
   DEFAULT_LAYOUT,
@@ -19,6 +21,13 @@ export interface StandinOptions {
   readonly enginePort?: number;
   readonly layout?: ResourceLayout;
   readonly faults?: Partial<Faults>;
+  /** The engine's store: a SQLite file for durable local runs. @default in memory */
+  readonly storePath?: string | undefined;
+  /** Run the DM worker that drains the ingestion queues. @default true */
+  readonly worker?: boolean;
+  /** Batching window of tables without an ingestionbatching policy. @default 1000, or STANDIN_BATCHING_MS */
+  readonly batchingWindowMs?: number;
+  readonly log?: (line: string) => void;
 }
 
 export interface StandinInstance {
@@ -26,6 +35,8 @@ export interface StandinInstance {
   readonly engineUrl: string;
   readonly faults: FaultSwitches;
   readonly dm: DmService;
+  readonly store: KustoStore;
+  readonly worker: DmWorker | undefined;
   stop(): Promise<void>;
 }
 
@@ -56,40 +67,54 @@ export function faultsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Fau
   return parseFaultUpdate(parsed);
 }
 
+function batchingFromEnv(): number {
+  const raw = process.env.STANDIN_BATCHING_MS;
+  if (raw === undefined || raw === '') return 1000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`STANDIN_BATCHING_MS must be a whole number of milliseconds, got '${raw}'`);
+  return n;
+}
+
 /** Starts the stand-in's endpoints and creates the storage it hands out. */
 export async function startStandin(options: StandinOptions): Promise<StandinInstance> {
   const layout = options.layout ?? DEFAULT_LAYOUT;
   await createResources(options.accounts, layout);
   const faults = new FaultSwitches(options.faults);
-  const dm = new DmService({ accounts: options.accounts, layout, faults });
+  const store = new KustoStore(options.storePath ?? ':memory:');
+  const dm = new DmService({ accounts: options.accounts, layout, faults, tokens: store });
+  const engine = new EngineService({ store, accounts: options.accounts, faults });
+  const worker =
+    options.worker === false
+      ? undefined
+      : new DmWorker({
+          accounts: options.accounts,
+          layout,
+          store,
+          faults,
+          isIssuedToken: (t) => dm.isIssuedToken(t),
+          batchingWindowMs: options.batchingWindowMs ?? batchingFromEnv(),
+          ...(options.log && { log: options.log }),
+        });
 
   const dmServer = createServer((req, res) => void dm.handle(req, res));
-  // The engine endpoint answers its metadata; its commands and queries come with the engine part.
-  const engineServer = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/v1/rest/auth/metadata')
-      return sendJson(res, 200, AUTH_METADATA);
-    sendFailure(
-      res,
-      {
-        status: 501,
-        code: 'NotImplemented',
-        message: 'the stand-in engine endpoint does not run commands or queries yet',
-        permanent: true,
-      },
-      String(req.headers['x-ms-client-request-id'] ?? 'none'),
-    );
-  });
+  const engineServer = createServer((req, res) => void engine.handle(req, res));
   dmServer.keepAliveTimeout = 60_000;
   engineServer.keepAliveTimeout = 60_000;
   const dmPort = await listen(dmServer, options.dmPort ?? 8081);
   const enginePort = await listen(engineServer, options.enginePort ?? 8080);
+  worker?.start();
   return {
     dmUrl: `http://127.0.0.1:${dmPort}`,
     engineUrl: `http://127.0.0.1:${enginePort}`,
     faults,
     dm,
+    store,
+    worker,
     stop: async () => {
+      await worker?.stop();
       await Promise.all([close(dmServer), close(engineServer)]);
+      store.close();
     },
   };
 }

@@ -15,9 +15,15 @@ export interface PrivateStandin {
 /**
  * A stand-in of this test file's own, on the shared Azurite, with queues, containers and a status table
  * named uniquely: parallel test files never read each other's messages or trip each other's faults.
+ * Its worker is off unless asked for: then it ingests what is queued instead of leaving it to the test.
  */
 export async function startPrivateStandin(
-  options: { faults?: Partial<Faults>; accountCount?: 1 | 2 } = {},
+  options: {
+    faults?: Partial<Faults>;
+    accountCount?: 1 | 2;
+    worker?: boolean;
+    batchingWindowMs?: number;
+  } = {},
 ): Promise<PrivateStandin> {
   const stack = testStack();
   const id = randomBytes(4).toString('hex');
@@ -29,12 +35,15 @@ export async function startPrivateStandin(
     failureQueue: `failure-${id}`,
   };
   const accounts = stack.accounts.slice(0, options.accountCount ?? 2);
+  // Without the worker, the messages stay on the queues for the test to read.
   const standin = await startStandin({
     accounts,
     layout,
     dmPort: 0,
     enginePort: 0,
     faults: options.faults ?? {},
+    worker: options.worker ?? false,
+    batchingWindowMs: options.batchingWindowMs ?? 200,
   });
   return {
     standin,

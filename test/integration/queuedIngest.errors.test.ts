@@ -194,6 +194,7 @@ describe('missing resources and cancellation', () => {
       dmPort: 0,
       enginePort: 0,
       layout: { ...dm.layout, tempContainers: [] },
+      worker: false,
     });
     try {
       const error = await new QueuedIngestClient({ ingestUri: broken.dmUrl })

@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AzureNamedKeyCredential } from '@azure/core-auth';
+import { TableClient } from '@azure/data-tables';
+import { BlobClient } from '@azure/storage-blob';
+import { QueueClient, StorageSharedKeyCredential as QueueKeyCredential } from '@azure/storage-queue';
+import { downloadBlob, sourcePathOf } from './blobSource';
+import type { FaultSwitches } from './faults';
+import { ingestData, type IngestOutcome } from './ingestCore';
+import { isTransientCode, KustoError } from './kustoError';
+import { decodeQueueMessage, formatFromBlobName, readProperties, type DmMessage } from './queueMessage';
+import type { KustoStore } from './store';
+import type { ResourceLayout, StandinAccount } from './storageResources';
+
+export interface DmWorkerOptions {
+  readonly accounts: readonly StandinAccount[];
+  readonly layout: ResourceLayout;
+  readonly store: KustoStore;
+  readonly faults: FaultSwitches;
+  /** Whether an authorization context is one this DM issued. */
+  readonly isIssuedToken: (token: unknown) => boolean;
+  /** Batching window when the table has no ingestionbatching policy. @default 1000 */
+  readonly batchingWindowMs?: number;
+  /** @default 100 */
+  readonly pollIntervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+interface Pending {
+  readonly message: DmMessage;
+  readonly queue: QueueClient;
+  readonly messageId: string;
+  readonly popReceipt: string;
+}
+
+interface Batch {
+  readonly items: Pending[];
+  readonly dueAt: number;
+}
+
+const ReportLevel = { FailuresOnly: 0, DoNotReport: 1, FailuresAndSuccesses: 2 };
+const ReportMethod = { Queue: 0, Table: 1, QueueAndTable: 2 };
+
+/**
+ * Drains the ingestion queues like the Data Management service: batches messages per table and properties
+ * (sealed by FlushImmediately, ingest-by tags or the batching window), ingests each blob, and reports to
+ * the status table and the success/failure queues as asked.
+ */
+export class DmWorker {
+  private readonly options: DmWorkerOptions;
+  private readonly queues: QueueClient[];
+  private readonly successQueue: QueueClient;
+  private readonly failureQueue: QueueClient;
+  private readonly statusTable: TableClient;
+  private readonly batches = new Map<string, Batch>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Blobs processed so far; for diagnostics. */
+  processed = 0;
+
+  constructor(options: DmWorkerOptions) {
+    this.options = options;
+    const first = options.accounts[0];
+    if (!first) throw new Error('the DM worker needs at least one storage account');
+    const queueClient = (account: StandinAccount, name: string) =>
+      new QueueClient(`${account.queueEndpoint}/${name}`, new QueueKeyCredential(account.name, account.key));
+    this.queues = options.accounts.flatMap((a) =>
+      options.layout.ingestionQueues.map((q) => queueClient(a, q)),
+    );
+    this.successQueue = queueClient(first, options.layout.successQueue);
+    this.failureQueue = queueClient(first, options.layout.failureQueue);
+    this.statusTable = new TableClient(
+      first.tableEndpoint,
+      options.layout.statusTable,
+      new AzureNamedKeyCredential(first.name, first.key),
+      {
+        allowInsecureConnection: first.tableEndpoint.startsWith('http:'),
+      },
+    );
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async run(): Promise<void> {
+    const interval = this.options.pollIntervalMs ?? 100;
+    while (this.running) {
+      try {
+        if (!this.options.faults.current.workerPaused) {
+          await this.poll();
+          this.flushDue(false);
+        }
+      } catch (e) {
+        this.options.log?.(`DM worker: ${(e as Error).message}`);
+      }
+      await sleep(interval);
+    }
+    this.flushDue(true);
+  }
+
+  private async poll(): Promise<void> {
+    for (const queue of this.queues) {
+      const { receivedMessageItems } = await queue.receiveMessages({
+        numberOfMessages: 32,
+        visibilityTimeout: 300,
+      });
+      for (const item of receivedMessageItems) {
+        let message: DmMessage;
+        try {
+          message = decodeQueueMessage(item.messageText);
+        } catch (e) {
+          this.options.log?.(`DM worker: dropping an unreadable message: ${(e as Error).message}`);
+          await queue.deleteMessage(item.messageId, item.popReceipt);
+          continue;
+        }
+        this.add({ message, queue, messageId: item.messageId, popReceipt: item.popReceipt });
+      }
+    }
+  }
+
+  /** Groups a message into its batch; single-blob conditions seal at once, as on the real service. */
+  private add(item: Pending): void {
+    const m = item.message;
+    let props: ReturnType<typeof readProperties> | undefined;
+    try {
+      props = readProperties(m);
+    } catch {
+      props = undefined; // reported when processed
+    }
+    const single =
+      m.flushImmediately ||
+      !props ||
+      props.ingestIfNotExists.length > 0 ||
+      props.tags.some((t) => t.startsWith('ingest-by:'));
+    if (single) {
+      this.process([item]);
+      return;
+    }
+    const key = JSON.stringify([m.database, m.table, props, m.reportLevel, m.reportMethod]);
+    const existing = this.batches.get(key);
+    if (existing) {
+      existing.items.push(item);
+      return;
+    }
+    const table = this.tryTable(m.database, m.table);
+    const window = table?.batchingMs ?? this.options.batchingWindowMs ?? 1000;
+    this.batches.set(key, { items: [item], dueAt: Date.now() + window });
+  }
+
+  private tryTable(database: string, table: string) {
+    try {
+      return this.options.store.findTable(database, table);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private flushDue(all: boolean): void {
+    const now = Date.now();
+    for (const [key, batch] of this.batches) {
+      if (all || batch.dueAt <= now) {
+        this.batches.delete(key);
+        this.process(batch.items);
+      }
+    }
+  }
+
+  private process(items: Pending[]): void {
+    const work = this.processBatch(items).catch((e: unknown) =>
+      this.options.log?.(`DM worker: ${(e as Error).message}`),
+    );
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async processBatch(items: Pending[]): Promise<void> {
+    const delay = this.options.faults.current.ingestDelayMs;
+    if (delay > 0) await sleep(delay);
+    // One at a time within the stand-in: SQLite writes are serial anyway, and order stays predictable.
+    for (const item of items) {
+      const operationId = randomUUID();
+      const activityId = randomUUID();
+      let outcome: IngestOutcome | undefined;
+      let failure: KustoError | undefined;
+      try {
+        outcome = await this.ingestOne(item.message);
+      } catch (e) {
+        failure =
+          e instanceof KustoError
+            ? e
+            : new KustoError('General_InternalServerError', (e as Error).message, 500, false);
+      }
+      await this.report(item.message, outcome, failure, operationId, activityId);
+      await item.queue.deleteMessage(item.messageId, item.popReceipt).catch(() => undefined);
+      this.processed += 1;
+    }
+  }
+
+  private async ingestOne(message: DmMessage): Promise<IngestOutcome> {
+    const faults = this.options.faults;
+    if (faults.take('failIngestionsTransient')) {
+      throw new KustoError(
+        'General_InternalServerError',
+        'The stand-in failed this ingestion on purpose (failIngestionsTransient).',
+        500,
+        false,
+      );
+    }
+    if (faults.take('failIngestionsPermanent')) {
+      throw new KustoError(
+        'General_BadRequest',
+        'The stand-in failed this ingestion on purpose (failIngestionsPermanent).',
+        400,
+        true,
+      );
+    }
+    const props = readProperties(message);
+    if (!this.options.isIssuedToken(props.authorizationContext)) {
+      throw new KustoError(
+        'BadRequest_InvalidKustoIdentityToken',
+        'The authorizationContext is missing or was not issued by this Data Management service (.get kusto identity token).',
+        400,
+      );
+    }
+    const format = props.format ?? formatFromBlobName(message.blobPath) ?? 'csv';
+    const data = await downloadBlob(message.blobPath, this.options.accounts);
+    const sourceName = sourcePathOf(message.blobPath);
+    return ingestData(this.options.store, {
+      database: message.database,
+      table: message.table,
+      format,
+      data,
+      sourceName,
+      sourceLocation: sourceName,
+      mapping: { inline: props.mappingInline, reference: props.mappingReference, kind: props.mappingKind },
+      ignoreFirstRecord: props.ignoreFirstRecord,
+      tags: props.tags,
+      ingestIfNotExists: props.ingestIfNotExists,
+      creationTime: props.creationTime,
+      zipPattern: props.zipPattern,
+    });
+  }
+
+  private async report(
+    message: DmMessage,
+    outcome: IngestOutcome | undefined,
+    failure: KustoError | undefined,
+    operationId: string,
+    activityId: string,
+  ): Promise<void> {
+    const now = new Date();
+    const sourcePath = sourcePathOf(message.blobPath);
+    const failureStatus = failure ? (isTransientCode(failure.code) ? 'Transient' : 'Permanent') : undefined;
+    if (failure) {
+      this.options.store.recordFailure({
+        operationId,
+        database: message.database,
+        table: message.table,
+        failedOn: now.getTime(),
+        sourcePath,
+        details: failure.message,
+        failureKind: failureStatus === 'Transient' ? 'Transient' : 'Permanent',
+        errorCode: failure.code,
+        operationKind: 'DataIngestPull',
+        rootActivityId: activityId,
+      });
+      this.options.log?.(`DM worker: ${message.id} failed: ${failure.code}: ${failure.message}`);
+    }
+
+    const level = message.reportLevel;
+    const method = message.reportMethod;
+    const wantsFailures = level === ReportLevel.FailuresOnly || level === ReportLevel.FailuresAndSuccesses;
+    const wantsSuccesses = level === ReportLevel.FailuresAndSuccesses;
+    const toTable =
+      (method === ReportMethod.Table || method === ReportMethod.QueueAndTable) && message.statusInTable;
+    const toQueue = method === ReportMethod.Queue || method === ReportMethod.QueueAndTable;
+
+    if (toTable && level !== ReportLevel.DoNotReport) {
+      const status = failure ? 'Failed' : (outcome?.status ?? 'Succeeded');
+      await this.statusTable
+        .upsertEntity(
+          {
+            partitionKey: message.statusInTable.partitionKey,
+            rowKey: message.statusInTable.rowKey,
+            Status: status,
+            UpdatedOn: now,
+            OperationId: operationId,
+            ActivityId: activityId,
+            ErrorCode: failure?.code ?? '',
+            FailureStatus: failureStatus ?? 'NotFailed',
+            Details: failure?.message ?? outcome?.details ?? '',
+            OriginatesFromUpdatePolicy: false,
+          },
+          'Merge',
+        )
+        .catch((e: unknown) =>
+          this.options.log?.(
+            `DM worker: could not update the status row of ${message.id}: ${(e as Error).message}`,
+          ),
+        );
+    }
+    if (toQueue && failure && wantsFailures) {
+      await this.send(this.failureQueue, {
+        OperationId: operationId,
+        Database: message.database,
+        Table: message.table,
+        FailedOn: now.toISOString(),
+        IngestionSourceId: message.id,
+        IngestionSourcePath: sourcePath,
+        Details: failure.message,
+        ErrorCode: failure.code,
+        FailureStatus: failureStatus,
+        RootActivityId: activityId,
+        OriginatesFromUpdatePolicy: false,
+        ShouldRetry: failureStatus === 'Transient',
+      });
+    }
+    if (toQueue && !failure && wantsSuccesses) {
+      await this.send(this.successQueue, {
+        OperationId: operationId,
+        Database: message.database,
+        Table: message.table,
+        SucceededOn: now.toISOString(),
+        IngestionSourceId: message.id,
+        IngestionSourcePath: sourcePath,
+        RootActivityId: activityId,
+      });
+    }
+    if (!failure && !message.retainBlobOnSuccess) {
+      await new BlobClient(message.blobPath.split(';')[0] ?? message.blobPath)
+        .deleteIfExists()
+        .catch(() => undefined);
+    }
+  }
+
+  private async send(queue: QueueClient, body: Record<string, unknown>): Promise<void> {
+    await queue
+      .sendMessage(Buffer.from(JSON.stringify(body), 'utf8').toString('base64'))
+      .catch((e: unknown) =>
+        this.options.log?.(`DM worker: could not post a status message: ${(e as Error).message}`),
+      );
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * An error the stand-in reports as Kusto would: an ingestion error code (kusto-protocol.md §4.3), whether it
+ * is permanent, and the HTTP status when it answers a request.
+ */
+export class KustoError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number = 400,
+    readonly permanent: boolean = status < 500,
+  ) {
+    super(message);
+    this.name = 'KustoError';
+  }
+}
+
+/** Permanence of each ingestion error code the stand-in emits, as documented (error-codes.md). */
+const TRANSIENT_CODES = new Set([
+  'Download_UnknownError',
+  'Download_TransientNameResolutionFailure',
+  'General_InternalServerError',
+  'General_TransientSchemaMismatch',
+  'General_ThrottledIngestion',
+  'Timeout',
+  'OutOfMemory',
+  'Unknown',
+]);
+
+export function isTransientCode(code: string): boolean {
+  return TRANSIENT_CODES.has(code);
+}
