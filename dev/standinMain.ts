@@ -1,6 +1,7 @@
 /**
- * `npm run standin` (and, until the function host lands, `npm start`): Azurite and the Kusto stand-in on
- * the default local ports, data kept under .local/ between runs. Ctrl+C stops both.
+ * `npm run standin` (and, until the function host lands, `npm start`): Azurite and the Kusto stand-in (its
+ * engine, its Data Management endpoint and the worker that ingests what is queued) on the default local
+ * ports, data kept under .local/ between runs. Ctrl+C stops both.
  */
 import { startLocalStack } from './localStack';
 
@@ -12,9 +13,12 @@ async function main(): Promise<void> {
     `  Kusto engine endpoint                    ${stack.standin.engineUrl}`,
     `  Azurite blob / queue / table             ${stack.azurite.blobEndpoint()}  ${stack.azurite.queueEndpoint()}  ${stack.azurite.tableEndpoint()}`,
     `  Fault switches                           ${stack.standin.dmUrl}/_standin/faults`,
+    `  Data                                     .local/azurite and .local/kusto (delete them to start afresh)`,
     '',
-    'Try it:',
-    `  curl -s -X POST ${stack.standin.dmUrl}/v1/rest/mgmt -H 'content-type: application/json' -d '{"db":"NetDefaultDB","csl":".get ingestion resources"}'`,
+    'Try it (database demo exists):',
+    `  npm run kql -- ".create table Events (id:long, name:string)"`,
+    `  npm run kql -- ".ingest inline into table Events <| 1,hello"`,
+    `  npm run kql -- "Events | take 10"`,
     '',
     'Press Ctrl+C to stop.',
   ];

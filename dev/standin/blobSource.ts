@@ -2,6 +2,9 @@ import { BlobClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { KustoError } from './kustoError';
 import type { StandinAccount } from './storageResources';
 
+// A failed download is reported (and retried by whoever queued it); it should not hang the worker.
+const PIPELINE = { retryOptions: { maxTries: 2, retryDelayInMs: 200, tryTimeoutInMs: 60_000 } };
+
 /** The blob URL without its SAS or `;key` suffix: what reports and SourceLocation show. */
 export function sourcePathOf(blobPath: string): string {
   return blobPath.split(/[?;]/)[0] ?? blobPath;
@@ -22,9 +25,9 @@ export async function downloadBlob(blobPath: string, accounts: readonly StandinA
         'The blob is in a storage account this stand-in does not know.',
         400,
       );
-    client = new BlobClient(url, new StorageSharedKeyCredential(account.name, account.key));
+    client = new BlobClient(url, new StorageSharedKeyCredential(account.name, account.key), PIPELINE);
   } else {
-    client = new BlobClient(url);
+    client = new BlobClient(url, undefined, PIPELINE);
   }
   try {
     return await client.downloadToBuffer();

@@ -22,6 +22,7 @@ export const SUPPORTED_COMMANDS = [
   '.drop tables (A, B) [ifexists]',
   '.show tables',
   '.show table T cslschema',
+  '.show table T extents',
   '.create[-or-alter] table T ingestion <kind> mapping "name" \'[...]\'',
   '.show table T ingestion [<kind>] mappings',
   ".alter table T policy ingestionbatching @'{...}'",
@@ -289,6 +290,24 @@ function runHead(ctx: CommandContext, database: string, cursor: Cursor): ResultT
       if (cursor.acceptWord('cslschema')) {
         cursor.expectEnd();
         return table(TABLE_COLUMNS, [tableRow(t)]);
+      }
+      if (cursor.acceptWord('extents')) {
+        cursor.expectEnd();
+        return table(
+          [
+            ['ExtentId', 'guid'],
+            ['DatabaseName', 'string'],
+            ['TableName', 'string'],
+            ['RowCount', 'long'],
+            ['MinCreatedOn', 'datetime'],
+            ['MaxCreatedOn', 'datetime'],
+            ['Tags', 'string'],
+          ],
+          store.extents(t.database, t.name).map((e) => {
+            const created = new Date(e.created).toISOString().replace('.000Z', 'Z');
+            return [e.id, t.database, t.name, e.rows, created, created, e.tags.join('\r\n')];
+          }),
+        );
       }
       if (cursor.acceptWord('ingestion')) {
         const kind = MAPPING_KINDS.find((k) => cursor.acceptWord(k));

@@ -50,7 +50,15 @@ function fromSql(value: unknown, type: KqlType): unknown {
 
 /** Runs a query of the supported subset against one database. */
 export function runQuery(store: KustoStore, database: string, text: string): ResultTable {
-  const cursor = new Cursor(lex(text.trim().replace(/;\s*$/, '')));
+  // Typed literals (datetime(2024-01-03 10:00), guid(...), timespan(1d)) are taken verbatim, as strings: the
+  // column's type converts them.
+  const source = text
+    .trim()
+    .replace(/;\s*$/, '')
+    .replace(/\b(datetime|guid|timespan|long|int|real|bool|decimal)\(([^)'"]*)\)/gi, (_m, _t, v: string) =>
+      JSON.stringify(v.trim()),
+    );
+  const cursor = new Cursor(lex(source));
   const tableName = cursor.name();
   const table = store.table(database, tableName);
   const sqlTable = store.sqlTable(table);

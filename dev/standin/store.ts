@@ -310,6 +310,20 @@ export class KustoStore {
     return rows.some((r) => (JSON.parse(r.tags) as string[]).includes(tag));
   }
 
+  extents(database: string, table: string): { id: string; rows: number; tags: string[]; created: number }[] {
+    const t = this.table(database, table);
+    return (
+      this.db
+        .prepare('SELECT id, rows, tags, created FROM kextents WHERE db = ? AND tbl = ? ORDER BY rowid')
+        .all(t.database, t.name) as {
+        id: string;
+        rows: number;
+        tags: string;
+        created: number;
+      }[]
+    ).map((e) => ({ ...e, tags: JSON.parse(e.tags) as string[] }));
+  }
+
   /** Writes rows as new extents, all or nothing. Returns the extent ids. */
   appendExtents(table: TableInfo, extents: readonly ExtentInput[]): string[] {
     const width = table.columns.length;

@@ -354,7 +354,46 @@ describe('decoding: lenient where the service is, strict where it is', () => {
   });
 });
 
+describe('extent properties', () => {
+  it('keeps creationTime and the tags (drop-by, ingest-by) on the extent', async () => {
+    const table = await newTable();
+    const receipt = await client.ingestFromStream(['1,a\n'], {
+      database: 'demo',
+      table,
+      format: 'csv',
+      flushImmediately: true,
+      creationTime: '2023-06-01T00:00:00Z',
+      tags: ['t1'],
+      dropByTags: ['2023-06'],
+      ...tableReporting,
+    });
+    expect(await finalStatus(receipt)).toMatchObject({ status: 'Succeeded' });
+    expect((await kusto.mgmt(`.show table ${table} extents`)).objects).toEqual([
+      expect.objectContaining({
+        RowCount: 1,
+        MinCreatedOn: '2023-06-01T00:00:00Z',
+        Tags: 't1\r\ndrop-by:2023-06',
+      }),
+    ]);
+  });
+});
+
 describe('fault switches and batching', () => {
+  it('ingestDelayMs slows each batch down', async () => {
+    const table = await newTable();
+    dm.standin.faults.update({ ingestDelayMs: 1500 });
+    const receipt = await client.ingestFromStream(['1,a\n'], {
+      database: 'demo',
+      table,
+      format: 'csv',
+      flushImmediately: true,
+      ...tableReporting,
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await client.getIngestionStatus(receipt)).toMatchObject({ status: 'Pending' });
+    expect(await finalStatus(receipt)).toMatchObject({ status: 'Succeeded' });
+  });
+
   it('failIngestionsTransient fails the next ingestion transiently; failIngestionsPermanent permanently', async () => {
     const table = await newTable();
     const props = {
