@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { IngestError } from './errors';
+
+/** How the app reaches a storage account: a connection string (local) or an identity (Azure). */
+export type StorageConnection =
+  | { readonly kind: 'connectionString'; readonly connectionString: string }
+  | {
+      readonly kind: 'identity';
+      readonly blobServiceUri: string;
+      readonly queueServiceUri: string;
+      readonly tableServiceUri: string;
+      /** Set when `__credential` is `managedidentity`: that identity, else DefaultAzureCredential. */
+      readonly managedIdentity: boolean;
+      readonly clientId: string | undefined;
+    };
+
+export type KustoAuth = 'default' | 'managed-identity' | 'none';
+
+/** The app's settings (contracts.md §3), read once and checked at start-up. */
+export interface AppConfig {
+  readonly kustoIngestUri: string;
+  readonly kustoEngineUri: string | undefined;
+  readonly kustoAuth: KustoAuth;
+  readonly azureClientId: string | undefined;
+  readonly appStorage: StorageConnection;
+  readonly landingStorage: StorageConnection;
+  readonly landingContainer: string;
+  readonly landingFailedContainer: string;
+  readonly landingEventsQueue: string;
+  readonly landingSasMode: 'user-delegation' | 'account-key';
+  readonly routesFile: string | undefined;
+  readonly statusMode: 'table';
+  readonly sweepSchedule: string;
+  readonly staleAfterMinutes: number;
+  readonly maxRequeueAttempts: number;
+  readonly failureWebhookUrl: string | undefined;
+  readonly httpIngestFlavor: 'queued' | 'managed-streaming';
+}
+
+/** Every default the app applies; infra emits the same values. */
+export const CONFIG_DEFAULTS = {
+  KUSTO_AUTH: 'default',
+  LANDING_CONTAINER: 'landing',
+  LANDING_FAILED_CONTAINER: 'landing-failed',
+  LANDING_EVENTS_QUEUE: 'landing-events',
+  LANDING_SAS_MODE: 'user-delegation',
+  STATUS_MODE: 'table',
+  SWEEP_SCHEDULE: '0 */5 * * * *',
+  STALE_AFTER_MINUTES: '120',
+  MAX_REQUEUE_ATTEMPTS: '3',
+  HTTP_INGEST_FLAVOR: 'queued',
+} as const;
+
+/** Every setting name the app reads, for infra checks. Storage prefixes are listed by their base name. */
+export const CONFIG_SETTINGS = [
+  'KUSTO_INGEST_URI',
+  'KUSTO_ENGINE_URI',
+  'KUSTO_AUTH',
+  'AZURE_CLIENT_ID',
+  'AzureWebJobsStorage',
+  'LandingStorage',
+  'LANDING_CONTAINER',
+  'LANDING_FAILED_CONTAINER',
+  'LANDING_EVENTS_QUEUE',
+  'LANDING_SAS_MODE',
+  'ROUTES_FILE',
+  'STATUS_MODE',
+  'SWEEP_SCHEDULE',
+  'STALE_AFTER_MINUTES',
+  'MAX_REQUEUE_ATTEMPTS',
+  'FAILURE_WEBHOOK_URL',
+  'HTTP_INGEST_FLAVOR',
+] as const;
+
+export class ConfigError extends IngestError {
+  constructor(readonly problems: readonly string[]) {
+    super(`The app's settings are not valid:\n- ${problems.join('\n- ')}`, 'InvalidConfiguration', false);
+    this.name = 'ConfigError';
+  }
+}
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => /^https?:\/\/[^/\s]+/i.test(v), 'must be an http(s) URL');
+const optional = (schema: z.ZodType<string>) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+const positiveInt = (name: string) =>
+  z.coerce.number().int(`${name} must be a whole number`).positive(`${name} must be at least 1`);
+// Blob container and queue names: lower case letters, digits and single dashes, 3 to 63 characters.
+const storageName = z
+  .string()
+  .regex(/^(?!-)(?!.*--)[a-z0-9-]{3,63}(?<!-)$/, 'must be 3-63 lower-case letters, digits or single dashes');
+
+const settingsSchema = z.object({
+  KUSTO_INGEST_URI: httpUrl,
+  KUSTO_ENGINE_URI: optional(httpUrl),
+  KUSTO_AUTH: z.enum(['default', 'managed-identity', 'none']).default(CONFIG_DEFAULTS.KUSTO_AUTH),
+  AZURE_CLIENT_ID: optional(z.string()),
+  LANDING_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_CONTAINER),
+  LANDING_FAILED_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_FAILED_CONTAINER),
+  LANDING_EVENTS_QUEUE: storageName.default(CONFIG_DEFAULTS.LANDING_EVENTS_QUEUE),
+  LANDING_SAS_MODE: z.enum(['user-delegation', 'account-key']).default(CONFIG_DEFAULTS.LANDING_SAS_MODE),
+  ROUTES_FILE: optional(z.string()),
+  STATUS_MODE: z.enum(['table']).default(CONFIG_DEFAULTS.STATUS_MODE),
+  SWEEP_SCHEDULE: z
+    .string()
+    .refine(
+      (v) => v.trim().split(/\s+/).length === 6,
+      'must be an NCRONTAB expression with 6 fields (seconds first), e.g. "0 */5 * * * *"',
+    )
+    .default(CONFIG_DEFAULTS.SWEEP_SCHEDULE),
+  STALE_AFTER_MINUTES: positiveInt('STALE_AFTER_MINUTES').default(
+    Number(CONFIG_DEFAULTS.STALE_AFTER_MINUTES),
+  ),
+  MAX_REQUEUE_ATTEMPTS: z.coerce
+    .number()
+    .int('MAX_REQUEUE_ATTEMPTS must be a whole number')
+    .min(0, 'MAX_REQUEUE_ATTEMPTS must be 0 or more')
+    .default(Number(CONFIG_DEFAULTS.MAX_REQUEUE_ATTEMPTS)),
+  FAILURE_WEBHOOK_URL: optional(httpUrl),
+  HTTP_INGEST_FLAVOR: z.enum(['queued', 'managed-streaming']).default(CONFIG_DEFAULTS.HTTP_INGEST_FLAVOR),
+});
+
+function storageConnection(
+  env: NodeJS.ProcessEnv,
+  prefix: string,
+  problems: string[],
+  needsTable: boolean,
+): StorageConnection | undefined {
+  const connectionString = env[prefix]?.trim();
+  if (connectionString) return { kind: 'connectionString', connectionString };
+  const get = (suffix: string) => env[`${prefix}__${suffix}`]?.trim() || undefined;
+  const accountName = get('accountName');
+  const service = (kind: 'blob' | 'queue' | 'table') =>
+    get(`${kind}ServiceUri`) ?? (accountName ? `https://${accountName}.${kind}.core.windows.net` : undefined);
+  const blobServiceUri = service('blob');
+  const queueServiceUri = service('queue');
+  const tableServiceUri = service('table');
+  const missing = [
+    !blobServiceUri && `${prefix}__blobServiceUri`,
+    !queueServiceUri && `${prefix}__queueServiceUri`,
+    needsTable && !tableServiceUri && `${prefix}__tableServiceUri`,
+  ].filter((m): m is string => typeof m === 'string');
+  if (!blobServiceUri && !queueServiceUri && !accountName) {
+    problems.push(
+      `${prefix} is required: a connection string, or ${prefix}__accountName (or ${prefix}__blobServiceUri and ${prefix}__queueServiceUri) for a managed identity`,
+    );
+    return undefined;
+  }
+  if (missing.length > 0) {
+    problems.push(`${prefix} is incomplete: set ${missing.join(' and ')} (or ${prefix}__accountName)`);
+    return undefined;
+  }
+  return {
+    kind: 'identity',
+    blobServiceUri: blobServiceUri ?? '',
+    queueServiceUri: queueServiceUri ?? '',
+    tableServiceUri: tableServiceUri ?? '',
+    managedIdentity: get('credential')?.toLowerCase() === 'managedidentity',
+    clientId: get('clientId'),
+  };
+}
+
+/** Reads and checks the settings; throws a ConfigError listing every problem and what to set. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: string[] = [];
+  const parsed = settingsSchema.safeParse(
+    Object.fromEntries(Object.keys(settingsSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]])),
+  );
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.join('.');
+      const value = env[name];
+      problems.push(
+        value === undefined
+          ? `${name} is required (${issue.message})`
+          : `${name} '${value}' is not valid: ${issue.message}`,
+      );
+    }
+  }
+  const appStorage = storageConnection(env, 'AzureWebJobsStorage', problems, true);
+  const landingStorage = storageConnection(env, 'LandingStorage', problems, false);
+  if (parsed.success && parsed.data.HTTP_INGEST_FLAVOR === 'managed-streaming') {
+    problems.push(
+      "HTTP_INGEST_FLAVOR 'managed-streaming' is not available in this version yet: use 'queued'",
+    );
+  }
+  if (problems.length > 0 || !parsed.success || !appStorage || !landingStorage)
+    throw new ConfigError(problems);
+  const s = parsed.data;
+  return {
+    kustoIngestUri: s.KUSTO_INGEST_URI,
+    kustoEngineUri: s.KUSTO_ENGINE_URI,
+    kustoAuth: s.KUSTO_AUTH,
+    azureClientId: s.AZURE_CLIENT_ID,
+    appStorage,
+    landingStorage,
+    landingContainer: s.LANDING_CONTAINER,
+    landingFailedContainer: s.LANDING_FAILED_CONTAINER,
+    landingEventsQueue: s.LANDING_EVENTS_QUEUE,
+    landingSasMode: s.LANDING_SAS_MODE,
+    routesFile: s.ROUTES_FILE,
+    statusMode: s.STATUS_MODE,
+    sweepSchedule: s.SWEEP_SCHEDULE,
+    staleAfterMinutes: s.STALE_AFTER_MINUTES,
+    maxRequeueAttempts: s.MAX_REQUEUE_ATTEMPTS,
+    failureWebhookUrl: s.FAILURE_WEBHOOK_URL,
+    httpIngestFlavor: s.HTTP_INGEST_FLAVOR,
+  };
+}

@@ -1,0 +1,216 @@
+import { readFileSync } from 'node:fs';
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import { ConfigError } from '../config';
+import { IngestValidationError } from '../errors';
+import { isDataFormat, parseDataFormat, type DataFormat } from '../message/dataFormat';
+import { validateEntityName } from '../names';
+
+/** Where a landing blob goes and how it is read. */
+export interface RouteTarget {
+  readonly database: string;
+  readonly table: string;
+  readonly format: DataFormat;
+  readonly mappingReference: string | undefined;
+  readonly creationTime: string | undefined;
+  readonly tags: readonly string[];
+}
+
+const ruleSchema = z
+  .object({
+    /** Glob over the blob's path inside the landing container, e.g. "sales/**\/*.csv". */
+    match: z.string().min(1),
+    database: z.string().optional(),
+    table: z.string().optional(),
+    format: z.string().optional(),
+    mapping: z.string().optional(),
+    /** LightIngest's form: literals in single quotes, date parts yyyy MM dd HH mm ss, e.g. "'sales/'yyyy'/'MM'/'dd". */
+    creationTimePattern: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+  })
+  .strict();
+
+export type RoutingRule = z.infer<typeof ruleSchema>;
+
+const routesFileSchema = z.object({ rules: z.array(ruleSchema) }).strict();
+
+/** Reads and checks a rules file (ROUTES_FILE); a broken file is a start-up error, not a per-blob one. */
+export function loadRoutes(path: string): RoutingRule[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError([`ROUTES_FILE '${path}' cannot be read as JSON: ${(e as Error).message}`]);
+  }
+  const parsed = routesFileSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `ROUTES_FILE '${path}': ${i.path.join('.') || '(file)'}: ${i.message}`),
+    );
+  }
+  for (const rule of parsed.data.rules)
+    if (rule.creationTimePattern) compileTimePattern(rule.creationTimePattern);
+  return parsed.data.rules;
+}
+
+const TOKENS: Readonly<Record<string, string>> = {
+  yyyy: '(\\d{4})',
+  MM: '(\\d{2})',
+  dd: '(\\d{2})',
+  HH: '(\\d{2})',
+  mm: '(\\d{2})',
+  ss: '(\\d{2})',
+};
+
+/** LightIngest creationTimePattern → a regex and the order of its date parts. */
+export function compileTimePattern(pattern: string): { regex: RegExp; parts: string[] } {
+  let source = '';
+  const parts: string[] = [];
+  for (let i = 0; i < pattern.length;) {
+    if (pattern[i] === "'") {
+      const end = pattern.indexOf("'", i + 1);
+      if (end === -1)
+        throw new ConfigError([`creationTimePattern "${pattern}": a quoted literal is not closed`]);
+      source += pattern.slice(i + 1, end).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      i = end + 1;
+      continue;
+    }
+    const token = Object.keys(TOKENS).find((t) => pattern.startsWith(t, i));
+    if (!token) {
+      throw new ConfigError([
+        `creationTimePattern "${pattern}": '${pattern[i] ?? ''}' at ${i} is neither a quoted literal nor one of yyyy MM dd HH mm ss`,
+      ]);
+    }
+    source += TOKENS[token] ?? '';
+    parts.push(token);
+    i += token.length;
+  }
+  if (!parts.includes('yyyy'))
+    throw new ConfigError([`creationTimePattern "${pattern}" needs at least yyyy`]);
+  return { regex: new RegExp(source), parts };
+}
+
+function creationTimeFromPath(path: string, pattern: string): string | undefined {
+  const { regex, parts } = compileTimePattern(pattern);
+  const m = regex.exec(path);
+  if (!m) return undefined;
+  const value = (token: string, fallback: number) => {
+    const i = parts.indexOf(token);
+    return i === -1 ? fallback : Number(m[i + 1]);
+  };
+  const date = new Date(
+    Date.UTC(
+      value('yyyy', 1970),
+      value('MM', 1) - 1,
+      value('dd', 1),
+      value('HH', 0),
+      value('mm', 0),
+      value('ss', 0),
+    ),
+  );
+  if (date.getUTCMonth() !== value('MM', 1) - 1 || date.getUTCDate() !== value('dd', 1)) {
+    throw new IngestValidationError(
+      `The path '${path}' holds an impossible date for creationTimePattern "${pattern}".`,
+      'InvalidProperty',
+    );
+  }
+  return date.toISOString();
+}
+
+function metadataValue(metadata: Readonly<Record<string, string>>, name: string): string | undefined {
+  for (const [key, value] of Object.entries(metadata))
+    if (key.toLowerCase() === name && value.trim() !== '') return value.trim();
+  return undefined;
+}
+
+function parseTags(value: string): string[] {
+  if (value.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed) && parsed.every((t) => typeof t === 'string')) return parsed;
+    } catch {
+      // fall through to the error
+    }
+    throw new IngestValidationError(
+      `Blob metadata kusto_tags '${value}' is not a JSON array of strings: use ["a","b"] or a,b.`,
+      'InvalidProperty',
+    );
+  }
+  return value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+}
+
+/** What the path convention says: `{database}/{table}/[any/sub/path/]{file}.{format}[.gz|.zip]`. */
+function fromConvention(path: string): { database?: string; table?: string; format?: string } {
+  const segments = path.split('/').filter((s) => s !== '');
+  const file = segments.at(-1) ?? '';
+  const stem = file.replace(/\.(gz|zip)$/i, '');
+  const extension = /\.([A-Za-z0-9]+)$/.exec(stem)?.[1]?.toLowerCase();
+  return {
+    ...(segments.length >= 3 && { database: segments[0], table: segments[1] }),
+    ...(extension && { format: extension }),
+  };
+}
+
+/**
+ * Routes a landing blob. Strongest first: its `kusto_*` metadata (any casing), the first matching rule, the
+ * path convention. A blob that cannot be routed gets an IngestValidationError saying what is missing.
+ */
+export function routeBlob(
+  input: { readonly path: string; readonly metadata: Readonly<Record<string, string>> },
+  rules: readonly RoutingRule[] = [],
+): RouteTarget {
+  const { path, metadata } = input;
+  const rule = rules.find((r) => picomatch.isMatch(path, r.match, { dot: true }));
+  const convention = fromConvention(path);
+
+  const database = metadataValue(metadata, 'kusto_database') ?? rule?.database ?? convention.database;
+  const table = metadataValue(metadata, 'kusto_table') ?? rule?.table ?? convention.table;
+  if (!database || !table) {
+    throw new IngestValidationError(
+      `Cannot route '${path}': put it under {database}/{table}/ in the landing container, set the kusto_database and kusto_table metadata, or add a routing rule.`,
+      'InvalidName',
+    );
+  }
+  const formatText = metadataValue(metadata, 'kusto_format') ?? rule?.format ?? convention.format;
+  if (!formatText) {
+    throw new IngestValidationError(
+      `Cannot tell the format of '${path}': name it with an extension (.csv, .json, .parquet...), or set the kusto_format metadata.`,
+      'InvalidFormat',
+    );
+  }
+  if (!isDataFormat(formatText.toLowerCase()) && !metadataValue(metadata, 'kusto_format') && !rule?.format) {
+    throw new IngestValidationError(
+      `Cannot ingest '${path}': its extension '.${formatText}' is not a Kusto format. Rename it, or set the kusto_format metadata.`,
+      'InvalidFormat',
+    );
+  }
+  const format = parseDataFormat(formatText, `'${path}'`);
+  const mappingReference = metadataValue(metadata, 'kusto_mapping') ?? rule?.mapping;
+  const metaTime = metadataValue(metadata, 'kusto_creation_time');
+  let creationTime: string | undefined;
+  if (metaTime !== undefined) {
+    const date = new Date(metaTime);
+    if (Number.isNaN(date.getTime())) {
+      throw new IngestValidationError(
+        `Blob metadata kusto_creation_time '${metaTime}' is not a date: use ISO 8601.`,
+        'InvalidProperty',
+      );
+    }
+    creationTime = date.toISOString();
+  } else if (rule?.creationTimePattern) {
+    creationTime = creationTimeFromPath(path, rule.creationTimePattern);
+  }
+  const metaTags = metadataValue(metadata, 'kusto_tags');
+  return {
+    database: validateEntityName('database', database),
+    table: validateEntityName('table', table),
+    format,
+    mappingReference:
+      mappingReference === undefined ? undefined : validateEntityName('mapping', mappingReference),
+    creationTime,
+    tags: metaTags !== undefined ? parseTags(metaTags) : (rule?.tags ?? []),
+  };
+}

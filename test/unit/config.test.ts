@@ -1,0 +1,105 @@
+import { ConfigError, loadConfig } from '../../shared/config';
+
+const local = {
+  KUSTO_INGEST_URI: 'http://127.0.0.1:8081',
+  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+  LandingStorage: 'UseDevelopmentStorage=true',
+};
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).problems];
+  }
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(local)).toEqual({
+      kustoIngestUri: 'http://127.0.0.1:8081',
+      kustoEngineUri: undefined,
+      kustoAuth: 'default',
+      azureClientId: undefined,
+      appStorage: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
+      landingStorage: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
+      landingContainer: 'landing',
+      landingFailedContainer: 'landing-failed',
+      landingEventsQueue: 'landing-events',
+      landingSasMode: 'user-delegation',
+      routesFile: undefined,
+      statusMode: 'table',
+      sweepSchedule: '0 */5 * * * *',
+      staleAfterMinutes: 120,
+      maxRequeueAttempts: 3,
+      failureWebhookUrl: undefined,
+      httpIngestFlavor: 'queued',
+    });
+  });
+
+  it('reads identity-based storage settings (Azure)', () => {
+    const config = loadConfig({
+      KUSTO_INGEST_URI: 'https://ingest-c.westeurope.kusto.windows.net',
+      KUSTO_AUTH: 'managed-identity',
+      AZURE_CLIENT_ID: 'client-id',
+      AzureWebJobsStorage__accountName: 'appstore',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__clientId: 'client-id',
+      LandingStorage__blobServiceUri: 'https://landing.blob.core.windows.net',
+      LandingStorage__queueServiceUri: 'https://landing.queue.core.windows.net',
+      LandingStorage__credential: 'managedidentity',
+      LandingStorage__clientId: 'client-id',
+    });
+    expect(config.appStorage).toEqual({
+      kind: 'identity',
+      blobServiceUri: 'https://appstore.blob.core.windows.net',
+      queueServiceUri: 'https://appstore.queue.core.windows.net',
+      tableServiceUri: 'https://appstore.table.core.windows.net',
+      managedIdentity: true,
+      clientId: 'client-id',
+    });
+    expect(config.landingStorage).toMatchObject({
+      kind: 'identity',
+      blobServiceUri: 'https://landing.blob.core.windows.net',
+      tableServiceUri: '',
+    });
+  });
+
+  it('lists every problem at once, naming the setting and the fix', () => {
+    const problems = problemsOf({
+      KUSTO_AUTH: 'password',
+      STALE_AFTER_MINUTES: '0',
+      SWEEP_SCHEDULE: '*/5 * * * *',
+      LANDING_CONTAINER: 'Bad_Name',
+      LandingStorage__blobServiceUri: 'https://landing.blob.core.windows.net',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^KUSTO_INGEST_URI is required/),
+        expect.stringMatching(/^KUSTO_AUTH 'password' is not valid/),
+        expect.stringMatching(
+          /^STALE_AFTER_MINUTES '0' is not valid: STALE_AFTER_MINUTES must be at least 1/,
+        ),
+        expect.stringMatching(/^SWEEP_SCHEDULE .* 6 fields/),
+        expect.stringMatching(/^LANDING_CONTAINER 'Bad_Name' is not valid/),
+        expect.stringMatching(/^AzureWebJobsStorage is required/),
+        expect.stringMatching(/^LandingStorage is incomplete: set LandingStorage__queueServiceUri/),
+      ]),
+    );
+    expect(problems).toHaveLength(7);
+  });
+
+  it('refuses a flavor this version does not have yet', () => {
+    expect(problemsOf({ ...local, HTTP_INGEST_FLAVOR: 'managed-streaming' })).toEqual([
+      expect.stringMatching(/not available/),
+    ]);
+  });
+
+  it('treats empty settings as unset', () => {
+    expect(
+      loadConfig({ ...local, KUSTO_ENGINE_URI: '', FAILURE_WEBHOOK_URL: '' }).kustoEngineUri,
+    ).toBeUndefined();
+  });
+});
