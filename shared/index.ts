@@ -43,5 +43,6 @@ export {
   type QueuedIngestClientOptions,
   type IngestCallOptions,
   type IngestSource,
+  type UploadedSource,
 } from './ingest/queuedIngestClient';
 export { getIngestClient, closeIngestClients } from './ingest/getIngestClient';

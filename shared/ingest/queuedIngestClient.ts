@@ -58,6 +58,14 @@ export interface QueuedIngestClientOptions {
   readonly storagePolicies?: (accountName: string) => PipelinePolicy[];
 }
 
+/** A source staged in temp storage and not queued yet (see `uploadToTempStorage`). */
+export interface UploadedSource {
+  readonly sourceId: string;
+  /** The blob's URL without SAS: safe to store. */
+  readonly blobPath: string;
+  readonly rawDataSize: number | undefined;
+}
+
 export interface IngestCallOptions {
   readonly abortSignal?: AbortSignal;
 }
@@ -178,31 +186,7 @@ export class QueuedIngestClient {
   ): Promise<IngestionReceipt> {
     this.assertOpen();
     const validated = validateProps(props);
-    const given: unknown = source;
-    if (
-      typeof given !== 'object' ||
-      given === null ||
-      !(Symbol.asyncIterator in given || Symbol.iterator in given)
-    ) {
-      throw new IngestValidationError(
-        'ingestFromStream needs a readable stream or an (async) iterable of bytes.',
-        'InvalidProperty',
-      );
-    }
-    let used = false;
-    return this.ingestData(
-      {
-        name: `stream.${validated.format}`,
-        replayable: false,
-        open: () => {
-          if (used) throw new Error('a stream can be read only once');
-          used = true;
-          return toBuffers(source);
-        },
-      },
-      validated,
-      call,
-    );
+    return this.ingestData(streamSource(source, validated.format), validated, call);
   }
 
   /** Streams a local file (never into memory) and queues it; `.gz` and `.zip` files go up as they are. */
@@ -317,6 +301,16 @@ export class QueuedIngestClient {
     props: ValidatedProps,
     call: IngestCallOptions,
   ): Promise<IngestionReceipt> {
+    const staged = await this.stage(source, props, call);
+    return this.enqueue({ ...staged, props, retain: false }, call);
+  }
+
+  /** Uploads to temp storage, starting a replayable source over on the next container after a failure. */
+  private async stage(
+    source: DataSource,
+    props: ValidatedProps,
+    call: IngestCallOptions,
+  ): Promise<{ sourceId: string; blobUrl: string; rawDataSize: number | undefined }> {
     const signal = call.abortSignal;
     const sourceId = props.sourceId ?? newUuid();
     // Resources and the identity token are fetched while the input starts to flow.
@@ -326,10 +320,10 @@ export class QueuedIngestClient {
     ]);
     ready.catch(() => undefined);
 
-    let uploaded: { result: UploadResult; rawDataSize: number | undefined } | undefined;
-    for (let replay = 0; uploaded === undefined; replay++) {
+    for (let replay = 0; ; replay++) {
       try {
-        uploaded = await this.upload(source, props, sourceId, ready, signal);
+        const uploaded = await this.upload(source, props, sourceId, ready, signal);
+        return { sourceId, blobUrl: uploaded.result.blobUrl, rawDataSize: uploaded.rawDataSize };
       } catch (e) {
         const error = classify(e);
         if (!source.replayable || !error.transient || replay >= MAX_REPLAYS || signal?.aborted) throw error;
@@ -338,8 +332,56 @@ export class QueuedIngestClient {
         );
       }
     }
+  }
+
+  /**
+   * Step one of a two-step ingestion for callers that record progress (the app's tracking): stages the
+   * stream in temp storage, gzipped as `ingestFromStream` would, and queues nothing.
+   */
+  async uploadToTempStorage(
+    source: IngestSource,
+    props: IngestionProps,
+    call: IngestCallOptions = {},
+  ): Promise<UploadedSource> {
+    this.assertOpen();
+    const validated = validateProps(props);
+    const staged = await this.stage(streamSource(source, validated.format), validated, call);
+    return {
+      sourceId: staged.sourceId,
+      blobPath: stripQuery(staged.blobUrl),
+      rawDataSize: staged.rawDataSize,
+    };
+  }
+
+  /**
+   * Step two: queues a blob staged by `uploadToTempStorage`, now or after a restart. The blob is signed with
+   * its container's current SAS, so an old record still works after the DM rotated its keys.
+   */
+  async ingestUploaded(
+    uploaded: UploadedSource,
+    props: IngestionProps,
+    call: IngestCallOptions = {},
+  ): Promise<IngestionReceipt> {
+    this.assertOpen();
+    const validated = validateProps({ ...props, sourceId: uploaded.sourceId });
+    const { containers } = await this.resources.getResources(call.abortSignal);
+    const container = containers.find((c) =>
+      uploaded.blobPath.startsWith(`${stripQuery(c.url).replace(/\/+$/, '')}/`),
+    );
+    if (!container) {
+      throw new IngestResourceError(
+        `The temp container of '${uploaded.blobPath}' is no longer handed out by the Data Management service: upload the data again.`,
+      );
+    }
+    const blobUrl = container.sas ? `${uploaded.blobPath}?${container.sas}` : uploaded.blobPath;
     return this.enqueue(
-      { sourceId, blobUrl: uploaded.result.blobUrl, rawDataSize: uploaded.rawDataSize, props, retain: false },
+      {
+        sourceId: uploaded.sourceId,
+        blobUrl,
+        rawDataSize: uploaded.rawDataSize,
+        props: validated,
+        retain: false,
+      },
       call,
     );
   }
@@ -481,6 +523,31 @@ export class QueuedIngestClient {
       }),
     };
   }
+}
+
+/** A caller's stream: read once, never replayed. */
+function streamSource(source: IngestSource, format: string): DataSource {
+  const given: unknown = source;
+  if (
+    typeof given !== 'object' ||
+    given === null ||
+    !(Symbol.asyncIterator in given || Symbol.iterator in given)
+  ) {
+    throw new IngestValidationError(
+      'ingestFromStream needs a readable stream or an (async) iterable of bytes.',
+      'InvalidProperty',
+    );
+  }
+  let used = false;
+  return {
+    name: `stream.${format}`,
+    replayable: false,
+    open: () => {
+      if (used) throw new Error('a stream can be read only once');
+      used = true;
+      return toBuffers(source);
+    },
+  };
 }
 
 function pickStatusTable(tables: readonly StorageResource[], sourceId: string): StorageResource {

@@ -40,3 +40,16 @@ export function tableClient(tableName: string, index = 0): TableClient {
     allowInsecureConnection: true,
   });
 }
+
+/** An Azurite connection string with explicit endpoints (the free ports of the test stack). */
+export function connectionString(index = 0): string {
+  const a = account(index);
+  return [
+    'DefaultEndpointsProtocol=http',
+    `AccountName=${a.name}`,
+    `AccountKey=${a.key}`,
+    `BlobEndpoint=${a.blobEndpoint}`,
+    `QueueEndpoint=${a.queueEndpoint}`,
+    `TableEndpoint=${a.tableEndpoint}`,
+  ].join(';');
+}

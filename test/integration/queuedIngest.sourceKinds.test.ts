@@ -285,3 +285,43 @@ describe('QueuedIngestClient: each source kind lands as the service expects', ()
     expect(testStack().accounts).toHaveLength(2);
   });
 });
+
+describe('two-step ingestion for callers that record progress', () => {
+  it('stages a stream without queueing it, then queues it later with a fresh SAS', async () => {
+    const input = Buffer.from('1,a\n2,b\n');
+    const props = { database: 'db1', table: 'Staged', format: 'csv' } as const;
+    const uploaded = await client.uploadToTempStorage([input], props);
+    expect(uploaded.blobPath).not.toContain('?');
+    expect(uploaded.rawDataSize).toBe(input.length);
+    expect(await dm.drainMessages()).toHaveLength(0); // nothing queued yet
+
+    // A new client (as after a restart) queues it from the stored record alone.
+    const later = new QueuedIngestClient({
+      ingestUri: dm.standin.dmUrl,
+      applicationName: 'source-kinds-test',
+    });
+    const receipt = await later.ingestUploaded(uploaded, props);
+    expect(receipt).toMatchObject({
+      sourceId: uploaded.sourceId,
+      blobPath: uploaded.blobPath,
+      status: 'Queued',
+    });
+    const message = await onlyMessage(receipt);
+    expect(message.RetainBlobOnSuccess).toBe(false);
+    expect(message.RawDataSize).toBe(input.length);
+    expect(gunzipSync(await download(message.BlobPath as string)).equals(input)).toBe(true);
+  });
+
+  it('refuses a staged blob whose container the DM no longer hands out', async () => {
+    await expect(
+      client.ingestUploaded(
+        {
+          sourceId: '11111111-2222-4333-8444-555555555555',
+          blobPath: 'http://127.0.0.1:1/acct/gone/x.csv.gz',
+          rawDataSize: 1,
+        },
+        { database: 'db1', table: 'T', format: 'csv' },
+      ),
+    ).rejects.toThrow(/no longer handed out/);
+  });
+});

@@ -1,0 +1,22 @@
+import { app, type InvocationContext, type StorageQueueTriggerOptions } from '@azure/functions';
+import { getAppContext } from '../shared/app/appContext';
+import { handleLandingEvent } from '../shared/app/landing';
+import { processLogger } from '../shared/app/processLogger';
+
+/**
+ * A blob dropped into `landing` raises an Event Grid BlobCreated event, delivered to the `landing-events`
+ * queue: this function gets the event (never the blob's content), routes the blob and queues it by URL.
+ * It throws only when a retry can help; after maxDequeueCount tries the host moves the message to the
+ * poison queue, which the sweep counts.
+ */
+export const options: Omit<StorageQueueTriggerOptions, 'handler'> = {
+  queueName: process.env.LANDING_EVENTS_QUEUE ?? 'landing-events',
+  connection: 'LandingStorage',
+};
+
+export async function handler(message: unknown, context: InvocationContext): Promise<void> {
+  const outcome = await handleLandingEvent(message, getAppContext({ logger: processLogger }), context);
+  context.info(JSON.stringify({ event: 'LandingHandled', ...outcome }));
+}
+
+app.storageQueue('ingestLanding', { ...options, handler });

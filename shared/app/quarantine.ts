@@ -1,0 +1,65 @@
+import type { AppContext } from './appContext';
+
+/** Blob metadata is sent as HTTP headers: ASCII only, 8 KB for all names and values together. */
+const METADATA_LIMIT = 8 * 1024;
+
+/** Percent-encodes a value for a metadata header and cuts it to `max` characters without splitting an escape. */
+export function metadataValue(text: string, max: number): string {
+  const encoded = encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  if (encoded.length <= max) return encoded;
+  let cut = max - 3; // room for the ellipsis '...'
+  const escape = encoded.lastIndexOf('%', cut);
+  if (escape !== -1 && escape > cut - 3) cut = escape;
+  return `${encoded.slice(0, cut)}...`;
+}
+
+function metadataSize(metadata: Readonly<Record<string, string>>): number {
+  return Object.entries(metadata).reduce((n, [k, v]) => n + k.length + v.length, 0);
+}
+
+export interface QuarantineItem {
+  readonly path: string;
+  /** The version that failed: a newer upload under the same name is left alone. */
+  readonly eTag: string;
+  readonly reason: string;
+  readonly errorCode: string;
+  readonly sourceId: string;
+}
+
+/**
+ * Moves a landing blob that cannot be ingested to the quarantine container, with the reason in its
+ * metadata: copied first, then removed from landing only if it is still the version that failed.
+ */
+export async function quarantine(ctx: AppContext, item: QuarantineItem): Promise<'quarantined' | 'gone'> {
+  const source = ctx.landing.container.getBlobClient(item.path);
+  const target = ctx.landing.failed.getBlobClient(item.path);
+  let original: Record<string, string>;
+  try {
+    original = (await source.getProperties()).metadata ?? {};
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return 'gone';
+    throw e;
+  }
+  const fixed: Record<string, string> = {
+    ...original,
+    quarantine_error_code: metadataValue(item.errorCode, 100),
+    quarantine_source_id: item.sourceId,
+    quarantined_on: new Date(ctx.clock()).toISOString(),
+  };
+  const room = Math.max(64, METADATA_LIMIT - metadataSize(fixed) - 'quarantine_reason'.length - 16);
+  const metadata = { ...fixed, quarantine_reason: metadataValue(item.reason, Math.min(room, 4096)) };
+  await ctx.landing.failed.createIfNotExists();
+  const poller = await target.beginCopyFromURL(await ctx.landing.sas.readUrl(source), {
+    metadata,
+    sourceConditions: { ifMatch: `"${item.eTag}"` },
+  });
+  await poller.pollUntilDone();
+  await source.delete({ conditions: { ifMatch: `"${item.eTag}"` } }).catch((e: unknown) => {
+    // 412: the blob was overwritten meanwhile; the new version has its own event.
+    if (![404, 412].includes((e as { statusCode?: number }).statusCode ?? 0)) throw e;
+  });
+  return 'quarantined';
+}

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { createAppContext, type AppContext, type AppContextOptions } from '../../shared/app/appContext';
+import { loadConfig } from '../../shared/config';
+import { closeIngestClients } from '../../shared/ingest/getIngestClient';
+import type { Logger } from '../../shared/log';
+import { engine } from './engine';
+import { startPrivateStandin, type PrivateStandin } from './privateStandin';
+import { connectionString } from './stack';
+
+export interface LogLine {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+}
+
+/** A logger that keeps what it is told, for tests to assert on. */
+export function collectingLogger(): Logger & {
+  lines: LogLine[];
+  events(name: string): Record<string, unknown>[];
+} {
+  const lines: LogLine[] = [];
+  const add = (level: LogLine['level']) => (message: string) => {
+    lines.push({ level, message });
+  };
+  return {
+    lines,
+    debug: add('debug'),
+    info: add('info'),
+    warn: add('warn'),
+    error: add('error'),
+    events: (name) =>
+      lines.flatMap((l): Record<string, unknown>[] => {
+        try {
+          const parsed = JSON.parse(l.message) as Record<string, unknown>;
+          return parsed.event === name ? [{ level: l.level, ...parsed }] : [];
+        } catch {
+          return [];
+        }
+      }),
+  };
+}
+
+export interface AppUnderTest {
+  readonly ctx: AppContext;
+  readonly dm: PrivateStandin;
+  readonly kusto: ReturnType<typeof engine>;
+  readonly log: ReturnType<typeof collectingLogger>;
+  readonly env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The app's shared context wired to Azurite and a stand-in of its own (worker on), with its own landing
+ * container and tracking tables: test files run in parallel without seeing each other's items.
+ */
+export async function startAppUnderTest(
+  settings: Record<string, string> = {},
+  options: Omit<AppContextOptions, 'tables' | 'logger'> = {},
+): Promise<AppUnderTest> {
+  const dm = await startPrivateStandin({ worker: true, accountCount: 1, batchingWindowMs: 100 });
+  const id = randomBytes(3).toString('hex');
+  const env: Record<string, string> = {
+    KUSTO_INGEST_URI: dm.standin.dmUrl,
+    KUSTO_ENGINE_URI: dm.standin.engineUrl,
+    KUSTO_AUTH: 'none',
+    AzureWebJobsStorage: connectionString(0),
+    LandingStorage: connectionString(0),
+    LANDING_CONTAINER: `landing-${id}`,
+    LANDING_FAILED_CONTAINER: `landing-failed-${id}`,
+    LANDING_EVENTS_QUEUE: `landing-events-${id}`,
+    LANDING_SAS_MODE: 'account-key',
+    ...settings,
+  };
+  const log = collectingLogger();
+  const ctx = createAppContext(loadConfig(env), {
+    ...options,
+    logger: log,
+    tables: { tracking: `Tracking${id}`, open: `Open${id}`, failures: `Failures${id}` },
+  });
+  await ctx.ready();
+  return {
+    ctx,
+    dm,
+    kusto: engine(dm.standin.engineUrl),
+    log,
+    env,
+    stop: async () => {
+      closeIngestClients();
+      await dm.stop();
+    },
+  };
+}
+
+/** A BlobCreated event as Event Grid delivers it to a storage queue (Event Grid schema). */
+export function blobCreatedEvent(url: string, eTag: string, contentLength = 0): Record<string, unknown> {
+  return {
+    topic:
+      '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1',
+    subject: `/blobServices/default/containers/${new URL(url).pathname.split('/').slice(2).join('/').replace('/', '/blobs/')}`,
+    eventType: 'Microsoft.Storage.BlobCreated',
+    eventTime: new Date().toISOString(),
+    id: randomBytes(16).toString('hex'),
+    data: {
+      api: 'PutBlob',
+      eTag,
+      contentType: 'application/octet-stream',
+      contentLength,
+      blobType: 'BlockBlob',
+      url,
+      sequencer: '0000000000000000000000000000000000000000000000000',
+    },
+    dataVersion: '',
+    metadataVersion: '1',
+  };
+}
