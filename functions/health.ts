@@ -5,9 +5,10 @@ import {
   type HttpTriggerOptions,
   type InvocationContext,
 } from '@azure/functions';
+import { ConfigError, loadConfig } from '../shared/config';
 import { LIBRARY_VERSION } from '../shared/kusto/clientDetails';
 
-/** Liveness: answers without touching any dependency, so a probe never wakes the cluster. */
+/** Liveness and configuration: answers without calling any dependency, so a probe never wakes the cluster. */
 export const options: Omit<HttpTriggerOptions, 'handler'> = {
   methods: ['GET'],
   authLevel: 'anonymous',
@@ -15,7 +16,16 @@ export const options: Omit<HttpTriggerOptions, 'handler'> = {
 };
 
 export function handler(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
-  return Promise.resolve({ status: 200, jsonBody: { status: 'ok', version: LIBRARY_VERSION } });
+  try {
+    loadConfig();
+    return Promise.resolve({ status: 200, jsonBody: { status: 'ok', version: LIBRARY_VERSION } });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return Promise.resolve({
+      status: 503,
+      jsonBody: { status: 'misconfigured', version: LIBRARY_VERSION, problems: e.problems },
+    });
+  }
 }
 
 app.http('health', { ...options, handler });

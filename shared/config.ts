@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IngestError } from './errors';
+import { redactSecrets } from './log';
 
 /** How the app reaches a storage account: a connection string (local) or an identity (Azure). */
 export type StorageConnection =
@@ -73,9 +74,13 @@ export const CONFIG_SETTINGS = [
 ] as const;
 
 export class ConfigError extends IngestError {
-  constructor(readonly problems: readonly string[]) {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
     super(`The app's settings are not valid:\n- ${problems.join('\n- ')}`, 'InvalidConfiguration', false);
     this.name = 'ConfigError';
+    // A bad setting is echoed to say what is wrong: never with a secret in it (a webhook URL can carry one).
+    this.problems = problems.map(redactSecrets);
   }
 }
 

@@ -1,0 +1,26 @@
+import {
+  app,
+  type HttpRequest,
+  type HttpResponseInit,
+  type HttpTriggerOptions,
+  type InvocationContext,
+} from '@azure/functions';
+import { getAppContext } from '../shared/app/appContext';
+import { handleIngestPush } from '../shared/app/httpApi';
+import { processLogger } from '../shared/app/processLogger';
+
+// The body must stream end to end (a push can be far larger than memory should hold).
+app.setup({ enableHttpStream: true });
+
+/** `POST /api/ingest/{database}/{table}`: the body is the data. Answers 202 { sourceId, statusUrl }. */
+export const options: Omit<HttpTriggerOptions, 'handler'> = {
+  methods: ['POST'],
+  authLevel: 'function',
+  route: 'ingest/{database}/{table}',
+};
+
+export async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return handleIngestPush(request, getAppContext({ logger: processLogger }), context);
+}
+
+app.http('ingestHttp', { ...options, handler });

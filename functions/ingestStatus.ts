@@ -1,0 +1,23 @@
+import {
+  app,
+  type HttpRequest,
+  type HttpResponseInit,
+  type HttpTriggerOptions,
+  type InvocationContext,
+} from '@azure/functions';
+import { getAppContext } from '../shared/app/appContext';
+import { handleIngestStatus } from '../shared/app/httpApi';
+import { processLogger } from '../shared/app/processLogger';
+
+/** `GET /api/ingest/status/{sourceId}`: one item's status, error code and details (404 when unknown). */
+export const options: Omit<HttpTriggerOptions, 'handler'> = {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'ingest/status/{sourceId}',
+};
+
+export async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return handleIngestStatus(request, getAppContext({ logger: processLogger }), context);
+}
+
+app.http('ingestStatus', { ...options, handler });

@@ -1,0 +1,393 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { BlobSASPermissions } from '@azure/storage-blob';
+import {
+  handleIngestBlobs,
+  handleIngestPush,
+  handleIngestStatus,
+  pushSourceId,
+  type HttpRequestLike,
+  type HttpResult,
+} from '../../shared/app/httpApi';
+import { startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import { eventually } from '../helpers/engine';
+import { blobService } from '../helpers/stack';
+
+let app: AppUnderTest;
+beforeAll(async () => {
+  app = await startAppUnderTest();
+  await app.kusto.mgmt('.create table Pushed (id:long, name:string)');
+  await app.kusto.mgmt('.create table Docs (id:long, name:string)');
+  await app.kusto.mgmt('.create table Keyed (id:long, name:string)');
+  await app.kusto.mgmt('.create table Refs (id:long, name:string)');
+});
+afterAll(async () => {
+  await app.stop();
+});
+
+type Body = string | Buffer | AsyncIterable<Uint8Array> | null;
+
+/** A request in the narrow shape, as the local host builds it from Node's request. */
+function request(
+  method: string,
+  path: string,
+  body: Body = null,
+  headers: Record<string, string> = {},
+): HttpRequestLike {
+  const url = new URL(`http://127.0.0.1:7071${path}`);
+  const match =
+    /^\/api\/ingest\/(?:status\/(?<sourceId>[^/]+)|(?<database>[^/]+)\/(?<table>[^/]+)(?:\/blobs)?)$/.exec(
+      url.pathname,
+    );
+  const stream =
+    body === null
+      ? null
+      : (Readable.toWeb(
+          Readable.from(typeof body === 'string' || Buffer.isBuffer(body) ? [Buffer.from(body)] : body),
+        ) as ReadableStream<Uint8Array>);
+  const h = new Headers(headers);
+  return {
+    method,
+    url: url.toString(),
+    headers: h,
+    query: url.searchParams,
+    params: Object.fromEntries(
+      // Unmatched named groups are undefined at run time, whatever the types say.
+      (Object.entries(match?.groups ?? {}) as [string, string | undefined][])
+        .filter((e): e is [string, string] => e[1] !== undefined)
+        .map(([k, v]) => [k, decodeURIComponent(v)]),
+    ),
+    body: stream,
+  };
+}
+
+const push = (path: string, body: Body, headers: Record<string, string> = {}) =>
+  handleIngestPush(request('POST', path, body, headers), app.ctx, app.log);
+const status = (sourceId: string) =>
+  handleIngestStatus(request('GET', `/api/ingest/status/${sourceId}`), app.ctx, app.log);
+const json = (r: HttpResult) => r.jsonBody as Record<string, unknown>;
+
+async function finalStatus(sourceId: string): Promise<Record<string, unknown>> {
+  return eventually(
+    async () => {
+      const r = json(await status(sourceId));
+      return r.status === 'Pending' || r.status === 'Queuing' ? undefined : r;
+    },
+    20_000,
+    `the status of ${sourceId}`,
+  );
+}
+
+describe('POST /api/ingest/{database}/{table}', () => {
+  it('streams the body to Kusto and answers 202 with the source id and a status URL; the rows land', async () => {
+    const result = await push('/api/ingest/demo/Pushed', '1,one\n2,two\n', { 'content-type': 'text/csv' });
+    expect(result.status).toBe(202);
+    const { sourceId, statusUrl } = json(result) as { sourceId: string; statusUrl: string };
+    expect(statusUrl).toBe(`http://127.0.0.1:7071/api/ingest/status/${sourceId}`);
+    expect(result.headers?.location).toBe(statusUrl);
+    expect(await finalStatus(sourceId)).toMatchObject({
+      status: 'Succeeded',
+      database: 'demo',
+      table: 'Pushed',
+    });
+    expect(await app.kusto.count('Pushed')).toBe(2);
+    expect(await app.ctx.tracking.get(sourceId)).toMatchObject({ kind: 'http', state: 'queued' });
+  });
+
+  it('takes the format from ?format= or the Content-Type, and accepts a gzip body', async () => {
+    const lines = '{"id":10,"name":"x"}\n{"id":11,"name":"y"}\n';
+    const ndjson = await push('/api/ingest/demo/Docs', lines, { 'content-type': 'application/x-ndjson' });
+    const byQuery = await push('/api/ingest/demo/Docs?format=json', gzipSync(lines), {
+      'content-encoding': 'gzip',
+    });
+    for (const r of [ndjson, byQuery])
+      expect(await finalStatus(String(json(r).sourceId))).toMatchObject({ status: 'Succeeded' });
+    expect(await app.kusto.count('Docs')).toBe(4);
+  });
+
+  it('passes ?tags, ?creationTime and ?mapping through to Kusto', async () => {
+    await app.kusto.mgmt(
+      `.create table Pushed ingestion csv mapping "swap" '[{"column":"id","Properties":{"Ordinal":"1"}},{"column":"name","Properties":{"Ordinal":"0"}}]'`,
+    );
+    const result = await push(
+      '/api/ingest/demo/Pushed?mapping=swap&tags=a,drop-by:b&creationTime=2022-02-02T00:00:00Z',
+      'zz,99\n',
+    );
+    expect(await finalStatus(String(json(result).sourceId))).toMatchObject({ status: 'Succeeded' });
+    expect((await app.kusto.query('Pushed | where id == 99')).objects).toEqual([{ id: 99, name: 'zz' }]);
+    const extents = (await app.kusto.mgmt('.show table Pushed extents')).objects;
+    expect(extents).toContainEqual(
+      expect.objectContaining({ MinCreatedOn: '2022-02-02T00:00:00Z', Tags: 'a\r\ndrop-by:b' }),
+    );
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('the same key twice ingests once and answers the first 202 again', async () => {
+    const headers = { 'idempotency-key': 'order-1001' };
+    const first = await push('/api/ingest/demo/Keyed', '1,a\n', headers);
+    const second = await push('/api/ingest/demo/Keyed', '1,a\n', headers);
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(json(second)).toMatchObject({ sourceId: json(first).sourceId, replay: true });
+    expect(json(first).sourceId).toBe(pushSourceId('demo', 'Keyed', 'order-1001'));
+    await finalStatus(String(json(first).sourceId));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await app.kusto.count('Keyed')).toBe(1);
+  });
+
+  it('a retry after a crash mid-upload is ingested once, with the retry’s complete data', async () => {
+    const headers = { 'idempotency-key': 'crash-mid-upload' };
+    async function* brokenBody() {
+      yield Buffer.from('5,partial\n');
+      await new Promise((r) => setTimeout(r, 20));
+      throw new Error('the connection dropped');
+    }
+    const broken = await push('/api/ingest/demo/Keyed', brokenBody(), headers);
+    expect(broken.status).toBeGreaterThanOrEqual(500);
+    const sourceId = pushSourceId('demo', 'Keyed', 'crash-mid-upload');
+    expect(await app.ctx.tracking.get(sourceId)).toMatchObject({ state: 'queuing' }); // left for the retry
+    const retry = await push('/api/ingest/demo/Keyed', '5,complete\n6,complete\n', headers);
+    expect(retry.status).toBe(202);
+    expect(await finalStatus(sourceId)).toMatchObject({ status: 'Succeeded' });
+    expect((await app.kusto.query('Keyed | where name == "complete" | count')).objects).toEqual([
+      { Count: 2 },
+    ]);
+    expect((await app.kusto.query('Keyed | where name == "partial" | count')).objects).toEqual([
+      { Count: 0 },
+    ]);
+  });
+
+  it('a retry after a crash between upload and enqueue queues the staged data without uploading again', async () => {
+    const sourceId = pushSourceId('demo', 'Keyed', 'crash-after-upload');
+    const props = {
+      database: 'demo',
+      table: 'Keyed',
+      format: 'csv' as const,
+      sourceId,
+      reportLevel: 2 as const,
+      reportMethod: 1 as const,
+    };
+    const begun = await app.ctx.tracking.begin({
+      sourceId,
+      kind: 'http',
+      state: 'queuing',
+      database: 'demo',
+      table: 'Keyed',
+      props,
+    });
+    if (!begun.created) throw new Error('expected a new row');
+    const staged = await app.ctx.ingest.uploadToTempStorage(['7,staged\n'], props);
+    await app.ctx.tracking.update(begun.record, {
+      state: 'uploaded',
+      blobPath: staged.blobPath,
+      rawDataSize: staged.rawDataSize,
+    });
+    // The crashed process never queued it. The client retries, with a body that must not be read again.
+    const retry = await push('/api/ingest/demo/Keyed', '8,not-this\n', {
+      'idempotency-key': 'crash-after-upload',
+    });
+    expect(retry.status).toBe(202);
+    expect(await finalStatus(sourceId)).toMatchObject({ status: 'Succeeded' });
+    expect((await app.kusto.query('Keyed | where name == "staged" | count')).objects).toEqual([{ Count: 1 }]);
+    expect((await app.kusto.query('Keyed | where name == "not-this" | count')).objects).toEqual([
+      { Count: 0 },
+    ]);
+  });
+});
+
+describe('POST /api/ingest/{database}/{table}/blobs', () => {
+  it('queues existing blobs by URL, with a result per blob (one bad one does not sink the rest)', async () => {
+    const container = blobService(0).getContainerClient('refs-src');
+    await container.createIfNotExists();
+    const urls = [];
+    for (const [name, content] of [
+      ['a.csv', '1,a\n'],
+      ['b.csv', '2,b\n3,b\n'],
+    ] as const) {
+      const blob = container.getBlockBlobClient(`${Date.now()}-${name}`);
+      await blob.upload(content, content.length);
+      urls.push(
+        await blob.generateSasUrl({
+          permissions: BlobSASPermissions.parse('r'),
+          expiresOn: new Date(Date.now() + 3_600_000),
+        }),
+      );
+    }
+    const body = JSON.stringify({
+      blobs: [{ url: urls[0] }, { url: urls[1], rawSize: 8 }, { url: 'not a url' }],
+      format: 'csv',
+    });
+    const result = await handleIngestBlobs(
+      request('POST', '/api/ingest/demo/Refs/blobs', body),
+      app.ctx,
+      app.log,
+    );
+    expect(result.status).toBe(202);
+    const results = json(result).results as Record<string, unknown>[];
+    expect(results).toHaveLength(3);
+    expect(results[0]).toMatchObject({
+      sourceId: expect.any(String) as unknown,
+      url: urls[0]?.split('?')[0],
+    });
+    expect(results[2]).toMatchObject({ url: 'not a url', error: { code: 'InvalidProperty' } });
+    expect(JSON.stringify(results)).not.toContain('sig='); // SAS never echoed
+    for (const r of results.slice(0, 2))
+      expect(await finalStatus(String(r.sourceId))).toMatchObject({ status: 'Succeeded' });
+    expect(await app.kusto.count('Refs')).toBe(3);
+  });
+});
+
+describe('bad requests get the right 4xx and queue nothing', () => {
+  const blobs = (body: string) =>
+    handleIngestBlobs(request('POST', '/api/ingest/demo/Refs/blobs', body), app.ctx, app.log);
+  const cases: [string, () => Promise<HttpResult>, number, string][] = [
+    ['an invalid database name', () => push('/api/ingest/bad;db/T', '1'), 400, 'InvalidName'],
+    ['an invalid table name', () => push('/api/ingest/demo/__t', '1'), 400, 'InvalidName'],
+    ['an unknown ?format', () => push('/api/ingest/demo/T?format=xlsx', '1'), 400, 'InvalidFormat'],
+    [
+      'an unsupported Content-Type',
+      () => push('/api/ingest/demo/T', '1', { 'content-type': 'image/png' }),
+      415,
+      'UnsupportedMediaType',
+    ],
+    [
+      'an unsupported Content-Encoding',
+      () => push('/api/ingest/demo/T', '1', { 'content-encoding': 'br' }),
+      415,
+      'UnsupportedMediaType',
+    ],
+    [
+      'a gzip header on a plain body',
+      () => push('/api/ingest/demo/Pushed', '1,a\n', { 'content-encoding': 'gzip' }),
+      400,
+      'InvalidProperty',
+    ],
+    ['no body', () => push('/api/ingest/demo/Pushed', null), 400, 'EmptyInput'],
+    ['an empty body', () => push('/api/ingest/demo/Pushed', ''), 400, 'EmptyInput'],
+    [
+      'a bad Idempotency-Key',
+      () => push('/api/ingest/demo/T', '1', { 'idempotency-key': 'x'.repeat(201) }),
+      400,
+      'InvalidProperty',
+    ],
+    ['malformed ?tags', () => push('/api/ingest/demo/T?tags=[1', '1'), 400, 'InvalidProperty'],
+    [
+      'an invalid ?creationTime',
+      () => push('/api/ingest/demo/T?creationTime=soon', '1'),
+      400,
+      'InvalidProperty',
+    ],
+    ['an invalid ?mapping name', () => push('/api/ingest/demo/T?mapping=a;b', '1'), 400, 'InvalidName'],
+    ['blobs: a body that is not JSON', () => blobs('{nope'), 400, 'InvalidProperty'],
+    ['blobs: no blobs array', () => blobs('{"format":"csv"}'), 400, 'InvalidProperty'],
+    ['blobs: an empty list', () => blobs('{"blobs":[]}'), 400, 'InvalidProperty'],
+    [
+      'blobs: too many',
+      () => blobs(JSON.stringify({ blobs: Array.from({ length: 1001 }, () => ({ url: 'https://a/b/c' })) })),
+      400,
+      'InvalidProperty',
+    ],
+    [
+      'blobs: an unknown format',
+      () => blobs('{"blobs":[{"url":"https://a.blob.core.windows.net/c/b"}],"format":"xlsx"}'),
+      400,
+      'InvalidFormat',
+    ],
+    [
+      'blobs: a body over 1 MB',
+      () => blobs(JSON.stringify({ blobs: [{ url: `https://a/${'x'.repeat(1_100_000)}` }] })),
+      413,
+      'TooLarge',
+    ],
+    ['status: not a source id', () => status('nope'), 400, 'InvalidProperty'],
+    ['status: an unknown source id', () => status('00000000-0000-4000-8000-000000000000'), 404, 'NotFound'],
+  ];
+
+  it.each(cases)('%s', async (_name, send, code, errorCode) => {
+    const processedBefore = app.dm.standin.worker?.processed ?? 0;
+    const result = await send();
+    expect(result.status).toBe(code);
+    expect(json(result).error).toMatchObject({ code: errorCode, message: expect.any(String) as unknown });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(app.dm.standin.worker?.processed ?? 0).toBe(processedBefore); // nothing reached Kusto
+  });
+
+  it('leaves no open tracking row behind for any of them', async () => {
+    const open: string[] = [];
+    for await (const id of app.ctx.tracking.openSourceIds()) {
+      const record = await app.ctx.tracking.get(id);
+      if (record && record.table !== 'Keyed' && record.state !== 'queued')
+        open.push(`${record.table}:${record.state}`);
+    }
+    expect(open).toEqual([]);
+  });
+});
+
+describe('the HTTP functions', () => {
+  it('ingestHttp and ingestStatus answer through @azure/functions requests; health reports the configuration', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, app.env);
+    try {
+      jest.resetModules();
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const ingest = require('../../functions/ingestHttp') as typeof import('../../functions/ingestHttp');
+      const statusFn =
+        require('../../functions/ingestStatus') as typeof import('../../functions/ingestStatus');
+      const health = require('../../functions/health') as typeof import('../../functions/health');
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      expect(ingest.options).toEqual({
+        methods: ['POST'],
+        authLevel: 'function',
+        route: 'ingest/{database}/{table}',
+      });
+      const context = new InvocationContext({ functionName: 'ingestHttp', logHandler: () => undefined });
+      const response = await ingest.handler(
+        new HttpRequest({
+          method: 'POST',
+          url: 'http://127.0.0.1:7071/api/ingest/demo/Pushed',
+          params: { database: 'demo', table: 'Pushed' },
+          headers: { 'content-type': 'text/csv' },
+          body: { string: '77,fn\n' },
+        }),
+        context,
+      );
+      expect(response.status).toBe(202);
+      const sourceId = (response.jsonBody as { sourceId: string }).sourceId;
+      const statusResponse = await statusFn.handler(
+        new HttpRequest({
+          method: 'GET',
+          url: `http://127.0.0.1:7071/api/ingest/status/${sourceId}`,
+          params: { sourceId },
+        }),
+        context,
+      );
+      expect(statusResponse.status).toBe(200);
+      expect(statusResponse.jsonBody).toMatchObject({ sourceId, database: 'demo', table: 'Pushed' });
+
+      const ok = await health.handler(
+        new HttpRequest({ method: 'GET', url: 'http://x/api/health' }),
+        context,
+      );
+      expect(ok).toMatchObject({ status: 200, jsonBody: { status: 'ok' } });
+      delete process.env.KUSTO_INGEST_URI;
+      process.env.FAILURE_WEBHOOK_URL = 'ftp://hooks.example/x?sig=SECRET';
+      const bad = await health.handler(
+        new HttpRequest({ method: 'GET', url: 'http://x/api/health' }),
+        context,
+      );
+      expect(bad.status).toBe(503);
+      const problems = (bad.jsonBody as { problems: string[] }).problems;
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^KUSTO_INGEST_URI is required/),
+          expect.stringMatching(/^FAILURE_WEBHOOK_URL/),
+        ]),
+      );
+      expect(JSON.stringify(problems)).not.toContain('SECRET');
+    } finally {
+      process.env = saved;
+    }
+  });
+});
