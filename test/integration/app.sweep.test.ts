@@ -1,0 +1,257 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleIngestPush, type HttpRequestLike } from '../../shared/app/httpApi';
+import { handleLandingEvent } from '../../shared/app/landing';
+import { runSweep, type SweepSummary } from '../../shared/app/sweep';
+import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import { eventually } from '../helpers/engine';
+import { tableClient } from '../helpers/stack';
+
+// A clock the tests move forward: minutes pass without waiting.
+let offsetMs = 0;
+const clock = (): number => Date.now() + offsetMs;
+
+let app: AppUnderTest;
+let webhook: Server;
+const hooks: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  webhook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      hooks.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+  const port = (webhook.address() as AddressInfo).port;
+  app = await startAppUnderTest(
+    {
+      FAILURE_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+      MAX_REQUEUE_ATTEMPTS: '1',
+      STALE_AFTER_MINUTES: '30',
+    },
+    { clock },
+  );
+  for (const t of ['Good', 'Bad', 'Flaky', 'Perm', 'Staged', 'Slow'])
+    await app.kusto.mgmt(`.create table ${t} (id:long, name:string)`);
+});
+afterAll(async () => {
+  await app.stop();
+  webhook.close();
+});
+afterEach(() => {
+  app.dm.standin.faults.reset();
+});
+
+const sweep = (): Promise<SweepSummary> => runSweep(app.ctx, app.log);
+
+function pushRequest(table: string, body: string): HttpRequestLike {
+  const url = new URL(`http://127.0.0.1:7071/api/ingest/demo/${table}`);
+  return {
+    method: 'POST',
+    url: url.toString(),
+    headers: new Headers({ 'content-type': 'text/csv' }),
+    query: url.searchParams,
+    params: { database: 'demo', table },
+    body: new Response(body).body,
+  };
+}
+
+async function push(table: string, body: string): Promise<string> {
+  const result = await handleIngestPush(pushRequest(table, body), app.ctx, app.log);
+  expect(result.status).toBe(202);
+  return (result.jsonBody as { sourceId: string }).sourceId;
+}
+
+/** Waits until the stand-in has reported on the item (its status row left Pending). */
+async function settled(sourceId: string): Promise<void> {
+  await eventually(
+    async () => {
+      const s = await app.ctx.ingest.getIngestionStatus(sourceId);
+      return s.status === 'Pending' ? undefined : s;
+    },
+    20_000,
+    `the service's verdict on ${sourceId}`,
+  );
+}
+
+describe('the sweep', () => {
+  it('closes successes, and reads only open items', async () => {
+    const id = await push('Good', '1,a\n');
+    await settled(id);
+    const summary = await sweep();
+    expect(summary.succeeded).toBeGreaterThanOrEqual(1);
+    expect(await app.ctx.tracking.get(id)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    const open: string[] = [];
+    for await (const s of app.ctx.tracking.openSourceIds()) open.push(s);
+    expect(open).not.toContain(id);
+    expect((await sweep()).open).toBe(open.length); // closed history is not read again
+  });
+
+  it('reports a permanent landing failure exactly once (log, table, webhook) and quarantines the blob', async () => {
+    const blob = app.ctx.landing.container.getBlockBlobClient('demo/Bad/broken.csv');
+    const response = await blob.upload('1,a\n2,b,c\n', 10);
+    const outcome = await handleLandingEvent(
+      blobCreatedEvent(blob.url, response.etag ?? ''),
+      app.ctx,
+      app.log,
+    );
+    const sourceId = (outcome as { sourceId: string }).sourceId;
+    await settled(sourceId);
+
+    const first = await sweep();
+    expect(first.failed).toBe(1);
+    expect(first.quarantined).toBe(1);
+    const reports = app.log.events('IngestionFailed').filter((e) => e.sourceId === sourceId);
+    expect(reports).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        errorCode: 'Stream_WrongNumberOfFields',
+        failureStatus: 'Permanent',
+        action: expect.stringMatching(/quarantined/) as unknown,
+      }),
+    ]);
+    const rows = tableClient(`Failures${app.env.LANDING_CONTAINER?.slice(8) ?? ''}`).listEntities();
+    const failureRows: Record<string, unknown>[] = [];
+    for await (const r of rows) if (r.SourceId === sourceId) failureRows.push(r);
+    expect(failureRows).toEqual([
+      expect.objectContaining({ Event: 'IngestionFailed', ErrorCode: 'Stream_WrongNumberOfFields' }),
+    ]);
+    expect(hooks.filter((h) => h.sourceId === sourceId)).toEqual([
+      expect.objectContaining({ event: 'IngestionFailed', key: 'final-0' }),
+    ]);
+    expect(await blob.exists()).toBe(false);
+    expect(await app.ctx.landing.failed.getBlobClient('demo/Bad/broken.csv').exists()).toBe(true);
+    expect(await app.ctx.tracking.get(sourceId)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'Failed',
+      errorCode: 'Stream_WrongNumberOfFields',
+    });
+
+    await sweep();
+    expect(app.log.events('IngestionFailed').filter((e) => e.sourceId === sourceId)).toHaveLength(1); // once
+  });
+
+  it('re-queues a failure the service gave up on, and the rows then land', async () => {
+    app.dm.standin.faults.update({ failIngestionsTransient: 1 });
+    const id = await push('Flaky', '5,retry-me\n');
+    await settled(id);
+    expect(await app.ctx.ingest.getIngestionStatus(id)).toMatchObject({
+      status: 'Failed',
+      failureStatus: 'Transient',
+    });
+    const summary = await sweep();
+    expect(summary.requeued).toBe(1);
+    expect(app.log.events('IngestionRequeued').filter((e) => e.sourceId === id)).toHaveLength(1);
+    await eventually(async () => ((await app.kusto.count('Flaky')) === 1 ? true : undefined));
+    await settled(id);
+    await sweep();
+    expect(await app.ctx.tracking.get(id)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'Succeeded',
+      requeueCount: 1,
+    });
+  });
+
+  it('never re-queues a permanent failure, and stops after MAX_REQUEUE_ATTEMPTS', async () => {
+    app.dm.standin.faults.update({ failIngestionsPermanent: 1 });
+    const permanent = await push('Perm', '1,x\n');
+    await settled(permanent);
+    await sweep();
+    expect(await app.ctx.tracking.get(permanent)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'Failed',
+      requeueCount: 0,
+      failureStatus: 'Permanent',
+    });
+
+    app.dm.standin.faults.update({ failIngestionsTransient: 2 });
+    const flaky = await push('Perm', '2,y\n');
+    await settled(flaky);
+    await sweep(); // attempt 1 of 1
+    await eventually(async () =>
+      (await app.ctx.tracking.get(flaky))?.requeueCount === 1 ? true : undefined,
+    );
+    await eventually(async () => {
+      const s = await app.ctx.ingest.getIngestionStatus(flaky);
+      return s.status === 'Failed' ? s : undefined;
+    });
+    await sweep(); // no attempts left: reported and closed
+    expect(await app.ctx.tracking.get(flaky)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'Failed',
+      requeueCount: 1,
+    });
+    expect(app.log.events('IngestionFailed').filter((e) => e.sourceId === flaky)).toHaveLength(1);
+    expect(await app.kusto.count('Perm')).toBe(0);
+  });
+
+  it('queues a push a crash left staged but not queued, once it is a few minutes old', async () => {
+    const props = {
+      database: 'demo',
+      table: 'Staged',
+      format: 'csv' as const,
+      reportLevel: 2 as const,
+      reportMethod: 1 as const,
+    };
+    const staged = await app.ctx.ingest.uploadToTempStorage(['9,staged\n'], props);
+    const begun = await app.ctx.tracking.begin({
+      sourceId: staged.sourceId,
+      kind: 'http',
+      state: 'queuing',
+      database: 'demo',
+      table: 'Staged',
+      props: { ...props, sourceId: staged.sourceId },
+    });
+    if (!begun.created) throw new Error('expected a new row');
+    await app.ctx.tracking.update(begun.record, {
+      state: 'uploaded',
+      blobPath: staged.blobPath,
+      rawDataSize: staged.rawDataSize,
+    });
+    expect((await sweep()).reenqueued).toBe(0); // too recent: the request may still be at work
+    offsetMs += 6 * 60_000;
+    expect((await sweep()).reenqueued).toBe(1);
+    await eventually(async () => ((await app.kusto.count('Staged')) === 1 ? true : undefined));
+  });
+
+  it('reports a source taken on but never stored (abandoned) and one stuck in Pending, once each', async () => {
+    const abandoned = '12345678-0000-4000-8000-00000000abcd';
+    await app.ctx.tracking.begin({
+      sourceId: abandoned,
+      kind: 'http',
+      state: 'queuing',
+      database: 'demo',
+      table: 'Slow',
+      props: { database: 'demo', table: 'Slow', format: 'csv' },
+    });
+    app.dm.standin.faults.update({ workerPaused: true });
+    const slow = await push('Slow', '1,a\n');
+    offsetMs += 31 * 60_000; // past STALE_AFTER_MINUTES and the abandon window
+    await sweep();
+    await sweep();
+    expect(app.log.events('IngestionAbandoned').filter((e) => e.sourceId === abandoned)).toHaveLength(1);
+    expect(await app.ctx.tracking.get(abandoned)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'Abandoned',
+    });
+    expect(app.log.events('IngestionStuck').filter((e) => e.sourceId === slow)).toEqual([
+      expect.objectContaining({ level: 'error' }),
+    ]);
+    app.dm.standin.faults.update({ workerPaused: false });
+    await settled(slow);
+    await sweep();
+    expect(await app.ctx.tracking.get(slow)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+  });
+
+  it('counts the poison queue', async () => {
+    await app.ctx.landing.poison.createIfNotExists();
+    await app.ctx.landing.poison.sendMessage(Buffer.from('{"broken":true}').toString('base64'));
+    expect((await sweep()).poisonMessages).toBe(1);
+    expect(app.log.events('LandingPoisonMessages')).toContainEqual(
+      expect.objectContaining({ level: 'warn', count: 1 }),
+    );
+  });
+});
