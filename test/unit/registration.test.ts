@@ -1,0 +1,129 @@
+/**
+ * What the Functions host will see: every file the package.json `main` glob matches is loaded (as the
+ * worker does), against a stand-in for `@azure/functions-core` that records each registration.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import picomatch from 'picomatch';
+
+interface Binding {
+  type: string;
+  direction: string;
+  [key: string]: unknown;
+}
+interface Registered {
+  name: string;
+  bindings: Record<string, Binding>;
+}
+
+const mockRegistered: Registered[] = [];
+const mockSetup: unknown[] = [];
+jest.mock(
+  '@azure/functions-core',
+  () => ({
+    setProgrammingModel: jest.fn(),
+    registerFunction: jest.fn((metadata: Registered) => {
+      mockRegistered.push(metadata);
+      return { dispose: () => undefined };
+    }),
+    registerHook: jest.fn(() => ({ dispose: () => undefined })),
+    log: jest.fn(),
+    capabilities: {},
+    setHttpStreamCapability: (...args: unknown[]) => mockSetup.push(args),
+  }),
+  { virtual: true },
+);
+
+const root = join(__dirname, '..', '..');
+
+function mainFiles(): string[] {
+  const main = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string }).main;
+  const dir = main.slice(0, main.lastIndexOf('/'));
+  if (!existsSync(join(root, dir)))
+    throw new Error(`${dir} does not exist: run npm run build first (npm test does).`);
+  const isMatch = picomatch(main);
+  return readdirSync(join(root, dir))
+    .map((f) => `${dir}/${f}`)
+    .filter((f) => isMatch(f));
+}
+
+function trigger(name: string): Binding {
+  const fn = mockRegistered.find((r) => r.name === name);
+  if (!fn) throw new Error(`function ${name} was not registered`);
+  const binding = Object.values(fn.bindings).find((b) => b.direction === 'in' && b.type.endsWith('Trigger'));
+  if (!binding) throw new Error(`function ${name} has no trigger`);
+  return binding;
+}
+
+describe('the compiled app, as the Functions host loads it', () => {
+  beforeAll(() => {
+    const env = { ...process.env };
+    delete process.env.SWEEP_SCHEDULE;
+    delete process.env.LANDING_EVENTS_QUEUE;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    for (const file of mainFiles()) require(join(root, file));
+    process.env = env;
+  });
+
+  it('matches one compiled file per function with the main glob', () => {
+    expect(mainFiles().sort()).toEqual(
+      ['health', 'ingestBlobs', 'ingestHttp', 'ingestLanding', 'ingestStatus', 'sweepStatus'].map(
+        (f) => `dist/functions/${f}.js`,
+      ),
+    );
+  });
+
+  it('registers every function once, with the intended triggers', () => {
+    expect(mockRegistered.map((r) => r.name).sort()).toEqual([
+      'health',
+      'ingestBlobs',
+      'ingestHttp',
+      'ingestLanding',
+      'ingestStatus',
+      'sweepStatus',
+    ]);
+    expect(trigger('ingestLanding')).toMatchObject({
+      type: 'queueTrigger',
+      queueName: 'landing-events',
+      connection: 'LandingStorage',
+    });
+    expect(trigger('ingestHttp')).toMatchObject({
+      type: 'httpTrigger',
+      methods: ['POST'],
+      authLevel: 'function',
+      route: 'ingest/{database}/{table}',
+    });
+    expect(trigger('ingestBlobs')).toMatchObject({
+      type: 'httpTrigger',
+      methods: ['POST'],
+      authLevel: 'function',
+      route: 'ingest/{database}/{table}/blobs',
+    });
+    expect(trigger('ingestStatus')).toMatchObject({
+      type: 'httpTrigger',
+      methods: ['GET'],
+      authLevel: 'function',
+      route: 'ingest/status/{sourceId}',
+    });
+    expect(trigger('health')).toMatchObject({
+      type: 'httpTrigger',
+      methods: ['GET'],
+      authLevel: 'anonymous',
+      route: 'health',
+    });
+    expect(trigger('sweepStatus')).toMatchObject({
+      type: 'timerTrigger',
+      schedule: '0 */5 * * * *',
+      runOnStartup: false,
+    });
+  });
+
+  it('gives every HTTP function an HTTP output', () => {
+    for (const name of ['ingestHttp', 'ingestBlobs', 'ingestStatus', 'health']) {
+      const fn = mockRegistered.find((r) => r.name === name);
+      expect(Object.values(fn?.bindings ?? {})).toContainEqual(
+        expect.objectContaining({ type: 'http', direction: 'out' }),
+      );
+    }
+  });
+});
