@@ -1,5 +1,8 @@
 import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite, type AzuriteInstance } from './azurite';
+import { LandingWatcher } from './host/landingWatcher';
 import { faultsFromEnv, startStandin, type StandinInstance } from './standin/standin';
 import type { StandinAccount } from './standin/storageResources';
 
@@ -11,6 +14,8 @@ export interface LocalStackOptions {
   /** Project root, for `.local/`. @default process.cwd() */
   readonly root?: string;
   readonly onOutput?: (line: string) => void;
+  /** Run the landing watcher that plays Event Grid. @default true locally, false in tests */
+  readonly landingWatcher?: boolean;
 }
 
 export interface LocalStack {
@@ -19,6 +24,9 @@ export interface LocalStack {
   readonly accounts: readonly StandinAccount[];
   /** Environment a client process needs to reach this stack. */
   readonly env: Readonly<Record<string, string>>;
+  /** The function app's settings for this stack (contracts.md §3), as local.settings.json would hold them. */
+  readonly appEnv: Readonly<Record<string, string>>;
+  readonly watcher: LandingWatcher | undefined;
   stop(): Promise<void>;
 }
 
@@ -75,6 +83,38 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await azurite.stop();
     throw e;
   }
+  const first = accounts[0];
+  if (!first) throw new Error('the local stack has no storage account');
+  const storage = [
+    'DefaultEndpointsProtocol=http',
+    `AccountName=${first.name}`,
+    `AccountKey=${first.key}`,
+    `BlobEndpoint=${first.blobEndpoint}`,
+    `QueueEndpoint=${first.queueEndpoint}`,
+    `TableEndpoint=${first.tableEndpoint}`,
+  ].join(';');
+  const appEnv = {
+    KUSTO_INGEST_URI: standin.dmUrl,
+    KUSTO_ENGINE_URI: standin.engineUrl,
+    KUSTO_AUTH: 'none',
+    AzureWebJobsStorage: storage,
+    LandingStorage: storage,
+    LANDING_SAS_MODE: 'account-key',
+  };
+  let watcher: LandingWatcher | undefined;
+  if (options.landingWatcher ?? local) {
+    watcher = new LandingWatcher({
+      container: BlobServiceClient.fromConnectionString(storage).getContainerClient(
+        process.env.LANDING_CONTAINER ?? 'landing',
+      ),
+      queue: QueueServiceClient.fromConnectionString(storage).getQueueClient(
+        process.env.LANDING_EVENTS_QUEUE ?? 'landing-events',
+      ),
+      seenFile: local ? join(root, '.local', 'host', 'landing-seen.json') : undefined,
+      ...(options.onOutput && { log: options.onOutput }),
+    });
+    await watcher.start();
+  }
   const env = {
     KUSTO_INGEST_URI: standin.dmUrl,
     KUSTO_ENGINE_URI: standin.engineUrl,
@@ -88,7 +128,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     standin,
     accounts,
     env,
+    appEnv,
+    watcher,
     stop: async () => {
+      await watcher?.stop();
       await standin.stop();
       await azurite.stop();
     },

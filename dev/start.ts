@@ -1,0 +1,59 @@
+/**
+ * `npm start`: Azurite, the Kusto stand-in (with its ingesting worker), the landing watcher that plays
+ * Event Grid, and the local function host on http://127.0.0.1:7071. Data is kept under .local/.
+ */
+import { getAppContext } from '../shared/app/appContext';
+import { processLogger } from '../shared/app/processLogger';
+import { startLocalHost } from './host/localHost';
+import { startLocalStack } from './localStack';
+
+async function main(): Promise<void> {
+  const stack = await startLocalStack({ mode: 'local' });
+  // The app reads its settings from the environment; anything already set wins (e.g. a ROUTES_FILE).
+  for (const [k, v] of Object.entries(stack.appEnv)) process.env[k] ??= v;
+  await getAppContext({ logger: processLogger }).ready();
+  const host = await startLocalHost({ log: (line) => console.log(line) });
+  const h = host.url;
+  console.log(
+    [
+      '',
+      'kusto-ingest-functions is running locally:',
+      `  Function host (HTTP API)   ${h}/api/health`,
+      `  Kusto engine / ingest      ${stack.standin.engineUrl}   ${stack.standin.dmUrl}`,
+      `  Azurite                    ${stack.azurite.blobEndpoint()}   (landing container: landing)`,
+      `  Run the sweep now          curl -X POST ${h}/admin/functions/sweepStatus`,
+      '',
+      'Try it (database demo exists):',
+      `  npm run kql -- ".create table Events (id:long, name:string)"`,
+      `  curl -X POST "${h}/api/ingest/demo/Events" -H "content-type: text/csv" --data-binary $'1,hello\\n2,world\\n'`,
+      `  npm run kql -- "Events | take 10"`,
+      '',
+      'Drop a file into the landing container (it lands in demo/Events by its path):',
+      `  npm run land -- ./my.csv demo/Events/my.csv`,
+      '',
+      'Press Ctrl+C to stop.',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void host
+      .stop()
+      .then(() => stack.stop())
+      .then(
+        () => process.exit(0),
+        (e: unknown) => {
+          console.error(e);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
