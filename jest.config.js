@@ -37,7 +37,8 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/setup/globalSetup.ts',
       globalTeardown: '<rootDir>/test/setup/globalTeardown.ts',
-      testTimeout: 60_000,
     },
   ],
+  // A top-level option: jest ignores it inside a project.
+  testTimeout: 60_000,
 };

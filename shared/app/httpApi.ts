@@ -239,16 +239,19 @@ export async function handleIngestPush(
     else {
       const existing = begun.existing;
       if (existing.state === 'queued' || existing.state === 'closed') return accepted(req, sourceId, true);
+      if (ctx.tracking.isLeased(existing)) return inProgress(ctx, existing);
       if (existing.state === 'uploaded') return await queueStaged(req, ctx, existing); // the data is there already
-      record = await ctx.tracking.update(existing, {}); // 'queuing': an earlier attempt stopped mid-upload
+      record = await ctx.tracking.claim(existing); // 'queuing', its holder gone: take it over
     }
     const body = encoding === 'gzip' ? expectGzip(req.body) : req.body;
     let uploaded;
     try {
       uploaded = await ctx.ingest.uploadToTempStorage(body, props);
     } catch (e) {
-      // With a key, a retry takes the row over; without one, nobody can, so the row is closed here.
-      if (key === undefined || isIngestValidationError(e)) {
+      // With a key a retry may take the row over at once; without one nobody can, so it is closed here.
+      if (key !== undefined && !isIngestValidationError(e))
+        await ctx.tracking.release(record).catch(() => undefined);
+      else {
         const err = classify(e);
         await ctx.tracking.close(record, {
           finalStatus: 'Rejected',
@@ -270,18 +273,33 @@ export async function handleIngestPush(
   }
 }
 
+/** A retry that arrives while the first request still holds the source: try again when its lease ends. */
+function inProgress(ctx: AppContext, record: TrackingRecord): HttpResult {
+  const seconds = String(Math.max(1, Math.ceil(((record.leaseUntil?.getTime() ?? 0) - ctx.clock()) / 1000)));
+  return error(
+    409,
+    'RequestInProgress',
+    `A request with this Idempotency-Key is still being processed: retry after ${seconds} s to get its result.`,
+    { 'retry-after': seconds },
+  );
+}
+
 /** Queues a staged push once: the claim on the row's ETag keeps a retry and the sweep from both queueing it. */
 export async function queueStaged(
   req: HttpRequestLike | undefined,
   ctx: AppContext,
   record: TrackingRecord,
 ): Promise<HttpResult> {
-  const claimed = await ctx.tracking.update(record, {});
+  const claimed = await ctx.tracking.claim(record);
   const receipt = await ctx.ingest.ingestUploaded(
     { sourceId: claimed.sourceId, blobPath: claimed.blobPath ?? '', rawDataSize: claimed.rawDataSize },
     claimed.props,
   );
-  await ctx.tracking.update(claimed, { state: 'queued', statusTableUrl: receipt.statusTable?.tableUrl });
+  await ctx.tracking.update(claimed, {
+    state: 'queued',
+    statusTableUrl: receipt.statusTable?.tableUrl,
+    leaseUntil: undefined,
+  });
   return req ? accepted(req, claimed.sourceId) : { status: 202 };
 }
 

@@ -157,15 +157,16 @@ export async function handleLandingEvent(
   });
   let record: TrackingRecord;
   if (begun.created) record = begun.record;
-  else if (begun.existing.state === 'queuing') {
-    // An earlier delivery stopped before queueing (a crash): take its row over, if nobody else did.
+  else if (begun.existing.state === 'queuing' && !ctx.tracking.isLeased(begun.existing)) {
+    // An earlier delivery stopped before queueing (a crash, or a failure it released): take the row over.
     try {
-      record = await ctx.tracking.update(begun.existing, {});
+      record = await ctx.tracking.claim(begun.existing);
     } catch (e) {
       if (e instanceof TrackingConflictError) return { outcome: 'duplicate', sourceId };
       throw e;
     }
   } else {
+    // Queued or closed already, or another delivery is at work on it right now.
     log.info(
       JSON.stringify({ event: 'LandingDuplicate', sourceId, source: sourceUrl, state: begun.existing.state }),
     );
@@ -174,13 +175,24 @@ export async function handleLandingEvent(
 
   let receipt;
   try {
-    receipt = await ctx.ingest.ingestFromBlob(await ctx.landing.sas.readUrl(blob), props);
+    const sasUrl = await ctx.landing.sas.readUrl(blob);
+    // The last conditional write before queueing: if another delivery took the row over, stop here.
+    record = await ctx.tracking.claim(record);
+    receipt = await ctx.ingest.ingestFromBlob(sasUrl, props);
   } catch (e) {
-    if (!isIngestValidationError(e)) throw e; // the delivery is retried; the 'queuing' row is taken over
+    if (e instanceof TrackingConflictError) return { outcome: 'duplicate', sourceId };
+    if (!isIngestValidationError(e)) {
+      await ctx.tracking.release(record).catch(() => undefined); // the retried delivery takes over at once
+      throw e;
+    }
     await reject(ctx, log, { sourceId, sourceUrl, path, eTag: currentETag, error: e, record });
     return { outcome: 'rejected', sourceId, reason: e.message };
   }
-  await ctx.tracking.update(record, { state: 'queued', statusTableUrl: receipt.statusTable?.tableUrl });
+  await ctx.tracking.update(record, {
+    state: 'queued',
+    statusTableUrl: receipt.statusTable?.tableUrl,
+    leaseUntil: undefined,
+  });
   log.info(
     JSON.stringify({
       event: 'LandingQueued',

@@ -122,6 +122,8 @@ async function sweepOne(
       at,
     });
 
+  // A worker may still be storing or queueing it: leave it alone while it holds the lease.
+  if ((record.state === 'queuing' || record.state === 'uploaded') && ctx.tracking.isLeased(record)) return;
   if (record.state === 'queuing') {
     if (now - record.updatedOn.getTime() < (options.abandonAfterMs ?? 10 * 60_000)) return;
     await report({

@@ -32,12 +32,20 @@ export interface TrackingRecord {
   /** The failure already reported (so each is reported once). */
   readonly reportedFailure?: string | undefined;
   readonly stuckReported?: boolean | undefined;
+  /**
+   * Until when the worker that holds the row may store or queue the source; another delivery may take the
+   * row over only after that (or once the holder released it after a failure).
+   */
+  readonly leaseUntil?: Date | undefined;
   /** The table service's ETag: every change is conditional on it. */
   readonly etag: string;
 }
 
 export type NewTrackingRecord = Omit<TrackingRecord, 'etag' | 'createdOn' | 'updatedOn' | 'requeueCount'>;
 export type TrackingChanges = Partial<Omit<TrackingRecord, 'sourceId' | 'etag' | 'createdOn'>>;
+
+/** How long a worker holds a source it is storing or queueing: longer than any bounded retry of one step. */
+export const LEASE_MS = 10 * 60_000;
 
 /** Another writer changed the row first (optimistic concurrency): the caller lost the race. */
 export class TrackingConflictError extends IngestError {
@@ -90,6 +98,7 @@ function toEntity(record: Omit<TrackingRecord, 'etag'>, expiresOn: Date): Entity
     Details: record.details?.slice(0, 30_000),
     ReportedFailure: record.reportedFailure,
     StuckReported: record.stuckReported,
+    LeaseUntil: record.leaseUntil,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) entity[k] = v;
   return entity;
@@ -120,6 +129,7 @@ function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingReco
     details: str(e.Details),
     reportedFailure: str(e.ReportedFailure),
     stuckReported: e.StuckReported === true,
+    leaseUntil: e.LeaseUntil === undefined ? undefined : date(e.LeaseUntil),
     etag: e.etag,
   };
 }
@@ -190,6 +200,24 @@ export class TrackingStore {
       if (statusOf(e) === 412) throw new TrackingConflictError(record.sourceId);
       throw e;
     }
+  }
+
+  /** Whether a worker still holds the row (its lease has not run out and was not released). */
+  isLeased(record: TrackingRecord): boolean {
+    return record.leaseUntil !== undefined && record.leaseUntil.getTime() > this.clock();
+  }
+
+  /**
+   * Takes (or renews) the lease, conditionally: whoever wins may store or queue the source next. Every
+   * enqueue is preceded by a won claim, so two deliveries never both queue one source.
+   */
+  async claim(record: TrackingRecord, changes: TrackingChanges = {}): Promise<TrackingRecord> {
+    return this.update(record, { ...changes, leaseUntil: new Date(this.clock() + LEASE_MS) });
+  }
+
+  /** Gives the lease up after a failure in this process, so that a retry may take over at once. */
+  async release(record: TrackingRecord): Promise<TrackingRecord> {
+    return this.update(record, { leaseUntil: new Date(0) });
   }
 
   /** Closes a source: final state on its row, off the open list. */

@@ -211,8 +211,8 @@ describe('the sweep', () => {
       blobPath: staged.blobPath,
       rawDataSize: staged.rawDataSize,
     });
-    expect((await sweep()).reenqueued).toBe(0); // too recent: the request may still be at work
-    offsetMs += 6 * 60_000;
+    expect((await sweep()).reenqueued).toBe(0); // its request may still be at work: it holds the lease
+    offsetMs += 11 * 60_000; // the lease (10 minutes) has run out: the request died
     expect((await sweep()).reenqueued).toBe(1);
     await eventually(async () => ((await app.kusto.count('Staged')) === 1 ? true : undefined));
   });

@@ -4,13 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
-import { LandingWatcher } from '../../dev/host/landingWatcher';
+import { blobCreatedEventFor, LandingWatcher } from '../../dev/host/landingWatcher';
 import type { LocalHost, startLocalHost } from '../../dev/host/localHost';
 import { getAppContext, resetAppContext } from '../../shared/app/appContext';
 import { closeIngestClients } from '../../shared/ingest/getIngestClient';
 import { engine, eventually } from '../helpers/engine';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
-import { blobService, connectionString } from '../helpers/stack';
+import { blobService, connectionString, tableClient } from '../helpers/stack';
 
 let dm: PrivateStandin;
 let host: LocalHost;
@@ -54,7 +54,8 @@ beforeAll(async () => {
     intervalMs: 200,
   });
   await watcher.start();
-  for (const t of ['Landed', 'Pushed']) await kusto.mgmt(`.create table ${t} (id:long, name:string)`);
+  for (const t of ['Landed', 'Pushed', 'Twice', 'Broken'])
+    await kusto.mgmt(`.create table ${t} (id:long, name:string)`);
 });
 afterAll(async () => {
   await watcher.stop();
@@ -137,5 +138,142 @@ describe('the local host', () => {
     expect(r.status).toBe(202);
     expect(logs.some((l) => l.includes('LandingPoisonMessages'))).toBe(true);
     expect(getAppContext().config.landingEventsQueue).toBe(names.events);
+  });
+});
+
+describe('the local host, end to end', () => {
+  it('ingests once when Event Grid delivers the same event twice', async () => {
+    const container = blobService(0).getContainerClient(names.landing);
+    const blob = container.getBlockBlobClient('demo/Twice/t.csv');
+    const etag = (await blob.upload('1,t\n', 4)).etag ?? '';
+    const event = Buffer.from(
+      JSON.stringify(blobCreatedEventFor(blob.url, etag.replace(/"/g, ''), 4, 'text/csv')),
+    ).toString('base64');
+    const queue = new QueueClient(connectionString(0), names.events);
+    await queue.sendMessage(event); // the watcher announces it too: three deliveries in all
+    await queue.sendMessage(event);
+    await eventually(
+      async () => ((await kusto.count('Twice')) === 1 ? true : undefined),
+      30_000,
+      'the row',
+    ).catch((e: unknown) => {
+      throw new Error(
+        `${(e as Error).message}; host log: ${logs
+          .filter((l) => l.includes('Twice') || l.includes('error'))
+          .slice(-8)
+          .join(' | ')}`,
+      );
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await kusto.count('Twice')).toBe(1);
+  });
+
+  it('reports a malformed landing file once, with its error code, and quarantines it, when the sweep runs', async () => {
+    await blobService(0)
+      .getContainerClient(names.landing)
+      .getBlockBlobClient('demo/Broken/bad.csv')
+      .upload('1,a\n2,b,c\n', 10);
+    await eventually(
+      async () => {
+        const failures = (await kusto.mgmt('.show ingestion failures')).objects;
+        return failures.some((f) => String(f.IngestionSourcePath).endsWith('/bad.csv')) ? true : undefined;
+      },
+      30_000,
+      'the failure',
+    );
+    await fetch(`${host.url}/admin/functions/sweepStatus`, { method: 'POST' });
+    await fetch(`${host.url}/admin/functions/sweepStatus`, { method: 'POST' });
+    const reports: Record<string, unknown>[] = [];
+    for await (const row of tableClient('IngestionFailures').listEntities()) {
+      if (String(row.Source).endsWith(`${names.landing}/demo/Broken/bad.csv`)) reports.push(row);
+    }
+    expect(reports).toEqual([
+      expect.objectContaining({ Event: 'IngestionFailed', ErrorCode: 'Stream_WrongNumberOfFields' }),
+    ]);
+    expect(
+      await blobService(0).getContainerClient(names.failed).getBlobClient('demo/Broken/bad.csv').exists(),
+    ).toBe(true);
+  });
+
+  it('answers 20 different bad requests with the right 4xx, and queues nothing', async () => {
+    const before = dm.standin.worker?.processed ?? 0;
+    const post = (path: string, body: string | undefined, headers: Record<string, string> = {}) =>
+      fetch(`${host.url}${path}`, { method: 'POST', headers, ...(body !== undefined && { body }) });
+    const cases: [string, () => Promise<Response>, number, string][] = [
+      ['bad database', () => post('/api/ingest/bad;db/T', '1'), 400, 'InvalidName'],
+      ['bad table', () => post('/api/ingest/demo/__t', '1'), 400, 'InvalidName'],
+      ['unknown format', () => post('/api/ingest/demo/Pushed?format=xlsx', '1'), 400, 'InvalidFormat'],
+      [
+        'unsupported type',
+        () => post('/api/ingest/demo/Pushed', '1', { 'content-type': 'image/png' }),
+        415,
+        'UnsupportedMediaType',
+      ],
+      [
+        'unsupported encoding',
+        () => post('/api/ingest/demo/Pushed', '1', { 'content-encoding': 'br' }),
+        415,
+        'UnsupportedMediaType',
+      ],
+      [
+        'gzip header, plain body',
+        () => post('/api/ingest/demo/Pushed', '1,a\n', { 'content-encoding': 'gzip' }),
+        400,
+        'InvalidProperty',
+      ],
+      ['empty body', () => post('/api/ingest/demo/Pushed', ''), 400, 'EmptyInput'],
+      [
+        'bad Idempotency-Key',
+        () => post('/api/ingest/demo/Pushed', '1', { 'idempotency-key': 'k'.repeat(201) }),
+        400,
+        'InvalidProperty',
+      ],
+      ['malformed tags', () => post('/api/ingest/demo/Pushed?tags=[x', '1'), 400, 'InvalidProperty'],
+      [
+        'bad creationTime',
+        () => post('/api/ingest/demo/Pushed?creationTime=later', '1'),
+        400,
+        'InvalidProperty',
+      ],
+      ['bad mapping name', () => post('/api/ingest/demo/Pushed?mapping=a:b', '1'), 400, 'InvalidName'],
+      ['blobs: not JSON', () => post('/api/ingest/demo/Pushed/blobs', '{'), 400, 'InvalidProperty'],
+      ['blobs: no list', () => post('/api/ingest/demo/Pushed/blobs', '{}'), 400, 'InvalidProperty'],
+      [
+        'blobs: empty list',
+        () => post('/api/ingest/demo/Pushed/blobs', '{"blobs":[]}'),
+        400,
+        'InvalidProperty',
+      ],
+      [
+        'blobs: unknown field',
+        () => post('/api/ingest/demo/Pushed/blobs', '{"blobs":[{"url":"https://a/b/c","size":1}]}'),
+        400,
+        'InvalidProperty',
+      ],
+      [
+        'blobs: unknown format',
+        () => post('/api/ingest/demo/Pushed/blobs', '{"blobs":[{"url":"https://a/b/c"}],"format":"doc"}'),
+        400,
+        'InvalidFormat',
+      ],
+      ['status: not an id', () => fetch(`${host.url}/api/ingest/status/xyz`), 400, 'InvalidProperty'],
+      [
+        'status: unknown id',
+        () => fetch(`${host.url}/api/ingest/status/00000000-0000-4000-8000-000000000001`),
+        404,
+        'NotFound',
+      ],
+      ['unknown route', () => fetch(`${host.url}/api/ingest`), 404, 'RouteNotFound'],
+      ['wrong method', () => fetch(`${host.url}/api/ingest/demo/Pushed/blobs`), 405, 'MethodNotAllowed'],
+    ];
+    expect(cases).toHaveLength(20);
+    for (const [name, send, status, code] of cases) {
+      const response = await send();
+      const body = (await response.json()) as { error?: { code?: string; message?: string } };
+      expect([name, response.status, body.error?.code]).toEqual([name, status, code]);
+      expect(body.error?.message).toEqual(expect.any(String));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(dm.standin.worker?.processed ?? 0).toBe(before);
   });
 });
