@@ -29,3 +29,14 @@ export function handler(_request: HttpRequest, _context: InvocationContext): Pro
 }
 
 app.http('health', { ...options, handler });
+
+// Checked once when the host starts, so a bad setting shows in the logs at once rather than at the first
+// trigger; the host keeps running so that /api/health can say what is wrong.
+app.hook.appStart(() => {
+  try {
+    loadConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(JSON.stringify({ event: 'ConfigurationInvalid', problems: e.problems }));
+  }
+});
