@@ -12,17 +12,21 @@ export type ServiceCode = 'BadRequest' | 'NotFound' | 'NotImplemented' | 'Stream
 
 export interface IngestErrorOptions {
   cause?: unknown;
+  /** The service's own error code (e.g. `BadRequest_SyntaxError`), when it gave one. */
+  serviceCode?: string | undefined;
 }
 
 export class IngestError extends Error {
   readonly code: string;
   readonly transient: boolean;
+  readonly serviceCode: string | undefined;
 
   constructor(message: string, code: string, transient: boolean, options?: IngestErrorOptions) {
     super(redactSecrets(message), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'IngestError';
     this.code = code;
     this.transient = transient;
+    this.serviceCode = options?.serviceCode;
   }
 }
 
@@ -128,12 +132,13 @@ export interface HttpFailure {
   message: string;
   retryAfterInMs?: number | undefined;
   cause?: unknown;
+  serviceCode?: string | undefined;
 }
 
 /** Maps an HTTP status to our error type (contracts.md §2). */
 export function errorFromStatus(failure: HttpFailure): IngestError {
-  const { statusCode, message, retryAfterInMs, cause } = failure;
-  const opts = { cause };
+  const { statusCode, message, retryAfterInMs, cause, serviceCode } = failure;
+  const opts = { cause, serviceCode };
   if (statusCode === 429) return new IngestThrottledError(message, retryAfterInMs, opts);
   if (statusCode === 401) return new IngestAuthError(message, 'Unauthorized', opts);
   if (statusCode === 403) return new IngestAuthError(message, 'Forbidden', opts);

@@ -46,3 +46,20 @@ export {
   type UploadedSource,
 } from './ingest/queuedIngestClient';
 export { getIngestClient, closeIngestClients } from './ingest/getIngestClient';
+export {
+  StreamingIngestClient,
+  STREAMING_LIMIT_BYTES,
+  type StreamingIngestClientOptions,
+} from './ingest/streamingIngestClient';
+export {
+  ManagedStreamingIngestClient,
+  type ManagedStreamingIngestClientOptions,
+  type ManagedCallOptions,
+  type QueuedFallback,
+} from './ingest/managedStreamingIngestClient';
+export {
+  DirectIngestClient,
+  type DirectIngestClientOptions,
+  type DirectIngestionResult,
+  type DirectExtent,
+} from './ingest/directIngestClient';

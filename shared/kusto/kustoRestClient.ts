@@ -55,7 +55,7 @@ export class KustoRestClient {
 
   /** Runs a management command and returns its result tables. */
   async executeMgmt(database: string, csl: string, signal?: AbortSignal): Promise<KustoTable[]> {
-    const body = await this.post('/v1/rest/mgmt', { db: database, csl }, csl, signal);
+    const body = await this.post('/v1/rest/mgmt', { json: { db: database, csl } }, csl, 'execute', signal);
     try {
       return parseV1Response(body);
     } catch (cause) {
@@ -69,16 +69,46 @@ export class KustoRestClient {
     }
   }
 
-  private async post(path: string, payload: unknown, what: string, signal?: AbortSignal): Promise<unknown> {
+  /**
+   * Streaming ingestion: `POST /v1/rest/ingest/{db}/{table}?streamFormat=...[&mappingName=...]` with a gzip
+   * body (kusto-protocol.md §5.2). Resolves to the service's answer.
+   */
+  async streamingIngest(
+    database: string,
+    table: string,
+    gzippedBody: Buffer,
+    query: { streamFormat: string; mappingName?: string | undefined },
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    const params = new URLSearchParams({ streamFormat: query.streamFormat });
+    if (query.mappingName !== undefined) params.set('mappingName', query.mappingName);
+    const path = `/v1/rest/ingest/${encodeURIComponent(database)}/${encodeURIComponent(table)}?${params.toString()}`;
+    return this.post(
+      path,
+      { bytes: gzippedBody, contentType: 'application/octet-stream', contentEncoding: 'gzip' },
+      `streaming ingestion into ${database}.${table}`,
+      'executeStreamingIngest',
+      signal,
+    );
+  }
+
+  private async post(
+    path: string,
+    body: { json: unknown } | { bytes: Buffer; contentType: string; contentEncoding?: string },
+    what: string,
+    operation: string,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     const url = `${this.baseUrl}${path}`;
-    const requestId = `KIF.execute;${newUuid()}`;
+    const requestId = `KIF.${operation};${newUuid()}`;
     const headers: Record<string, string> = {
       accept: 'application/json',
-      'content-type': 'application/json; charset=utf-8',
+      'content-type': 'json' in body ? 'application/json; charset=utf-8' : body.contentType,
       'x-ms-client-request-id': requestId,
       'x-ms-app': applicationHeader(this.options.applicationName),
       'x-ms-client-version': clientVersionHeader(),
     };
+    if ('bytes' in body && body.contentEncoding) headers['content-encoding'] = body.contentEncoding;
     const token = await this.token(signal);
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
 
@@ -89,7 +119,7 @@ export class KustoRestClient {
       response = await fetch(url, {
         method: 'POST',
         headers,
-        body: JSON.stringify(payload),
+        body: 'json' in body ? JSON.stringify(body.json) : body.bytes,
         signal: combined,
       });
     } catch (cause) {
@@ -109,12 +139,15 @@ export class KustoRestClient {
         );
       }
     }
-    const serviceMessage = describeFailureBody(text);
-    this.logger.debug(`Kusto ${path} answered ${response.status} (request id ${requestId})`);
+    const failure = describeFailureBody(text);
+    this.logger.debug(
+      `Kusto ${path.split('?')[0] ?? path} answered ${response.status} (request id ${requestId})`,
+    );
     throw errorFromStatus({
       statusCode: response.status,
-      message: `Kusto '${firstLine(what)}' at ${this.baseUrl} failed with HTTP ${response.status}: ${serviceMessage}`,
+      message: `Kusto '${firstLine(what)}' at ${this.baseUrl} failed with HTTP ${response.status}: ${failure.text}`,
       retryAfterInMs: parseRetryAfter(response.headers.get('retry-after')),
+      serviceCode: failure.code,
     });
   }
 
@@ -174,14 +207,14 @@ function firstLine(csl: string): string {
   return line.length > 100 ? `${line.slice(0, 100)}...` : line;
 }
 
-function describeFailureBody(text: string): string {
+function describeFailureBody(text: string): { text: string; code: string | undefined } {
   try {
     const body = JSON.parse(text) as KustoErrorBody;
     const e = body.error;
-    if (e) return [e.code, e['@message'] ?? e.message].filter(Boolean).join(': ');
+    if (e) return { text: [e.code, e['@message'] ?? e.message].filter(Boolean).join(': '), code: e.code };
   } catch {
     // not JSON: fall through to the raw text
   }
   const trimmed = text.trim();
-  return trimmed === '' ? '(empty response)' : trimmed.slice(0, 500);
+  return { text: trimmed === '' ? '(empty response)' : trimmed.slice(0, 500), code: undefined };
 }
