@@ -186,9 +186,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const appStorage = storageConnection(env, 'AzureWebJobsStorage', problems, true);
   const landingStorage = storageConnection(env, 'LandingStorage', problems, false);
-  if (parsed.success && parsed.data.HTTP_INGEST_FLAVOR === 'managed-streaming') {
+  if (
+    parsed.success &&
+    parsed.data.HTTP_INGEST_FLAVOR === 'managed-streaming' &&
+    !parsed.data.KUSTO_ENGINE_URI
+  ) {
     problems.push(
-      "HTTP_INGEST_FLAVOR 'managed-streaming' is not available in this version yet: use 'queued'",
+      "HTTP_INGEST_FLAVOR 'managed-streaming' streams to the engine: set KUSTO_ENGINE_URI (https://<cluster>...)",
     );
   }
   if (problems.length > 0 || !parsed.success || !appStorage || !landingStorage)

@@ -5,6 +5,7 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { loadConfig, type AppConfig, type StorageConnection } from '../config';
 import { getIngestClient } from '../ingest/getIngestClient';
+import { ManagedStreamingIngestClient } from '../ingest/managedStreamingIngestClient';
 import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
 import { loadRoutes, type RoutingRule } from '../routing/routeBlob';
@@ -22,6 +23,8 @@ export const TABLES = {
 export interface AppContext {
   readonly config: AppConfig;
   readonly ingest: QueuedIngestClient;
+  /** Streams small HTTP pushes when HTTP_INGEST_FLAVOR is managed-streaming; undefined otherwise. */
+  readonly managed: ManagedStreamingIngestClient | undefined;
   readonly tracking: TrackingStore;
   readonly reporter: FailureReporter;
   readonly routes: readonly RoutingRule[];
@@ -114,9 +117,20 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     sas: new LandingSas({ mode: config.landingSasMode, service, clock }),
   };
   let readiness: Promise<void> | undefined;
+  const managed =
+    config.httpIngestFlavor === 'managed-streaming' && config.kustoEngineUri
+      ? new ManagedStreamingIngestClient({
+          engineUri: config.kustoEngineUri,
+          ingestUri: config.kustoIngestUri,
+          ...(credential && { credential }),
+          queued: ingest,
+          logger,
+        })
+      : undefined;
   return {
     config,
     ingest,
+    managed,
     tracking,
     reporter: new FailureReporter({ tracking, logger, webhookUrl: config.failureWebhookUrl }),
     routes: config.routesFile ? loadRoutes(config.routesFile) : [],

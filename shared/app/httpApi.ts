@@ -244,29 +244,51 @@ export async function handleIngestPush(
       record = await ctx.tracking.claim(existing); // 'queuing', its holder gone: take it over
     }
     const body = encoding === 'gzip' ? expectGzip(req.body) : req.body;
-    let uploaded;
-    try {
-      uploaded = await ctx.ingest.uploadToTempStorage(body, props);
-    } catch (e) {
-      // With a key a retry may take the row over at once; without one nobody can, so it is closed here.
+    const held = record;
+    // The data did not get through: with a key a retry may take the row over at once; without one nobody
+    // can, so the row is closed here.
+    const giveUp = async (e: unknown): Promise<never> => {
       if (key !== undefined && !isIngestValidationError(e))
-        await ctx.tracking.release(record).catch(() => undefined);
+        await ctx.tracking.release(held).catch(() => undefined);
       else {
         const err = classify(e);
-        await ctx.tracking.close(record, {
+        await ctx.tracking.close(held, {
           finalStatus: 'Rejected',
           errorCode: err.code,
           details: err.message,
         });
       }
       throw e;
-    }
-    record = await ctx.tracking.update(record, {
-      state: 'uploaded',
-      blobPath: uploaded.blobPath,
-      rawDataSize: uploaded.rawDataSize,
-    });
-    return await queueStaged(req, ctx, record);
+    };
+    // Stage, record, queue: the tracked two-step path (also the managed flavor's fallback).
+    const stageAndQueue = async (source: AsyncIterable<Uint8Array>): Promise<HttpResult> => {
+      const uploaded = await ctx.ingest.uploadToTempStorage(source, props).catch(giveUp);
+      const staged = await ctx.tracking.update(held, {
+        state: 'uploaded',
+        blobPath: uploaded.blobPath,
+        rawDataSize: uploaded.rawDataSize,
+      });
+      return queueStaged(req, ctx, staged);
+    };
+    if (!ctx.managed) return await stageAndQueue(body);
+
+    let queuedAnswer: HttpResult | undefined;
+    const receipt = await ctx.managed
+      .ingestFromStream(body, props, {
+        fallback: async (source) => {
+          queuedAnswer = await stageAndQueue(source);
+          return { sourceId, database, table, flavor: 'queued', status: 'Queued' };
+        },
+      })
+      .catch((e: unknown) =>
+        queuedAnswer ? Promise.reject(e instanceof Error ? e : new Error(String(e))) : giveUp(e),
+      );
+    if (queuedAnswer) return queuedAnswer;
+    await ctx.tracking.close(held, { finalStatus: 'Succeeded', details: 'streamed' });
+    return {
+      status: 200,
+      jsonBody: { sourceId: receipt.sourceId, status: 'Succeeded', statusUrl: statusUrl(req, sourceId) },
+    };
   } catch (e) {
     if (e instanceof TrackingConflictError) return accepted(req, sourceId, true); // a retry of this request took it over
     return errorResult(e, log);

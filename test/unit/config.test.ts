@@ -91,10 +91,16 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(7);
   });
 
-  it('refuses a flavor this version does not have yet', () => {
+  it('needs the engine endpoint for the managed streaming flavor', () => {
     expect(problemsOf({ ...local, HTTP_INGEST_FLAVOR: 'managed-streaming' })).toEqual([
-      expect.stringMatching(/not available/),
+      expect.stringMatching(/set KUSTO_ENGINE_URI/),
     ]);
+    const config = loadConfig({
+      ...local,
+      HTTP_INGEST_FLAVOR: 'managed-streaming',
+      KUSTO_ENGINE_URI: 'http://127.0.0.1:8080',
+    });
+    expect(config.httpIngestFlavor).toBe('managed-streaming');
   });
 
   it('treats empty settings as unset', () => {
