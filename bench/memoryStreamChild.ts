@@ -1,5 +1,5 @@
 /** Child of memoryStream.ts: one ingestion, then its own peak RSS (from the OS) as one JSON line. */
-import { QueuedIngestClient } from '../shared';
+import { ManagedStreamingIngestClient, QueuedIngestClient, type IngestionReceipt } from '../shared';
 import { generatedCsv } from './generatedCsv';
 
 // Peak RSS once the code is loaded and before any data flows: the part no streaming can save.
@@ -7,13 +7,27 @@ const baselineRssBytes = process.resourceUsage().maxRSS * 1024;
 
 async function main(): Promise<void> {
   const ingestUri = process.env.KUSTO_INGEST_URI;
+  const engineUri = process.env.KUSTO_ENGINE_URI;
   const bytes = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
-  if (!ingestUri) throw new Error('KUSTO_INGEST_URI is required');
-  const client = new QueuedIngestClient({ ingestUri });
+  const which = process.env.BENCH_CLIENT ?? 'queued';
+  if (!ingestUri || !engineUri) throw new Error('KUSTO_INGEST_URI and KUSTO_ENGINE_URI are required');
   let input = 0;
   const source = generatedCsv(bytes).on('data', (c: Buffer) => (input += c.length));
+  const props = { database: 'bench', table: 'Big', format: 'csv' } as const;
   const started = process.hrtime.bigint();
-  const receipt = await client.ingestFromStream(source, { database: 'bench', table: 'Big', format: 'csv' });
+  // The client's defaults unless BENCH_BLOCK / BENCH_CONC say otherwise.
+  const tuning = {
+    ...(process.env.BENCH_BLOCK && { blockSizeInBytes: Number(process.env.BENCH_BLOCK) }),
+    ...(process.env.BENCH_CONC && { uploadConcurrency: Number(process.env.BENCH_CONC) }),
+  };
+  const queued = new QueuedIngestClient({ ingestUri, ...tuning });
+  const receipt: IngestionReceipt =
+    which === 'managed'
+      ? await new ManagedStreamingIngestClient({ engineUri, ingestUri, queued }).ingestFromStream(
+          source,
+          props,
+        )
+      : await queued.ingestFromStream(source, props);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   console.log(
@@ -23,6 +37,7 @@ async function main(): Promise<void> {
       peakRssBytes,
       baselineRssBytes,
       blobPath: receipt.blobPath,
+      flavor: receipt.flavor,
     }),
   );
 }

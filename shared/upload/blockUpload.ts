@@ -6,7 +6,7 @@ import { withRetry, type RetryOptions } from '../retry';
 import type { StorageClients } from './storageClients';
 
 export interface BlockUploadOptions {
-  /** Size of each staged block; also the largest input sent as one Put Blob. @default 4 MiB */
+  /** Size of each staged block; also the largest input sent as one Put Blob. @default 2 MiB */
   readonly blockSizeInBytes?: number;
   /** Blocks staged in parallel. @default 4 */
   readonly concurrency?: number;
@@ -31,7 +31,7 @@ export interface UploadResult {
   readonly uploadedBytes: number;
 }
 
-export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_BLOCK_SIZE = 2 * 1024 * 1024;
 
 /**
  * Block buffers are big and their lifetime is known (free once staged), so they are recycled rather than
