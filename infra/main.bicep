@@ -1,0 +1,153 @@
+// kusto-ingest-functions: a Flex Consumption function app that lands blobs and HTTP pushes in Azure Data
+// Explorer. Deployed by `azd up`. Raw resources only (no registry modules), so it builds offline.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; names every resource.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region.')
+param location string
+
+@description('Object id of the deploying user, given data access to the storage accounts (optional).')
+param principalId string = ''
+
+@description('Node.js runtime version of the function app.')
+@allowed(['20', '22'])
+param nodeVersion string = '22'
+
+@description('Create a dev ADX cluster and database (about 15 minutes); otherwise give existingIngestUri and existingEngineUri.')
+param createCluster bool = false
+
+@description('Ingest (Data Management) endpoint of an existing cluster: https://ingest-<cluster>.<region>.kusto.windows.net')
+param existingIngestUri string = ''
+
+@description('Engine endpoint of an existing cluster: https://<cluster>.<region>.kusto.windows.net')
+param existingEngineUri string = ''
+
+@description('Database created in a new cluster.')
+param databaseName string = 'ingest'
+
+@description('How HTTP pushes are ingested: queued, or managed-streaming (the new cluster then enables streaming).')
+@allowed(['queued', 'managed-streaming'])
+param httpIngestFlavor string = 'queued'
+
+@description('Where the alert on failure reports is mailed (optional).')
+param alertEmail string = ''
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var names = {
+  resourceGroup: 'rg-${environmentName}'
+  identity: 'id-${resourceToken}'
+  workspace: 'log-${resourceToken}'
+  insights: 'appi-${resourceToken}'
+  appStorage: 'st${resourceToken}'
+  landingStorage: 'stland${take(resourceToken, 18)}'
+  plan: 'plan-${resourceToken}'
+  functionApp: 'func-${resourceToken}'
+  cluster: 'kusto${take(resourceToken, 17)}'
+}
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: names.resourceGroup
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  scope: rg
+  name: 'identity'
+  params: { name: names.identity, location: location, tags: tags }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  scope: rg
+  name: 'monitoring'
+  params: {
+    workspaceName: names.workspace
+    insightsName: names.insights
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+  }
+}
+
+module appStorage 'modules/appStorage.bicep' = {
+  scope: rg
+  name: 'app-storage'
+  params: { name: names.appStorage, location: location, tags: tags, functionAppName: names.functionApp }
+}
+
+module landing 'modules/landing.bicep' = {
+  scope: rg
+  name: 'landing'
+  params: { name: names.landingStorage, location: location, tags: tags }
+}
+
+module kusto 'modules/kusto.bicep' = if (createCluster) {
+  scope: rg
+  name: 'kusto'
+  params: {
+    clusterName: names.cluster
+    databaseName: databaseName
+    location: location
+    tags: tags
+    ingestorClientId: identity.outputs.clientId
+    enableStreaming: httpIngestFlavor == 'managed-streaming'
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  scope: rg
+  name: 'rbac'
+  params: {
+    appStorageName: appStorage.outputs.name
+    landingStorageName: landing.outputs.name
+    insightsName: monitoring.outputs.insightsName
+    appPrincipalId: identity.outputs.principalId
+    eventGridPrincipalId: landing.outputs.systemTopicPrincipalId
+    userPrincipalId: principalId
+  }
+}
+
+module landingEvents 'modules/landingEvents.bicep' = {
+  scope: rg
+  name: 'landing-events'
+  params: { landingStorageName: landing.outputs.name, systemTopicName: landing.outputs.systemTopicName }
+  dependsOn: [rbac] // Event Grid checks its identity's access when the subscription is created
+}
+
+module functionApp 'modules/functionApp.bicep' = {
+  scope: rg
+  name: 'function-app'
+  params: {
+    name: names.functionApp
+    planName: names.plan
+    location: location
+    tags: union(tags, { 'azd-service-name': 'app' })
+    nodeVersion: nodeVersion
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    appStorageName: appStorage.outputs.name
+    deploymentContainer: appStorage.outputs.deploymentContainer
+    landingStorageName: landing.outputs.name
+    insightsName: monitoring.outputs.insightsName
+    kustoIngestUri: createCluster ? kusto.outputs.ingestUri : existingIngestUri
+    kustoEngineUri: createCluster ? kusto.outputs.engineUri : existingEngineUri
+    httpIngestFlavor: httpIngestFlavor
+  }
+  dependsOn: [rbac]
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_URL string = functionApp.outputs.url
+output AZURE_CLIENT_ID string = identity.outputs.clientId
+output LANDING_STORAGE_ACCOUNT string = landing.outputs.name
+output KUSTO_INGEST_URI string = createCluster ? kusto.outputs.ingestUri : existingIngestUri
+output KUSTO_ENGINE_URI string = createCluster ? kusto.outputs.engineUri : existingEngineUri

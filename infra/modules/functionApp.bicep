@@ -1,0 +1,103 @@
+// The Flex Consumption plan and function app. Every setting the app reads (shared/config.ts) is emitted here,
+// defaults included; storage connections are identity-based (no connection strings, no keys).
+param name string
+param planName string
+param location string
+param tags object
+param nodeVersion string
+param identityId string
+param identityClientId string
+param appStorageName string
+param deploymentContainer string
+param landingStorageName string
+@description('Application Insights, read here (not passed as an output) so no connection string leaves a module.')
+param insightsName string
+param kustoIngestUri string
+param kustoEngineUri string
+param httpIngestFlavor string
+
+resource appStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: appStorageName
+}
+
+resource landingStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: landingStorageName
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: insightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { name: 'FC1', tier: 'FlexConsumption' }
+  properties: { reserved: true }
+}
+
+var appSettings = {
+  // Kusto
+  KUSTO_INGEST_URI: kustoIngestUri
+  KUSTO_ENGINE_URI: kustoEngineUri
+  KUSTO_AUTH: 'managed-identity'
+  AZURE_CLIENT_ID: identityClientId
+  // The app's storage (host state, tracking tables), by identity
+  AzureWebJobsStorage__accountName: appStorage.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  // The landing account (blobs and the landing-events queue), by identity
+  LandingStorage__blobServiceUri: landingStorage.properties.primaryEndpoints.blob
+  LandingStorage__queueServiceUri: landingStorage.properties.primaryEndpoints.queue
+  LandingStorage__credential: 'managedidentity'
+  LandingStorage__clientId: identityClientId
+  LANDING_CONTAINER: 'landing'
+  LANDING_FAILED_CONTAINER: 'landing-failed'
+  LANDING_EVENTS_QUEUE: 'landing-events'
+  LANDING_SAS_MODE: 'user-delegation'
+  ROUTES_FILE: ''
+  STATUS_MODE: 'table'
+  SWEEP_SCHEDULE: '0 */5 * * * *'
+  STALE_AFTER_MINUTES: '120'
+  MAX_REQUEUE_ATTEMPTS: '3'
+  FAILURE_WEBHOOK_URL: ''
+  HTTP_INGEST_FLAVOR: httpIngestFlavor
+  // Telemetry, with Entra ID auth
+  // With local auth off, the connection string alone cannot send telemetry: the identity must sign in.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      appSettings: [for setting in items(appSettings): { name: setting.key, value: setting.value }]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${appStorage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identityId }
+        }
+      }
+      scaleAndConcurrency: { maximumInstanceCount: 100, instanceMemoryMB: 2048 }
+      runtime: { name: 'node', version: nodeVersion }
+    }
+  }
+}
+
+output name string = site.name
+output url string = 'https://${site.properties.defaultHostName}'

@@ -1,0 +1,59 @@
+// An ADX dev cluster and database for trying the app: the app's identity may ingest (Ingestor), and the
+// schema script creates the tables. With the managed-streaming flavor, streaming ingestion is enabled.
+param clusterName string
+param databaseName string
+param location string
+param tags object
+param ingestorClientId string
+param enableStreaming bool
+
+resource cluster 'Microsoft.Kusto/clusters@2023-08-15' = {
+  name: clusterName
+  location: location
+  tags: tags
+  sku: { name: 'Dev(No SLA)_Standard_E2a_v4', tier: 'Basic', capacity: 1 }
+  properties: {
+    enableStreamingIngest: enableStreaming
+    enableAutoStop: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource database 'Microsoft.Kusto/clusters/databases@2023-08-15' = {
+  parent: cluster
+  name: databaseName
+  location: location
+  kind: 'ReadWrite'
+  properties: {
+    softDeletePeriod: 'P365D'
+    hotCachePeriod: 'P31D'
+  }
+}
+
+resource ingestor 'Microsoft.Kusto/clusters/databases/principalAssignments@2023-08-15' = {
+  parent: database
+  name: 'app-ingestor'
+  properties: {
+    // For a managed identity, its client (application) id.
+    principalId: ingestorClientId
+    principalType: 'App'
+    role: 'Ingestor'
+    tenantId: tenant().tenantId
+  }
+}
+
+var streamingPolicy = enableStreaming ? '\n.alter database [\'${databaseName}\'] policy streamingingestion enable\n' : ''
+
+resource schema 'Microsoft.Kusto/clusters/databases/scripts@2023-08-15' = {
+  parent: database
+  name: 'schema'
+  properties: {
+    #disable-next-line use-secure-value-for-secure-inputs
+    scriptContent: '${loadTextContent('../schema.kql')}${streamingPolicy}'
+    continueOnErrors: false
+  }
+}
+
+output ingestUri string = cluster.properties.dataIngestionUri
+output engineUri string = cluster.properties.uri
+output databaseName string = database.name
