@@ -16,6 +16,8 @@ export interface LocalStackOptions {
   readonly onOutput?: (line: string) => void;
   /** Run the landing watcher that plays Event Grid. @default true locally, false in tests */
   readonly landingWatcher?: boolean;
+  /** Serve storage over https with this certificate (the process must trust it: NODE_EXTRA_CA_CERTS). */
+  readonly tls?: { cert: string; key: string } | undefined;
 }
 
 export interface LocalStack {
@@ -60,6 +62,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : 'free',
     location: local ? join(root, '.local', 'azurite') : undefined,
     accountCount: options.accountCount ?? accountCountFromEnv(),
+    tls: options.tls,
     ...(options.onOutput && { onOutput: options.onOutput }),
   });
   const accounts: StandinAccount[] = azurite.accounts.map((a) => ({
@@ -86,7 +89,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const first = accounts[0];
   if (!first) throw new Error('the local stack has no storage account');
   const storage = [
-    'DefaultEndpointsProtocol=http',
+    `DefaultEndpointsProtocol=${options.tls ? 'https' : 'http'}`,
     `AccountName=${first.name}`,
     `AccountKey=${first.key}`,
     `BlobEndpoint=${first.blobEndpoint}`,

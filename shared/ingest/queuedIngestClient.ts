@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
@@ -13,12 +13,14 @@ import { withFailover } from '../resources/failover';
 import { ResourceManager } from '../resources/resourceManager';
 import type { StorageResource } from '../resources/storageUrl';
 import { withRetry, type RetryOptions } from '../retry';
-import { readStatusRow, writePendingRow } from '../status/statusTable';
+import { pendingEntity, readStatusRow } from '../status/statusTable';
 import { uploadBlocks, type UploadResult } from '../upload/blockUpload';
 import {
   ByteCounter,
+  gzipBuffer,
   gzipStream,
   prepend,
+  single,
   sniffCompression,
   toBuffers,
   type Compression,
@@ -92,9 +94,13 @@ interface DataSource {
   readonly size?: number;
   /** RawDataSize for input that is already compressed, when it can be known without reading it all. */
   readonly precompressedRawSize?: () => Promise<number | undefined>;
+  /** Small files: read in one call and compressed in one call, with no stream machinery per file. */
+  readonly whole?: () => Promise<Buffer>;
 }
 
 const DEFAULT_COMPRESSION_LEVEL = 3;
+// Files up to this size are read whole: streams cost more CPU than the data for small files (bench scenario 1).
+const WHOLE_FILE_BYTES = 256 * 1024;
 const MAX_REPLAYS = 2;
 
 function checkPositiveInteger(name: string, value: number | undefined, max = Number.MAX_SAFE_INTEGER): void {
@@ -198,10 +204,22 @@ export class QueuedIngestClient {
     this.assertOpen();
     const validated = validateProps(props);
     let size: number;
+    let contents: Buffer | undefined;
     try {
-      const info = await stat(path);
-      if (!info.isFile()) throw new Error('not a regular file');
-      size = info.size;
+      // One open for both the size and, for a small file, its contents: file system calls dominate small files.
+      const handle = await open(path, 'r');
+      try {
+        const info = await handle.stat();
+        if (!info.isFile()) throw new Error('not a regular file');
+        size = info.size;
+        if (size > 0 && size <= WHOLE_FILE_BYTES) {
+          contents = Buffer.allocUnsafe(size);
+          const { bytesRead } = await handle.read(contents, 0, size, 0);
+          contents = contents.subarray(0, bytesRead);
+        }
+      } finally {
+        await handle.close();
+      }
     } catch (cause) {
       throw new IngestValidationError(
         `Cannot read file '${path}': ${(cause as Error).message}.`,
@@ -216,8 +234,11 @@ export class QueuedIngestClient {
         name: basename(path),
         replayable: true,
         size,
-        open: () => createReadStream(path, { highWaterMark: 1024 * 1024 }),
+        // A read stream allocates a full highWaterMark per read, whatever the file's size.
+        open: () =>
+          createReadStream(path, { highWaterMark: Math.min(1024 * 1024, Math.max(64 * 1024, size)) }),
         precompressedRawSize: () => gzipTrailerSize(path, size),
+        ...(contents && { whole: () => Promise.resolve(contents) }),
       },
       validated,
       call,
@@ -393,7 +414,8 @@ export class QueuedIngestClient {
     ready: Promise<unknown>,
     signal: AbortSignal | undefined,
   ): Promise<{ result: UploadResult; rawDataSize: number | undefined }> {
-    const input = source.open()[Symbol.asyncIterator]();
+    const whole = source.whole ? await source.whole() : undefined;
+    const input = (whole ? single(whole) : source.open())[Symbol.asyncIterator]();
     let first: IteratorResult<Buffer>;
     do first = await input.next();
     while (!first.done && first.value.length === 0);
@@ -405,9 +427,15 @@ export class QueuedIngestClient {
     }
     const detected: Compression = sniffCompression(first.value);
     const counter = new ByteCounter();
-    const raw = counter.count(prepend(first.value, input));
     const weCompress = detected === 'none' && !isBinaryFormat(props.format);
-    const body = weCompress ? gzipStream(raw, this.compressionLevel) : raw;
+    let body: AsyncIterable<Buffer>;
+    if (whole) {
+      counter.bytes = whole.length;
+      body = single(weCompress ? await gzipBuffer(whole, this.compressionLevel) : whole);
+    } else {
+      const raw = counter.count(prepend(first.value, input));
+      body = weCompress ? gzipStream(raw, this.compressionLevel) : raw;
+    }
 
     let name = source.name;
     if (weCompress || detected === 'gzip') name = name.endsWith('.gz') ? name : `${name}.gz`;
@@ -422,7 +450,7 @@ export class QueuedIngestClient {
       // A message the queue would refuse (a huge inline mapping) must fail before anything is uploaded.
       const firstCandidate = candidates[0];
       if (firstCandidate) {
-        const sampleUrl = this.storage.blockBlob(firstCandidate, blobName).url;
+        const sampleUrl = this.storage.tempBlob(firstCandidate, blobName).url;
         const sample = {
           sourceId,
           blobUrl: sampleUrl,
@@ -498,13 +526,16 @@ export class QueuedIngestClient {
 
     if (statusTable) {
       const row = { sourceId, sourcePath: blobPath, database: props.database, table: props.table, now };
-      await withRetry((_, s) => writePendingRow(this.storage.table(statusTable), row, s), {
-        ...this.retry,
-        abortSignal: signal,
-      });
+      await withRetry(
+        (_, s) => this.storage.upsertEntity(statusTable, pendingEntity(row), { abortSignal: s }),
+        {
+          ...this.retry,
+          abortSignal: signal,
+        },
+      );
     }
     const queues = await this.resources.rankedQueues(signal);
-    await withFailover(queues, (q, s) => this.storage.queue(q).sendMessage(message, { abortSignal: s }), {
+    await withFailover(queues, (q, s) => this.storage.sendMessage(q, message, { abortSignal: s }), {
       what: 'enqueue the ingestion message',
       retry: this.retry,
       abortSignal: signal,

@@ -25,15 +25,6 @@ export function pendingEntity(input: PendingRowInput) {
   };
 }
 
-/** One write: an upsert, so a retry after a lost response is harmless. */
-export async function writePendingRow(
-  client: TableClient,
-  input: PendingRowInput,
-  signal?: AbortSignal,
-): Promise<void> {
-  await client.upsertEntity(pendingEntity(input), 'Replace', signal ? { abortSignal: signal } : {});
-}
-
 const STATUSES: readonly IngestionStatusValue[] = [
   'Pending',
   'Succeeded',

@@ -1,9 +1,9 @@
-import type { BlockBlobClient } from '@azure/storage-blob';
 import type { IngestError } from '../errors';
 import { withFailover } from '../resources/failover';
 import type { StorageResource } from '../resources/storageUrl';
 import { withRetry, type RetryOptions } from '../retry';
 import type { StorageClients } from './storageClients';
+import type { TempBlob } from './storageRest';
 
 export interface BlockUploadOptions {
   /** Size of each staged block; also the largest input sent as one Put Blob. @default 2 MiB */
@@ -118,7 +118,7 @@ export async function uploadBlocks(
 ): Promise<UploadResult> {
   const blockSize = options.blockSizeInBytes ?? DEFAULT_BLOCK_SIZE;
   const concurrency = options.concurrency ?? 4;
-  const blobClient = (r: StorageResource): BlockBlobClient => target.clients.blockBlob(r, target.blobName);
+  const blobClient = (r: StorageResource): TempBlob => target.clients.tempBlob(r, target.blobName);
   const failover = {
     what: 'upload to temp storage',
     retry: options.retry,
@@ -137,7 +137,7 @@ export async function uploadBlocks(
       options.beforeSinglePut?.();
       const { resource } = await withFailover(
         target.candidates,
-        (r, signal) => blobClient(r).upload(firstBlock, firstBlock.length, { abortSignal: signal }),
+        (r, signal) => blobClient(r).upload(firstBlock, { abortSignal: signal }),
         failover,
       );
       return { resource, blobUrl: blobClient(resource).url, uploadedBytes: firstBlock.length };
@@ -145,8 +145,7 @@ export async function uploadBlocks(
 
     const { resource } = await withFailover(
       target.candidates,
-      (r, signal) =>
-        blobClient(r).stageBlock(blockId(0), firstBlock, firstBlock.length, { abortSignal: signal }),
+      (r, signal) => blobClient(r).stageBlock(blockId(0), firstBlock, { abortSignal: signal }),
       failover,
     );
     pool.release(firstBlock);
@@ -167,7 +166,7 @@ export async function uploadBlocks(
         const block = next.value;
         uploadedBytes += block.length;
         const staged: Promise<void> = withRetry(
-          (_, s) => pinned.stageBlock(blockId(index), block, block.length, { abortSignal: s }),
+          (_, s) => pinned.stageBlock(blockId(index), block, { abortSignal: s }),
           retry,
         ).then(
           () => {

@@ -1,0 +1,34 @@
+/** Shared by the benchmark children: settings from the environment, a timer, the result line. */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function setting(name: string, fallback?: string): string {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined) throw new Error(`${name} is required`);
+  return value;
+}
+
+export function benchFiles(): string[] {
+  const dir = setting('BENCH_DIR');
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+export async function timed(work: () => Promise<void>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+export function report(metrics: Record<string, number>): void {
+  console.log(JSON.stringify({ ...metrics, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+export function run(main: () => Promise<void>): void {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.stack : e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,24 @@
+/** Scenario 1, ours: N small files through QueuedIngestClient.ingestFromFile, 50 in flight. */
+import { QueuedIngestClient, ReportLevel, ReportMethod, type IngestionProps } from '../../shared';
+import { pool } from '../harness';
+import { benchFiles, report, run, setting, timed } from './common';
+
+run(async () => {
+  const client = new QueuedIngestClient({ ingestUri: setting('KUSTO_INGEST_URI') });
+  const table = setting('BENCH_STATUS', 'queue') === 'table';
+  const props: IngestionProps = {
+    database: 'bench',
+    table: 'Small',
+    format: 'csv',
+    ...(table && { reportLevel: ReportLevel.FailuresAndSuccesses, reportMethod: ReportMethod.Table }),
+  };
+  const files = benchFiles();
+  const concurrency = Number(setting('BENCH_CONCURRENCY', '50'));
+  for (const f of files.slice(0, 5)) await client.ingestFromFile(f, props); // warm-up: resources, connections
+  const seconds = await timed(() =>
+    pool(files.length, concurrency, async (i) => {
+      await client.ingestFromFile(files[i] ?? '', props);
+    }),
+  );
+  report({ filesPerSec: files.length / seconds, seconds });
+});

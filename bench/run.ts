@@ -1,0 +1,68 @@
+/**
+ * `npm run bench [-- --runs N] [--only small,status,...] [--json FILE]`: every scenario of bench/README.md,
+ * ours against the official SDK and the machine's ceiling, alternating runs, medians and ratios.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ensureTestCertificate } from '../dev/testRunner';
+import { printTable, type Row } from './harness';
+import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
+import type { Scenario } from './scenarios/types';
+
+const SCENARIOS: readonly Scenario[] = [smallFiles, smallFilesTable];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '3' },
+      only: { type: 'string' },
+      json: { type: 'string' },
+    },
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs must be a positive integer, got '${values.runs}'`);
+  const only = values.only?.split(',').map((s) => s.trim());
+  const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    );
+  const selected = SCENARIOS.filter((s) => !only || only.includes(s.name));
+
+  const tls = ensureTestCertificate();
+  if (process.env.NODE_EXTRA_CA_CERTS !== tls.cert) {
+    // Node reads NODE_EXTRA_CA_CERTS only at start: run again trusting the https Azurite's certificate.
+    const child = spawn(process.execPath, process.argv.slice(1), {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.cert },
+      stdio: 'inherit',
+    });
+    child.on('exit', (code) => (process.exitCode = code ?? 1));
+    return;
+  }
+
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
+  console.log(`machine: ${machine}; ${runs} runs per variant, alternating\n`);
+  const rows: Row[] = [];
+  for (const scenario of selected) {
+    console.log(scenario.title);
+    const started = Date.now();
+    rows.push(...(await scenario.run({ runs, tls, log: (line) => console.log(line) })));
+    console.log(`  (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  }
+  console.log(printTable(rows));
+  if (values.json) {
+    writeFileSync(
+      values.json,
+      JSON.stringify({ date: new Date().toISOString(), machine, runs, rows }, null, 2) + '\n',
+    );
+    console.log(`\nwritten to ${values.json}`);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});

@@ -1,0 +1,116 @@
+/**
+ * Scenarios 1 and 2: many small files, queued, 50 in flight, ours against the official SDK against the
+ * raw storage requests that queued ingestion needs (the ceiling), on the same stack in the same run.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalStack } from '../../dev/localStack';
+import { alternate, median, runChild, type Row } from '../harness';
+import { resetStorage } from '../storageReset';
+import type { Scenario, ScenarioContext } from './types';
+
+function smallCsvFiles(count: number, bytes: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kif-bench-small-'));
+  for (let i = 0; i < count; i++) {
+    let body = '';
+    for (let row = 0; body.length < bytes; row++)
+      body += `${i},${row},user-${(i * 31 + row) % 1000},${(row * 37) % 1000}\n`;
+    writeFileSync(join(dir, `file-${String(i).padStart(5, '0')}.csv`), body.slice(0, bytes - 1) + '\n');
+  }
+  return dir;
+}
+
+interface SmallOptions {
+  readonly files: number;
+  readonly status: 'queue' | 'table';
+  readonly https: boolean;
+}
+
+async function measure(ctx: ScenarioContext, o: SmallOptions) {
+  // The worker would ingest what the clients queue and compete for the same two cores.
+  process.env.STANDIN_FAULTS = JSON.stringify({ workerPaused: true });
+  const stack = await startLocalStack({ mode: 'test', accountCount: 1, tls: o.https ? ctx.tls : undefined });
+  const dir = smallCsvFiles(o.files, 1024);
+  try {
+    const env = { ...stack.env, BENCH_DIR: dir, BENCH_CONCURRENCY: '50', BENCH_STATUS: o.status };
+    const variant = (name: string, child: string) => ({
+      name,
+      run: async () => {
+        await resetStorage(stack);
+        return runChild(child, env);
+      },
+    });
+    const samples = await alternate(
+      ctx.runs,
+      [
+        variant('ours', 'smallFilesOurs'),
+        variant('official', 'smallFilesOfficial'),
+        variant('ceiling', 'smallFilesCeiling'),
+      ],
+      ctx.log,
+    );
+    const m = (name: string, metric: string) => median(samples[name]?.[metric] ?? []);
+    return { m };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await stack.stop();
+    delete process.env.STANDIN_FAULTS;
+  }
+}
+
+export const smallFiles: Scenario = {
+  name: 'small',
+  title: '1. Small files: 1,000 x 1 KB, queued, status to queue, 50 in flight',
+  async run(ctx) {
+    const { m } = await measure(ctx, { files: 1000, status: 'queue', https: false });
+    const ours = m('ours', 'filesPerSec');
+    const ceiling = m('ceiling', 'filesPerSec');
+    const rows: Row[] = [
+      {
+        scenario: 'small files',
+        metric: 'files/s',
+        ours,
+        official: m('official', 'filesPerSec'),
+        ceiling,
+        target: '>= 85% of ceiling',
+        met: ours >= 0.85 * ceiling,
+      },
+      {
+        scenario: 'small files',
+        metric: 'peak RSS MB',
+        ours: m('ours', 'peakRssMb'),
+        official: m('official', 'peakRssMb'),
+      },
+    ];
+    return rows;
+  },
+};
+
+export const smallFilesTable: Scenario = {
+  name: 'status',
+  title: '2. Small files with status in table: 200 x 1 KB, ReportMethod Table, https Azurite, 50 in flight',
+  async run(ctx) {
+    const { m } = await measure(ctx, { files: 200, status: 'table', https: true });
+    const ours = m('ours', 'filesPerSec');
+    const official = m('official', 'filesPerSec');
+    const ceiling = m('ceiling', 'filesPerSec');
+    return [
+      {
+        scenario: 'status in table',
+        metric: 'files/s',
+        ours,
+        official,
+        ceiling,
+        target: '>= 8x official, >= 80% of ceiling',
+        met: ours >= 8 * official && ours >= 0.8 * ceiling,
+      },
+      {
+        scenario: 'status in table',
+        metric: 'peak RSS MB',
+        ours: m('ours', 'peakRssMb'),
+        official: m('official', 'peakRssMb'),
+      },
+    ];
+  },
+};

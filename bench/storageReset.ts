@@ -1,0 +1,25 @@
+/** Between benchmark runs: empty every queue and container of the stack, so that no run pays for the last. */
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { QueueServiceClient, StorageSharedKeyCredential as QueueKey } from '@azure/storage-queue';
+import type { LocalStack } from '../dev/localStack';
+import { pool } from './harness';
+
+export async function resetStorage(stack: LocalStack, keepContainers: readonly string[] = []): Promise<void> {
+  for (const account of stack.accounts) {
+    const queues = new QueueServiceClient(account.queueEndpoint, new QueueKey(account.name, account.key));
+    for await (const q of queues.listQueues()) await queues.getQueueClient(q.name).clearMessages();
+    const blobs = new BlobServiceClient(
+      account.blobEndpoint,
+      new StorageSharedKeyCredential(account.name, account.key),
+    );
+    for await (const c of blobs.listContainers()) {
+      if (keepContainers.includes(c.name)) continue;
+      const container = blobs.getContainerClient(c.name);
+      const names: string[] = [];
+      for await (const b of container.listBlobsFlat()) names.push(b.name);
+      await pool(names.length, 32, async (i) => {
+        await container.deleteBlob(names[i] ?? '', { deleteSnapshots: 'include' }).catch(() => undefined);
+      });
+    }
+  }
+}

@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createDefaultHttpClient,
+  createEmptyPipeline,
+  createHttpHeaders,
+  createPipelineRequest,
+  proxyPolicy,
+  RestError,
+  type HttpClient,
+  type Pipeline,
+  type PipelinePolicy,
+  type PipelineResponse,
+  type RequestBodyType,
+} from '@azure/core-rest-pipeline';
+import { clientVersionHeader } from '../kusto/clientDetails';
+import type { StorageResource } from '../resources/storageUrl';
+
+/**
+ * The five storage calls of the ingestion hot path (Put Blob, Put Block, Put Block List, Put Message and
+ * Insert Or Replace Entity), sent on one lean pipeline per account. The storage SDKs build a client per
+ * blob and run a dozen policies, XML (de)serializers and tracing spans per request: for small files that
+ * cost more CPU than the storage service spent answering (bench/README.md, scenario 1). Everything else
+ * (reads, listings, the app's own storage) stays on the SDKs. The DM's resources carry SAS tokens, so
+ * there is no signing here; retries and failover are the caller's.
+ */
+
+const API_VERSION = '2024-11-04';
+
+export interface StorageRestOptions {
+  /** Extra pipeline policies (fault injection in tests, custom telemetry). */
+  readonly policies?: readonly PipelinePolicy[];
+  /** Per-request timeout. @default 120_000 */
+  readonly requestTimeoutInMs?: number | undefined;
+}
+
+export interface CallOptions {
+  readonly abortSignal?: AbortSignal | undefined;
+}
+
+/** One blob in a temp container. */
+export interface TempBlob {
+  /** With the container's SAS. */
+  readonly url: string;
+  upload(body: Buffer, options?: CallOptions): Promise<void>;
+  stageBlock(blockId: string, body: Buffer, options?: CallOptions): Promise<void>;
+  commitBlockList(blockIds: readonly string[], options?: CallOptions): Promise<void>;
+}
+
+export type EntityValue = string | number | boolean | Date;
+
+const xmlEscape = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function withQuery(url: string, query: string): string {
+  if (query === '') return url;
+  return url.includes('?') ? `${url}&${query}` : `${url}?${query}`;
+}
+
+/** The service's own message: XML `<Message>` (blob, queue) or JSON `odata.error.message.value` (table). */
+function serviceMessage(body: string | null | undefined): string | undefined {
+  if (!body) return undefined;
+  const xml = /<Message>([\s\S]*?)<\/Message>/.exec(body)?.[1];
+  if (xml !== undefined) return xml.split('\n')[0];
+  try {
+    const parsed = JSON.parse(body) as { 'odata.error'?: { message?: { value?: string } } };
+    return parsed['odata.error']?.message?.value?.split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** OData JSON for Insert Or Replace: typed where JSON alone would lose the type. */
+export function entityJson(entity: Readonly<Record<string, EntityValue>>): string {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(entity)) {
+    if (value instanceof Date) {
+      out[key] = value.toISOString();
+      out[`${key}@odata.type`] = 'Edm.DateTime';
+    } else if (typeof value === 'number' && !(Number.isInteger(value) && Math.abs(value) < 2 ** 31)) {
+      out[key] = value;
+      out[`${key}@odata.type`] = 'Edm.Double';
+    } else {
+      out[key] = value;
+    }
+  }
+  return JSON.stringify(out);
+}
+
+const keyLiteral = (key: string): string => encodeURIComponent(`'${key.replace(/'/g, "''")}'`);
+
+export class StorageRest {
+  private readonly pipeline: Pipeline;
+  private readonly httpClient: HttpClient;
+  private readonly timeout: number;
+  private readonly userAgent = `kusto-ingest-functions/${clientVersionHeader()}`;
+
+  constructor(options: StorageRestOptions = {}) {
+    this.pipeline = createEmptyPipeline();
+    this.pipeline.addPolicy(proxyPolicy());
+    for (const policy of options.policies ?? []) this.pipeline.addPolicy(policy);
+    this.httpClient = createDefaultHttpClient();
+    this.timeout = options.requestTimeoutInMs ?? 120_000;
+  }
+
+  tempBlob(container: StorageResource, blobName: string): TempBlob {
+    const path = `${container.accountUrl}/${encodeURIComponent(container.name)}/${encodeURIComponent(blobName)}`;
+    const url = container.sas ? `${path}?${container.sas}` : path;
+    return {
+      url,
+      upload: async (body, o) => {
+        await this.send('PUT', url, { 'x-ms-blob-type': 'BlockBlob' }, body, o);
+      },
+      stageBlock: async (blockId, body, o) => {
+        await this.send(
+          'PUT',
+          withQuery(url, `comp=block&blockid=${encodeURIComponent(blockId)}`),
+          {},
+          body,
+          o,
+        );
+      },
+      commitBlockList: async (ids, o) => {
+        const list = ids.map((id) => `<Latest>${xmlEscape(id)}</Latest>`).join('');
+        const body = `<?xml version="1.0" encoding="utf-8"?><BlockList>${list}</BlockList>`;
+        await this.send(
+          'PUT',
+          withQuery(url, 'comp=blocklist'),
+          { 'content-type': 'application/xml' },
+          body,
+          o,
+        );
+      },
+    };
+  }
+
+  /** Put Message; the text goes as it is (the ingestion message is base64 already). */
+  async putMessage(queue: StorageResource, text: string, options?: CallOptions): Promise<void> {
+    const path = `${queue.accountUrl}/${encodeURIComponent(queue.name)}/messages`;
+    const body = `<QueueMessage><MessageText>${xmlEscape(text)}</MessageText></QueueMessage>`;
+    await this.send(
+      'POST',
+      queue.sas ? `${path}?${queue.sas}` : path,
+      { 'content-type': 'application/xml' },
+      body,
+      options,
+    );
+  }
+
+  /** Insert Or Replace Entity: a retry after a lost response is harmless. */
+  async upsertEntity(
+    table: StorageResource,
+    partitionKey: string,
+    rowKey: string,
+    properties: Readonly<Record<string, EntityValue>>,
+    options?: CallOptions,
+  ): Promise<void> {
+    const path = `${table.accountUrl}/${encodeURIComponent(table.name)}(PartitionKey=${keyLiteral(partitionKey)},RowKey=${keyLiteral(rowKey)})`;
+    const body = entityJson({ ...properties, PartitionKey: partitionKey, RowKey: rowKey });
+    await this.send(
+      'PUT',
+      table.sas ? `${path}?${table.sas}` : path,
+      {
+        'content-type': 'application/json',
+        accept: 'application/json;odata=nometadata',
+        dataserviceversion: '3.0',
+      },
+      body,
+      options,
+    );
+  }
+
+  private async send(
+    method: 'PUT' | 'POST',
+    url: string,
+    headers: Record<string, string>,
+    body: RequestBodyType & (Buffer | string),
+    options: CallOptions | undefined,
+  ): Promise<PipelineResponse> {
+    const requestId = randomUUID();
+    const request = createPipelineRequest({
+      url,
+      method,
+      body,
+      timeout: this.timeout,
+      abortSignal: options?.abortSignal,
+      allowInsecureConnection: url.startsWith('http:'),
+      headers: createHttpHeaders({
+        ...headers,
+        'x-ms-version': API_VERSION,
+        'x-ms-client-request-id': requestId,
+        'user-agent': this.userAgent,
+        'content-length': String(Buffer.byteLength(body)),
+      }),
+    });
+    const response = await this.pipeline.sendRequest(this.httpClient, request);
+    if (response.status >= 300) {
+      const code = response.headers.get('x-ms-error-code');
+      const detail = serviceMessage(response.bodyAsText) ?? `HTTP ${response.status}`;
+      throw new RestError(`${code ? `${code}: ` : ''}${detail}`, {
+        code,
+        statusCode: response.status,
+        request,
+        response,
+      });
+    }
+    return response;
+  }
+}
