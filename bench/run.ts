@@ -8,10 +8,12 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ensureTestCertificate } from '../dev/testRunner';
 import { printTable, type Row } from './harness';
+import { httpPush } from './scenarios/httpPush';
 import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
+import { sweep } from './scenarios/sweep';
 import type { Scenario } from './scenarios/types';
 
-const SCENARIOS: readonly Scenario[] = [smallFiles, smallFilesTable];
+const SCENARIOS: readonly Scenario[] = [smallFiles, smallFilesTable, sweep, httpPush];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

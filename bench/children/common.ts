@@ -32,3 +32,10 @@ export function run(main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/** p50 and p99 of latencies in ms. */
+export function latencies(ms: readonly number[]): { p50Ms: number; p99Ms: number } {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { p50Ms: at(0.5), p99Ms: at(0.99) };
+}

@@ -263,12 +263,13 @@ export async function handleIngestPush(
     // Stage, record, queue: the tracked two-step path (also the managed flavor's fallback).
     const stageAndQueue = async (source: AsyncIterable<Uint8Array>): Promise<HttpResult> => {
       const uploaded = await ctx.ingest.uploadToTempStorage(source, props).catch(giveUp);
-      const staged = await ctx.tracking.update(held, {
+      // Recording the staged blob and claiming the right to queue it are one conditional write.
+      const staged = await ctx.tracking.claim(held, {
         state: 'uploaded',
         blobPath: uploaded.blobPath,
         rawDataSize: uploaded.rawDataSize,
       });
-      return queueStaged(req, ctx, staged);
+      return queueClaimed(req, ctx, staged);
     };
     if (!ctx.managed) return await stageAndQueue(body);
 
@@ -312,7 +313,15 @@ export async function queueStaged(
   ctx: AppContext,
   record: TrackingRecord,
 ): Promise<HttpResult> {
-  const claimed = await ctx.tracking.claim(record);
+  return queueClaimed(req, ctx, await ctx.tracking.claim(record));
+}
+
+/** Queues a staged push whose lease this process just won. */
+async function queueClaimed(
+  req: HttpRequestLike | undefined,
+  ctx: AppContext,
+  claimed: TrackingRecord,
+): Promise<HttpResult> {
   const receipt = await ctx.ingest.ingestUploaded(
     { sourceId: claimed.sourceId, blobPath: claimed.blobPath ?? '', rawDataSize: claimed.rawDataSize },
     claimed.props,

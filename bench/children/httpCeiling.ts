@@ -1,0 +1,82 @@
+/**
+ * Scenario 5, the ceiling: the storage requests one HTTP push makes, in the same order, raw: insert the
+ * tracking row, list it as open, Put Blob (the gzipped body), record the staged blob with its claim, write
+ * the status row, Put Message, mark it queued. Seven requests per push, 50 pushes in flight.
+ */
+import { gzipSync } from 'node:zlib';
+import { AzureNamedKeyCredential } from '@azure/core-auth';
+import { generateTableSas, TableClient } from '@azure/data-tables';
+import { randomUUID } from 'node:crypto';
+import { pool } from '../harness';
+import { body4k } from './httpBody';
+import { latencies, report, run, setting, timed } from './common';
+import { insertEntity, putBlob, putEntity, putMessage, resources } from './raw';
+
+function connection(): { name: string; key: string; tableEndpoint: string } {
+  const parts = new Map(
+    setting('AzureWebJobsStorage')
+      .split(';')
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
+  );
+  return {
+    name: parts.get('AccountName') ?? '',
+    key: parts.get('AccountKey') ?? '',
+    tableEndpoint: parts.get('TableEndpoint') ?? '',
+  };
+}
+
+async function tableUrl(name: string): Promise<string> {
+  const c = connection();
+  const credential = new AzureNamedKeyCredential(c.name, c.key);
+  await new TableClient(c.tableEndpoint, name, credential, { allowInsecureConnection: true }).createTable();
+  const sas = generateTableSas(name, credential, {
+    permissions: { add: true, update: true, query: true, delete: true },
+    expiresOn: new Date(Date.now() + 3_600_000),
+  });
+  return `${c.tableEndpoint}/${name}?${sas}`;
+}
+
+run(async () => {
+  const r = await resources();
+  const containers = r.get('TempStorage') ?? [];
+  const queues = r.get('SecuredReadyForAggregationQueue') ?? [];
+  const status = (r.get('IngestionsStatusTable') ?? [])[0] ?? '';
+  const tracking = await tableUrl('IngestionTracking');
+  const open = await tableUrl('IngestionOpen');
+  const count = Number(setting('BENCH_REQUESTS', '1000'));
+  const concurrency = Number(setting('BENCH_CONCURRENCY', '50'));
+  const bodies = Array.from({ length: count }, (_, i) => gzipSync(body4k(i), { level: 3 }));
+  const send = async (i: number): Promise<number> => {
+    const started = process.hrtime.bigint();
+    const id = randomUUID();
+    const pk = `src-${id.slice(0, 2)}`;
+    const row = {
+      Kind: 'http',
+      State: 'queuing',
+      Database: 'bench',
+      Table: 'Push',
+      Props: '{"format":"csv"}',
+    };
+    await insertEntity(tracking, { PartitionKey: pk, RowKey: id, ...row });
+    await putEntity(open, `open-${id.slice(0, 1)}`, id, { CreatedOn: new Date().toISOString() });
+    const container = containers[i % containers.length] ?? '';
+    const name = `bench__Push__${id}__stream.csv.gz`;
+    await putBlob(container, name, bodies[i] ?? Buffer.alloc(0));
+    await putEntity(tracking, pk, id, { ...row, State: 'uploaded', BlobPath: name }, '*');
+    await putEntity(status, id, id, { Status: 'Pending', IngestionSourceId: id, IngestionSourcePath: name });
+    const message = Buffer.from(
+      JSON.stringify({ Id: id, BlobPath: name, DatabaseName: 'bench', TableName: 'Push' }),
+    ).toString('base64');
+    await putMessage(queues[i % queues.length] ?? '', message);
+    await putEntity(tracking, pk, id, { ...row, State: 'queued', BlobPath: name }, '*');
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  };
+  for (let i = 0; i < 5; i++) await send(i); // warm-up: connections
+  const ms: number[] = [];
+  const seconds = await timed(() =>
+    pool(count, concurrency, async (i) => {
+      ms.push(await send(i));
+    }),
+  );
+  report({ requestsPerSec: count / seconds, ...latencies(ms) });
+});

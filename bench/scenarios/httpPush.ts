@@ -1,0 +1,45 @@
+/** Scenario 5: the HTTP push handler with 4 KB bodies, against the same storage calls made raw. */
+import { startLocalStack } from '../../dev/localStack';
+import { alternate, median, runChild, type Row } from '../harness';
+import { resetStorage } from '../storageReset';
+import type { Scenario } from './types';
+
+export const httpPush: Scenario = {
+  name: 'http',
+  title: '5. The HTTP trigger: POST /api/ingest/{db}/{table} handler, 1,000 x 4 KB bodies, 50 in flight',
+  async run(ctx) {
+    process.env.STANDIN_FAULTS = JSON.stringify({ workerPaused: true });
+    const stack = await startLocalStack({ mode: 'test', accountCount: 1 });
+    try {
+      const env = { ...stack.env, ...stack.appEnv, BENCH_REQUESTS: '1000', BENCH_CONCURRENCY: '50' };
+      const variant = (name: string, child: string) => ({
+        name,
+        run: async () => {
+          await resetStorage(stack);
+          return runChild(child, env);
+        },
+      });
+      const samples = await alternate(
+        ctx.runs,
+        [variant('ours', 'httpPush'), variant('ceiling', 'httpCeiling')],
+        ctx.log,
+      );
+      const m = (name: string, metric: string) => median(samples[name]?.[metric] ?? []);
+      const rows: Row[] = [
+        {
+          scenario: 'http push',
+          metric: 'requests/s',
+          ours: m('ours', 'requestsPerSec'),
+          ceiling: m('ceiling', 'requestsPerSec'),
+        },
+        { scenario: 'http push', metric: 'p50 ms', ours: m('ours', 'p50Ms'), ceiling: m('ceiling', 'p50Ms') },
+        { scenario: 'http push', metric: 'p99 ms', ours: m('ours', 'p99Ms'), ceiling: m('ceiling', 'p99Ms') },
+        { scenario: 'http push', metric: 'peak RSS MB', ours: m('ours', 'peakRssMb') },
+      ];
+      return rows;
+    } finally {
+      await stack.stop();
+      delete process.env.STANDIN_FAULTS;
+    }
+  },
+};
