@@ -18,13 +18,13 @@ import { uploadBlocks, type UploadResult } from '../upload/blockUpload';
 import {
   ByteCounter,
   gzipBuffer,
-  gzipStream,
   prepend,
   single,
   sniffCompression,
   toBuffers,
   type Compression,
 } from '../upload/compression';
+import { parallelGzip } from '../upload/parallelGzip';
 import { StorageClients } from '../upload/storageClients';
 import { newUuid } from '../uuid';
 import { reportsToTable, validateProps, type ValidatedProps } from './ingestionProps';
@@ -434,7 +434,7 @@ export class QueuedIngestClient {
       body = single(weCompress ? await gzipBuffer(whole, this.compressionLevel) : whole);
     } else {
       const raw = counter.count(prepend(first.value, input));
-      body = weCompress ? gzipStream(raw, this.compressionLevel) : raw;
+      body = weCompress ? parallelGzip(raw, { level: this.compressionLevel }) : raw;
     }
 
     let name = source.name;

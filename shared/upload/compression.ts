@@ -1,6 +1,5 @@
-import { Readable, pipeline } from 'node:stream';
 import { promisify } from 'node:util';
-import { constants as zlibConstants, createGzip, gzip, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gzip, gzipSync } from 'node:zlib';
 
 export type Compression = 'gzip' | 'zip' | 'none';
 
@@ -32,17 +31,6 @@ export class ByteCounter {
       yield chunk;
     }
   }
-}
-
-/**
- * Gzips a byte stream as it flows, with backpressure end to end: nothing is buffered beyond zlib's
- * window and one output chunk. Stopping the consumer stops the source.
- */
-export function gzipStream(source: AsyncIterable<Buffer>, level: number): AsyncIterable<Buffer> {
-  const gzip = createGzip({ level, chunkSize: 64 * 1024, memLevel: zlibConstants.Z_DEFAULT_MEMLEVEL });
-  return pipeline(Readable.from(source, { objectMode: false }), gzip, () => {
-    // Errors surface through the iteration of the returned stream.
-  });
 }
 
 /** Puts back a chunk that was read ahead (to sniff it) in front of the rest. */

@@ -1,0 +1,102 @@
+import { availableParallelism } from 'node:os';
+import { promisify } from 'node:util';
+import { constants, crc32, deflateRaw } from 'node:zlib';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+export interface ParallelGzipOptions {
+  /** zlib level, 1-9. */
+  readonly level: number;
+  /** Input bytes compressed as one piece. @default 1 MiB */
+  readonly blockSizeInBytes?: number;
+  /**
+   * Pieces compressed at once, on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise).
+   * @default min(4, twice the cores): the main thread's share (copies, CRC) leaves a core idle at 1 per core
+   */
+  readonly concurrency?: number;
+}
+
+export const DEFAULT_GZIP_BLOCK = 1024 * 1024;
+const WINDOW = 32 * 1024;
+// gzip member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown (RFC 1952).
+const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+// An empty final block with fixed codes: ends the deflate stream after blocks that were only sync-flushed.
+const LAST_BLOCK = Buffer.from([0x03, 0x00]);
+
+export function defaultGzipConcurrency(): number {
+  return Math.min(4, 2 * availableParallelism());
+}
+
+/**
+ * Re-cuts a byte stream into pieces of exactly `size` bytes (the last one shorter). Piece buffers come from
+ * `pool` when it has one: a fresh buffer per piece would leave gigabytes to the garbage collector, which
+ * frees external memory late and in large steps.
+ */
+async function* pieces(source: AsyncIterable<Buffer>, size: number, pool: Buffer[]): AsyncGenerator<Buffer> {
+  let piece = pool.pop() ?? Buffer.allocUnsafe(size);
+  let filled = 0;
+  for await (const chunk of source) {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const n = Math.min(size - filled, chunk.length - offset);
+      chunk.copy(piece, filled, offset, offset + n);
+      filled += n;
+      offset += n;
+      if (filled === size) {
+        yield piece;
+        piece = pool.pop() ?? Buffer.allocUnsafe(size);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield piece.subarray(0, filled);
+}
+
+/**
+ * Gzip on every core, as pigz does: the input is cut into pieces that are deflated at the same time, each
+ * primed with the 32 KiB before it (so the ratio stays that of one stream) and ended with a sync flush;
+ * the pieces, an empty final block and the trailer (CRC-32 and size of the whole input) make one standard
+ * single-member gzip stream that any gunzip reads. At most `concurrency` pieces and their output are held.
+ */
+export async function* parallelGzip(
+  source: AsyncIterable<Buffer>,
+  options: ParallelGzipOptions,
+): AsyncGenerator<Buffer> {
+  const concurrency = options.concurrency ?? defaultGzipConcurrency();
+  const size = options.blockSizeInBytes ?? DEFAULT_GZIP_BLOCK;
+  const inFlight: { piece: Buffer; deflated: Promise<Buffer> }[] = [];
+  const pool: Buffer[] = [];
+  let crc = 0;
+  let total = 0;
+  let previous: Buffer | undefined;
+  const next = async (): Promise<Buffer> => {
+    const { piece, deflated } = inFlight.shift() as (typeof inFlight)[number];
+    const out = await deflated;
+    // The latest piece is the next one's dictionary: it goes back to the pool when it is replaced.
+    if (piece.length === size && piece !== previous) pool.push(piece);
+    return out;
+  };
+  yield HEADER;
+  for await (const piece of pieces(source, size, pool)) {
+    crc = crc32(piece, crc);
+    total += piece.length;
+    const deflated = deflateRawAsync(piece, {
+      level: options.level,
+      finishFlush: constants.Z_SYNC_FLUSH,
+      chunkSize: 256 * 1024, // zlib's 16 KiB default costs a thread pool round trip per 16 KiB of output
+      // zlib copies the dictionary when the stream is set up, so a view of the previous piece will do.
+      ...(previous && { dictionary: previous.subarray(Math.max(0, previous.length - WINDOW)) }),
+    });
+    deflated.catch(() => undefined); // awaited in order below; a failure must not go unhandled meanwhile
+    inFlight.push({ piece, deflated });
+    const replaced = previous;
+    previous = piece;
+    if (replaced?.length === size && !inFlight.some((e) => e.piece === replaced)) pool.push(replaced);
+    while (inFlight.length >= concurrency) yield await next();
+  }
+  while (inFlight.length > 0) yield await next();
+  const trailer = Buffer.allocUnsafe(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(total % 2 ** 32, 4);
+  yield Buffer.concat([LAST_BLOCK, trailer]);
+}
