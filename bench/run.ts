@@ -9,11 +9,12 @@ import { parseArgs } from 'node:util';
 import { ensureTestCertificate } from '../dev/testRunner';
 import { printTable, type Row } from './harness';
 import { httpPush } from './scenarios/httpPush';
+import { largeFile } from './scenarios/largeFile';
 import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
 import { sweep } from './scenarios/sweep';
 import type { Scenario } from './scenarios/types';
 
-const SCENARIOS: readonly Scenario[] = [smallFiles, smallFilesTable, sweep, httpPush];
+const SCENARIOS: readonly Scenario[] = [smallFiles, smallFilesTable, largeFile, sweep, httpPush];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -23,3 +23,23 @@ export async function resetStorage(stack: LocalStack, keepContainers: readonly s
     }
   }
 }
+
+/** Bytes of all blobs in the stack's containers, except `skipContainers`: what a run uploaded. */
+export async function storedBytes(
+  stack: LocalStack,
+  skipContainers: readonly string[] = [],
+): Promise<number> {
+  let total = 0;
+  for (const account of stack.accounts) {
+    const blobs = new BlobServiceClient(
+      account.blobEndpoint,
+      new StorageSharedKeyCredential(account.name, account.key),
+    );
+    for await (const c of blobs.listContainers()) {
+      if (skipContainers.includes(c.name)) continue;
+      for await (const b of blobs.getContainerClient(c.name).listBlobsFlat())
+        total += b.properties.contentLength ?? 0;
+    }
+  }
+  return total;
+}

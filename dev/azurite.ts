@@ -45,6 +45,8 @@ export interface AzuriteInstance {
   readonly accounts: readonly StorageAccount[];
   /** `AZURITE_ACCOUNTS` as Azurite reads it. */
   readonly accountsEnv: string;
+  /** The Azurite process (the benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     ports,
     accounts,
     accountsEnv,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

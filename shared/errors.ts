@@ -190,6 +190,13 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   return Math.max(0, date - now);
 }
 
+const CHECKSUM_MISMATCH = new Set(['Md5Mismatch', 'Crc64Mismatch']);
+
+function storageCodeOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /**
  * The one place where foreign errors (storage RestError, fetch/undici errors, system errors) become ours.
  * Our own errors pass through unchanged.
@@ -200,6 +207,12 @@ export function classify(e: unknown, context?: string): IngestError {
   const detail = e instanceof Error ? e.message : String(e);
   const statusCode = statusCodeOf(e);
   if (statusCode !== undefined && statusCode > 0) {
+    if (CHECKSUM_MISMATCH.has(storageCodeOf(e) ?? '')) {
+      // The body changed on the way (the service checked its Content-MD5): sending it again can succeed.
+      return new IngestTransientError(`${prefix}${detail} (HTTP ${statusCode})`, 'NetworkError', {
+        cause: e,
+      });
+    }
     return errorFromStatus({
       statusCode,
       message: `${prefix}${detail} (HTTP ${statusCode})`,

@@ -40,6 +40,8 @@ export type {
 } from './ingest/types';
 export {
   QueuedIngestClient,
+  partSourceId,
+  DEFAULT_COMPRESSION_LEVEL,
   type QueuedIngestClientOptions,
   type IngestCallOptions,
   type IngestSource,

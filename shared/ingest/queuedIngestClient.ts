@@ -3,7 +3,13 @@ import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { classify, IngestResourceError, IngestServiceError, IngestValidationError } from '../errors';
+import {
+  classify,
+  IngestError,
+  IngestResourceError,
+  IngestServiceError,
+  IngestValidationError,
+} from '../errors';
 import { applicationHeader, clientVersionHeader } from '../kusto/clientDetails';
 import { KustoRestClient } from '../kusto/kustoRestClient';
 import { silentLogger, stripQuery, type Logger } from '../log';
@@ -14,7 +20,7 @@ import { ResourceManager } from '../resources/resourceManager';
 import type { StorageResource } from '../resources/storageUrl';
 import { withRetry, type RetryOptions } from '../retry';
 import { pendingEntity, readStatusRow } from '../status/statusTable';
-import { uploadBlocks, type UploadResult } from '../upload/blockUpload';
+import { uploadBlocks } from '../upload/blockUpload';
 import {
   ByteCounter,
   gzipBuffer,
@@ -25,8 +31,9 @@ import {
   type Compression,
 } from '../upload/compression';
 import { parallelGzip } from '../upload/parallelGzip';
+import { recordBoundary, splitAtRecords } from '../upload/recordSplitter';
 import { StorageClients } from '../upload/storageClients';
-import { newUuid } from '../uuid';
+import { newUuid, uuidV5 } from '../uuid';
 import { reportsToTable, validateProps, type ValidatedProps } from './ingestionProps';
 import type { IngestionProps, IngestionReceipt, IngestionStatus } from './types';
 
@@ -45,7 +52,7 @@ export interface QueuedIngestClientOptions {
     readonly baseDelayInMs?: number;
     readonly maxDelayInMs?: number;
   };
-  /** gzip level for text formats, 1-9. @default 3 (see bench/README.md: much faster than 6 for ~1.1x the bytes) */
+  /** gzip level for text formats, 1-9. @default 2 (bench scenario 3: 2.3x as fast as 6, the official SDK's, for 1.07x the bytes) */
   readonly compressionLevel?: number;
   /** Blocks of one blob staged in parallel. @default 4 */
   readonly uploadConcurrency?: number;
@@ -58,6 +65,12 @@ export interface QueuedIngestClientOptions {
   readonly logger?: Logger;
   /** Pipeline policies added to the storage clients of one account (fault injection in tests). */
   readonly storagePolicies?: (accountName: string) => PipelinePolicy[];
+  /**
+   * Text input larger than this is cut at record boundaries into parts of at least this size, each its own
+   * blob and message (contracts.md §1 'Splitting'). @default 1 GiB, the top of the service's recommended
+   * 100 MB-1 GB of raw data per blob
+   */
+  readonly splitThresholdInBytes?: number;
 }
 
 /** A source staged in temp storage and not queued yet (see `uploadToTempStorage`). */
@@ -74,6 +87,16 @@ export interface IngestCallOptions {
 
 /** Anything that yields bytes or strings: a Node Readable, a web ReadableStream, a generator. */
 export type IngestSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+
+/** One blob staged in temp storage: the whole input, or one part of a split one. */
+interface StagedBlob {
+  readonly sourceId: string;
+  /** With SAS. */
+  readonly blobUrl: string;
+  readonly rawDataSize: number | undefined;
+  /** The part's index when the input was split. */
+  readonly part?: number;
+}
 
 interface QueueItem {
   readonly sourceId: string;
@@ -98,10 +121,12 @@ interface DataSource {
   readonly whole?: () => Promise<Buffer>;
 }
 
-const DEFAULT_COMPRESSION_LEVEL = 3;
+/** gzip level when none is given: chosen by bench scenario 3 (bench/README.md). */
+export const DEFAULT_COMPRESSION_LEVEL = 2;
 // Files up to this size are read whole: streams cost more CPU than the data for small files (bench scenario 1).
 const WHOLE_FILE_BYTES = 256 * 1024;
 const MAX_REPLAYS = 2;
+const DEFAULT_SPLIT_THRESHOLD = 1024 ** 3;
 
 function checkPositiveInteger(name: string, value: number | undefined, max = Number.MAX_SAFE_INTEGER): void {
   if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= max)) {
@@ -143,6 +168,7 @@ export class QueuedIngestClient {
     checkPositiveInteger('uploadConcurrency', options.uploadConcurrency, 64);
     checkPositiveInteger('blockSizeInBytes', options.blockSizeInBytes, 4000 * 1024 * 1024);
     checkPositiveInteger('retry.maxAttempts', options.retry?.maxAttempts, 20);
+    checkPositiveInteger('splitThresholdInBytes', options.splitThresholdInBytes);
     this.options = options;
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? silentLogger;
@@ -268,7 +294,9 @@ export class QueuedIngestClient {
 
   /**
    * The status of one ingestion: from the receipt's status row, or by source id from every status table the
-   * resources name. A receipt without a status row reports 'Queued' (the service reports elsewhere).
+   * resources name. A receipt without a status row reports 'Queued' (the service reports elsewhere). A split
+   * source (a receipt with parts, or the parent's source id) reports its parts together: Pending while any
+   * part is, Succeeded when all are, Failed when all failed, PartiallySucceeded otherwise.
    */
   async getIngestionStatus(
     receiptOrSourceId: IngestionReceipt | string,
@@ -278,10 +306,40 @@ export class QueuedIngestClient {
     const signal = call.abortSignal;
     const receipt = typeof receiptOrSourceId === 'string' ? undefined : receiptOrSourceId;
     const sourceId = typeof receiptOrSourceId === 'string' ? receiptOrSourceId : receiptOrSourceId.sourceId;
+    if (receipt?.parts && receipt.parts.length > 0) {
+      const parts: IngestionStatus[] = [];
+      for (const part of receipt.parts) parts.push(await this.getIngestionStatus(part, call));
+      return combinePartStatuses(sourceId, parts);
+    }
     if (receipt && !receipt.statusTable) return { sourceId, status: receipt.status };
 
     const { statusTables } = await this.resources.getResources(signal);
-    const preferred = receipt?.statusTable?.tableUrl;
+    const own = await this.findStatusRow(sourceId, receipt?.statusTable?.tableUrl, signal);
+    if (own) return own;
+    if (!receipt) {
+      // No row of its own: a split source? Its parts' ids derive from its id, numbered from 0.
+      const parts: IngestionStatus[] = [];
+      for (let n = 0; ; n++) {
+        const part = await this.findStatusRow(partSourceId(sourceId, n), undefined, signal);
+        if (!part) break;
+        parts.push(part);
+      }
+      if (parts.length > 0) return combinePartStatuses(sourceId, parts);
+    }
+    throw new IngestServiceError(
+      `No ingestion status row for source ${sourceId} in ${statusTables.length} status table(s): it was not ingested with ReportMethod Table, or the row has expired.`,
+      'NotFound',
+      404,
+    );
+  }
+
+  /** The status row of one source id, looked for in the preferred table first, then in every other. */
+  private async findStatusRow(
+    sourceId: string,
+    preferred: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<IngestionStatus | undefined> {
+    const { statusTables } = await this.resources.getResources(signal);
     const tables = [...statusTables].sort(
       (a, b) => Number(stripQuery(b.url) === preferred) - Number(stripQuery(a.url) === preferred),
     );
@@ -292,11 +350,7 @@ export class QueuedIngestClient {
       });
       if (status) return status;
     }
-    throw new IngestServiceError(
-      `No ingestion status row for source ${sourceId} in ${tables.length} status table(s): it was not ingested with ReportMethod Table, or the row has expired.`,
-      'NotFound',
-      404,
-    );
+    return undefined;
   }
 
   /** Stops new calls; calls under way finish. */
@@ -322,18 +376,50 @@ export class QueuedIngestClient {
     props: ValidatedProps,
     call: IngestCallOptions,
   ): Promise<IngestionReceipt> {
-    const staged = await this.stage(source, props, call);
-    return this.enqueue({ ...staged, props, retain: false }, call);
+    const sourceId = props.sourceId ?? newUuid();
+    const staged = await this.stage(source, props, sourceId, true, call);
+    const [only] = staged;
+    if (staged.length === 1 && only && only.part === undefined)
+      return this.enqueue({ ...only, props, retain: false }, call);
+    // Every part is uploaded before any is queued: a failed upload leaves nothing half ingested.
+    const parts: IngestionReceipt[] = [];
+    for (const blob of staged) {
+      // The first record of the input (a header to skip) is in part 0 only.
+      const partProps = blob.part === 0 ? props : { ...props, ignoreFirstRecord: false };
+      try {
+        parts.push(await this.enqueue({ ...blob, props: partProps, retain: false }, call));
+      } catch (e) {
+        const error = classify(e);
+        if (parts.length === 0) throw error;
+        // Parts already queued will be ingested: say which, so that a retry can skip them.
+        throw new IngestError(
+          `Queued ${parts.length} of ${staged.length} parts of source ${sourceId} (${parts.map((p) => p.sourceId).join(', ')}), then failed: ${error.message}`,
+          error.code,
+          error.transient,
+          { cause: error },
+        );
+      }
+    }
+    this.logger.info(`Source ${sourceId} was split into ${parts.length} parts, all queued`);
+    return {
+      sourceId,
+      database: props.database,
+      table: props.table,
+      flavor: 'queued',
+      status: parts.every((p) => p.status === 'Pending') ? 'Pending' : 'Queued',
+      parts,
+    };
   }
 
   /** Uploads to temp storage, starting a replayable source over on the next container after a failure. */
   private async stage(
     source: DataSource,
     props: ValidatedProps,
+    sourceId: string,
+    allowSplit: boolean,
     call: IngestCallOptions,
-  ): Promise<{ sourceId: string; blobUrl: string; rawDataSize: number | undefined }> {
+  ): Promise<StagedBlob[]> {
     const signal = call.abortSignal;
-    const sourceId = props.sourceId ?? newUuid();
     // Resources and the identity token are fetched while the input starts to flow.
     const ready = Promise.all([
       this.resources.getAuthorizationContext(signal),
@@ -343,8 +429,7 @@ export class QueuedIngestClient {
 
     for (let replay = 0; ; replay++) {
       try {
-        const uploaded = await this.upload(source, props, sourceId, ready, signal);
-        return { sourceId, blobUrl: uploaded.result.blobUrl, rawDataSize: uploaded.rawDataSize };
+        return await this.upload(source, props, sourceId, allowSplit, ready, signal);
       } catch (e) {
         const error = classify(e);
         if (!source.replayable || !error.transient || replay >= MAX_REPLAYS || signal?.aborted) throw error;
@@ -366,7 +451,16 @@ export class QueuedIngestClient {
   ): Promise<UploadedSource> {
     this.assertOpen();
     const validated = validateProps(props);
-    const staged = await this.stage(streamSource(source, validated.format), validated, call);
+    const sourceId = validated.sourceId ?? newUuid();
+    // Never split: the caller records one blob per source.
+    const [staged] = await this.stage(
+      streamSource(source, validated.format),
+      validated,
+      sourceId,
+      false,
+      call,
+    );
+    if (!staged) throw new Error('uploadToTempStorage: nothing was staged'); // stage() stages at least one blob
     return {
       sourceId: staged.sourceId,
       blobPath: stripQuery(staged.blobUrl),
@@ -411,10 +505,13 @@ export class QueuedIngestClient {
     source: DataSource,
     props: ValidatedProps,
     sourceId: string,
+    allowSplit: boolean,
     ready: Promise<unknown>,
     signal: AbortSignal | undefined,
-  ): Promise<{ result: UploadResult; rawDataSize: number | undefined }> {
-    const whole = source.whole ? await source.whole() : undefined;
+  ): Promise<StagedBlob[]> {
+    const threshold = this.options.splitThresholdInBytes ?? DEFAULT_SPLIT_THRESHOLD;
+    const mayNeedSplit = allowSplit && (source.size === undefined || source.size > threshold);
+    const whole = source.whole && !mayNeedSplit ? await source.whole() : undefined;
     const input = (whole ? single(whole) : source.open())[Symbol.asyncIterator]();
     let first: IteratorResult<Buffer>;
     do first = await input.next();
@@ -426,22 +523,19 @@ export class QueuedIngestClient {
       );
     }
     const detected: Compression = sniffCompression(first.value);
-    const counter = new ByteCounter();
     const weCompress = detected === 'none' && !isBinaryFormat(props.format);
-    let body: AsyncIterable<Buffer>;
-    if (whole) {
-      counter.bytes = whole.length;
-      body = single(weCompress ? await gzipBuffer(whole, this.compressionLevel) : whole);
-    } else {
-      const raw = counter.count(prepend(first.value, input));
-      body = weCompress ? parallelGzip(raw, { level: this.compressionLevel }) : raw;
-    }
+    // Only text we compress ourselves is split: a compressed input would have to be decompressed first.
+    const boundary = weCompress && mayNeedSplit ? recordBoundary(props.format) : undefined;
 
     let name = source.name;
     if (weCompress || detected === 'gzip') name = name.endsWith('.gz') ? name : `${name}.gz`;
     else if (detected === 'zip') name = name.endsWith('.zip') ? name : `${name}.zip`;
     else name = name.replace(/\.(gz|zip)$/i, ''); // a binary file misnamed .gz must not be read as gzip
-    const blobName = `${props.database}__${props.table}__${sourceId}__${name}`;
+    const stem = `${props.database}__${props.table}__${sourceId}__`;
+    // A file known to be split names every part; a stream's first part starts before its size is known.
+    const splitKnown = boundary !== undefined && source.size !== undefined;
+    const blobName = (part: number) =>
+      part === 0 && !splitKnown ? `${stem}${name}` : `${stem}p${part}__${name}`;
 
     let candidates: StorageResource[];
     try {
@@ -450,7 +544,7 @@ export class QueuedIngestClient {
       // A message the queue would refuse (a huge inline mapping) must fail before anything is uploaded.
       const firstCandidate = candidates[0];
       if (firstCandidate) {
-        const sampleUrl = this.storage.tempBlob(firstCandidate, blobName).url;
+        const sampleUrl = this.storage.tempBlob(firstCandidate, blobName(0)).url;
         const sample = {
           sourceId,
           blobUrl: sampleUrl,
@@ -464,31 +558,67 @@ export class QueuedIngestClient {
       await input.return?.(); // release the file or stream we started to read
       throw e;
     }
-    const result = await uploadBlocks(
-      body,
-      {
-        candidates,
-        blobName,
-        clients: this.storage,
-        report: (r, ok, err) => this.resources.reportResult(r, ok, err),
-      },
-      {
-        retry: this.retry,
-        abortSignal: signal,
-        concurrency: this.options.uploadConcurrency ?? 4,
-        ...(this.options.blockSizeInBytes !== undefined && {
-          blockSizeInBytes: this.options.blockSizeInBytes,
-        }),
-      },
-    );
+    const uploadBody = (body: AsyncIterable<Buffer>, name: string) =>
+      uploadBlocks(
+        body,
+        {
+          candidates,
+          blobName: name,
+          clients: this.storage,
+          report: (r, ok, err) => this.resources.reportResult(r, ok, err),
+        },
+        {
+          retry: this.retry,
+          abortSignal: signal,
+          concurrency: this.options.uploadConcurrency ?? 4,
+          ...(this.options.blockSizeInBytes !== undefined && {
+            blockSizeInBytes: this.options.blockSizeInBytes,
+          }),
+        },
+      );
+
+    if (boundary !== undefined) {
+      const staged: StagedBlob[] = [];
+      let part = 0;
+      for await (const raw of splitAtRecords(prepend(first.value, input), threshold, boundary)) {
+        const counter = new ByteCounter();
+        const result = await uploadBody(
+          parallelGzip(counter.count(raw), { level: this.compressionLevel }),
+          blobName(part),
+        );
+        staged.push({ sourceId, blobUrl: result.blobUrl, rawDataSize: counter.bytes, part });
+        this.logger.debug(
+          `Uploaded part ${part} of ${source.name} as ${blobName(part)}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
+        );
+        part++;
+      }
+      if (staged.length === 1) {
+        // It fitted after all: one blob under the source's own id, as if never split.
+        const only = staged[0] as StagedBlob;
+        return [{ sourceId, blobUrl: only.blobUrl, rawDataSize: only.rawDataSize }];
+      }
+      // Each part its own source id, derived from the parent's so that a status lookup can find them.
+      return staged.map((b, n) => ({ ...b, sourceId: partSourceId(sourceId, n) }));
+    }
+
+    const counter = new ByteCounter();
+    let body: AsyncIterable<Buffer>;
+    if (whole) {
+      counter.bytes = whole.length;
+      body = single(weCompress ? await gzipBuffer(whole, this.compressionLevel) : whole);
+    } else {
+      const raw = counter.count(prepend(first.value, input));
+      body = weCompress ? parallelGzip(raw, { level: this.compressionLevel }) : raw;
+    }
+    const result = await uploadBody(body, blobName(0));
     let rawDataSize: number | undefined;
     if (detected === 'none')
       rawDataSize = counter.bytes; // exact: we saw every uncompressed byte
     else if (detected === 'gzip') rawDataSize = await source.precompressedRawSize?.();
     this.logger.debug(
-      `Uploaded ${source.name} as ${blobName}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
+      `Uploaded ${source.name} as ${blobName(0)}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
     );
-    return { result, rawDataSize };
+    return [{ sourceId, blobUrl: result.blobUrl, rawDataSize }];
   }
 
   /** The encoded wire message and the status table it names, if any. */
@@ -554,6 +684,30 @@ export class QueuedIngestClient {
       }),
     };
   }
+}
+
+/** The source id of part `n` of a split source: UUID v5 of the parent's id and n (contracts.md §1). */
+export function partSourceId(parentSourceId: string, n: number): string {
+  return uuidV5(String(n), parentSourceId);
+}
+
+const SUCCEEDED: ReadonlySet<string> = new Set(['Succeeded', 'Skipped']);
+
+/** One status for the parts of a split source (contracts.md §1). */
+export function combinePartStatuses(sourceId: string, parts: readonly IngestionStatus[]): IngestionStatus {
+  const open = parts.find((p) => p.status === 'Pending' || p.status === 'Queued');
+  if (open) return { sourceId, status: open.status, details: `${parts.length} parts; not all are done` };
+  const failed = parts.filter((p) => !SUCCEEDED.has(p.status));
+  const firstFailure = failed[0];
+  if (!firstFailure) return { sourceId, status: 'Succeeded', details: `${parts.length} parts, all ingested` };
+  const failures = failed.map((p) => `${p.sourceId}: ${p.errorCode ?? p.status}`).join('; ');
+  return {
+    sourceId,
+    status: failed.length === parts.length ? 'Failed' : 'PartiallySucceeded',
+    details: `${failed.length} of ${parts.length} parts failed (${failures})`,
+    ...(firstFailure.errorCode !== undefined && { errorCode: firstFailure.errorCode }),
+    ...(firstFailure.failureStatus !== undefined && { failureStatus: firstFailure.failureStatus }),
+  };
 }
 
 /** A caller's stream: read once, never replayed. */

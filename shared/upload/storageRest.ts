@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   createDefaultHttpClient,
   createEmptyPipeline,
@@ -88,6 +88,14 @@ export function entityJson(entity: Readonly<Record<string, EntityValue>>): strin
 
 const keyLiteral = (key: string): string => encodeURIComponent(`'${key.replace(/'/g, "''")}'`);
 
+/**
+ * Content-MD5 of a body: storage checks it and refuses a body changed in transit. (Without it, the service
+ * computes a CRC-64 of each block instead, which Azurite does in JavaScript at a third of MD5's speed.)
+ */
+function md5(body: Buffer): string {
+  return createHash('md5').update(body).digest('base64');
+}
+
 export class StorageRest {
   private readonly pipeline: Pipeline;
   private readonly httpClient: HttpClient;
@@ -108,13 +116,13 @@ export class StorageRest {
     return {
       url,
       upload: async (body, o) => {
-        await this.send('PUT', url, { 'x-ms-blob-type': 'BlockBlob' }, body, o);
+        await this.send('PUT', url, { 'x-ms-blob-type': 'BlockBlob', 'content-md5': md5(body) }, body, o);
       },
       stageBlock: async (blockId, body, o) => {
         await this.send(
           'PUT',
           withQuery(url, `comp=block&blockid=${encodeURIComponent(blockId)}`),
-          {},
+          { 'content-md5': md5(body) },
           body,
           o,
         );

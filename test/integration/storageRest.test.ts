@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { AzureNamedKeyCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { generateTableSas } from '@azure/data-tables';
 import { ContainerSASPermissions } from '@azure/storage-blob';
 import { QueueSASPermissions } from '@azure/storage-queue';
@@ -110,6 +111,41 @@ describe('StorageRest', () => {
     expect(classified).toBeInstanceOf(IngestServiceError);
     expect(classified.transient).toBe(false);
     expect(classified.message).toContain('ContainerNotFound');
+  });
+
+  it('sends each block and blob with its Content-MD5, so storage refuses a body changed on the way', async () => {
+    const { client, resource } = await container();
+    // Flips one byte of every body after the client has signed it with its MD5: a corruption in transit.
+    const corrupt: PipelinePolicy = {
+      name: 'corrupt-body',
+      sendRequest: (request, next) => {
+        if (Buffer.isBuffer(request.body) && request.body.length > 0) {
+          const body = Buffer.from(request.body);
+          body[0] = (body[0] ?? 0) ^ 0xff;
+          request.body = body;
+        }
+        return next(request);
+      },
+    };
+    const corrupting = new StorageRest({ policies: [corrupt] });
+    const id = Buffer.from('block-00000000').toString('base64');
+    for (const send of [
+      () => corrupting.tempBlob(resource, 'md5.csv').stageBlock(id, Buffer.from('first\n')),
+      () => corrupting.tempBlob(resource, 'md5.csv').upload(Buffer.from('whole\n')),
+    ]) {
+      const error = await send().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const classified = classify(error);
+      expect(classified.message).toContain('Md5Mismatch');
+      expect(classified.transient).toBe(true); // sending the same bytes again can succeed
+    }
+    expect(await client.getBlobClient('md5.csv').exists()).toBe(false);
+    // The same calls, uncorrupted, go through.
+    await rest.tempBlob(resource, 'md5.csv').stageBlock(id, Buffer.from('first\n'));
+    await rest.tempBlob(resource, 'md5.csv').commitBlockList([id]);
+    expect((await client.getBlobClient('md5.csv').downloadToBuffer()).toString()).toBe('first\n');
   });
 
   it('honours cancellation', async () => {
