@@ -15,6 +15,7 @@ run(async () => {
     ...(process.env.BENCH_SPLIT && { splitThresholdInBytes: Number(process.env.BENCH_SPLIT) }),
     ...(process.env.BENCH_BLOCK && { blockSizeInBytes: Number(process.env.BENCH_BLOCK) }),
     ...(process.env.BENCH_UPLOADS && { uploadConcurrency: Number(process.env.BENCH_UPLOADS) }),
+    ...(process.env.BENCH_GZIP_CONC && { compressionConcurrency: Number(process.env.BENCH_GZIP_CONC) }),
   });
   const props = { database: 'bench', table: 'Big', format: 'csv' } as const;
   let parts = 0;

@@ -7,7 +7,26 @@ const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
 export const VERSION = { 'x-ms-version': '2024-11-04' };
 
-export function send(
+/**
+ * One request. A keep-alive socket that the server closed as it was reused (Azurite drops idle ones after
+ * 5 s) fails with ECONNRESET before anything was processed; like any client, send it again, once.
+ */
+export async function send(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer | string,
+): Promise<void> {
+  try {
+    await sendOnce(method, url, headers, body);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'ECONNRESET' && code !== 'EPIPE') throw e;
+    await sendOnce(method, url, headers, body);
+  }
+}
+
+function sendOnce(
   method: string,
   url: string,
   headers: Record<string, string>,

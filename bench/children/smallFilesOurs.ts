@@ -17,7 +17,10 @@ run(async () => {
   for (const f of files.slice(0, 5)) await client.ingestFromFile(f, props); // warm-up: resources, connections
   const seconds = await timed(() =>
     pool(files.length, concurrency, async (i) => {
-      await client.ingestFromFile(files[i] ?? '', props);
+      const receipt = await client.ingestFromFile(files[i] ?? '', props);
+      // The work was done as asked: queued, with a status row when reporting to the table.
+      if (receipt.flavor !== 'queued' || (table && !receipt.statusTable))
+        throw new Error(`unexpected receipt ${JSON.stringify(receipt)}`);
     }),
   );
   report({ filesPerSec: files.length / seconds, seconds });

@@ -60,6 +60,18 @@ export const largeFile: Scenario = {
           variant('official file', 'largeOfficial', 'file'),
           variant('ours stream', 'largeOurs', 'stream'),
           variant('official stream', 'largeOfficial', 'stream'),
+          // The same file cut into 4 parts (the service's 100 MB-1 GB range): what splitting costs.
+          {
+            name: 'ours file, 4 parts',
+            run: async () => {
+              await resetStorage(stack);
+              return runChild('largeOurs', {
+                ...env,
+                BENCH_MODE: 'file',
+                BENCH_SPLIT: String(Math.ceil(bytes / 4)),
+              });
+            },
+          },
           { name: 'gzip ceiling', run: () => runChild('gzipCeiling', env) },
         ],
         ctx.log,
@@ -122,6 +134,13 @@ export const largeFile: Scenario = {
           },
         );
       }
+      rows.push({
+        scenario: 'large file, 4 parts',
+        metric: 'MB/s',
+        ours: m('ours file, 4 parts', 'mbPerSec'),
+        ceiling,
+        note: `split at ${Math.ceil(bytes / 4)} bytes into ${m('ours file, 4 parts', 'parts')} parts`,
+      });
       return rows;
     } finally {
       await stack.stop();

@@ -18,6 +18,7 @@ export interface ParallelGzipOptions {
 
 export const DEFAULT_GZIP_BLOCK = 2 * 1024 * 1024;
 const WINDOW = 32 * 1024;
+const EMPTY = Buffer.alloc(0);
 // gzip member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown (RFC 1952).
 const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 // An empty final block with fixed codes: ends the deflate stream after blocks that were only sync-flushed.
@@ -30,12 +31,25 @@ export function defaultGzipConcurrency(): number {
 /**
  * Re-cuts a byte stream into pieces of exactly `size` bytes (the last one shorter). Piece buffers come from
  * `pool` when it has one: a fresh buffer per piece would leave gigabytes to the garbage collector, which
- * frees external memory late and in large steps.
+ * frees external memory late and in large steps. Until a whole piece has come in, the input is held as
+ * copies of its chunks, so that a small input (an HTTP body) costs its own size and not a piece's.
  */
 async function* pieces(source: AsyncIterable<Buffer>, size: number, pool: Buffer[]): AsyncGenerator<Buffer> {
-  let piece = pool.pop() ?? Buffer.allocUnsafe(size);
+  let head: Buffer[] | undefined = [];
+  let headBytes = 0;
+  let piece: Buffer = EMPTY;
   let filled = 0;
   for await (const chunk of source) {
+    if (head) {
+      if (headBytes + chunk.length < size) {
+        head.push(Buffer.from(chunk)); // a copy: a source may reuse its buffer once we ask for more
+        headBytes += chunk.length;
+        continue;
+      }
+      piece = pool.pop() ?? Buffer.allocUnsafe(size);
+      for (const h of head) filled += h.copy(piece, filled);
+      head = undefined;
+    }
     let offset = 0;
     while (offset < chunk.length) {
       const n = Math.min(size - filled, chunk.length - offset);
@@ -49,7 +63,16 @@ async function* pieces(source: AsyncIterable<Buffer>, size: number, pool: Buffer
       }
     }
   }
-  if (filled > 0) yield piece.subarray(0, filled);
+  if (head) {
+    if (headBytes > 0) yield Buffer.concat(head, headBytes);
+  } else if (filled > 0) yield piece.subarray(0, filled);
+}
+
+/** zlib settings fitted to an input that is all there is (no dictionary): its set-up costs what it needs. */
+function fitted(length: number): { windowBits: number; memLevel: number; chunkSize: number } {
+  const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(length + 1))));
+  // Deflate output rarely exceeds its input; if it does, zlib takes another chunk.
+  return { windowBits, memLevel: Math.min(8, windowBits - 7), chunkSize: Math.max(1024, length + 1024) };
 }
 
 /**
@@ -83,7 +106,8 @@ export async function* parallelGzip(
     const deflated = deflateRawAsync(piece, {
       level: options.level,
       finishFlush: constants.Z_SYNC_FLUSH,
-      chunkSize: 256 * 1024, // zlib's 16 KiB default costs a thread pool round trip per 16 KiB of output
+      // zlib's 16 KiB default costs a thread pool round trip per 16 KiB of output.
+      ...(previous || piece.length === size ? { chunkSize: 256 * 1024 } : fitted(piece.length)),
       // zlib copies the dictionary when the stream is set up, so a view of the previous piece will do.
       ...(previous && { dictionary: previous.subarray(Math.max(0, previous.length - WINDOW)) }),
     });

@@ -61,6 +61,22 @@ describe('parallelGzip', () => {
     }
   });
 
+  it('copes with a source that refills the same buffer for every chunk', async () => {
+    const data = csv(50_000);
+    async function* reusing(): AsyncGenerator<Buffer> {
+      const buffer = Buffer.alloc(1000);
+      for (let i = 0; i < data.length; i += 1000) {
+        const n = data.copy(buffer, 0, i, i + 1000);
+        await Promise.resolve();
+        yield buffer.subarray(0, n);
+      }
+    }
+    for (const blockSizeInBytes of [4096, 1024 * 1024]) {
+      const gz = await collect(parallelGzip(reusing(), { level: 2, blockSizeInBytes }));
+      expect(gunzipSync(gz).equals(data)).toBe(true);
+    }
+  });
+
   it('writes a valid empty gzip stream for empty input', async () => {
     const gz = await collect(parallelGzip(chunksOf(Buffer.alloc(0), 1), { level: 3 }));
     expect(gunzipSync(gz).length).toBe(0);
