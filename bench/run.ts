@@ -49,20 +49,30 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
   console.log(`machine: ${machine}; ${runs} runs per variant, alternating\n`);
   const rows: Row[] = [];
+  const failed: { scenario: string; error: string }[] = [];
   for (const scenario of selected) {
     console.log(scenario.title);
     const started = Date.now();
-    rows.push(...(await scenario.run({ runs, tls, log: (line) => console.log(line) })));
+    try {
+      rows.push(...(await scenario.run({ runs, tls, log: (line) => console.log(line) })));
+    } catch (e) {
+      // One broken scenario must not cost the others' numbers: report it, go on, and fail at the end.
+      const error = e instanceof Error ? e.message : String(e);
+      failed.push({ scenario: scenario.name, error });
+      console.log(`  FAILED: ${error}`);
+    }
     console.log(`  (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   }
   console.log(printTable(rows));
+  for (const f of failed) console.log(`\nscenario ${f.scenario} FAILED: ${f.error}`);
   if (values.json) {
     writeFileSync(
       values.json,
-      JSON.stringify({ date: new Date().toISOString(), machine, runs, rows }, null, 2) + '\n',
+      JSON.stringify({ date: new Date().toISOString(), machine, runs, rows, failed }, null, 2) + '\n',
     );
     console.log(`\nwritten to ${values.json}`);
   }
+  if (failed.length > 0) process.exitCode = 1;
 }
 
 main().catch((e: unknown) => {

@@ -23,7 +23,11 @@ run(async () => {
     const receipt =
       mode === 'file'
         ? await client.ingestFromFile(file, props)
-        : await client.ingestFromStream(createReadStream(file), props);
+        : await client.ingestFromStream(
+            // fs's default 64 KiB chunks unless BENCH_HWM says otherwise
+            createReadStream(file, { highWaterMark: Number(process.env.BENCH_HWM ?? 64 * 1024) }),
+            props,
+          );
     if (receipt.flavor !== 'queued') throw new Error(`expected a queued ingestion, got ${receipt.flavor}`);
     parts = receipt.parts?.length ?? 1;
   });

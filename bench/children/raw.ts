@@ -3,13 +3,15 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setting } from './common';
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+// Idle sockets are closed after 4 s, before Azurite drops them (5 s) under a request about to reuse them.
+const agentOptions = { keepAlive: true, maxSockets: 64, timeout: 4_000 };
+const httpAgent = new HttpAgent(agentOptions);
+const httpsAgent = new HttpsAgent(agentOptions);
 export const VERSION = { 'x-ms-version': '2024-11-04' };
 
 /**
  * One request. A keep-alive socket that the server closed as it was reused (Azurite drops idle ones after
- * 5 s) fails with ECONNRESET before anything was processed; like any client, send it again, once.
+ * 5 s) fails with ECONNRESET before anything was processed; like any client, send it again (twice at most).
  */
 export async function send(
   method: string,
@@ -17,12 +19,14 @@ export async function send(
   headers: Record<string, string>,
   body: Buffer | string,
 ): Promise<void> {
-  try {
-    await sendOnce(method, url, headers, body);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code !== 'ECONNRESET' && code !== 'EPIPE') throw e;
-    await sendOnce(method, url, headers, body);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sendOnce(method, url, headers, body);
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if ((code !== 'ECONNRESET' && code !== 'EPIPE') || attempt === 3) throw e;
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import { withFailover } from '../resources/failover';
 import type { StorageResource } from '../resources/storageUrl';
 import { withRetry, type RetryOptions } from '../retry';
 import type { StorageClients } from './storageClients';
+import { rechunk } from './rechunk';
 import type { TempBlob } from './storageRest';
 
 export interface BlockUploadOptions {
@@ -59,47 +60,9 @@ export class BlockPool {
 // Inputs smaller than this never take a pooled block: a 1 KB file should not cost 4 MiB.
 const SMALL_INPUT_BYTES = 256 * 1024;
 
-/**
- * Re-cuts a byte stream into blocks of exactly the pool's block size (the last one shorter), one copy per
- * byte. The start is gathered as it comes until it outgrows a small input, then moves into a pooled block.
- */
-export async function* toBlocks(source: AsyncIterable<Buffer>, pool: BlockPool): AsyncGenerator<Buffer> {
-  const size = pool.blockSize;
-  const start: Buffer[] = [];
-  let startBytes = 0;
-  let block: Buffer | undefined;
-  let filled = 0;
-  for await (const chunk of source) {
-    if (block === undefined) {
-      if (startBytes + chunk.length < Math.min(size, SMALL_INPUT_BYTES)) {
-        start.push(chunk);
-        startBytes += chunk.length;
-        continue;
-      }
-      block = pool.acquire();
-      for (const piece of start) filled += piece.copy(block, filled);
-      start.length = 0;
-    }
-    let offset = 0;
-    while (offset < chunk.length) {
-      const n = Math.min(size - filled, chunk.length - offset);
-      chunk.copy(block, filled, offset, offset + n);
-      filled += n;
-      offset += n;
-      if (filled === size) {
-        yield block;
-        block = pool.acquire();
-        filled = 0;
-      }
-    }
-  }
-  if (block === undefined) {
-    if (startBytes > 0) yield Buffer.concat(start, startBytes);
-  } else if (filled > 0) {
-    yield block.subarray(0, filled);
-  } else {
-    pool.release(block);
-  }
+/** Re-cuts a byte stream into blocks of exactly the pool's block size (the last one shorter). */
+export function toBlocks(source: AsyncIterable<Buffer>, pool: BlockPool): AsyncGenerator<Buffer> {
+  return rechunk(source, pool.blockSize, pool, SMALL_INPUT_BYTES);
 }
 
 function blockId(index: number): string {

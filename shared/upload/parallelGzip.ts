@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { constants, crc32, deflateRaw } from 'node:zlib';
+import { rechunk } from './rechunk';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -18,7 +19,6 @@ export interface ParallelGzipOptions {
 
 export const DEFAULT_GZIP_BLOCK = 2 * 1024 * 1024;
 const WINDOW = 32 * 1024;
-const EMPTY = Buffer.alloc(0);
 // gzip member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown (RFC 1952).
 const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 // An empty final block with fixed codes: ends the deflate stream after blocks that were only sync-flushed.
@@ -26,46 +26,6 @@ const LAST_BLOCK = Buffer.from([0x03, 0x00]);
 
 export function defaultGzipConcurrency(): number {
   return Math.min(4, 2 * availableParallelism());
-}
-
-/**
- * Re-cuts a byte stream into pieces of exactly `size` bytes (the last one shorter). Piece buffers come from
- * `pool` when it has one: a fresh buffer per piece would leave gigabytes to the garbage collector, which
- * frees external memory late and in large steps. Until a whole piece has come in, the input is held as
- * copies of its chunks, so that a small input (an HTTP body) costs its own size and not a piece's.
- */
-async function* pieces(source: AsyncIterable<Buffer>, size: number, pool: Buffer[]): AsyncGenerator<Buffer> {
-  let head: Buffer[] | undefined = [];
-  let headBytes = 0;
-  let piece: Buffer = EMPTY;
-  let filled = 0;
-  for await (const chunk of source) {
-    if (head) {
-      if (headBytes + chunk.length < size) {
-        head.push(Buffer.from(chunk)); // a copy: a source may reuse its buffer once we ask for more
-        headBytes += chunk.length;
-        continue;
-      }
-      piece = pool.pop() ?? Buffer.allocUnsafe(size);
-      for (const h of head) filled += h.copy(piece, filled);
-      head = undefined;
-    }
-    let offset = 0;
-    while (offset < chunk.length) {
-      const n = Math.min(size - filled, chunk.length - offset);
-      chunk.copy(piece, filled, offset, offset + n);
-      filled += n;
-      offset += n;
-      if (filled === size) {
-        yield piece;
-        piece = pool.pop() ?? Buffer.allocUnsafe(size);
-        filled = 0;
-      }
-    }
-  }
-  if (head) {
-    if (headBytes > 0) yield Buffer.concat(head, headBytes);
-  } else if (filled > 0) yield piece.subarray(0, filled);
 }
 
 /** zlib settings fitted to an input that is all there is (no dictionary): its set-up costs what it needs. */
@@ -100,7 +60,10 @@ export async function* parallelGzip(
     return out;
   };
   yield HEADER;
-  for await (const piece of pieces(source, size, pool)) {
+  // Piece buffers are recycled: a fresh one per piece would leave gigabytes to the garbage collector, which
+  // frees external memory late and in large steps.
+  const buffers = { acquire: () => pool.pop() ?? Buffer.allocUnsafe(size) };
+  for await (const piece of rechunk(source, size, buffers)) {
     crc = crc32(piece, crc);
     total += piece.length;
     const deflated = deflateRawAsync(piece, {

@@ -29,6 +29,21 @@ describe('toBlocks', () => {
     expect(acquire).not.toHaveBeenCalled();
   });
 
+  it('keeps its own copy of a small input whose source refills one buffer', async () => {
+    async function* refilling(): AsyncGenerator<Buffer> {
+      const buffer = Buffer.alloc(100);
+      for (let i = 0; i < 30; i++) {
+        buffer.fill(i);
+        await Promise.resolve();
+        yield buffer;
+      }
+    }
+    const blocks = await collect(toBlocks(refilling(), new BlockPool(4 * 1024 * 1024, 4)));
+    expect(
+      Buffer.concat(blocks).equals(Buffer.concat([...Array(30).keys()].map((i) => Buffer.alloc(100, i)))),
+    ).toBe(true);
+  });
+
   it('yields nothing for an empty input', async () => {
     expect(await collect(toBlocks(toBuffers([]), new BlockPool(10, 1)))).toEqual([]);
   });
