@@ -3,8 +3,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setting } from './common';
 
-// Idle sockets are closed after 4 s, before Azurite drops them (5 s) under a request about to reuse them.
-const agentOptions = { keepAlive: true, maxSockets: 64, timeout: 4_000 };
+const agentOptions = { keepAlive: true, maxSockets: 64 };
 const httpAgent = new HttpAgent(agentOptions);
 const httpsAgent = new HttpsAgent(agentOptions);
 export const VERSION = { 'x-ms-version': '2024-11-04' };
