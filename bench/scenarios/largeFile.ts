@@ -73,6 +73,7 @@ export const largeFile: Scenario = {
             },
           },
           { name: 'gzip ceiling', run: () => runChild('gzipCeiling', env) },
+          { name: 'ours gzip only', run: () => runChild('gzipOurs', env) },
         ],
         ctx.log,
       );
@@ -134,6 +135,13 @@ export const largeFile: Scenario = {
           },
         );
       }
+      rows.push({
+        scenario: 'large file, gzip only',
+        metric: 'MB/s',
+        ours: m('ours gzip only', 'mbPerSec'),
+        ceiling,
+        note: 'our parallel gzip over the same file with no upload: what the upload and Azurite cost',
+      });
       rows.push({
         scenario: 'large file, 4 parts',
         metric: 'MB/s',
