@@ -40,13 +40,13 @@ export type {
 } from './ingest/types';
 export {
   QueuedIngestClient,
-  partSourceId,
   DEFAULT_COMPRESSION_LEVEL,
   type QueuedIngestClientOptions,
   type IngestCallOptions,
   type IngestSource,
   type UploadedSource,
 } from './ingest/queuedIngestClient';
+export { partSourceId } from './ingest/splitParts';
 export { getIngestClient, closeIngestClients } from './ingest/getIngestClient';
 export {
   StreamingIngestClient,

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { BlobClient } from '@azure/storage-blob';
 import { QueuedIngestClient, ReportLevel, ReportMethod, type IngestionProps } from '../../shared';
-import { partSourceId } from '../../shared/ingest/queuedIngestClient';
+import { partSourceId } from '../../shared/ingest/splitParts';
 import { engine, eventually } from '../helpers/engine';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
 

@@ -1,4 +1,4 @@
-import { combinePartStatuses, partSourceId } from '../../../shared/ingest/queuedIngestClient';
+import { combinePartStatuses, partSourceId } from '../../../shared/ingest/splitParts';
 import type { IngestionStatus } from '../../../shared';
 
 const part = (n: number, status: IngestionStatus['status'], errorCode?: string): IngestionStatus => ({
