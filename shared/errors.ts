@@ -135,10 +135,15 @@ export interface HttpFailure {
   serviceCode?: string | undefined;
 }
 
+const CHECKSUM_MISMATCH: ReadonlySet<string> = new Set(['Md5Mismatch', 'Crc64Mismatch']);
+
 /** Maps an HTTP status to our error type (contracts.md §2). */
 export function errorFromStatus(failure: HttpFailure): IngestError {
   const { statusCode, message, retryAfterInMs, cause, serviceCode } = failure;
   const opts = { cause, serviceCode };
+  // The body changed on the way (the service checked its Content-MD5): sending it again can succeed.
+  if (serviceCode !== undefined && CHECKSUM_MISMATCH.has(serviceCode))
+    return new IngestTransientError(message, 'NetworkError', opts);
   if (statusCode === 429) return new IngestThrottledError(message, retryAfterInMs, opts);
   if (statusCode === 401) return new IngestAuthError(message, 'Unauthorized', opts);
   if (statusCode === 403) return new IngestAuthError(message, 'Forbidden', opts);
@@ -190,8 +195,7 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   return Math.max(0, date - now);
 }
 
-const CHECKSUM_MISMATCH = new Set(['Md5Mismatch', 'Crc64Mismatch']);
-
+/** The storage service's error code (x-ms-error-code) of a RestError. */
 function storageCodeOf(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -207,17 +211,12 @@ export function classify(e: unknown, context?: string): IngestError {
   const detail = e instanceof Error ? e.message : String(e);
   const statusCode = statusCodeOf(e);
   if (statusCode !== undefined && statusCode > 0) {
-    if (CHECKSUM_MISMATCH.has(storageCodeOf(e) ?? '')) {
-      // The body changed on the way (the service checked its Content-MD5): sending it again can succeed.
-      return new IngestTransientError(`${prefix}${detail} (HTTP ${statusCode})`, 'NetworkError', {
-        cause: e,
-      });
-    }
     return errorFromStatus({
       statusCode,
       message: `${prefix}${detail} (HTTP ${statusCode})`,
       retryAfterInMs: retryAfterOf(e),
       cause: e,
+      serviceCode: storageCodeOf(e),
     });
   }
   const sys = systemCodeOf(e);

@@ -39,6 +39,16 @@ describe('errorFromStatus', () => {
     const e = errorFromStatus({ statusCode: 429, message: 'slow down', retryAfterInMs: 2500 });
     expect(isIngestThrottledError(e) && e.retryAfterInMs).toBe(2500);
   });
+
+  it('makes a checksum mismatch (a body changed on the way) transient, other 400s permanent', () => {
+    for (const serviceCode of ['Md5Mismatch', 'Crc64Mismatch']) {
+      const e = errorFromStatus({ statusCode: 400, message: 'm', serviceCode });
+      expect(e).toBeInstanceOf(IngestTransientError);
+      expect(e).toMatchObject({ code: 'NetworkError', transient: true, serviceCode });
+    }
+    const other = errorFromStatus({ statusCode: 400, message: 'm', serviceCode: 'InvalidBlockList' });
+    expect(other).toMatchObject({ code: 'BadRequest', transient: false });
+  });
 });
 
 describe('classify', () => {
