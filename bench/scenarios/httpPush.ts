@@ -1,27 +1,17 @@
 /** Scenario 5: the HTTP push handler with 4 KB bodies, against the same storage calls made raw. */
-import { startLocalStack } from '../../dev/localStack';
-import { alternate, median, runChild, type Row } from '../harness';
-import { resetStorage } from '../storageReset';
+import { alternate, median, type Row } from '../harness';
+import { freshVariant, withPausedStack } from './pausedStack';
 import type { Scenario } from './types';
 
 export const httpPush: Scenario = {
   name: 'http',
   title: '5. The HTTP trigger: POST /api/ingest/{db}/{table} handler, 1,000 x 4 KB bodies, 50 in flight',
-  async run(ctx) {
-    process.env.STANDIN_FAULTS = JSON.stringify({ workerPaused: true });
-    const stack = await startLocalStack({ mode: 'test', accountCount: 1 });
-    try {
+  run: (ctx) =>
+    withPausedStack(undefined, async (stack) => {
       const env = { ...stack.env, ...stack.appEnv, BENCH_REQUESTS: '1000', BENCH_CONCURRENCY: '50' };
-      const variant = (name: string, child: string) => ({
-        name,
-        run: async () => {
-          await resetStorage(stack);
-          return runChild(child, env);
-        },
-      });
       const samples = await alternate(
         ctx.runs,
-        [variant('ours', 'httpPush'), variant('ceiling', 'httpCeiling')],
+        [freshVariant(stack, 'ours', 'httpPush', env), freshVariant(stack, 'ceiling', 'httpCeiling', env)],
         ctx.log,
       );
       const m = (name: string, metric: string) => median(samples[name]?.[metric] ?? []);
@@ -37,9 +27,5 @@ export const httpPush: Scenario = {
         { scenario: 'http push', metric: 'peak RSS MB', ours: m('ours', 'peakRssMb') },
       ];
       return rows;
-    } finally {
-      await stack.stop();
-      delete process.env.STANDIN_FAULTS;
-    }
-  },
+    }),
 };

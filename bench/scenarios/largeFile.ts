@@ -7,11 +7,11 @@ import { createWriteStream, existsSync, renameSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { startLocalStack } from '../../dev/localStack';
 import { DEFAULT_COMPRESSION_LEVEL } from '../../shared/ingest/queuedIngestClient';
 import { generatedCsv } from '../generatedCsv';
 import { alternate, median, processCpuSeconds, runChild, type Row } from '../harness';
 import { resetStorage, storedBytes } from '../storageReset';
+import { freshVariant, withPausedStack } from './pausedStack';
 import type { Scenario } from './types';
 
 const TARGET_RSS_MB = 150;
@@ -37,9 +37,7 @@ export const largeFile: Scenario = {
   async run(ctx) {
     const bytes = Number(process.env.BENCH_LARGE_BYTES ?? 1e9);
     const file = await largeCsvFile(bytes);
-    process.env.STANDIN_FAULTS = JSON.stringify({ workerPaused: true });
-    const stack = await startLocalStack({ mode: 'test', accountCount: 1 });
-    try {
+    return withPausedStack(undefined, async (stack) => {
       const level = String(DEFAULT_COMPRESSION_LEVEL);
       const env = { ...stack.env, BENCH_FILE: file, BENCH_LEVEL: level };
       const variant = (name: string, child: string, mode: string) => ({
@@ -61,17 +59,11 @@ export const largeFile: Scenario = {
           variant('ours stream', 'largeOurs', 'stream'),
           variant('official stream', 'largeOfficial', 'stream'),
           // The same file cut into 4 parts (the service's 100 MB-1 GB range): what splitting costs.
-          {
-            name: 'ours file, 4 parts',
-            run: async () => {
-              await resetStorage(stack);
-              return runChild('largeOurs', {
-                ...env,
-                BENCH_MODE: 'file',
-                BENCH_SPLIT: String(Math.ceil(bytes / 4)),
-              });
-            },
-          },
+          freshVariant(stack, 'ours file, 4 parts', 'largeOurs', {
+            ...env,
+            BENCH_MODE: 'file',
+            BENCH_SPLIT: String(Math.ceil(bytes / 4)),
+          }),
           { name: 'gzip ceiling', run: () => runChild('gzipCeiling', env) },
           { name: 'ours gzip only', run: () => runChild('gzipOurs', env) },
         ],
@@ -150,9 +142,6 @@ export const largeFile: Scenario = {
         note: `split at ${Math.ceil(bytes / 4)} bytes into ${m('ours file, 4 parts', 'parts')} parts`,
       });
       return rows;
-    } finally {
-      await stack.stop();
-      delete process.env.STANDIN_FAULTS;
-    }
+    });
   },
 };

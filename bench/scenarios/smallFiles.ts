@@ -5,9 +5,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack } from '../../dev/localStack';
-import { alternate, median, runChild, type Row } from '../harness';
-import { resetStorage } from '../storageReset';
+import { alternate, median, type Row } from '../harness';
+import { freshVariant, withPausedStack } from './pausedStack';
 import type { Scenario, ScenarioContext } from './types';
 
 function smallCsvFiles(count: number, bytes: number): string {
@@ -28,35 +27,25 @@ interface SmallOptions {
 }
 
 async function measure(ctx: ScenarioContext, o: SmallOptions) {
-  // The worker would ingest what the clients queue and compete for the same two cores.
-  process.env.STANDIN_FAULTS = JSON.stringify({ workerPaused: true });
-  const stack = await startLocalStack({ mode: 'test', accountCount: 1, tls: o.https ? ctx.tls : undefined });
-  const dir = smallCsvFiles(o.files, 1024);
-  try {
-    const env = { ...stack.env, BENCH_DIR: dir, BENCH_CONCURRENCY: '50', BENCH_STATUS: o.status };
-    const variant = (name: string, child: string) => ({
-      name,
-      run: async () => {
-        await resetStorage(stack);
-        return runChild(child, env);
-      },
-    });
-    const samples = await alternate(
-      ctx.runs,
-      [
-        variant('ours', 'smallFilesOurs'),
-        variant('official', 'smallFilesOfficial'),
-        variant('ceiling', 'smallFilesCeiling'),
-      ],
-      ctx.log,
-    );
-    const m = (name: string, metric: string) => median(samples[name]?.[metric] ?? []);
-    return { m };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-    await stack.stop();
-    delete process.env.STANDIN_FAULTS;
-  }
+  return withPausedStack(o.https ? ctx.tls : undefined, async (stack) => {
+    const dir = smallCsvFiles(o.files, 1024);
+    try {
+      const env = { ...stack.env, BENCH_DIR: dir, BENCH_CONCURRENCY: '50', BENCH_STATUS: o.status };
+      const samples = await alternate(
+        ctx.runs,
+        [
+          freshVariant(stack, 'ours', 'smallFilesOurs', env),
+          freshVariant(stack, 'official', 'smallFilesOfficial', env),
+          freshVariant(stack, 'ceiling', 'smallFilesCeiling', env),
+        ],
+        ctx.log,
+      );
+      const m = (name: string, metric: string) => median(samples[name]?.[metric] ?? []);
+      return { m };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }
 
 export const smallFiles: Scenario = {

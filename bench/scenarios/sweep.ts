@@ -1,16 +1,14 @@
 /** Scenario 4: sweeping 1,000 open items costs the same with 100,000 closed items in history. */
-import { startLocalStack } from '../../dev/localStack';
 import { median, round, runChild, type Metrics, type Row } from '../harness';
+import { withPausedStack } from './pausedStack';
 import type { Scenario } from './types';
 
 export const sweep: Scenario = {
   name: 'sweep',
   title: '4. The sweep: 1,000 open items, with no history and with 100,000 closed items',
-  async run(ctx) {
-    // Paused, the worker leaves every item pending: each sweep examines all 1,000 and changes nothing.
-    process.env.STANDIN_FAULTS = JSON.stringify({ workerPaused: true });
-    const stack = await startLocalStack({ mode: 'test', accountCount: 1 });
-    try {
+  // Paused, the worker leaves every item pending: each sweep examines all 1,000 and changes nothing.
+  run: (ctx) =>
+    withPausedStack(undefined, async (stack) => {
       const env = { ...stack.env, ...stack.appEnv };
       // 995 timed pushes plus the child's 5 warm-up ones.
       await runChild('httpPush', { ...env, BENCH_REQUESTS: '995' });
@@ -46,9 +44,5 @@ export const sweep: Scenario = {
         },
       ];
       return rows;
-    } finally {
-      await stack.stop();
-      delete process.env.STANDIN_FAULTS;
-    }
-  },
+    }),
 };
