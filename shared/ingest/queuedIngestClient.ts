@@ -318,13 +318,13 @@ export class QueuedIngestClient {
     if (receipt && !receipt.statusTable) return { sourceId, status: receipt.status };
 
     const { statusTables } = await this.resources.getResources(signal);
-    const own = await this.findStatusRow(sourceId, receipt?.statusTable?.tableUrl, signal);
+    const own = await this.findStatusRow(sourceId, statusTables, receipt?.statusTable?.tableUrl, signal);
     if (own) return own;
     if (!receipt) {
       // No row of its own: a split source? Its parts' ids derive from its id, numbered from 0.
       const parts: IngestionStatus[] = [];
       for (let n = 0; ; n++) {
-        const part = await this.findStatusRow(partSourceId(sourceId, n), undefined, signal);
+        const part = await this.findStatusRow(partSourceId(sourceId, n), statusTables, undefined, signal);
         if (!part) break;
         parts.push(part);
       }
@@ -340,10 +340,10 @@ export class QueuedIngestClient {
   /** The status row of one source id, looked for in the preferred table first, then in every other. */
   private async findStatusRow(
     sourceId: string,
+    statusTables: readonly StorageResource[],
     preferred: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<IngestionStatus | undefined> {
-    const { statusTables } = await this.resources.getResources(signal);
     const tables = [...statusTables].sort(
       (a, b) => Number(stripQuery(b.url) === preferred) - Number(stripQuery(a.url) === preferred),
     );

@@ -50,13 +50,20 @@ const gzipAsync = promisify(gzip);
 // Below this, handing the work to the thread pool costs more than compressing (tens of microseconds).
 const SYNC_GZIP_BYTES = 64 * 1024;
 
+/**
+ * zlib's window and hash memory sized to an input that is all there is (at least `minBits`): the same
+ * output as the full 32 KiB window, for a fraction of its set-up cost.
+ */
+export function fittedWindow(length: number, minBits: number): { windowBits: number; memLevel: number } {
+  const windowBits = Math.min(15, Math.max(minBits, Math.ceil(Math.log2(length + 1))));
+  return { windowBits, memLevel: Math.min(8, windowBits - 7) };
+}
+
 /** Gzips an input of bounded size in one call: tiny ones on the spot, the rest on libuv's thread pool. */
 export function gzipBuffer(data: Buffer, level: number): Promise<Buffer> {
   if (data.length > SYNC_GZIP_BYTES)
     return gzipAsync(data, { level, memLevel: zlibConstants.Z_DEFAULT_MEMLEVEL });
-  // A window no larger than the input: the same output, a fraction of zlib's set-up cost.
-  const windowBits = Math.min(15, Math.max(10, Math.ceil(Math.log2(data.length + 1))));
-  return Promise.resolve(gzipSync(data, { level, windowBits, memLevel: Math.min(8, windowBits - 7) }));
+  return Promise.resolve(gzipSync(data, { level, ...fittedWindow(data.length, 10) }));
 }
 
 /** One buffer as a byte stream. */

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { constants, crc32, deflateRaw } from 'node:zlib';
+import { fittedWindow } from './compression';
 import { rechunk } from './rechunk';
 
 const deflateRawAsync = promisify(deflateRaw);
@@ -30,9 +31,8 @@ export function defaultGzipConcurrency(): number {
 
 /** zlib settings fitted to an input that is all there is (no dictionary): its set-up costs what it needs. */
 function fitted(length: number): { windowBits: number; memLevel: number; chunkSize: number } {
-  const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(length + 1))));
   // Deflate output rarely exceeds its input; if it does, zlib takes another chunk.
-  return { windowBits, memLevel: Math.min(8, windowBits - 7), chunkSize: Math.max(1024, length + 1024) };
+  return { ...fittedWindow(length, 9), chunkSize: Math.max(1024, length + 1024) };
 }
 
 /**
