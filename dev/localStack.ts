@@ -140,3 +140,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   };
 }
+
+/**
+ * Ctrl+C or SIGTERM runs `stop` once (later signals are ignored while it runs), then exits: 0 when it
+ * finished, 1 with the error otherwise.
+ */
+export function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (): void => {
+    if (stopping) return;
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

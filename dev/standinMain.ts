@@ -3,7 +3,7 @@
  * engine, its Data Management endpoint and the worker that ingests what is queued) on the default local
  * ports, data kept under .local/ between runs. Ctrl+C stops both.
  */
-import { startLocalStack } from './localStack';
+import { startLocalStack, stopOnSignals } from './localStack';
 
 async function main(): Promise<void> {
   const stack = await startLocalStack({ mode: 'local' });
@@ -23,21 +23,10 @@ async function main(): Promise<void> {
     'Press Ctrl+C to stop.',
   ];
   console.log(lines.join('\n'));
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
+  stopOnSignals(() => {
     console.log('Stopping...');
-    stack.stop().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        console.error(e);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+    return stack.stop();
+  });
 }
 
 main().catch((e: unknown) => {

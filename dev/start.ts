@@ -5,7 +5,7 @@
 import { getAppContext } from '../shared/app/appContext';
 import { processLogger } from '../shared/app/processLogger';
 import { startLocalHost } from './host/localHost';
-import { startLocalStack } from './localStack';
+import { startLocalStack, stopOnSignals } from './localStack';
 
 async function main(): Promise<void> {
   const stack = await startLocalStack({ mode: 'local' });
@@ -34,23 +34,7 @@ async function main(): Promise<void> {
       'Press Ctrl+C to stop.',
     ].join('\n'),
   );
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void host
-      .stop()
-      .then(() => stack.stop())
-      .then(
-        () => process.exit(0),
-        (e: unknown) => {
-          console.error(e);
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignals(() => host.stop().then(() => stack.stop()));
 }
 
 main().catch((e: unknown) => {
