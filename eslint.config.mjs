@@ -26,8 +26,29 @@ export default tseslint.config(
     },
   },
   {
-    // Functions must not pull the library's dependency on the host in; the library must not import the host.
+    // The library (shared/ outside app/) is usable on its own: no host, no dev stack, no app.
     files: ['shared/**/*.ts'],
+    ignores: ['shared/app/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@azure/functions', message: 'shared/ is a plain library: no @azure/functions.' }],
+          patterns: [
+            { group: ['**/dev/**', '**/functions/**'], message: 'shared/ never imports dev/ or functions/.' },
+            {
+              group: ['./app', './app/**', '../app', '../app/**', '**/app/**'],
+              message:
+                'The library never imports the app folder (shared/app/): the app builds on the library.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The app folder: what the triggers share. Still no host: the triggers in functions/ are its only edge.
+    files: ['shared/app/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -26,7 +26,7 @@ export interface LocalStack {
   readonly accounts: readonly StandinAccount[];
   /** Environment a client process needs to reach this stack. */
   readonly env: Readonly<Record<string, string>>;
-  /** The function app's settings for this stack (contracts.md §3), as local.settings.json would hold them. */
+  /** The function app's settings for this stack (docs/contracts.md, 'Settings'), as local.settings.json would hold them. */
   readonly appEnv: Readonly<Record<string, string>>;
   readonly watcher: LandingWatcher | undefined;
   stop(): Promise<void>;

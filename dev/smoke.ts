@@ -6,7 +6,7 @@
  */
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { resetAppContext } from '../shared/app/appContext';
+import { resetAppContext } from '../shared/app/context';
 import { closeIngestClients } from '../shared/ingest/getIngestClient';
 import { startLocalHost } from './host/localHost';
 import { startLocalStack } from './localStack';

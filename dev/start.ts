@@ -2,8 +2,7 @@
  * `npm start`: Azurite, the Kusto stand-in (with its ingesting worker), the landing watcher that plays
  * Event Grid, and the local function host on http://127.0.0.1:7071. Data is kept under .local/.
  */
-import { getAppContext } from '../shared/app/appContext';
-import { processLogger } from '../shared/app/processLogger';
+import { getAppContext } from '../shared/app/context';
 import { startLocalHost } from './host/localHost';
 import { startLocalStack, stopOnSignals } from './localStack';
 
@@ -11,7 +10,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({ mode: 'local' });
   // The app reads its settings from the environment; anything already set wins (e.g. a ROUTES_FILE).
   for (const [k, v] of Object.entries(stack.appEnv)) process.env[k] ??= v;
-  await getAppContext({ logger: processLogger }).ready();
+  await getAppContext().ready();
   const host = await startLocalHost({ log: (line) => console.log(line) });
   const h = host.url;
   console.log(

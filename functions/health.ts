@@ -5,7 +5,7 @@ import {
   type HttpTriggerOptions,
   type InvocationContext,
 } from '@azure/functions';
-import { ConfigError, loadConfig } from '../shared/config';
+import { ConfigError, loadConfig } from '../shared/app/settings';
 import { LIBRARY_VERSION } from '../shared/kusto/clientDetails';
 
 /** Liveness and configuration: answers without calling any dependency, so a probe never wakes the cluster. */

@@ -5,9 +5,8 @@ import {
   type HttpTriggerOptions,
   type InvocationContext,
 } from '@azure/functions';
-import { getAppContext } from '../shared/app/appContext';
-import { handleIngestBlobs } from '../shared/app/httpApi';
-import { processLogger } from '../shared/app/processLogger';
+import { getAppContext } from '../shared/app/context';
+import { handleIngestBlobs } from '../shared/app/http/ingestHandlers';
 
 /** `POST /api/ingest/{database}/{table}/blobs` with `{ blobs: [{ url, rawSize? }], format?, mapping? }`. */
 export const options: Omit<HttpTriggerOptions, 'handler'> = {
@@ -17,7 +16,7 @@ export const options: Omit<HttpTriggerOptions, 'handler'> = {
 };
 
 export async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return handleIngestBlobs(request, getAppContext({ logger: processLogger }), context);
+  return handleIngestBlobs(request, getAppContext(), context);
 }
 
 app.http('ingestBlobs', { ...options, handler });

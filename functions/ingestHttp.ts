@@ -5,9 +5,8 @@ import {
   type HttpTriggerOptions,
   type InvocationContext,
 } from '@azure/functions';
-import { getAppContext } from '../shared/app/appContext';
-import { handleIngestPush } from '../shared/app/httpApi';
-import { processLogger } from '../shared/app/processLogger';
+import { getAppContext } from '../shared/app/context';
+import { handleIngestPush } from '../shared/app/http/ingestHandlers';
 
 // The body must stream end to end (a push can be far larger than memory should hold).
 app.setup({ enableHttpStream: true });
@@ -20,7 +19,7 @@ export const options: Omit<HttpTriggerOptions, 'handler'> = {
 };
 
 export async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return handleIngestPush(request, getAppContext({ logger: processLogger }), context);
+  return handleIngestPush(request, getAppContext(), context);
 }
 
 app.http('ingestHttp', { ...options, handler });

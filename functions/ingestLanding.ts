@@ -1,7 +1,7 @@
 import { app, type InvocationContext, type StorageQueueTriggerOptions } from '@azure/functions';
-import { getAppContext } from '../shared/app/appContext';
-import { handleLandingEvent } from '../shared/app/landing';
-import { processLogger } from '../shared/app/processLogger';
+import { getAppContext } from '../shared/app/context';
+import { handleLandingEvent } from '../shared/app/landing/handleLandingEvent';
+import { triggerSetting } from '../shared/app/settings';
 
 /**
  * A blob dropped into `landing` raises an Event Grid BlobCreated event, delivered to the `landing-events`
@@ -10,12 +10,12 @@ import { processLogger } from '../shared/app/processLogger';
  * poison queue, which the sweep counts.
  */
 export const options: Omit<StorageQueueTriggerOptions, 'handler'> = {
-  queueName: process.env.LANDING_EVENTS_QUEUE ?? 'landing-events',
+  queueName: triggerSetting('LANDING_EVENTS_QUEUE'),
   connection: 'LandingStorage',
 };
 
 export async function handler(message: unknown, context: InvocationContext): Promise<void> {
-  const outcome = await handleLandingEvent(message, getAppContext({ logger: processLogger }), context);
+  const outcome = await handleLandingEvent(message, getAppContext(), context);
   context.info(JSON.stringify({ event: 'LandingHandled', ...outcome }));
 }
 

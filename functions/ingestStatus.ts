@@ -5,9 +5,8 @@ import {
   type HttpTriggerOptions,
   type InvocationContext,
 } from '@azure/functions';
-import { getAppContext } from '../shared/app/appContext';
-import { handleIngestStatus } from '../shared/app/httpApi';
-import { processLogger } from '../shared/app/processLogger';
+import { getAppContext } from '../shared/app/context';
+import { handleIngestStatus } from '../shared/app/http/ingestHandlers';
 
 /** `GET /api/ingest/status/{sourceId}`: one item's status, error code and details (404 when unknown). */
 export const options: Omit<HttpTriggerOptions, 'handler'> = {
@@ -17,7 +16,7 @@ export const options: Omit<HttpTriggerOptions, 'handler'> = {
 };
 
 export async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return handleIngestStatus(request, getAppContext({ logger: processLogger }), context);
+  return handleIngestStatus(request, getAppContext(), context);
 }
 
 app.http('ingestStatus', { ...options, handler });

@@ -1,5 +1,5 @@
 /**
- * One error hierarchy for the whole library (contracts.md §2). Every error says whether a retry can help
+ * One error hierarchy for the whole library (docs/contracts.md, 'Errors'). Every error says whether a retry can help
  * (`transient`) and carries a stable `code` that the HTTP API and logs reuse.
  */
 import { redactSecrets } from './log';
@@ -137,7 +137,7 @@ export interface HttpFailure {
 
 const CHECKSUM_MISMATCH: ReadonlySet<string> = new Set(['Md5Mismatch', 'Crc64Mismatch']);
 
-/** Maps an HTTP status to our error type (contracts.md §2). */
+/** Maps an HTTP status to our error type (docs/contracts.md, 'Errors'). */
 export function errorFromStatus(failure: HttpFailure): IngestError {
   const { statusCode, message, retryAfterInMs, cause, serviceCode } = failure;
   const opts = { cause, serviceCode };
@@ -176,6 +176,16 @@ function statusCodeOf(e: unknown): number | undefined {
   if (typeof rec.statusCode === 'number') return rec.statusCode;
   if (typeof rec.status === 'number') return rec.status;
   return undefined;
+}
+
+/** Whether a foreign error (a storage RestError, a fetch failure) carries this HTTP status. */
+export function isHttpStatus(e: unknown, status: number): boolean {
+  return statusCodeOf(e) === status;
+}
+
+/** "It is not there": a 404 from storage or a service, raw or already classified. */
+export function isNotFound(e: unknown): boolean {
+  return isHttpStatus(e, 404) || (isIngestError(e) && e.code === 'NotFound');
 }
 
 function retryAfterOf(e: unknown): number | undefined {

@@ -56,8 +56,8 @@ export {
 export {
   ManagedStreamingIngestClient,
   type ManagedStreamingIngestClientOptions,
-  type ManagedCallOptions,
   type QueuedFallback,
+  type StreamOutcome,
 } from './ingest/managedStreamingIngestClient';
 export {
   DirectIngestClient,

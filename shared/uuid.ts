@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
-/** Namespace of every deterministic source id of this app (contracts.md §3). */
+/** Namespace of every deterministic source id of this app (docs/contracts.md, 'Source ids'). */
 export const SOURCE_ID_NAMESPACE = '002fc9bb-7d87-4c89-9a00-586109796f9e';
 
 export function isUuid(value: string): boolean {

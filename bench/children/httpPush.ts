@@ -3,9 +3,10 @@
  * bodies, 50 requests in flight, on the app's real storage and the stand-in: requests/s and latency.
  * BENCH_REQUESTS (default 1000).
  */
-import { createAppContext } from '../../shared/app/appContext';
-import { handleIngestPush, type HttpRequestLike } from '../../shared/app/httpApi';
-import { loadConfig } from '../../shared/config';
+import { createAppContext } from '../../shared/app/context';
+import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
+import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
+import { loadConfig } from '../../shared/app/settings';
 import { silentLogger } from '../../shared/log';
 import { pool } from '../harness';
 import { latencies, report, run, setting, timed } from './common';

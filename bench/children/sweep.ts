@@ -1,7 +1,7 @@
 /** Scenario 4: times `runSweep` over the open items that are there, BENCH_SWEEPS times; prints the median. */
-import { createAppContext } from '../../shared/app/appContext';
-import { runSweep } from '../../shared/app/sweep';
-import { loadConfig } from '../../shared/config';
+import { createAppContext } from '../../shared/app/context';
+import { runSweep } from '../../shared/app/sweep/sweep';
+import { loadConfig } from '../../shared/app/settings';
 import { silentLogger } from '../../shared/log';
 import { median } from '../harness';
 import { report, run, setting, timed } from './common';

@@ -173,7 +173,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    // The narrow request of contracts.md §3: the body streams straight from the socket.
+    // The narrow request of docs/contracts.md ('The HTTP API'): the body streams straight from the socket.
     const request = {
       method: req.method ?? 'GET',
       url: url.toString(),

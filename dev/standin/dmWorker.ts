@@ -58,6 +58,8 @@ export class DmWorker {
   private readonly inFlight = new Set<Promise<void>>();
   /** Blobs processed so far; for diagnostics. */
   processed = 0;
+  private pollsStarted = 0;
+  private readonly idleWaiters: { afterPoll: number; resolve: () => void }[] = [];
 
   constructor(options: DmWorkerOptions) {
     this.options = options;
@@ -92,13 +94,24 @@ export class DmWorker {
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /**
+   * Resolves once a poll that started after this call found every queue empty, with no batch waiting and
+   * nothing being ingested: whatever was queued before the call has been processed and reported. A test
+   * that must show nothing reached the service waits on this, not on a clock.
+   */
+  drained(): Promise<void> {
+    return new Promise((resolve) => this.idleWaiters.push({ afterPoll: this.pollsStarted, resolve }));
+  }
+
   private async run(): Promise<void> {
     const interval = this.options.pollIntervalMs ?? 100;
     while (this.running) {
       try {
         if (!this.options.faults.current.workerPaused) {
-          await this.poll();
+          const poll = ++this.pollsStarted;
+          const received = await this.poll();
           this.flushDue(false);
+          if (received === 0 && this.batches.size === 0 && this.inFlight.size === 0) this.wakeIdle(poll);
         }
       } catch (e) {
         this.options.log?.(`DM worker: ${(e as Error).message}`);
@@ -108,12 +121,25 @@ export class DmWorker {
     this.flushDue(true);
   }
 
-  private async poll(): Promise<void> {
+  private wakeIdle(poll: number): void {
+    for (let i = this.idleWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.idleWaiters[i];
+      if (waiter && poll > waiter.afterPoll) {
+        this.idleWaiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Receives what the queues hold; returns how many messages it took. */
+  private async poll(): Promise<number> {
+    let received = 0;
     for (const queue of this.queues) {
       const { receivedMessageItems } = await queue.receiveMessages({
         numberOfMessages: 32,
         visibilityTimeout: 300,
       });
+      received += receivedMessageItems.length;
       for (const item of receivedMessageItems) {
         let message: DmMessage;
         try {
@@ -126,6 +152,7 @@ export class DmWorker {
         this.add({ message, queue, messageId: item.messageId, popReceipt: item.popReceipt });
       }
     }
+    return received;
   }
 
   /** Groups a message into its batch; single-blob conditions seal at once, as on the real service. */

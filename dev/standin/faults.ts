@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Fault switches (contracts.md §4): `POST {dm}/_standin/faults` merges, `GET` shows, `DELETE` resets. */
+/** Fault switches (docs/contracts.md, 'The local stack'): `POST {dm}/_standin/faults` merges, `GET` shows, `DELETE` resets. */
 export const faultsSchema = z
   .object({
     throttleResources: z.number().int().min(0),

@@ -1,5 +1,5 @@
 /**
- * An error the stand-in reports as Kusto would: an ingestion error code (kusto-protocol.md §4.3), whether it
+ * An error the stand-in reports as Kusto would: an ingestion error code (docs/protocol.md, 'Error codes'), whether it
  * is permanent, and the HTTP status when it answers a request.
  */
 export class KustoError extends Error {

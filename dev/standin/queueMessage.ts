@@ -2,7 +2,7 @@ import { KustoError } from './kustoError';
 
 /**
  * An ingestion request as the Data Management service reads it off its queue. Decoded leniently where the
- * real service is lenient and strictly where it is strict (kusto-protocol.md §3, contracts.md §4).
+ * real service is lenient and strictly where it is strict (docs/protocol.md, 'The ingestion message').
  */
 export interface DmMessage {
   readonly id: string;

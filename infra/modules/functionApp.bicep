@@ -62,6 +62,7 @@ var appSettings = {
   STALE_AFTER_MINUTES: '120'
   MAX_REQUEUE_ATTEMPTS: '3'
   FAILURE_WEBHOOK_URL: ''
+  ALLOWED_BLOB_HOSTS: ''
   HTTP_INGEST_FLAVOR: httpIngestFlavor
   // Telemetry, with Entra ID auth
   // With local auth off, the connection string alone cannot send telemetry: the identity must sign in.

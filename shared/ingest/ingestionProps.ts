@@ -33,7 +33,7 @@ export interface ValidatedProps {
   readonly rawDataSize: number | undefined;
 }
 
-// Which source properties each mapping kind understands (kusto-protocol.md §6.2).
+// Which source properties each mapping kind understands (docs/protocol.md, 'Formats and mappings').
 const MAPPING_PROPERTIES: Readonly<Record<MappingKind, readonly string[]>> = {
   Csv: ['Ordinal', 'ConstValue', 'Transform'],
   Json: ['Path', 'ConstValue', 'Transform'],
@@ -139,9 +139,12 @@ function isObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null;
 }
 
+// A date string must at least start as ISO 8601 does: `new Date('0')` would otherwise be the year 2000.
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
 function toIsoDate(value: Date | string): string {
   const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) {
+  if (Number.isNaN(date.getTime()) || (typeof value === 'string' && !ISO_DATE.test(value.trim()))) {
     throw invalid(
       `'creationTime' ${JSON.stringify(value)} is not a valid date: use ISO 8601, e.g. 2024-01-31T00:00:00Z.`,
     );

@@ -17,12 +17,17 @@ import {
 } from './streamingIngestClient';
 import type { IngestionProps, IngestionReceipt } from './types';
 
-/** How a payload that does not stream is queued instead: the queued client, or a caller's tracked path. */
-export type QueuedFallback = (
+/** How a payload that does not stream is queued instead: the queued client, or a caller's own path. */
+export type QueuedFallback<T = IngestionReceipt> = (
   source: AsyncIterable<Buffer>,
   props: IngestionProps,
   reason: string,
-) => Promise<IngestionReceipt>;
+) => Promise<T>;
+
+/** What became of a payload: streamed (queryable now), or handed to the fallback, with its result. */
+export type StreamOutcome<T> =
+  | { readonly streamed: true; readonly receipt: IngestionReceipt }
+  | { readonly streamed: false; readonly reason: string; readonly result: T };
 
 export interface ManagedStreamingIngestClientOptions {
   readonly engineUri: string;
@@ -34,11 +39,6 @@ export interface ManagedStreamingIngestClientOptions {
   /** The queued client for the fallback. @default getIngestClient(ingestUri) */
   readonly queued?: QueuedIngestClient;
   readonly logger?: Logger;
-}
-
-export interface ManagedCallOptions extends IngestCallOptions {
-  /** Queue a payload that does not stream this way instead of with the queued client. */
-  readonly fallback?: QueuedFallback;
 }
 
 /**
@@ -73,35 +73,54 @@ export class ManagedStreamingIngestClient {
   async ingestFromStream(
     source: IngestSource,
     props: IngestionProps,
-    call: ManagedCallOptions = {},
+    call: IngestCallOptions = {},
   ): Promise<IngestionReceipt> {
+    const outcome = await this.tryStream(
+      source,
+      props,
+      (input, p) =>
+        this.queued.ingestFromStream(input, p, call.abortSignal ? { abortSignal: call.abortSignal } : {}),
+      call,
+    );
+    return outcome.streamed ? outcome.receipt : outcome.result;
+  }
+
+  /**
+   * Streams the payload if it can, else hands it (read from the start) to `fallback` and returns what that
+   * gave: a caller with its own queued path (the app's tracking) learns which way it went from the result.
+   * Permanent streaming failures are thrown, not handed on (queueing would only fail later).
+   */
+  async tryStream<T>(
+    source: IngestSource,
+    props: IngestionProps,
+    fallback: QueuedFallback<T>,
+    call: IngestCallOptions = {},
+  ): Promise<StreamOutcome<T>> {
     const validated = validateProps(props);
-    const queue: QueuedFallback =
-      call.fallback ??
-      ((input, p) =>
-        this.queued.ingestFromStream(input, p, call.abortSignal ? { abortSignal: call.abortSignal } : {}));
+    const queue = async (input: AsyncIterable<Buffer>, reason: string): Promise<StreamOutcome<T>> => ({
+      streamed: false,
+      reason,
+      result: await fallback(input, props, reason),
+    });
     const obstacle = streamingObstacle(validated);
-    if (obstacle) return queue(toBuffers(source), props, `streaming does not support ${obstacle}`);
+    if (obstacle) return queue(toBuffers(source), `streaming does not support ${obstacle}`);
 
     const prefix = await readPrefix(toBuffers(source), STREAMING_LIMIT_BYTES);
     if (!prefix.complete)
-      return queue(prefix.all(), props, `over the streaming limit of ${STREAMING_LIMIT_BYTES} bytes`);
+      return queue(prefix.all(), `over the streaming limit of ${STREAMING_LIMIT_BYTES} bytes`);
     try {
-      return await this.streaming.ingestBuffer(prefix.head, validated, call);
+      return { streamed: true, receipt: await this.streaming.ingestBuffer(prefix.head, validated, call) };
     } catch (e) {
       const error = classify(e);
       if (call.abortSignal?.aborted) throw e;
-      if (isStreamingDisabled(error) || error.transient) {
-        this.logger.warn(
-          `Streaming ingestion into ${validated.database}.${validated.table} is not possible now (${error.message}); queueing instead`,
-        );
-        return queue(
-          prefix.all(),
-          props,
-          isStreamingDisabled(error) ? 'streaming ingestion is disabled' : 'streaming kept failing',
-        );
-      }
-      throw error; // permanent: queueing would only fail later, with less to go on
+      if (!isStreamingDisabled(error) && !error.transient) throw error;
+      this.logger.warn(
+        `Streaming ingestion into ${validated.database}.${validated.table} is not possible now (${error.message}); queueing instead`,
+      );
+      return queue(
+        prefix.all(),
+        isStreamingDisabled(error) ? 'streaming ingestion is disabled' : 'streaming kept failing',
+      );
     }
   }
 
@@ -109,10 +128,10 @@ export class ManagedStreamingIngestClient {
   async ingestFromFile(
     path: string,
     props: IngestionProps,
-    call: ManagedCallOptions = {},
+    call: IngestCallOptions = {},
   ): Promise<IngestionReceipt> {
     const { size } = await stat(path);
-    if (size > STREAMING_LIMIT_BYTES && !call.fallback) return this.queued.ingestFromFile(path, props, call);
+    if (size > STREAMING_LIMIT_BYTES) return this.queued.ingestFromFile(path, props, call);
     return this.ingestFromStream(createReadStream(path), props, call);
   }
 }

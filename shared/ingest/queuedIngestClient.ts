@@ -70,7 +70,7 @@ export interface QueuedIngestClientOptions {
   readonly storagePolicies?: (accountName: string) => PipelinePolicy[];
   /**
    * Text input larger than this is cut at record boundaries into parts of at least this size, each its own
-   * blob and message (contracts.md §1 'Splitting'). @default 1 GiB, the top of the service's recommended
+   * blob and message (docs/contracts.md, 'Splitting'). @default 1 GiB, the top of the service's recommended
    * 100 MB-1 GB of raw data per blob
    */
   readonly splitThresholdInBytes?: number;
@@ -755,7 +755,7 @@ function validateBlobUrl(blobUrl: string): void {
 
 /**
  * RawDataSize of a local .gz file from its trailer (ISIZE: the last member's size mod 2^32). Trusted only
- * when the file is under 100 MiB and the value exceeds the file size; otherwise unknown (contracts.md §1).
+ * when the file is under 100 MiB and the value exceeds the file size; otherwise unknown (docs/contracts.md, 'Splitting').
  */
 async function gzipTrailerSize(path: string, size: number): Promise<number | undefined> {
   if (size < 18 || size >= 100 * 1024 * 1024) return undefined;

@@ -1,15 +1,15 @@
-/** The parts of a split source (contracts.md §1 'Splitting'): their ids and their combined status. */
+/** The parts of a split source (docs/contracts.md, 'Splitting'): their ids and their combined status. */
 import { uuidV5 } from '../uuid';
 import type { IngestionStatus } from './types';
 
-/** The source id of part `n` of a split source: UUID v5 of the parent's id and n (contracts.md §1). */
+/** The source id of part `n` of a split source: UUID v5 of the parent's id and n (docs/contracts.md, 'Splitting'). */
 export function partSourceId(parentSourceId: string, n: number): string {
   return uuidV5(String(n), parentSourceId);
 }
 
 const SUCCEEDED: ReadonlySet<string> = new Set(['Succeeded', 'Skipped']);
 
-/** One status for the parts of a split source (contracts.md §1). */
+/** One status for the parts of a split source (docs/contracts.md, 'Splitting'). */
 export function combinePartStatuses(sourceId: string, parts: readonly IngestionStatus[]): IngestionStatus {
   const open = parts.find((p) => p.status === 'Pending' || p.status === 'Queued');
   if (open) return { sourceId, status: open.status, details: `${parts.length} parts; not all are done` };

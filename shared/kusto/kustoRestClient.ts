@@ -71,7 +71,7 @@ export class KustoRestClient {
 
   /**
    * Streaming ingestion: `POST /v1/rest/ingest/{db}/{table}?streamFormat=...[&mappingName=...]` with a gzip
-   * body (kusto-protocol.md §5.2). Resolves to the service's answer.
+   * body (docs/protocol.md, 'Streaming ingestion'). Resolves to the service's answer.
    */
   async streamingIngest(
     database: string,

@@ -1,4 +1,4 @@
-/** A v1 REST result table (kusto-protocol.md §1.4). */
+/** A v1 REST result table (docs/protocol.md, 'Management commands'). */
 export interface KustoTable {
   readonly tableName: string;
   readonly columns: readonly string[];

@@ -1,6 +1,6 @@
 import { IngestValidationError } from '../errors';
 
-/** Ingestion formats, as the service names them on the wire (kusto-protocol.md §6.1). */
+/** Ingestion formats, as the service names them on the wire (docs/protocol.md, 'Formats and mappings'). */
 export const DATA_FORMATS = [
   'csv',
   'tsv',

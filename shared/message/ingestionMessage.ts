@@ -2,7 +2,7 @@ import { IngestValidationError } from '../errors';
 import type { ValidatedProps } from '../ingest/ingestionProps';
 
 /**
- * The queue message the Data Management service reads (kusto-protocol.md §3): PascalCase on the wire,
+ * The queue message the Data Management service reads (docs/protocol.md, 'The ingestion message'): PascalCase on the wire,
  * ReportLevel/ReportMethod as numbers, every AdditionalProperties value a string (tags and
  * ingestIfNotExists as JSON strings: a real array broke ingestion on the service).
  */

@@ -3,7 +3,7 @@ import { redactUrl, type Logger } from '../log';
 import type { KustoTable } from '../kusto/v1Response';
 import { parseStorageResourceUrl, type StorageResource } from './storageUrl';
 
-/** What `.get ingestion resources` hands out (kusto-protocol.md §1.4). */
+/** What `.get ingestion resources` hands out (docs/protocol.md, 'Management commands'). */
 export interface IngestionResources {
   readonly queues: readonly StorageResource[];
   readonly containers: readonly StorageResource[];

@@ -1,7 +1,8 @@
 import type { TableClient } from '@azure/data-tables';
+import { isNotFound } from '../errors';
 import type { FailureStatus, IngestionStatus, IngestionStatusValue } from '../ingest/types';
 
-/** The row we write before enqueueing, which the service later updates (kusto-protocol.md §4.1). */
+/** The row we write before enqueueing, which the service later updates (docs/protocol.md, 'Status reporting'). */
 export interface PendingRowInput {
   readonly sourceId: string;
   /** Without SAS. */
@@ -74,7 +75,7 @@ export async function readStatusRow(
     const entity = await client.getEntity(sourceId, sourceId, signal ? { abortSignal: signal } : {});
     return statusFromEntity(sourceId, entity);
   } catch (e) {
-    if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }

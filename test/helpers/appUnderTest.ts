@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createAppContext, type AppContext, type AppContextOptions } from '../../shared/app/appContext';
-import { loadConfig } from '../../shared/config';
+import { createAppContext, type AppContext, type AppContextOptions } from '../../shared/app/context';
+import { loadConfig } from '../../shared/app/settings';
 import { closeIngestClients } from '../../shared/ingest/getIngestClient';
 import type { Logger } from '../../shared/log';
 import { engine } from './engine';
@@ -41,6 +41,8 @@ export function collectingLogger(): Logger & {
 
 export interface AppUnderTest {
   readonly ctx: AppContext;
+  /** Moves the app's clock forward (leases run out, items age) without waiting. */
+  advanceClock(ms: number): void;
   readonly dm: PrivateStandin;
   readonly kusto: ReturnType<typeof engine>;
   readonly log: ReturnType<typeof collectingLogger>;
@@ -54,8 +56,9 @@ export interface AppUnderTest {
  */
 export async function startAppUnderTest(
   settings: Record<string, string> = {},
-  options: Omit<AppContextOptions, 'tables' | 'logger'> = {},
+  options: Omit<AppContextOptions, 'tables' | 'logger' | 'clock'> = {},
 ): Promise<AppUnderTest> {
+  let offsetMs = 0;
   const dm = await startPrivateStandin({ worker: true, accountCount: 1, batchingWindowMs: 100 });
   const id = randomBytes(3).toString('hex');
   const env: Record<string, string> = {
@@ -73,12 +76,16 @@ export async function startAppUnderTest(
   const log = collectingLogger();
   const ctx = createAppContext(loadConfig(env), {
     ...options,
+    clock: () => Date.now() + offsetMs,
     logger: log,
     tables: { tracking: `Tracking${id}`, open: `Open${id}`, failures: `Failures${id}` },
   });
   await ctx.ready();
   return {
     ctx,
+    advanceClock: (ms) => {
+      offsetMs += ms;
+    },
     dm,
     kusto: engine(dm.standin.engineUrl),
     log,

@@ -6,10 +6,9 @@ import {
   handleIngestBlobs,
   handleIngestPush,
   handleIngestStatus,
-  pushSourceId,
-  type HttpRequestLike,
-  type HttpResult,
-} from '../../shared/app/httpApi';
+} from '../../shared/app/http/ingestHandlers';
+import type { HttpRequestLike, HttpResult } from '../../shared/app/http/httpTypes';
+import { pushFingerprint, pushSourceId } from '../../shared/app/push/pushData';
 import { startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 import { blobService } from '../helpers/stack';
@@ -133,7 +132,7 @@ describe('Idempotency-Key', () => {
     expect(json(second)).toMatchObject({ sourceId: json(first).sourceId, replay: true });
     expect(json(first).sourceId).toBe(pushSourceId('demo', 'Keyed', 'order-1001'));
     await finalStatus(String(json(first).sourceId));
-    await new Promise((r) => setTimeout(r, 400));
+    await app.dm.standin.worker?.drained(); // anything else queued has been ingested by now
     expect(await app.kusto.count('Keyed')).toBe(1);
   });
 
@@ -147,7 +146,7 @@ describe('Idempotency-Key', () => {
     const broken = await push('/api/ingest/demo/Keyed', brokenBody(), headers);
     expect(broken.status).toBeGreaterThanOrEqual(500);
     const sourceId = pushSourceId('demo', 'Keyed', 'crash-mid-upload');
-    expect(await app.ctx.tracking.get(sourceId)).toMatchObject({ state: 'queuing' }); // left for the retry
+    expect(await app.ctx.tracking.get(sourceId)).toBeUndefined(); // nothing left behind: the key is free
     const retry = await push('/api/ingest/demo/Keyed', '5,complete\n6,complete\n', headers);
     expect(retry.status).toBe(202);
     expect(await finalStatus(sourceId)).toMatchObject({ status: 'Succeeded' });
@@ -172,19 +171,21 @@ describe('Idempotency-Key', () => {
     const begun = await app.ctx.tracking.begin({
       sourceId,
       kind: 'http',
-      state: 'queuing',
       database: 'demo',
       table: 'Keyed',
       props,
+      fingerprint: pushFingerprint({ database: 'demo', table: 'Keyed', format: 'csv', tags: [] }),
     });
-    if (!begun.created) throw new Error('expected a new row');
+    if (begun.kind !== 'new') throw new Error('expected a new row');
     const staged = await app.ctx.ingest.uploadToTempStorage(['7,staged\n'], props);
-    await app.ctx.tracking.update(begun.record, {
-      state: 'uploaded',
-      blobPath: staged.blobPath,
-      rawDataSize: staged.rawDataSize,
+    await app.ctx.tracking.stage(begun.record, staged);
+    // The process stops here, holding the lease: a retry meanwhile is told to come back.
+    const early = await push('/api/ingest/demo/Keyed', '8,not-this\n', {
+      'idempotency-key': 'crash-after-upload',
     });
-    // The crashed process never queued it. The client retries, with a body that must not be read again.
+    expect(early.status).toBe(409);
+    expect(Number(early.headers?.['retry-after'])).toBeGreaterThan(500);
+    app.advanceClock(11 * 60_000); // the lease has run out: the process is gone
     const retry = await push('/api/ingest/demo/Keyed', '8,not-this\n', {
       'idempotency-key': 'crash-after-upload',
     });
@@ -310,14 +311,14 @@ describe('bad requests get the right 4xx and queue nothing', () => {
     const result = await send();
     expect(result.status).toBe(code);
     expect(json(result).error).toMatchObject({ code: errorCode, message: expect.any(String) as unknown });
-    await new Promise((r) => setTimeout(r, 150));
+    await app.dm.standin.worker?.drained();
     expect(app.dm.standin.worker?.processed ?? 0).toBe(processedBefore); // nothing reached Kusto
   });
 
   it('leaves no open tracking row behind for any of them', async () => {
     const open: string[] = [];
-    for await (const id of app.ctx.tracking.openSourceIds()) {
-      const record = await app.ctx.tracking.get(id);
+    for await (const { sourceId } of app.ctx.tracking.openEntries()) {
+      const record = await app.ctx.tracking.get(sourceId);
       if (record && record.table !== 'Keyed' && record.state !== 'queued')
         open.push(`${record.table}:${record.state}`);
     }

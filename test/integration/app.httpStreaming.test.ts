@@ -1,4 +1,5 @@
-import { handleIngestPush, handleIngestStatus, type HttpRequestLike } from '../../shared/app/httpApi';
+import { handleIngestPush, handleIngestStatus } from '../../shared/app/http/ingestHandlers';
+import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
 import { STREAMING_LIMIT_BYTES } from '../../shared';
 import { startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
@@ -80,9 +81,9 @@ describe('HTTP_INGEST_FLAVOR=managed-streaming', () => {
     expect(result.status).toBeGreaterThanOrEqual(400);
     expect(result.jsonBody).toMatchObject({ error: { code: 'BadRequest' } });
     const open: string[] = [];
-    for await (const id of app.ctx.tracking.openSourceIds()) {
-      const r = await app.ctx.tracking.get(id);
-      if (r?.state === 'queuing') open.push(id);
+    for await (const { sourceId } of app.ctx.tracking.openEntries()) {
+      const r = await app.ctx.tracking.get(sourceId);
+      if (r?.state === 'queuing') open.push(sourceId);
     }
     expect(open).toEqual([]);
   });

@@ -1,15 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { handleIngestPush, type HttpRequestLike } from '../../shared/app/httpApi';
-import { handleLandingEvent } from '../../shared/app/landing';
-import { runSweep, type SweepSummary } from '../../shared/app/sweep';
+import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
+import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
+import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
+import { runSweep, type SweepSummary } from '../../shared/app/sweep/sweep';
 import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 import { tableClient } from '../helpers/stack';
-
-// A clock the tests move forward: minutes pass without waiting.
-let offsetMs = 0;
-const clock = (): number => Date.now() + offsetMs;
 
 let app: AppUnderTest;
 let webhook: Server;
@@ -26,14 +23,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
   const port = (webhook.address() as AddressInfo).port;
-  app = await startAppUnderTest(
-    {
-      FAILURE_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
-      MAX_REQUEUE_ATTEMPTS: '1',
-      STALE_AFTER_MINUTES: '30',
-    },
-    { clock },
-  );
+  app = await startAppUnderTest({
+    FAILURE_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+    MAX_REQUEUE_ATTEMPTS: '1',
+    STALE_AFTER_MINUTES: '30',
+  });
   for (const t of ['Good', 'Bad', 'Flaky', 'Perm', 'Staged', 'Slow'])
     await app.kusto.mgmt(`.create table ${t} (id:long, name:string)`);
 });
@@ -85,7 +79,7 @@ describe('the sweep', () => {
     expect(summary.succeeded).toBeGreaterThanOrEqual(1);
     expect(await app.ctx.tracking.get(id)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
     const open: string[] = [];
-    for await (const s of app.ctx.tracking.openSourceIds()) open.push(s);
+    for await (const entry of app.ctx.tracking.openEntries()) open.push(entry.sourceId);
     expect(open).not.toContain(id);
     expect((await sweep()).open).toBe(open.length); // closed history is not read again
   });
@@ -200,19 +194,14 @@ describe('the sweep', () => {
     const begun = await app.ctx.tracking.begin({
       sourceId: staged.sourceId,
       kind: 'http',
-      state: 'queuing',
       database: 'demo',
       table: 'Staged',
       props: { ...props, sourceId: staged.sourceId },
     });
-    if (!begun.created) throw new Error('expected a new row');
-    await app.ctx.tracking.update(begun.record, {
-      state: 'uploaded',
-      blobPath: staged.blobPath,
-      rawDataSize: staged.rawDataSize,
-    });
+    if (begun.kind !== 'new') throw new Error('expected a new row');
+    await app.ctx.tracking.stage(begun.record, staged);
     expect((await sweep()).reenqueued).toBe(0); // its request may still be at work: it holds the lease
-    offsetMs += 11 * 60_000; // the lease (10 minutes) has run out: the request died
+    app.advanceClock(11 * 60_000); // the lease (10 minutes) has run out: the request died
     expect((await sweep()).reenqueued).toBe(1);
     await eventually(async () => ((await app.kusto.count('Staged')) === 1 ? true : undefined));
   });
@@ -222,14 +211,13 @@ describe('the sweep', () => {
     await app.ctx.tracking.begin({
       sourceId: abandoned,
       kind: 'http',
-      state: 'queuing',
       database: 'demo',
       table: 'Slow',
       props: { database: 'demo', table: 'Slow', format: 'csv' },
     });
     app.dm.standin.faults.update({ workerPaused: true });
     const slow = await push('Slow', '1,a\n');
-    offsetMs += 31 * 60_000; // past STALE_AFTER_MINUTES and the abandon window
+    app.advanceClock(31 * 60_000); // past STALE_AFTER_MINUTES and the abandon window
     await sweep();
     await sweep();
     expect(app.log.events('IngestionAbandoned').filter((e) => e.sourceId === abandoned)).toHaveLength(1);

@@ -4,7 +4,7 @@
  */
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { BlobClient, BlobServiceClient } from '@azure/storage-blob';
-import { LandingSas } from '../../shared/app/landingSas';
+import { LandingSas } from '../../shared/app/landing/landingSas';
 import { QueuedIngestClient, ReportLevel, ReportMethod } from '../../shared';
 import { engine, eventually } from '../helpers/engine';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';

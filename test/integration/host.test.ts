@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
 import { blobCreatedEventFor, LandingWatcher } from '../../dev/host/landingWatcher';
 import type { LocalHost, startLocalHost } from '../../dev/host/localHost';
-import { getAppContext, resetAppContext } from '../../shared/app/appContext';
+import { getAppContext, resetAppContext } from '../../shared/app/context';
 import { closeIngestClients } from '../../shared/ingest/getIngestClient';
 import { engine, eventually } from '../helpers/engine';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
@@ -100,7 +100,7 @@ describe('the local host', () => {
     expect(status).toMatchObject({ sourceId, database: 'demo', table: 'Pushed', status: 'Succeeded' });
     const again = await fetch(`${host.url}/api/ingest/demo/Pushed`, {
       method: 'POST',
-      headers: { 'idempotency-key': `host-${id}` },
+      headers: { 'content-type': 'text/csv', 'idempotency-key': `host-${id}` },
       body: '1,x\n',
     });
     expect(((await again.json()) as { sourceId: string }).sourceId).toBe(sourceId);

@@ -1,4 +1,4 @@
-/** Splitting a large input into parts at record boundaries (contracts.md §1), against Azurite and the stand-in. */
+/** Splitting a large input into parts at record boundaries (docs/contracts.md, 'Splitting'), against Azurite and the stand-in. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

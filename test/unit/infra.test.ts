@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_DEFAULTS, CONFIG_SETTINGS, loadConfig } from '../../shared/config';
+import { CONFIG_DEFAULTS, CONFIG_SETTINGS, loadConfig } from '../../shared/app/settings';
 import {
   entries,
   outputs,

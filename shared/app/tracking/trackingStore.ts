@@ -1,11 +1,12 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
-import { IngestError } from '../errors';
-import type { IngestionProps } from '../ingest/types';
+import { IngestError, isHttpStatus } from '../../errors';
+import type { IngestionProps } from '../../ingest/types';
 
+/** Where a source is in its lifecycle (docs/lifecycle.md). */
 export type TrackingState = 'queuing' | 'uploaded' | 'queued' | 'closed';
 export type SourceKind = 'landing' | 'http' | 'blob';
 
-/** One source the app took on (contracts.md §3 'Tracking'). */
+/** One source the app took on (docs/contracts.md, 'IngestionTracking'). */
 export interface TrackingRecord {
   readonly sourceId: string;
   readonly kind: SourceKind;
@@ -22,6 +23,8 @@ export interface TrackingRecord {
   readonly rawDataSize?: number | undefined;
   /** The DM status table that reports this source, without SAS. */
   readonly statusTableUrl?: string | undefined;
+  /** What a request with an Idempotency-Key asked for, so that a reuse of the key for other data is refused. */
+  readonly fingerprint?: string | undefined;
   readonly createdOn: Date;
   readonly updatedOn: Date;
   readonly requeueCount: number;
@@ -29,12 +32,12 @@ export interface TrackingRecord {
   readonly errorCode?: string | undefined;
   readonly failureStatus?: string | undefined;
   readonly details?: string | undefined;
-  /** The failure already reported (so each is reported once). */
+  /** The key of the failure report already made (so each is reported once, before acting on it). */
   readonly reportedFailure?: string | undefined;
   readonly stuckReported?: boolean | undefined;
   /**
    * Until when the worker that holds the row may store or queue the source; another delivery may take the
-   * row over only after that (or once the holder released it after a failure).
+   * row over only after that. `new Date(0)` means released after a failure: take over at once.
    */
   readonly leaseUntil?: Date | undefined;
   /** The table service's ETag: every change is conditional on it. */
@@ -44,22 +47,68 @@ export interface TrackingRecord {
 export type NewTrackingRecord = Omit<TrackingRecord, 'etag' | 'createdOn' | 'updatedOn' | 'requeueCount'>;
 export type TrackingChanges = Partial<Omit<TrackingRecord, 'sourceId' | 'etag' | 'createdOn'>>;
 
-/** How long a worker holds a source it is storing or queueing: longer than any bounded retry of one step. */
-export const LEASE_MS = 10 * 60_000;
-
-/** Another writer changed the row first (optimistic concurrency): the caller lost the race. */
+/** Another writer changed the row first (optimistic concurrency): reading it again tells what happened. */
 export class TrackingConflictError extends IngestError {
   constructor(sourceId: string) {
-    super(`The tracking row of ${sourceId} was changed by someone else first.`, 'TrackingConflict', false);
+    super(`The tracking row of ${sourceId} was changed by someone else first.`, 'TrackingConflict', true);
     this.name = 'TrackingConflictError';
   }
 }
 
-export interface TrackingStoreOptions {
+export const isTrackingConflict = (e: unknown): e is TrackingConflictError =>
+  e instanceof Error && e.name === 'TrackingConflictError';
+
+/** What a failure report says (a log line, a row in IngestionFailures, a webhook body). */
+export interface FailureReport {
+  readonly event:
+    'IngestionFailed' | 'IngestionStuck' | 'IngestionAbandoned' | 'IngestionRequeued' | 'LandingRejected';
+  readonly sourceId: string;
+  readonly database: string;
+  readonly table: string;
+  /** The blob or push, without SAS. */
+  readonly source: string;
+  readonly errorCode?: string | undefined;
+  readonly failureStatus?: string | undefined;
+  readonly details?: string | undefined;
+  /** What the app did about it: 'quarantined', 'requeued', 'reported', ... */
+  readonly action: string;
+  /** Distinguishes reports of one source (the attempt, the event): the same key is one report. */
+  readonly key: string;
+  readonly at: Date;
+}
+
+/** An open-list entry: a source that is not closed yet, and since when it is listed. */
+export interface OpenEntry {
+  readonly sourceId: string;
+  readonly since: Date;
+}
+
+/**
+ * The persistence the lifecycle needs, and nothing more: a test replaces it with a map. Every change of a
+ * record is conditional on the ETag it was read with.
+ */
+export interface TrackingPersistence {
+  ensureTables(): Promise<void>;
+  /** Inserts the row; `undefined` if a row with that id exists already. */
+  insert(record: Omit<TrackingRecord, 'etag'>): Promise<TrackingRecord | undefined>;
+  get(sourceId: string): Promise<TrackingRecord | undefined>;
+  /** Replaces `record` with `next` if nobody changed it since it was read; TrackingConflictError otherwise. */
+  replace(record: TrackingRecord, next: Omit<TrackingRecord, 'etag'>): Promise<TrackingRecord>;
+  /** Deletes the row if nobody changed it since it was read (gone already counts as done). */
+  remove(record: TrackingRecord): Promise<void>;
+  /** Lists the source as open (idempotent). */
+  markOpen(sourceId: string, since: Date): Promise<void>;
+  /** Takes the source off the open list (gone already counts as done). */
+  unmarkOpen(sourceId: string): Promise<void>;
+  openEntries(): AsyncIterable<OpenEntry>;
+  /** One row per failure report, keyed so that writing it twice is harmless. */
+  recordFailure(report: FailureReport): Promise<void>;
+}
+
+export interface TableTrackingStoreOptions {
   readonly tracking: TableClient;
   readonly open: TableClient;
   readonly failures: TableClient;
-  readonly clock?: () => number;
   /** How long tracking rows live. @default 30 days */
   readonly retentionDays?: number;
 }
@@ -67,8 +116,6 @@ export interface TrackingStoreOptions {
 export const trackingPartition = (sourceId: string): string => `src-${sourceId.slice(0, 2).toLowerCase()}`;
 export const openPartition = (sourceId: string): string => `open-${sourceId.slice(0, 1).toLowerCase()}`;
 export const OPEN_PARTITIONS = Array.from({ length: 16 }, (_, i) => `open-${i.toString(16)}`);
-
-const statusOf = (e: unknown): number | undefined => (e as { statusCode?: number }).statusCode;
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
@@ -92,6 +139,7 @@ function toEntity(record: Omit<TrackingRecord, 'etag'>, expiresOn: Date): Entity
     BlobPath: record.blobPath,
     RawDataSize: record.rawDataSize,
     StatusTableUrl: record.statusTableUrl,
+    Fingerprint: record.fingerprint,
     FinalStatus: record.finalStatus,
     ErrorCode: record.errorCode,
     FailureStatus: record.failureStatus,
@@ -120,6 +168,7 @@ function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingReco
     blobPath: str(e.BlobPath),
     rawDataSize: typeof e.RawDataSize === 'number' ? e.RawDataSize : undefined,
     statusTableUrl: str(e.StatusTableUrl),
+    fingerprint: str(e.Fingerprint),
     createdOn: date(e.CreatedOn),
     updatedOn: date(e.UpdatedOn),
     requeueCount: typeof e.RequeueCount === 'number' ? e.RequeueCount : 0,
@@ -135,18 +184,12 @@ function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingReco
 }
 
 /**
- * The app's record of every source it takes on. A row is inserted conditionally before anything is
- * uploaded or queued (a second delivery of the same source conflicts), then moved along with optimistic
- * concurrency. Open sources are also listed in `IngestionOpen`, so the sweep reads only those.
+ * The tracking tables in Azure Table storage: `IngestionTracking` (one row per source, kept for the
+ * retention period), `IngestionOpen` (one row per open source, in 16 partitions, so the sweep's cost
+ * follows open items, not history) and `IngestionFailures` (one row per report).
  */
-export class TrackingStore {
-  private readonly options: TrackingStoreOptions;
-  private readonly clock: () => number;
-
-  constructor(options: TrackingStoreOptions) {
-    this.options = options;
-    this.clock = options.clock ?? Date.now;
-  }
+export class TableTrackingStore implements TrackingPersistence {
+  constructor(private readonly options: TableTrackingStoreOptions) {}
 
   async ensureTables(): Promise<void> {
     await Promise.all([
@@ -156,24 +199,15 @@ export class TrackingStore {
     ]);
   }
 
-  /** Inserts the row if the source is new; otherwise returns what is there. */
-  async begin(
-    input: NewTrackingRecord,
-  ): Promise<{ created: true; record: TrackingRecord } | { created: false; existing: TrackingRecord }> {
-    const now = new Date(this.clock());
-    const record = { ...input, createdOn: now, updatedOn: now, requeueCount: 0 };
+  async insert(record: Omit<TrackingRecord, 'etag'>): Promise<TrackingRecord | undefined> {
     try {
-      const response = await this.options.tracking.createEntity(toEntity(record, this.expiry(now)));
-      await this.options.open.upsertEntity(
-        { partitionKey: openPartition(input.sourceId), rowKey: input.sourceId, CreatedOn: now },
-        'Replace',
+      const response = await this.options.tracking.createEntity(
+        toEntity(record, this.expiry(record.createdOn)),
       );
-      return { created: true, record: { ...record, etag: response.etag ?? '' } };
+      return { ...record, etag: response.etag ?? '' };
     } catch (e) {
-      if (statusOf(e) !== 409) throw e;
-      const existing = await this.get(input.sourceId);
-      if (!existing) throw e;
-      return { created: false, existing };
+      if (isHttpStatus(e, 409)) return undefined;
+      throw e;
     }
   }
 
@@ -181,14 +215,12 @@ export class TrackingStore {
     try {
       return fromEntity(await this.options.tracking.getEntity(trackingPartition(sourceId), sourceId));
     } catch (e) {
-      if (statusOf(e) === 404) return undefined;
+      if (isHttpStatus(e, 404)) return undefined;
       throw e;
     }
   }
 
-  /** Changes the row if nobody changed it since `record` was read; TrackingConflictError otherwise. */
-  async update(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
-    const next = { ...record, ...changes, updatedOn: new Date(this.clock()) };
+  async replace(record: TrackingRecord, next: Omit<TrackingRecord, 'etag'>): Promise<TrackingRecord> {
     try {
       const response = await this.options.tracking.updateEntity(
         toEntity(next, this.expiry(next.createdOn)),
@@ -197,51 +229,47 @@ export class TrackingStore {
       );
       return { ...next, etag: response.etag ?? '' };
     } catch (e) {
-      if (statusOf(e) === 412) throw new TrackingConflictError(record.sourceId);
+      if (isHttpStatus(e, 412) || isHttpStatus(e, 404)) throw new TrackingConflictError(record.sourceId);
       throw e;
     }
   }
 
-  /** Whether a worker still holds the row (its lease has not run out and was not released). */
-  isLeased(record: TrackingRecord): boolean {
-    return record.leaseUntil !== undefined && record.leaseUntil.getTime() > this.clock();
-  }
-
-  /**
-   * Takes (or renews) the lease, conditionally: whoever wins may store or queue the source next. Every
-   * enqueue is preceded by a won claim, so two deliveries never both queue one source.
-   */
-  async claim(record: TrackingRecord, changes: TrackingChanges = {}): Promise<TrackingRecord> {
-    return this.update(record, { ...changes, leaseUntil: new Date(this.clock() + LEASE_MS) });
-  }
-
-  /** Gives the lease up after a failure in this process, so that a retry may take over at once. */
-  async release(record: TrackingRecord): Promise<TrackingRecord> {
-    return this.update(record, { leaseUntil: new Date(0) });
-  }
-
-  /** Closes a source: final state on its row, off the open list. */
-  async close(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
-    const closed = await this.update(record, { ...changes, state: 'closed' });
-    await this.options.open
-      .deleteEntity(openPartition(record.sourceId), record.sourceId)
-      .catch((e: unknown) => {
-        if (statusOf(e) !== 404) throw e;
+  async remove(record: TrackingRecord): Promise<void> {
+    try {
+      await this.options.tracking.deleteEntity(trackingPartition(record.sourceId), record.sourceId, {
+        etag: record.etag,
       });
-    return closed;
-  }
-
-  /** Ids of every open source, partition by partition: the sweep's cost follows open items, not history. */
-  async *openSourceIds(): AsyncGenerator<string> {
-    for (const partition of OPEN_PARTITIONS) {
-      const rows = this.options.open.listEntities({
-        queryOptions: { filter: `PartitionKey eq '${partition}'`, select: ['RowKey'] },
-      });
-      for await (const row of rows) if (row.rowKey) yield row.rowKey;
+    } catch (e) {
+      if (isHttpStatus(e, 412)) throw new TrackingConflictError(record.sourceId);
+      if (!isHttpStatus(e, 404)) throw e;
     }
   }
 
-  /** One row per reported failure, keyed so that writing it twice is harmless. */
+  async markOpen(sourceId: string, since: Date): Promise<void> {
+    await this.options.open.upsertEntity(
+      { partitionKey: openPartition(sourceId), rowKey: sourceId, CreatedOn: since },
+      'Replace',
+    );
+  }
+
+  async unmarkOpen(sourceId: string): Promise<void> {
+    try {
+      await this.options.open.deleteEntity(openPartition(sourceId), sourceId);
+    } catch (e) {
+      if (!isHttpStatus(e, 404)) throw e;
+    }
+  }
+
+  async *openEntries(): AsyncGenerator<OpenEntry> {
+    for (const partition of OPEN_PARTITIONS) {
+      const rows = this.options.open.listEntities<{ CreatedOn?: Date }>({
+        queryOptions: { filter: `PartitionKey eq '${partition}'`, select: ['RowKey', 'CreatedOn'] },
+      });
+      for await (const row of rows)
+        if (row.rowKey) yield { sourceId: row.rowKey, since: date(row.CreatedOn ?? 0) };
+    }
+  }
+
   async recordFailure(report: FailureReport): Promise<void> {
     await this.options.failures.upsertEntity(
       {
@@ -265,23 +293,4 @@ export class TrackingStore {
   private expiry(from: Date): Date {
     return new Date(from.getTime() + (this.options.retentionDays ?? 30) * 86_400_000);
   }
-}
-
-/** What a failure report says (a log line, a row in IngestionFailures, a webhook body). */
-export interface FailureReport {
-  readonly event:
-    'IngestionFailed' | 'IngestionStuck' | 'IngestionAbandoned' | 'IngestionRequeued' | 'LandingRejected';
-  readonly sourceId: string;
-  readonly database: string;
-  readonly table: string;
-  /** The blob or push, without SAS. */
-  readonly source: string;
-  readonly errorCode?: string | undefined;
-  readonly failureStatus?: string | undefined;
-  readonly details?: string | undefined;
-  /** What the app did about it: 'quarantined', 'requeued', 'reported', ... */
-  readonly action: string;
-  /** Distinguishes reports of one source (the attempt, the event): the same key is one report. */
-  readonly key: string;
-  readonly at: Date;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { IngestError } from './errors';
-import { redactSecrets } from './log';
+import { IngestError } from '../errors';
+import { redactSecrets } from '../log';
 
 /** How the app reaches a storage account: a connection string (local) or an identity (Azure). */
 export type StorageConnection =
@@ -17,7 +17,7 @@ export type StorageConnection =
 
 export type KustoAuth = 'default' | 'managed-identity' | 'none';
 
-/** The app's settings (contracts.md §3), read once and checked at start-up. */
+/** The app's settings (docs/contracts.md), read once and checked at start-up. */
 export interface AppConfig {
   readonly kustoIngestUri: string;
   readonly kustoEngineUri: string | undefined;
@@ -36,6 +36,10 @@ export interface AppConfig {
   readonly maxRequeueAttempts: number;
   readonly failureWebhookUrl: string | undefined;
   readonly httpIngestFlavor: 'queued' | 'managed-streaming';
+  /** Hosts besides Azure Storage's blob endpoints that blob references may name. */
+  readonly allowedBlobHosts: readonly string[];
+  /** The local storage emulator's blob origin, when the landing account is one (http, no Azure). */
+  readonly localBlobOrigin: string | undefined;
 }
 
 /** Every default the app applies; infra emits the same values. */
@@ -51,6 +55,15 @@ export const CONFIG_DEFAULTS = {
   MAX_REQUEUE_ATTEMPTS: '3',
   HTTP_INGEST_FLAVOR: 'queued',
 } as const;
+
+/**
+ * A setting a trigger binding needs when its module loads (the queue name, the timer schedule): the
+ * environment's value, else the app's own default.
+ */
+export function triggerSetting(name: 'LANDING_EVENTS_QUEUE' | 'SWEEP_SCHEDULE', env = process.env): string {
+  const value = env[name]?.trim();
+  return value ? value : CONFIG_DEFAULTS[name];
+}
 
 /** Every setting name the app reads, for infra checks. Storage prefixes are listed by their base name. */
 export const CONFIG_SETTINGS = [
@@ -71,6 +84,7 @@ export const CONFIG_SETTINGS = [
   'MAX_REQUEUE_ATTEMPTS',
   'FAILURE_WEBHOOK_URL',
   'HTTP_INGEST_FLAVOR',
+  'ALLOWED_BLOB_HOSTS',
 ] as const;
 
 export class ConfigError extends IngestError {
@@ -125,7 +139,24 @@ const settingsSchema = z.object({
     .default(Number(CONFIG_DEFAULTS.MAX_REQUEUE_ATTEMPTS)),
   FAILURE_WEBHOOK_URL: optional(httpUrl),
   HTTP_INGEST_FLAVOR: z.enum(['queued', 'managed-streaming']).default(CONFIG_DEFAULTS.HTTP_INGEST_FLAVOR),
+  ALLOWED_BLOB_HOSTS: optional(
+    z
+      .string()
+      .refine(
+        (v) => v.split(',').every((h) => /^(\*\.)?[a-z0-9.-]+(:\d+)?$/i.test(h.trim())),
+        'must be a comma list of host names (host, host:port or *.suffix)',
+      ),
+  ),
 });
+
+/** The blob origin of a connection string that points at the local emulator (http), if it does. */
+function localBlobOrigin(connection: StorageConnection): string | undefined {
+  if (connection.kind !== 'connectionString') return undefined;
+  const text = connection.connectionString;
+  if (/UseDevelopmentStorage=true/i.test(text)) return 'http://127.0.0.1:10000';
+  const endpoint = /BlobEndpoint=(http:[^;]+)/i.exec(text)?.[1];
+  return endpoint ? new URL(endpoint).origin : undefined;
+}
 
 function storageConnection(
   env: NodeJS.ProcessEnv,
@@ -176,11 +207,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join('.');
-      const value = env[name];
+      // Never the value itself: a bad setting can still hold a secret (a webhook URL with its key).
       problems.push(
-        value === undefined
+        env[name] === undefined
           ? `${name} is required (${issue.message})`
-          : `${name} '${value}' is not valid: ${issue.message}`,
+          : `${name} is not valid: ${issue.message}`,
       );
     }
   }
@@ -216,5 +247,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxRequeueAttempts: s.MAX_REQUEUE_ATTEMPTS,
     failureWebhookUrl: s.FAILURE_WEBHOOK_URL,
     httpIngestFlavor: s.HTTP_INGEST_FLAVOR,
+    allowedBlobHosts: (s.ALLOWED_BLOB_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+    localBlobOrigin: localBlobOrigin(landingStorage),
   };
 }

@@ -1,10 +1,11 @@
-import type { AppContext } from './appContext';
+import { isNotFound, isHttpStatus } from '../../errors';
+import type { AppContext } from '../context';
 
 /** Blob metadata is sent as HTTP headers: ASCII only, 8 KB for all names and values together. */
 const METADATA_LIMIT = 8 * 1024;
 
 /** Percent-encodes a value for a metadata header and cuts it to `max` characters without splitting an escape. */
-export function metadataValue(text: string, max: number): string {
+export function encodeMetadataValue(text: string, max: number): string {
   const encoded = encodeURIComponent(text).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
@@ -33,24 +34,27 @@ export interface QuarantineItem {
  * Moves a landing blob that cannot be ingested to the quarantine container, with the reason in its
  * metadata: copied first, then removed from landing only if it is still the version that failed.
  */
-export async function quarantine(ctx: AppContext, item: QuarantineItem): Promise<'quarantined' | 'gone'> {
+export async function quarantine(
+  ctx: Pick<AppContext, 'landing' | 'clock'>,
+  item: QuarantineItem,
+): Promise<'quarantined' | 'gone'> {
   const source = ctx.landing.container.getBlobClient(item.path);
   const target = ctx.landing.failed.getBlobClient(item.path);
   let original: Record<string, string>;
   try {
     original = (await source.getProperties()).metadata ?? {};
   } catch (e) {
-    if ((e as { statusCode?: number }).statusCode === 404) return 'gone';
+    if (isNotFound(e)) return 'gone';
     throw e;
   }
   const fixed: Record<string, string> = {
     ...original,
-    quarantine_error_code: metadataValue(item.errorCode, 100),
+    quarantine_error_code: encodeMetadataValue(item.errorCode, 100),
     quarantine_source_id: item.sourceId,
     quarantined_on: new Date(ctx.clock()).toISOString(),
   };
   const room = Math.max(64, METADATA_LIMIT - metadataSize(fixed) - 'quarantine_reason'.length - 16);
-  const metadata = { ...fixed, quarantine_reason: metadataValue(item.reason, Math.min(room, 4096)) };
+  const metadata = { ...fixed, quarantine_reason: encodeMetadataValue(item.reason, Math.min(room, 4096)) };
   await ctx.landing.failed.createIfNotExists();
   const poller = await target.beginCopyFromURL(await ctx.landing.sas.readUrl(source), {
     metadata,
@@ -59,7 +63,7 @@ export async function quarantine(ctx: AppContext, item: QuarantineItem): Promise
   await poller.pollUntilDone();
   await source.delete({ conditions: { ifMatch: `"${item.eTag}"` } }).catch((e: unknown) => {
     // 412: the blob was overwritten meanwhile; the new version has its own event.
-    if (![404, 412].includes((e as { statusCode?: number }).statusCode ?? 0)) throw e;
+    if (!isNotFound(e) && !isHttpStatus(e, 412)) throw e;
   });
   return 'quarantined';
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import { ConfigError } from '../config';
-import { IngestValidationError } from '../errors';
-import { isDataFormat, parseDataFormat, type DataFormat } from '../message/dataFormat';
-import { validateEntityName } from '../names';
+import { IngestValidationError, isIngestValidationError, type ValidationCode } from '../../errors';
+import { isDataFormat, parseDataFormat, type DataFormat } from '../../message/dataFormat';
+import { validateEntityName } from '../../names';
+import { ConfigError } from '../settings';
 
 /** Where a landing blob goes and how it is read. */
 export interface RouteTarget {
@@ -154,9 +154,21 @@ function fromConvention(path: string): { database?: string; table?: string; form
   };
 }
 
+/** A blob that cannot be routed, with the database and table it would have gone to, as far as known. */
+export class RouteError extends IngestValidationError {
+  constructor(
+    message: string,
+    code: ValidationCode,
+    readonly database: string | undefined,
+    readonly table: string | undefined,
+  ) {
+    super(message, code);
+  }
+}
+
 /**
  * Routes a landing blob. Strongest first: its `kusto_*` metadata (any casing), the first matching rule, the
- * path convention. A blob that cannot be routed gets an IngestValidationError saying what is missing.
+ * path convention. A blob that cannot be routed gets a RouteError saying what is missing.
  */
 export function routeBlob(
   input: { readonly path: string; readonly metadata: Readonly<Record<string, string>> },
@@ -165,9 +177,24 @@ export function routeBlob(
   const { path, metadata } = input;
   const rule = rules.find((r) => picomatch.isMatch(path, r.match, { dot: true }));
   const convention = fromConvention(path);
-
   const database = metadataValue(metadata, 'kusto_database') ?? rule?.database ?? convention.database;
   const table = metadataValue(metadata, 'kusto_table') ?? rule?.table ?? convention.table;
+  try {
+    return resolve(path, metadata, rule, convention, database, table);
+  } catch (e) {
+    if (!isIngestValidationError(e)) throw e;
+    throw new RouteError(e.message, e.code, database, table);
+  }
+}
+
+function resolve(
+  path: string,
+  metadata: Readonly<Record<string, string>>,
+  rule: RoutingRule | undefined,
+  convention: { format?: string },
+  database: string | undefined,
+  table: string | undefined,
+): RouteTarget {
   if (!database || !table) {
     throw new IngestValidationError(
       `Cannot route '${path}': put it under {database}/{table}/ in the landing container, set the kusto_database and kusto_table metadata, or add a routing rule.`,

@@ -1,9 +1,9 @@
-import { silentLogger, type Logger } from '../log';
-import { withRetry } from '../retry';
-import type { FailureReport, TrackingStore } from '../status/tracking';
+import { silentLogger, type Logger } from '../../log';
+import { withRetry } from '../../retry';
+import type { FailureReport, TrackingPersistence } from './trackingStore';
 
 export interface FailureReporterOptions {
-  readonly tracking: TrackingStore;
+  readonly store: Pick<TrackingPersistence, 'recordFailure'>;
   readonly logger?: Logger;
   /** POST one JSON body per report here, when set. */
   readonly webhookUrl?: string | undefined;
@@ -22,7 +22,7 @@ export class FailureReporter {
     const line = JSON.stringify({ ...report, at: report.at.toISOString() });
     if (report.event === 'IngestionRequeued') logger.warn(line);
     else logger.error(line);
-    await this.options.tracking.recordFailure(report);
+    await this.options.store.recordFailure(report);
     const url = this.options.webhookUrl;
     if (!url) return;
     try {

@@ -1,23 +1,38 @@
 import type { TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
-import { loadConfig, type AppConfig, type StorageConnection } from '../config';
 import { getIngestClient } from '../ingest/getIngestClient';
 import { ManagedStreamingIngestClient } from '../ingest/managedStreamingIngestClient';
 import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
-import { loadRoutes, type RoutingRule } from '../routing/routeBlob';
-import { TrackingStore } from '../status/tracking';
-import { FailureReporter } from './failureReporter';
-import { LandingSas } from './landingSas';
+import { LandingSas } from './landing/landingSas';
+import { processLogger } from './processLogger';
+import { loadRoutes, type RoutingRule } from './routing/routeBlob';
+import { loadConfig, type AppConfig, type StorageConnection } from './settings';
+import { FailureReporter } from './tracking/failureReporter';
+import { isKnownToService } from './tracking/statusLookup';
+import { TrackedSources } from './tracking/trackedSources';
+import { TableTrackingStore } from './tracking/trackingStore';
 
+/** The tracking tables' names (docs/contracts.md). */
 export const TABLES = {
   tracking: 'IngestionTracking',
   open: 'IngestionOpen',
   failures: 'IngestionFailures',
 } as const;
+
+/** The landing account's containers and queues. */
+export interface LandingStorage {
+  readonly service: BlobServiceClient;
+  readonly container: ContainerClient;
+  readonly failed: ContainerClient;
+  readonly events: QueueClient;
+  readonly poison: QueueClient;
+  readonly sas: LandingSas;
+}
 
 /** Everything the triggers share: built once per process from the settings, and reused. */
 export interface AppContext {
@@ -25,29 +40,27 @@ export interface AppContext {
   readonly ingest: QueuedIngestClient;
   /** Streams small HTTP pushes when HTTP_INGEST_FLAVOR is managed-streaming; undefined otherwise. */
   readonly managed: ManagedStreamingIngestClient | undefined;
-  readonly tracking: TrackingStore;
-  readonly reporter: FailureReporter;
+  /** The tracked-source lifecycle: every tracking write goes through it. */
+  readonly tracking: TrackedSources;
   readonly routes: readonly RoutingRule[];
-  readonly landing: {
-    readonly service: BlobServiceClient;
-    readonly container: ContainerClient;
-    readonly failed: ContainerClient;
-    readonly events: QueueClient;
-    readonly poison: QueueClient;
-    readonly sas: LandingSas;
-  };
+  readonly landing: LandingStorage;
   readonly clock: () => number;
+  readonly logger: Logger;
   /** Creates the tables, containers and queues the app needs, once (they usually exist already in Azure). */
   ready(): Promise<void>;
 }
 
 export interface AppContextOptions {
+  /** @default silent */
   readonly logger?: Logger;
+  /** @default Date.now */
   readonly clock?: () => number;
-  /** Table names (tests give each run its own); the defaults are the contract's. */
+  /** Table names (tests give each run its own). @default TABLES */
   readonly tables?: { readonly tracking: string; readonly open: string; readonly failures: string };
-  /** Extra options for the ingest client (tests: storage fault policies). */
+  /** Extra options for the ingest client (tests: storage fault policies). @default none */
   readonly ingestOptions?: Omit<QueuedIngestClientOptions, 'ingestUri' | 'credential'>;
+  /** Policies added to the tracking tables' clients, once per call (tests: faults). @default none */
+  readonly trackingPolicies?: readonly PipelinePolicy[];
 }
 
 function storageCredential(connection: Extract<StorageConnection, { kind: 'identity' }>): TokenCredential {
@@ -71,13 +84,16 @@ function queueService(c: StorageConnection): QueueServiceClient {
     : new QueueServiceClient(c.queueServiceUri, storageCredential(c));
 }
 
-function tableClient(c: StorageConnection, table: string): TableClient {
+function tableClient(c: StorageConnection, table: string, policies: readonly PipelinePolicy[]): TableClient {
+  const additionalPolicies = policies.map((policy) => ({ policy, position: 'perCall' as const }));
   return c.kind === 'connectionString'
     ? TableClient.fromConnectionString(c.connectionString, table, {
         allowInsecureConnection: insecure(c.connectionString),
+        additionalPolicies,
       })
     : new TableClient(c.tableServiceUri, table, storageCredential(c), {
         allowInsecureConnection: c.tableServiceUri.startsWith('http:'),
+        additionalPolicies,
       });
 }
 
@@ -87,6 +103,20 @@ function kustoCredential(config: AppConfig): TokenCredential | undefined {
   if (config.kustoAuth === 'managed-identity')
     return new ManagedIdentityCredential(clientId ? { clientId } : {});
   return new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+}
+
+function landingStorage(config: AppConfig): LandingStorage {
+  const service = blobService(config.landingStorage);
+  const queues = queueService(config.landingStorage);
+  return {
+    service,
+    container: service.getContainerClient(config.landingContainer),
+    failed: service.getContainerClient(config.landingFailedContainer),
+    events: queues.getQueueClient(config.landingEventsQueue),
+    poison: queues.getQueueClient(`${config.landingEventsQueue}-poison`),
+    // Storage checks a SAS against its own clock: signed with the real time, whatever clock the app is given.
+    sas: new LandingSas({ mode: config.landingSasMode, service }),
+  };
 }
 
 /** Builds the context from settings; nothing touches the network until first use. */
@@ -100,23 +130,20 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     ...options.ingestOptions,
   });
   const tables = options.tables ?? TABLES;
-  const tracking = new TrackingStore({
-    tracking: tableClient(config.appStorage, tables.tracking),
-    open: tableClient(config.appStorage, tables.open),
-    failures: tableClient(config.appStorage, tables.failures),
-    clock,
+  const policies = options.trackingPolicies ?? [];
+  const store = new TableTrackingStore({
+    tracking: tableClient(config.appStorage, tables.tracking, policies),
+    open: tableClient(config.appStorage, tables.open, policies),
+    failures: tableClient(config.appStorage, tables.failures, policies),
   });
-  const service = blobService(config.landingStorage);
-  const queues = queueService(config.landingStorage);
-  const landing = {
-    service,
-    container: service.getContainerClient(config.landingContainer),
-    failed: service.getContainerClient(config.landingFailedContainer),
-    events: queues.getQueueClient(config.landingEventsQueue),
-    poison: queues.getQueueClient(`${config.landingEventsQueue}-poison`),
-    sas: new LandingSas({ mode: config.landingSasMode, service, clock }),
-  };
-  let readiness: Promise<void> | undefined;
+  const tracking = new TrackedSources({
+    store,
+    reporter: new FailureReporter({ store, logger, webhookUrl: config.failureWebhookUrl }),
+    wasQueued: (record) => isKnownToService(ingest, record.sourceId),
+    clock,
+    logger,
+  });
+  const landing = landingStorage(config);
   const managed =
     config.httpIngestFlavor === 'managed-streaming' && config.kustoEngineUri
       ? new ManagedStreamingIngestClient({
@@ -127,18 +154,19 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
           logger,
         })
       : undefined;
+  let readiness: Promise<void> | undefined;
   return {
     config,
     ingest,
     managed,
     tracking,
-    reporter: new FailureReporter({ tracking, logger, webhookUrl: config.failureWebhookUrl }),
     routes: config.routesFile ? loadRoutes(config.routesFile) : [],
     landing,
     clock,
+    logger,
     ready: () => {
       readiness ??= Promise.all([
-        tracking.ensureTables(),
+        store.ensureTables(),
         landing.container.createIfNotExists(),
         landing.failed.createIfNotExists(),
         landing.events.createIfNotExists(),
@@ -156,9 +184,12 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
 
 let shared: AppContext | undefined;
 
-/** The process-wide context, from the environment, created at first use (Flex allows ~30 s to start). */
-export function getAppContext(options: AppContextOptions = {}): AppContext {
-  shared ??= createAppContext(loadConfig(), options);
+/**
+ * The process-wide context, from the environment, created at first use (Flex allows ~30 s to start); its
+ * shared clients log to the process logger.
+ */
+export function getAppContext(): AppContext {
+  shared ??= createAppContext(loadConfig(), { logger: processLogger });
   return shared;
 }
 

@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../shared/config';
+import { ConfigError } from '../../../shared/app/settings';
 import { IngestValidationError } from '../../../shared/errors';
-import { compileTimePattern, loadRoutes, routeBlob } from '../../../shared/routing/routeBlob';
+import { compileTimePattern, loadRoutes, routeBlob } from '../../../shared/app/routing/routeBlob';
 
 const route = (
   path: string,

@@ -1,0 +1,50 @@
+import {
+  classify,
+  isIngestAuthError,
+  isIngestThrottledError,
+  isIngestValidationError,
+  type IngestError,
+} from '../../errors';
+import type { Logger } from '../../log';
+import { errorBody, HttpProblem, type HttpResult } from './httpTypes';
+
+/** Seconds a caller waits before retrying after a dependency failure, unless the dependency said. */
+const RETRY_AFTER_SECONDS = 10;
+
+/**
+ * Maps an error to the HTTP API's answer: what was wrong and what to do, never a secret and never an
+ * internal endpoint. Bad input is 4xx; a dependency that failed is 502 (it refused us) or 503 (try again).
+ */
+export function errorResult(e: unknown, log: Logger): HttpResult {
+  if (e instanceof HttpProblem) return errorBody(e.status, e.code, e.message, e.headers);
+  const err: IngestError = classify(e);
+  if (isIngestValidationError(err))
+    return errorBody(err.code === 'TooLarge' ? 413 : 400, err.code, err.message);
+  if (isIngestThrottledError(err)) {
+    const retryAfter = String(Math.ceil((err.retryAfterInMs ?? RETRY_AFTER_SECONDS * 1000) / 1000));
+    return errorBody(503, err.code, `Kusto is throttling ingestion: retry after ${retryAfter} s.`, {
+      'retry-after': retryAfter,
+    });
+  }
+  log.error(JSON.stringify({ event: 'HttpIngestError', code: err.code, message: err.message }));
+  if (isIngestAuthError(err))
+    return errorBody(
+      502,
+      err.code,
+      "The app's identity was refused by Kusto or storage: check its role assignments.",
+    );
+  if (err.transient)
+    return errorBody(
+      503,
+      err.code,
+      `Kusto or storage is unavailable right now (${err.code}): retry after ${RETRY_AFTER_SECONDS} s.`,
+      { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    );
+  if (err.code === 'Unknown')
+    return errorBody(500, 'InternalError', 'The app failed unexpectedly: the error is in its log.');
+  return errorBody(
+    502,
+    err.code,
+    `Kusto or storage refused the request (${err.code}): the details are in the app's log.`,
+  );
+}

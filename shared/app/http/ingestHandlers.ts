@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import { IngestValidationError, isTransient } from '../../errors';
+import type { Logger } from '../../log';
+import { parseDataFormat } from '../../message/dataFormat';
+import { isUuid } from '../../uuid';
+import type { AppContext } from '../context';
+import { pushData } from '../push/pushData';
+import { queueBlobRefs } from '../push/queueBlobRefs';
+import { sourceStatus } from '../tracking/sourceStatus';
+import { errorResult } from './errorResult';
+import { errorBody, HttpProblem, statusUrl, type HttpRequestLike, type HttpResult } from './httpTypes';
+import { parsePushRequest } from './pushRequest';
+
+const retryAfter = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)));
+
+/** `POST /api/ingest/{database}/{table}`: the body is the data, streamed to Kusto's temp storage. */
+export async function handleIngestPush(
+  req: HttpRequestLike,
+  ctx: AppContext,
+  log: Logger,
+): Promise<HttpResult> {
+  try {
+    const outcome = await pushData(ctx, parsePushRequest(req), req.body);
+    const location = statusUrl(req, outcome.sourceId);
+    switch (outcome.kind) {
+      case 'accepted':
+        return {
+          status: 202,
+          jsonBody: {
+            sourceId: outcome.sourceId,
+            statusUrl: location,
+            ...(outcome.replay && { replay: true }),
+          },
+          headers: { location },
+        };
+      case 'streamed':
+        return {
+          status: 200,
+          jsonBody: { sourceId: outcome.sourceId, status: 'Succeeded', statusUrl: location },
+        };
+      case 'inProgress': {
+        const seconds = retryAfter(outcome.retryAfterMs);
+        return errorBody(
+          409,
+          'RequestInProgress',
+          `A request with this Idempotency-Key is still being processed: retry after ${seconds} s to get its result.`,
+          { 'retry-after': seconds },
+        );
+      }
+      case 'keyReused':
+        return errorBody(
+          422,
+          'IdempotencyKeyReused',
+          'This Idempotency-Key was used for a push with other parameters (table, format, mapping, tags, creationTime or Content-Encoding): use a new key for new data.',
+        );
+    }
+  } catch (e) {
+    return errorResult(e, log);
+  }
+}
+
+const blobsBody = z.object({
+  blobs: z
+    .array(z.object({ url: z.string().min(1), rawSize: z.number().int().nonnegative().optional() }).strict())
+    .min(1, 'give at least one blob')
+    .max(1000, 'at most 1000 blobs per request'),
+  format: z.string().optional(),
+  mapping: z.string().optional(),
+});
+
+const MAX_JSON_BODY = 1024 * 1024;
+
+async function readJson(body: ReadableStream<Uint8Array>): Promise<unknown> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_JSON_BODY)
+      throw new IngestValidationError(
+        'The JSON body is over 1 MB: send fewer blobs per request.',
+        'TooLarge',
+      );
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new IngestValidationError(
+      'The body is not JSON: send { "blobs": [{ "url": "https://...?<sas>" }] }.',
+      'InvalidProperty',
+    );
+  }
+}
+
+/** `POST /api/ingest/{database}/{table}/blobs`: queues existing blobs by URL, with a result per blob. */
+export async function handleIngestBlobs(
+  req: HttpRequestLike,
+  ctx: AppContext,
+  log: Logger,
+): Promise<HttpResult> {
+  try {
+    if (req.body === null)
+      throw new HttpProblem(
+        400,
+        'EmptyInput',
+        'Send { "blobs": [{ "url": "https://...?<sas>", "rawSize": 123 }] } as the body.',
+      );
+    const parsed = blobsBody.safeParse(await readJson(req.body));
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      throw new HttpProblem(400, 'InvalidProperty', `The body is not valid: ${issues}.`);
+    }
+    const results = await queueBlobRefs(ctx, {
+      database: req.params.database ?? '',
+      table: req.params.table ?? '',
+      format: parseDataFormat(parsed.data.format ?? 'csv'),
+      mapping: parsed.data.mapping,
+      blobs: parsed.data.blobs,
+    });
+    const answered = results.map((r) =>
+      'error' in r
+        ? { url: r.url, ...(errorResult(r.error, log).jsonBody as object) }
+        : { ...r, statusUrl: statusUrl(req, r.sourceId) },
+    );
+    if (results.some((r) => 'sourceId' in r)) return { status: 202, jsonBody: { results: answered } };
+    // Nothing taken: if an outage stopped any of them it is a 503 to retry, else the caller's to fix.
+    if (results.some((r) => 'error' in r && isTransient(r.error)))
+      return { status: 503, jsonBody: { results: answered }, headers: { 'retry-after': '10' } };
+    return { status: 400, jsonBody: { results: answered } };
+  } catch (e) {
+    return errorResult(e, log);
+  }
+}
+
+/** `GET /api/ingest/status/{sourceId}`: the item's status, error code and details. */
+export async function handleIngestStatus(
+  req: HttpRequestLike,
+  ctx: AppContext,
+  log: Logger,
+): Promise<HttpResult> {
+  const sourceId = req.params.sourceId ?? '';
+  try {
+    if (!isUuid(sourceId))
+      throw new HttpProblem(
+        400,
+        'InvalidProperty',
+        `'${sourceId.slice(0, 80)}' is not a source id: use the sourceId a 202 answer gave.`,
+      );
+    const status = await sourceStatus(ctx, sourceId);
+    if (!status)
+      throw new HttpProblem(
+        404,
+        'NotFound',
+        `No ingestion with source id ${sourceId} is known (or it expired after the retention period).`,
+      );
+    return { status: 200, jsonBody: status };
+  } catch (e) {
+    return errorResult(e, log);
+  }
+}

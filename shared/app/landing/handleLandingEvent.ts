@@ -1,0 +1,209 @@
+import type { BlobClient, BlobGetPropertiesResponse } from '@azure/storage-blob';
+import { classify, isIngestValidationError, isNotFound, type IngestError } from '../../errors';
+import { ReportLevel, ReportMethod, type IngestionProps } from '../../ingest/types';
+import type { Logger } from '../../log';
+import { isBinaryFormat } from '../../message/dataFormat';
+import type { AppContext } from '../context';
+import { RouteError, routeBlob, type RouteTarget } from '../routing/routeBlob';
+import type { Failure } from '../tracking/trackedSources';
+import type { TrackingRecord } from '../tracking/trackingStore';
+import { parseBlobCreated, type BlobCreated } from './blobCreated';
+import { canonicalBlobUrl, landingSourceId, pathInContainer, unquoteETag } from './landingBlob';
+import { quarantine } from './quarantine';
+
+export type LandingOutcome =
+  | { readonly outcome: 'queued'; readonly sourceId: string }
+  | { readonly outcome: 'duplicate'; readonly sourceId: string }
+  | { readonly outcome: 'rejected'; readonly sourceId: string; readonly reason: string }
+  | { readonly outcome: 'ignored'; readonly reason: string }
+  | { readonly outcome: 'poisoned'; readonly reason: string };
+
+/**
+ * Handles one BlobCreated event from the landing queue. Throws only when a retry can help (storage or
+ * service trouble); anything that cannot be ingested is reported and quarantined, never retried forever, and
+ * a message that is no event at all goes to the poison queue at once.
+ */
+export async function handleLandingEvent(
+  message: unknown,
+  ctx: AppContext,
+  log: Logger,
+): Promise<LandingOutcome> {
+  let event;
+  try {
+    event = parseBlobCreated(message);
+  } catch (e) {
+    if (!isIngestValidationError(e)) throw e;
+    await ctx.landing.poison.createIfNotExists();
+    const text = typeof message === 'string' ? message : JSON.stringify(message);
+    await ctx.landing.poison.sendMessage(Buffer.from(text).toString('base64'));
+    log.warn(JSON.stringify({ event: 'LandingMessagePoisoned', reason: e.message }));
+    return { outcome: 'poisoned', reason: e.message };
+  }
+  if (!event) return { outcome: 'ignored', reason: 'not a BlobCreated event' };
+  return ingestLandingBlob(ctx, log, event);
+}
+
+/**
+ * Takes one landing blob version on: routes it, tracks it, queues it by URL with a read SAS, or reports
+ * and quarantines it. The sweep calls this too, for a version whose delivery stopped half-way.
+ */
+export async function ingestLandingBlob(
+  ctx: AppContext,
+  log: Logger,
+  event: BlobCreated,
+): Promise<LandingOutcome> {
+  const path = pathInContainer(ctx.landing.container.url, event.url);
+  if (path === undefined)
+    return { outcome: 'ignored', reason: `not in the '${ctx.config.landingContainer}' container` };
+  await ctx.ready();
+
+  const blob = ctx.landing.container.getBlobClient(path);
+  const properties = await propertiesOf(blob);
+  // Gone: deleted by its owner, or quarantined by an earlier delivery.
+  if (!properties) return { outcome: 'ignored', reason: `blob ${path} is gone` };
+  const eTag = unquoteETag(properties.etag ?? '');
+  if (event.eTag && unquoteETag(event.eTag) !== eTag) {
+    // The blob was overwritten since: its newer version raised its own event.
+    return { outcome: 'ignored', reason: `blob ${path} has changed since this event (superseded)` };
+  }
+  const sourceUrl = canonicalBlobUrl(blob.url);
+  const sourceId = landingSourceId(sourceUrl, eTag);
+  const route = routeLanding(ctx, path, properties, sourceId);
+
+  const begun = await ctx.tracking.begin({
+    sourceId,
+    kind: 'landing',
+    database: route.props.database,
+    table: route.props.table,
+    props: route.props,
+    sourceUrl,
+    eTag,
+  });
+  if (begun.kind !== 'new' && begun.kind !== 'resumed') {
+    // Queued or closed already, or another delivery is at work on it (the sweep finishes what it leaves).
+    log.info(
+      JSON.stringify({ event: 'LandingDuplicate', sourceId, source: sourceUrl, state: begun.record.state }),
+    );
+    return { outcome: 'duplicate', sourceId };
+  }
+  const record = begun.record;
+  try {
+    if (route.error) return await reject(ctx, log, record, route.error);
+    try {
+      await ctx.tracking.queue(record, async () =>
+        ctx.ingest.ingestFromBlob(await ctx.landing.sas.readUrl(blob), route.props),
+      );
+    } catch (e) {
+      if (!isIngestValidationError(e)) throw e;
+      return await reject(ctx, log, record, e);
+    }
+  } catch (e) {
+    await ctx.tracking.release(record); // the retried delivery (or the sweep) takes over at once
+    throw e;
+  }
+  log.info(
+    JSON.stringify({
+      event: 'LandingQueued',
+      sourceId,
+      source: sourceUrl,
+      database: route.props.database,
+      table: route.props.table,
+    }),
+  );
+  return { outcome: 'queued', sourceId };
+}
+
+async function propertiesOf(blob: BlobClient): Promise<BlobGetPropertiesResponse | undefined> {
+  try {
+    return await blob.getProperties();
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/** The ingestion properties of a landing blob, or why it cannot be routed (and as much of them as is known). */
+function routeLanding(
+  ctx: AppContext,
+  path: string,
+  properties: BlobGetPropertiesResponse,
+  sourceId: string,
+): { props: IngestionProps; error?: IngestError } {
+  const reporting = {
+    sourceId,
+    reportLevel: ReportLevel.FailuresAndSuccesses,
+    reportMethod: ReportMethod.Table,
+  };
+  let target: RouteTarget;
+  try {
+    target = routeBlob({ path, metadata: properties.metadata ?? {} }, ctx.routes);
+  } catch (e) {
+    if (!(e instanceof RouteError)) throw e;
+    return {
+      props: { database: e.database ?? '', table: e.table ?? '', format: 'csv', ...reporting },
+      error: e,
+    };
+  }
+  const compressed = /\.(gz|zip)$/i.test(path);
+  const size = properties.contentLength;
+  return {
+    props: {
+      database: target.database,
+      table: target.table,
+      format: target.format,
+      ...(target.mappingReference !== undefined && { mappingReference: target.mappingReference }),
+      ...(target.creationTime !== undefined && { creationTime: target.creationTime }),
+      ...(target.tags.length > 0 && { tags: target.tags }),
+      // The blob's size is its raw size unless it is compressed (then unknown); binary formats count as they are.
+      ...(size !== undefined && (!compressed || isBinaryFormat(target.format)) && { rawDataSize: size }),
+      ...reporting,
+    },
+  };
+}
+
+/** The report of a landing blob that cannot be ingested, before it is quarantined. */
+export function landingRejection(ctx: AppContext, error: { code: string; message: string }): Failure {
+  return {
+    event: 'LandingRejected',
+    finalStatus: 'Rejected',
+    errorCode: error.code,
+    failureStatus: 'Permanent',
+    details: error.message,
+    action: `quarantined to ${ctx.config.landingFailedContainer}`,
+    key: 'rejected',
+  };
+}
+
+/** Where a landing source's blob is inside the landing container. */
+export function landingPathOf(ctx: AppContext, record: TrackingRecord): string {
+  return pathInContainer(ctx.landing.container.url, record.sourceUrl ?? '') ?? '';
+}
+
+/** Moves the blob of a landing source to the quarantine container, if it is still the version that failed. */
+export async function quarantineSource(
+  ctx: AppContext,
+  record: TrackingRecord,
+  reason: { code: string; message: string },
+): Promise<void> {
+  if (!record.eTag) return;
+  await quarantine(ctx, {
+    path: landingPathOf(ctx, record),
+    eTag: record.eTag,
+    reason: reason.message,
+    errorCode: reason.code,
+    sourceId: record.sourceId,
+  });
+}
+
+/** Reports the blob (first), quarantines it, closes its source: a redelivery then finds it done. */
+async function reject(
+  ctx: AppContext,
+  log: Logger,
+  record: TrackingRecord,
+  e: unknown,
+): Promise<LandingOutcome> {
+  const error = classify(e);
+  await ctx.tracking.fail(record, landingRejection(ctx, error), () => quarantineSource(ctx, record, error));
+  log.warn(JSON.stringify({ event: 'LandingQuarantined', sourceId: record.sourceId }));
+  return { outcome: 'rejected', sourceId: record.sourceId, reason: error.message };
+}

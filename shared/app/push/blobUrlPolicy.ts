@@ -1,0 +1,72 @@
+import { IngestValidationError } from '../../errors';
+import { stripQuery } from '../../log';
+
+/** Azure Storage blob endpoints, in every cloud: the only hosts a blob reference may name by default. */
+const AZURE_BLOB_SUFFIXES = [
+  '.blob.core.windows.net',
+  '.dfs.core.windows.net',
+  '.blob.core.chinacloudapi.cn',
+  '.dfs.core.chinacloudapi.cn',
+  '.blob.core.usgovcloudapi.net',
+  '.dfs.core.usgovcloudapi.net',
+] as const;
+
+export interface BlobHostPolicy {
+  /** More hosts (ALLOWED_BLOB_HOSTS): `host`, `host:port` or `*.suffix`. */
+  readonly allowedHosts: readonly string[];
+  /** The local storage emulator's origin when the app runs against it (http allowed there only). */
+  readonly localOrigin: string | undefined;
+}
+
+function hostAllowed(host: string, allowed: readonly string[]): boolean {
+  const lower = host.toLowerCase();
+  return allowed.some((pattern) => {
+    const p = pattern.trim().toLowerCase();
+    return p.startsWith('*.') ? lower.endsWith(p.slice(1)) && lower.length > p.length - 1 : lower === p;
+  });
+}
+
+/**
+ * Checks a caller's blob URL before anything is done with it: https on an Azure Storage blob endpoint (or a
+ * host the settings allow, or the local emulator), a container and a blob name, and no `;` suffix (Kusto
+ * reads `;managed_identity=...` as "use the cluster's identity", which a caller must never choose).
+ */
+export function checkBlobUrl(url: string, policy: BlobHostPolicy): string {
+  const shown = stripQuery(url).slice(0, 200);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new IngestValidationError(
+      `'${shown}' is not a URL: give https://<account>.blob.core.windows.net/<container>/<blob>?<sas>.`,
+      'InvalidProperty',
+    );
+  }
+  if (url.includes(';'))
+    throw new IngestValidationError(
+      `The blob URL '${shown}' has a ';' suffix: credentials cannot be chosen by the caller. Give a plain URL with a read SAS (percent-encode a ';' in a blob name as %3B).`,
+      'InvalidProperty',
+    );
+  const local = policy.localOrigin !== undefined && parsed.origin === policy.localOrigin;
+  if (!local) {
+    if (parsed.protocol !== 'https:')
+      throw new IngestValidationError(
+        `The blob URL '${shown}' is not https: Kusto reads blobs over https only.`,
+        'InvalidProperty',
+      );
+    const host = parsed.port ? `${parsed.hostname}:${parsed.port}` : parsed.hostname;
+    const azure = !parsed.port && AZURE_BLOB_SUFFIXES.some((s) => parsed.hostname.toLowerCase().endsWith(s));
+    if (!azure && !hostAllowed(host, policy.allowedHosts))
+      throw new IngestValidationError(
+        `The blob URL '${shown}' is not on an Azure Storage blob endpoint (*.blob.core.windows.net...): add its host to ALLOWED_BLOB_HOSTS if it must be read.`,
+        'InvalidProperty',
+      );
+  }
+  const segments = parsed.pathname.split('/').filter(Boolean);
+  if (segments.length < (local ? 3 : 2))
+    throw new IngestValidationError(
+      `The blob URL '${shown}' names no blob: give .../<container>/<blob>.`,
+      'InvalidProperty',
+    );
+  return url;
+}

@@ -1,0 +1,94 @@
+import { classify, type IngestError } from '../../errors';
+import { validateProps } from '../../ingest/ingestionProps';
+import { ReportLevel, ReportMethod, type IngestionProps } from '../../ingest/types';
+import { stripQuery } from '../../log';
+import type { DataFormat } from '../../message/dataFormat';
+import { newUuid } from '../../uuid';
+import type { AppContext } from '../context';
+import { TrackingConflictError } from '../tracking/trackingStore';
+import { checkBlobUrl } from './blobUrlPolicy';
+
+export interface BlobRef {
+  readonly url: string;
+  readonly rawSize?: number | undefined;
+}
+
+export interface BlobRefsRequest {
+  readonly database: string;
+  readonly table: string;
+  readonly format: DataFormat;
+  readonly mapping?: string | undefined;
+  readonly blobs: readonly BlobRef[];
+}
+
+/** One blob's result: its source id, or why it was not taken. The URL is always without its SAS. */
+export type BlobRefResult =
+  { readonly url: string; readonly sourceId: string } | { readonly url: string; readonly error: IngestError };
+
+/** Blobs queued at once: one bad blob never sinks the others, and the service is not flooded. */
+const CONCURRENCY = 8;
+
+/**
+ * Queues existing blobs by URL, each its own tracked source. Every URL is checked before anything is
+ * written, so a request of bad URLs writes nothing; a blob that then fails to queue leaves nothing behind.
+ */
+export async function queueBlobRefs(ctx: AppContext, request: BlobRefsRequest): Promise<BlobRefResult[]> {
+  const base: IngestionProps = {
+    database: request.database,
+    table: request.table,
+    format: request.format,
+    ...(request.mapping !== undefined && { mappingReference: request.mapping }),
+    reportLevel: ReportLevel.FailuresAndSuccesses,
+    reportMethod: ReportMethod.Table,
+  };
+  validateProps(base);
+  const policy = { allowedHosts: ctx.config.allowedBlobHosts, localOrigin: ctx.config.localBlobOrigin };
+  const refused = request.blobs.map((blob): BlobRefResult | undefined => {
+    try {
+      checkBlobUrl(blob.url, policy);
+      return undefined;
+    } catch (e) {
+      return { url: stripQuery(blob.url), error: classify(e) };
+    }
+  });
+  if (refused.every((r) => r !== undefined)) return refused;
+  await ctx.ready();
+  const results: BlobRefResult[] = [];
+  for (let i = 0; i < request.blobs.length; i += CONCURRENCY) {
+    const slice = request.blobs.slice(i, i + CONCURRENCY);
+    results.push(
+      ...(await Promise.all(
+        slice.map(async (blob, j) => refused[i + j] ?? queueOne(ctx, blob, { ...base, ...sized(blob) })),
+      )),
+    );
+  }
+  return results;
+}
+
+const sized = (blob: BlobRef) => (blob.rawSize !== undefined ? { rawDataSize: blob.rawSize } : {});
+
+async function queueOne(ctx: AppContext, blob: BlobRef, base: IngestionProps): Promise<BlobRefResult> {
+  const url = stripQuery(blob.url);
+  const sourceId = newUuid();
+  const props = { ...base, sourceId };
+  try {
+    const begun = await ctx.tracking.begin({
+      sourceId,
+      kind: 'blob',
+      database: props.database,
+      table: props.table,
+      props,
+      sourceUrl: url,
+    });
+    if (begun.kind !== 'new') throw new TrackingConflictError(sourceId); // a random UUID: never in practice
+    try {
+      await ctx.tracking.queue(begun.record, () => ctx.ingest.ingestFromBlob(blob.url, props));
+    } catch (e) {
+      await ctx.tracking.discard(begun.record); // the caller is told: nobody will retry this id
+      throw e;
+    }
+    return { url, sourceId };
+  } catch (e) {
+    return { url, error: classify(e) };
+  }
+}

@@ -1,0 +1,71 @@
+import type { IngestionStatus } from '../../ingest/types';
+import type { TrackingRecord } from '../tracking/trackingStore';
+
+export interface SweepTimings {
+  /** A push still 'queuing' (nothing stored) this long after its last change was abandoned by a crash. */
+  readonly abandonAfterMs: number;
+  /** A stored source not queued this long after its last change is queued by the sweep. */
+  readonly redriveAfterMs: number;
+}
+
+/** What the sweep does with an open source nobody holds, before asking the service anything. */
+export type OpenStep =
+  | 'wait'
+  /** A rejection was reported but not finished (quarantine, close): finish it, reporting nothing new. */
+  | 'finish-rejection'
+  /** Stored (a landing blob, a staged push) but not queued: queue it. */
+  | 'redrive'
+  /** Nothing was stored and nobody will: report it and close it. */
+  | 'abandon'
+  /** Queued: ask the service how it went. */
+  | 'read-status';
+
+export function openStep(record: TrackingRecord, now: number, timings: SweepTimings): OpenStep {
+  const age = now - record.updatedOn.getTime();
+  switch (record.state) {
+    case 'queuing':
+      if (record.reportedFailure !== undefined) return 'finish-rejection';
+      if (record.kind === 'landing') return age >= timings.redriveAfterMs ? 'redrive' : 'wait';
+      return age >= timings.abandonAfterMs ? 'abandon' : 'wait';
+    case 'uploaded':
+      return age >= timings.redriveAfterMs ? 'redrive' : 'wait';
+    case 'queued':
+      return 'read-status';
+    default:
+      return 'wait';
+  }
+}
+
+/** The service's statuses after which it stopped retrying by itself: worth one more attempt from us. */
+const REQUEUEABLE: ReadonlySet<string> = new Set(['Transient', 'Exhausted']);
+
+export type StatusStep = 'succeed' | 'requeue' | 'fail' | 'stuck' | 'pending';
+
+/**
+ * What the sweep does with a queued source once the service said how it went. 'requeue' still depends on
+ * the stored data being there (the caller checks); 'stuck' is reported once per attempt.
+ */
+export function statusStep(
+  record: TrackingRecord,
+  status: IngestionStatus,
+  now: number,
+  limits: { readonly maxRequeueAttempts: number; readonly staleAfterMs: number },
+): StatusStep {
+  switch (status.status) {
+    case 'Succeeded':
+    case 'Skipped':
+      return 'succeed';
+    case 'Failed':
+      return REQUEUEABLE.has(status.failureStatus ?? '') &&
+        record.requeueCount < limits.maxRequeueAttempts &&
+        record.kind !== 'blob'
+        ? 'requeue'
+        : 'fail';
+    case 'PartiallySucceeded':
+      return 'fail';
+    default:
+      return now - record.updatedOn.getTime() > limits.staleAfterMs && !record.stuckReported
+        ? 'stuck'
+        : 'pending';
+  }
+}

@@ -1,0 +1,344 @@
+import { silentLogger, type Logger } from '../../log';
+import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
+import type { FailureReporter } from './failureReporter';
+import {
+  isTrackingConflict,
+  TrackingConflictError,
+  type FailureReport,
+  type NewTrackingRecord,
+  type TrackingChanges,
+  type TrackingPersistence,
+  type TrackingRecord,
+} from './trackingStore';
+
+/** How long a worker holds a source it is storing or queueing: far longer than any bounded retry of a step. */
+export const LEASE_MS = 10 * 60_000;
+/** A lease with less than this left is renewed before an enqueue, so that the enqueue ends inside it. */
+const MIN_LEASE_FOR_ENQUEUE_MS = 5 * 60_000;
+/** A released lease: whoever comes next may take over at once, and knows nothing was queued. */
+const RELEASED = new Date(0);
+
+/** A source to take on. Its id is what makes a second delivery of the same data the same source. */
+export type NewSource = Omit<NewTrackingRecord, 'state' | 'leaseUntil'>;
+
+/** What `begin` found, and so what the caller does next. */
+export type Begun =
+  /** A new row, leased to the caller: store or queue the data. */
+  | { readonly kind: 'new'; readonly record: TrackingRecord }
+  /** An earlier attempt stopped before storing anything: the caller holds it now, as if new. */
+  | { readonly kind: 'resumed'; readonly record: TrackingRecord }
+  /** An earlier attempt stored the data but did not queue it: the caller holds it and queues what is stored. */
+  | { readonly kind: 'staged'; readonly record: TrackingRecord }
+  /** Another attempt holds it right now. */
+  | { readonly kind: 'busy'; readonly record: TrackingRecord; readonly retryAfterMs: number }
+  /** Queued or closed already. */
+  | { readonly kind: 'done'; readonly record: TrackingRecord }
+  /** The same id was taken on for other data (an Idempotency-Key reused with other parameters). */
+  | { readonly kind: 'mismatch'; readonly record: TrackingRecord };
+
+/** A failure to report and close on: the report is written before anything is done about it. */
+export interface Failure {
+  readonly event: FailureReport['event'];
+  readonly finalStatus: string;
+  readonly errorCode?: string | undefined;
+  readonly failureStatus?: string | undefined;
+  readonly details?: string | undefined;
+  /** What will be done about it, for the report ('quarantined to landing-failed', 'reported'...). */
+  readonly action: string;
+  /** The report's key: the same key is the same report. */
+  readonly key: string;
+}
+
+export interface TrackedSourcesOptions {
+  readonly store: TrackingPersistence;
+  readonly reporter: FailureReporter;
+  /**
+   * Whether the ingestion service knows the source (its status row exists): asked before queueing a source
+   * whose previous holder's lease ran out, since that holder may have queued it just before it stopped.
+   * @default nothing is known, so nothing is skipped
+   */
+  readonly wasQueued?: (record: TrackingRecord) => Promise<boolean>;
+  readonly clock?: () => number;
+  readonly logger?: Logger;
+}
+
+/**
+ * The one owner of the tracked-source lifecycle (docs/lifecycle.md): the states, the lease, every
+ * conditional write and every failure report. The HTTP push, blob references, landing events and the sweep
+ * call it; none of them writes a tracking row itself.
+ *
+ * Invariants: a source is on the open list before its row exists and until it is closed; every enqueue
+ * happens while the caller holds a lease that outlasts the enqueue; a failure is reported before it is acted
+ * on (quarantined, closed), under a key that makes a repeat the same report.
+ */
+export class TrackedSources {
+  readonly store: TrackingPersistence;
+  private readonly reporter: FailureReporter;
+  private readonly clock: () => number;
+  private readonly wasQueued: (record: TrackingRecord) => Promise<boolean>;
+  private readonly logger: Logger;
+
+  constructor(options: TrackedSourcesOptions) {
+    this.store = options.store;
+    this.reporter = options.reporter;
+    this.clock = options.clock ?? Date.now;
+    this.wasQueued = options.wasQueued ?? (() => Promise.resolve(false));
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  get(sourceId: string): Promise<TrackingRecord | undefined> {
+    return this.store.get(sourceId);
+  }
+
+  /** Ids of every open source, with when each was listed. */
+  openEntries() {
+    return this.store.openEntries();
+  }
+
+  /** Whether someone holds the row right now. */
+  isLeased(record: TrackingRecord): boolean {
+    return record.leaseUntil !== undefined && record.leaseUntil.getTime() > this.clock();
+  }
+
+  /**
+   * Takes a source on: inserts its row, leased to the caller, or says what an earlier attempt left. The
+   * open-list entry is written first, so a row never exists unlisted (the sweep would never see it).
+   */
+  async begin(source: NewSource): Promise<Begun> {
+    const now = new Date(this.clock());
+    await this.store.markOpen(source.sourceId, now);
+    // Twice at most: a row removed between the insert and the read (a refused attempt) means start afresh.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const inserted = await this.store.insert({
+        ...source,
+        state: 'queuing',
+        leaseUntil: this.leaseFrom(now),
+        createdOn: now,
+        updatedOn: now,
+        requeueCount: 0,
+      });
+      if (inserted) return { kind: 'new', record: inserted };
+      const existing = await this.store.get(source.sourceId);
+      if (existing) return this.resume(existing, source);
+    }
+    throw new TrackingConflictError(source.sourceId);
+  }
+
+  private async resume(existing: TrackingRecord, source: NewSource): Promise<Begun> {
+    if (existing.fingerprint !== source.fingerprint) return { kind: 'mismatch', record: existing };
+    if (this.isLeased(existing))
+      return {
+        kind: 'busy',
+        record: existing,
+        retryAfterMs: (existing.leaseUntil?.getTime() ?? 0) - this.clock(),
+      };
+    if (existing.state === 'queued' || existing.state === 'closed') return { kind: 'done', record: existing };
+    if (existing.reportedFailure !== undefined) return { kind: 'done', record: existing }; // being rejected
+    const taken = await this.takeOver(existing, { ...source, state: existing.state });
+    if (taken === 'queued')
+      return { kind: 'done', record: (await this.store.get(source.sourceId)) ?? existing };
+    return { kind: taken.state === 'uploaded' ? 'staged' : 'resumed', record: taken };
+  }
+
+  /**
+   * Takes over a row whose holder is gone. A holder whose lease ran out (it stopped; it did not release)
+   * may have queued the source just before: if the service knows it, the row is marked queued instead.
+   */
+  async takeOver(record: TrackingRecord, changes: TrackingChanges = {}): Promise<TrackingRecord | 'queued'> {
+    const released = record.leaseUntil?.getTime() === RELEASED.getTime();
+    if (!released && (await this.wasQueued(record))) {
+      await this.update(record, { state: 'queued', leaseUntil: undefined });
+      this.logger.warn(
+        JSON.stringify({ event: 'TrackingRecovered', sourceId: record.sourceId, state: 'queued' }),
+      );
+      return 'queued';
+    }
+    await this.store.markOpen(record.sourceId, new Date(this.clock())); // in case an earlier listing failed
+    return this.claim(record, changes);
+  }
+
+  /** Records where the data was stored; the lease is renewed in the same write, ready for the enqueue. */
+  stage(record: TrackingRecord, staged: { blobPath: string; rawDataSize?: number | undefined }) {
+    return this.claim(record, {
+      state: 'uploaded',
+      blobPath: staged.blobPath,
+      rawDataSize: staged.rawDataSize,
+    });
+  }
+
+  /**
+   * Queues the source with `enqueue` while holding its lease (renewed first if little of it is left), then
+   * marks it queued. If `enqueue` throws, the row is left as it was for the caller to release or discard.
+   */
+  async queue(record: TrackingRecord, enqueue: () => Promise<IngestionReceipt>): Promise<TrackingRecord> {
+    const held =
+      (record.leaseUntil?.getTime() ?? 0) - this.clock() < MIN_LEASE_FOR_ENQUEUE_MS
+        ? await this.claim(record)
+        : record;
+    const receipt = await enqueue();
+    try {
+      return await this.update(held, {
+        state: 'queued',
+        statusTableUrl: receipt.statusTable?.tableUrl,
+        leaseUntil: undefined,
+      });
+    } catch (e) {
+      // It is queued: whatever changed the row since, the sweep reads the status by the source id.
+      this.logger.warn(
+        JSON.stringify({
+          event: 'TrackingUpdateFailed',
+          sourceId: held.sourceId,
+          after: 'enqueue',
+          message: (e as Error).message,
+        }),
+      );
+      return { ...held, state: 'queued' };
+    }
+  }
+
+  /** Gives the lease up after a failure here, so a retry may take over at once. Never throws. */
+  async release(record: TrackingRecord): Promise<void> {
+    await this.update(record, { leaseUntil: RELEASED }).catch((e: unknown) =>
+      this.warn(record, 'release', e),
+    );
+  }
+
+  /**
+   * Forgets a source that was refused before anything of it was queued: the row goes (an Idempotency-Key is
+   * free for a corrected retry), and so does its open-list entry. Never throws.
+   */
+  async discard(record: TrackingRecord): Promise<void> {
+    try {
+      await this.store.remove(record);
+      await this.store.unmarkOpen(record.sourceId);
+    } catch (e) {
+      this.warn(record, 'discard', e);
+    }
+  }
+
+  /** Closes a source that was ingested by streaming (nothing was queued). */
+  closeStreamed(record: TrackingRecord): Promise<TrackingRecord> {
+    return this.close(record, { finalStatus: 'Succeeded', details: 'streamed', leaseUntil: undefined });
+  }
+
+  /** Closes a source the service reports as done. */
+  succeed(record: TrackingRecord, status: IngestionStatus): Promise<TrackingRecord> {
+    return this.close(record, { finalStatus: status.status, details: status.details });
+  }
+
+  /**
+   * Reports a failure, then acts on it (`act`: a quarantine), then closes the source. The report comes first
+   * and is marked on the row, so a stop anywhere after it repeats no report and loses none.
+   */
+  async fail(record: TrackingRecord, failure: Failure, act?: () => Promise<void>): Promise<TrackingRecord> {
+    await this.report(record, failure);
+    const fields = {
+      errorCode: failure.errorCode,
+      failureStatus: failure.failureStatus,
+      details: failure.details,
+    };
+    const marked =
+      record.reportedFailure === failure.key
+        ? record
+        : await this.update(record, { ...fields, reportedFailure: failure.key });
+    await act?.();
+    return this.close(marked, { ...fields, finalStatus: failure.finalStatus, leaseUntil: undefined });
+  }
+
+  /**
+   * Queues a failed source again as a new attempt: the attempt is counted and leased before the enqueue, so
+   * two sweeps never both queue it; the failure is reported as re-queued first.
+   */
+  async requeue(
+    record: TrackingRecord,
+    status: IngestionStatus,
+    maxAttempts: number,
+    enqueue: () => Promise<IngestionReceipt>,
+  ): Promise<TrackingRecord> {
+    const attempt = record.requeueCount + 1;
+    const fields = {
+      errorCode: status.errorCode,
+      failureStatus: status.failureStatus,
+      details: status.details,
+    };
+    await this.report(record, {
+      event: 'IngestionRequeued',
+      finalStatus: status.status,
+      ...fields,
+      action: `requeued (attempt ${attempt} of ${maxAttempts})`,
+      key: `requeue-${attempt}`,
+    });
+    const claimed = await this.claim(record, { requeueCount: attempt, stuckReported: false, ...fields });
+    return this.queue(claimed, enqueue);
+  }
+
+  /** Reports a source still pending past the stale limit, once per attempt. */
+  async reportStuck(record: TrackingRecord, details: string): Promise<TrackingRecord> {
+    await this.report(record, {
+      event: 'IngestionStuck',
+      finalStatus: 'Pending',
+      details,
+      action: 'reported',
+      key: `stuck-${record.requeueCount}`,
+    });
+    return this.update(record, { stuckReported: true });
+  }
+
+  /** Ends what a stop between the two writes of a close left: closed, but still listed. */
+  async finishClose(sourceId: string): Promise<void> {
+    await this.store.unmarkOpen(sourceId);
+  }
+
+  private async close(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
+    const closed = await this.update(record, { ...changes, state: 'closed' });
+    await this.store.unmarkOpen(record.sourceId);
+    return closed;
+  }
+
+  private report(record: TrackingRecord, failure: Failure): Promise<void> {
+    return this.reporter.report({
+      event: failure.event,
+      sourceId: record.sourceId,
+      database: record.database,
+      table: record.table,
+      source: sourceOf(record),
+      errorCode: failure.errorCode,
+      failureStatus: failure.failureStatus,
+      details: failure.details,
+      action: failure.action,
+      key: failure.key,
+      at: new Date(this.clock()),
+    });
+  }
+
+  /** Takes (or renews) the lease, conditionally: whoever wins may store or queue the source next. */
+  private claim(record: TrackingRecord, changes: TrackingChanges = {}): Promise<TrackingRecord> {
+    return this.update(record, { ...changes, leaseUntil: this.leaseFrom(new Date(this.clock())) });
+  }
+
+  private update(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
+    const { etag: _etag, ...current } = record;
+    return this.store.replace(record, { ...current, ...changes, updatedOn: new Date(this.clock()) });
+  }
+
+  private leaseFrom(now: Date): Date {
+    return new Date(now.getTime() + LEASE_MS);
+  }
+
+  private warn(record: TrackingRecord, step: string, e: unknown): void {
+    if (isTrackingConflict(e)) return; // someone else moved it on: nothing left to undo
+    this.logger.warn(
+      JSON.stringify({
+        event: 'TrackingUpdateFailed',
+        sourceId: record.sourceId,
+        after: step,
+        message: (e as Error).message,
+      }),
+    );
+  }
+}
+
+/** The blob or push a report names, without SAS. */
+export function sourceOf(record: TrackingRecord): string {
+  return record.sourceUrl ?? record.blobPath ?? `push ${record.sourceId}`;
+}

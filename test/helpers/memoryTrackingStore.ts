@@ -1,0 +1,94 @@
+import {
+  TrackingConflictError,
+  type FailureReport,
+  type OpenEntry,
+  type TrackingPersistence,
+  type TrackingRecord,
+} from '../../shared/app/tracking/trackingStore';
+
+type Method = keyof TrackingPersistence;
+
+/**
+ * The tracking persistence in memory, with the same conditional semantics as the tables (an ETag per row
+ * version), and a switch that makes the next call of a method fail: the lifecycle under test cannot tell.
+ */
+export class MemoryTrackingStore implements TrackingPersistence {
+  readonly rows = new Map<string, TrackingRecord>();
+  readonly open = new Map<string, Date>();
+  readonly failures = new Map<string, FailureReport>();
+  readonly calls: Method[] = [];
+  private version = 0;
+  private readonly failNext = new Map<Method, number>();
+
+  /** The next `times` calls of `method` throw a transient storage error. */
+  fail(method: Method, times = 1): void {
+    this.failNext.set(method, times);
+  }
+
+  private enter(method: Method): void {
+    this.calls.push(method);
+    const left = this.failNext.get(method) ?? 0;
+    if (left > 0) {
+      this.failNext.set(method, left - 1);
+      throw Object.assign(new Error(`${method} failed (injected)`), { statusCode: 503 });
+    }
+  }
+
+  private stamp(record: Omit<TrackingRecord, 'etag'>): TrackingRecord {
+    const row = { ...record, etag: `v${++this.version}` };
+    this.rows.set(record.sourceId, row);
+    return row;
+  }
+
+  ensureTables(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async insert(record: Omit<TrackingRecord, 'etag'>): Promise<TrackingRecord | undefined> {
+    this.enter('insert');
+    return Promise.resolve(this.rows.has(record.sourceId) ? undefined : this.stamp(record));
+  }
+
+  async get(sourceId: string): Promise<TrackingRecord | undefined> {
+    this.enter('get');
+    return Promise.resolve(this.rows.get(sourceId));
+  }
+
+  async replace(record: TrackingRecord, next: Omit<TrackingRecord, 'etag'>): Promise<TrackingRecord> {
+    this.enter('replace');
+    if (this.rows.get(record.sourceId)?.etag !== record.etag)
+      throw new TrackingConflictError(record.sourceId);
+    return Promise.resolve(this.stamp(next));
+  }
+
+  async remove(record: TrackingRecord): Promise<void> {
+    this.enter('remove');
+    const current = this.rows.get(record.sourceId);
+    if (current && current.etag !== record.etag) throw new TrackingConflictError(record.sourceId);
+    this.rows.delete(record.sourceId);
+    return Promise.resolve();
+  }
+
+  async markOpen(sourceId: string, since: Date): Promise<void> {
+    this.enter('markOpen');
+    this.open.set(sourceId, since);
+    return Promise.resolve();
+  }
+
+  async unmarkOpen(sourceId: string): Promise<void> {
+    this.enter('unmarkOpen');
+    this.open.delete(sourceId);
+    return Promise.resolve();
+  }
+
+  async *openEntries(): AsyncGenerator<OpenEntry> {
+    this.enter('openEntries');
+    for (const [sourceId, since] of [...this.open]) yield await Promise.resolve({ sourceId, since });
+  }
+
+  async recordFailure(report: FailureReport): Promise<void> {
+    this.enter('recordFailure');
+    this.failures.set(`${report.sourceId}-${report.key}`, report);
+    return Promise.resolve();
+  }
+}

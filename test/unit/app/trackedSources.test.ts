@@ -1,0 +1,264 @@
+import type { IngestionReceipt } from '../../../shared/ingest/types';
+import { FailureReporter } from '../../../shared/app/tracking/failureReporter';
+import { LEASE_MS, TrackedSources, type NewSource } from '../../../shared/app/tracking/trackedSources';
+import { MemoryTrackingStore } from '../../helpers/memoryTrackingStore';
+
+const MINUTE = 60_000;
+
+function setup(options: { wasQueued?: boolean } = {}) {
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const store = new MemoryTrackingStore();
+  const lines: string[] = [];
+  const logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (l: string) => lines.push(l),
+    error: (l: string) => lines.push(l),
+  };
+  const probes: string[] = [];
+  const sources = new TrackedSources({
+    store,
+    reporter: new FailureReporter({ store, logger }),
+    clock: () => now,
+    logger,
+    wasQueued: (record) => {
+      probes.push(record.sourceId);
+      return Promise.resolve(options.wasQueued ?? false);
+    },
+  });
+  return {
+    store,
+    sources,
+    lines,
+    probes,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+const source = (
+  sourceId = '11111111-1111-4111-8111-111111111111',
+  extra: Partial<NewSource> = {},
+): NewSource => ({
+  sourceId,
+  kind: 'http',
+  database: 'db',
+  table: 't',
+  props: { database: 'db', table: 't', format: 'csv' },
+  ...extra,
+});
+
+const receipt = (sourceId: string): IngestionReceipt => ({
+  sourceId,
+  database: 'db',
+  table: 't',
+  flavor: 'queued',
+  status: 'Pending',
+  statusTable: {
+    tableUrl: 'https://a.table.core.windows.net/status',
+    partitionKey: sourceId,
+    rowKey: sourceId,
+  },
+});
+
+describe('begin', () => {
+  it('lists the source, then inserts its row leased to the caller', async () => {
+    const { store, sources } = setup();
+    const begun = await sources.begin(source());
+    expect(begun.kind).toBe('new');
+    expect(store.calls.slice(0, 2)).toEqual(['markOpen', 'insert']);
+    expect(sources.isLeased(begun.record)).toBe(true);
+    expect(store.open.has(begun.record.sourceId)).toBe(true);
+  });
+
+  it('writes no row when the listing fails (so no row is ever unlisted)', async () => {
+    const { store, sources } = setup();
+    store.fail('markOpen');
+    await expect(sources.begin(source())).rejects.toThrow(/markOpen failed/);
+    expect(store.rows.size).toBe(0);
+  });
+
+  it('says busy while another holds the lease, with how long to wait', async () => {
+    const { sources, advance } = setup();
+    await sources.begin(source());
+    advance(MINUTE);
+    const again = await sources.begin(source());
+    expect(again).toMatchObject({ kind: 'busy', retryAfterMs: LEASE_MS - MINUTE });
+  });
+
+  it('resumes a row whose holder released it, without asking the service', async () => {
+    const { sources, probes } = setup();
+    const first = await sources.begin(source());
+    await sources.release(first.record);
+    const again = await sources.begin(source());
+    expect(again.kind).toBe('resumed');
+    expect(probes).toEqual([]);
+  });
+
+  it('after a lease ran out, asks the service first and takes the row as queued if it knows it', async () => {
+    const { sources, advance, probes } = setup({ wasQueued: true });
+    await sources.begin(source());
+    advance(LEASE_MS + 1);
+    const again = await sources.begin(source());
+    expect(again.kind).toBe('done');
+    expect(again.record.state).toBe('queued');
+    expect(probes).toHaveLength(1);
+  });
+
+  it('hands a stored push to the next caller as staged', async () => {
+    const { sources, advance } = setup();
+    const first = await sources.begin(source());
+    await sources.stage(first.record, { blobPath: 'https://a/b/c.gz', rawDataSize: 4 });
+    advance(LEASE_MS + 1);
+    const again = await sources.begin(source());
+    expect(again).toMatchObject({
+      kind: 'staged',
+      record: { state: 'uploaded', blobPath: 'https://a/b/c.gz' },
+    });
+  });
+
+  it('refuses the same id for other data (an Idempotency-Key reused)', async () => {
+    const { sources } = setup();
+    await sources.begin(source(undefined, { fingerprint: 'a' }));
+    expect((await sources.begin(source(undefined, { fingerprint: 'b' }))).kind).toBe('mismatch');
+  });
+
+  it('re-lists a source it takes over', async () => {
+    const { store, sources, advance } = setup();
+    const first = await sources.begin(source());
+    store.open.clear(); // as an older version of the app could leave it
+    advance(LEASE_MS + 1);
+    await sources.begin(source());
+    expect(store.open.has(first.record.sourceId)).toBe(true);
+  });
+});
+
+describe('queue', () => {
+  it('enqueues under a fresh lease without another write, then marks the row queued', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    const writes = store.calls.length;
+    const queued = await sources.queue(record, () => Promise.resolve(receipt(record.sourceId)));
+    expect(store.calls.slice(writes)).toEqual(['replace']);
+    expect(queued).toMatchObject({
+      state: 'queued',
+      statusTableUrl: 'https://a.table.core.windows.net/status',
+    });
+    expect(queued.leaseUntil).toBeUndefined();
+  });
+
+  it('renews a lease with little left before enqueueing', async () => {
+    const { store, sources, advance } = setup();
+    const { record } = await sources.begin(source());
+    advance(LEASE_MS - MINUTE);
+    let leaseAtEnqueue = 0;
+    await sources.queue(record, async () => {
+      leaseAtEnqueue = (await store.get(record.sourceId))?.leaseUntil?.getTime() ?? 0;
+      return receipt(record.sourceId);
+    });
+    expect(leaseAtEnqueue - (Date.parse('2026-01-01T00:00:00Z') + LEASE_MS - MINUTE)).toBe(LEASE_MS);
+  });
+
+  it('refuses to enqueue a source someone else took over', async () => {
+    const { sources, advance } = setup();
+    const stale = await sources.begin(source());
+    advance(LEASE_MS + 1);
+    await sources.begin(source()); // another delivery takes over
+    let enqueued = false;
+    await expect(
+      sources.queue(stale.record, () => {
+        enqueued = true;
+        return Promise.resolve(receipt(stale.record.sourceId));
+      }),
+    ).rejects.toThrow(/changed by someone else/);
+    expect(enqueued).toBe(false);
+  });
+});
+
+describe('discard', () => {
+  it('removes the row and its listing, so the id is free for a corrected retry', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    await sources.discard(record);
+    expect(store.rows.size).toBe(0);
+    expect(store.open.size).toBe(0);
+    expect((await sources.begin(source())).kind).toBe('new');
+  });
+});
+
+describe('fail', () => {
+  const failure = {
+    event: 'IngestionFailed' as const,
+    finalStatus: 'Failed',
+    errorCode: 'Stream_WrongNumberOfFields',
+    failureStatus: 'Permanent',
+    details: 'bad row',
+    action: 'quarantined',
+    key: 'final-0',
+  };
+
+  it('reports, then acts, then closes and unlists', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    const order: string[] = [];
+    const closed = await sources.fail(record, failure, () => {
+      order.push(`act after ${store.failures.size} report(s)`);
+      return Promise.resolve();
+    });
+    expect(order).toEqual(['act after 1 report(s)']);
+    expect(closed).toMatchObject({ state: 'closed', finalStatus: 'Failed', reportedFailure: 'final-0' });
+    expect(store.open.size).toBe(0);
+  });
+
+  it('when the action fails, the repeat reports nothing new and finishes the close', async () => {
+    const { store, sources, lines } = setup();
+    const { record } = await sources.begin(source());
+    await expect(
+      sources.fail(record, failure, () => Promise.reject(new Error('storage down'))),
+    ).rejects.toThrow();
+    const marked = await store.get(record.sourceId);
+    expect(marked).toMatchObject({ state: 'queuing', reportedFailure: 'final-0' });
+    await sources.fail(marked ?? record, failure, () => Promise.resolve());
+    expect(store.failures.size).toBe(1); // one row: the same key
+    expect((await store.get(record.sourceId))?.state).toBe('closed');
+    expect(lines.filter((l) => l.includes('"IngestionFailed"'))).toHaveLength(2); // the log line repeats, the key says it is one
+  });
+
+  it('when the report cannot be written, nothing is acted on or closed', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    store.fail('recordFailure');
+    let acted = false;
+    await expect(
+      sources.fail(record, failure, () => {
+        acted = true;
+        return Promise.resolve();
+      }),
+    ).rejects.toThrow();
+    expect(acted).toBe(false);
+    expect((await store.get(record.sourceId))?.reportedFailure).toBeUndefined();
+  });
+});
+
+describe('requeue', () => {
+  it('reports, counts the attempt and leases it before the enqueue', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    const queued = await sources.queue(record, () => Promise.resolve(receipt(record.sourceId)));
+    let seen: unknown;
+    const again = await sources.requeue(
+      queued,
+      { sourceId: record.sourceId, status: 'Failed', failureStatus: 'Transient', errorCode: 'X' },
+      3,
+      async () => {
+        seen = await store.get(record.sourceId);
+        return receipt(record.sourceId);
+      },
+    );
+    expect(seen).toMatchObject({ requeueCount: 1, errorCode: 'X' });
+    expect(sources.isLeased(seen as typeof again)).toBe(true);
+    expect(again).toMatchObject({ state: 'queued', requeueCount: 1 });
+    expect([...store.failures.values()].map((f) => f.key)).toEqual(['requeue-1']);
+  });
+});
