@@ -8,7 +8,10 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['dev/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       eqeqeq: ['error', 'always'],
@@ -24,6 +27,11 @@ export default tseslint.config(
         { ignoreVoidReturningFunctions: true, ignoreArrowShorthand: true },
       ],
     },
+  },
+  {
+    // Plain scripts that run before the build: TypeScript checks their names (// @ts-check), as for .ts.
+    files: ['dev/*.mjs'],
+    rules: { 'no-undef': 'off' },
   },
   {
     // The library (shared/ outside app/) is usable on its own: no host, no dev stack, no app.

@@ -4,6 +4,8 @@
  * landing; POSTs a payload; waits for the rows; drops a malformed file; runs the sweep; checks its report.
  * Prints a summary and exits non-zero on any miss.
  */
+// First: the functions register with a recording core, as in the Functions host, instead of warning.
+import './host/recordRegistrations';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { resetAppContext } from '../shared/app/context';
@@ -47,7 +49,12 @@ async function main(): Promise<number> {
   const stack = await startLocalStack({ mode: 'test', landingWatcher: true });
   Object.assign(process.env, stack.appEnv);
   resetAppContext();
-  const host = await startLocalHost({ port: 0, timer: false, visibilityTimeoutSeconds: 2, log: quiet });
+  const host = await startLocalHost({
+    port: 0,
+    timer: false,
+    queue: { visibilityTimeoutSeconds: 2 },
+    log: quiet,
+  });
   const checks: Check[] = [];
   const check = async (name: string, run: () => Promise<string>): Promise<void> => {
     const entry: Check = { name, ok: false, detail: '' };

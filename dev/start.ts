@@ -2,6 +2,8 @@
  * `npm start`: Azurite, the Kusto stand-in (with its ingesting worker), the landing watcher that plays
  * Event Grid, and the local function host on http://127.0.0.1:7071. Data is kept under .local/.
  */
+// First: the functions register with a recording core, as in the Functions host, instead of warning.
+import { registeredFunctions } from './host/recordRegistrations';
 import { getAppContext } from '../shared/app/context';
 import { startLocalHost } from './host/localHost';
 import { startLocalStack, stopOnSignals } from './localStack';
@@ -16,7 +18,7 @@ async function main(): Promise<void> {
   console.log(
     [
       '',
-      'kusto-ingest-functions is running locally:',
+      `kusto-ingest-functions is running locally: the local function host runs ${registeredFunctions().join(', ')}.`,
       `  Function host (HTTP API)   ${h}/api/health`,
       `  Kusto engine / ingest      ${stack.standin.engineUrl}   ${stack.standin.dmUrl}`,
       `  Azurite                    ${stack.azurite.blobEndpoint()}   (landing container: landing)`,

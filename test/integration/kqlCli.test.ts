@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { formatTable, parseArgs, runKql } from '../../dev/kql';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
 
@@ -26,6 +28,16 @@ describe('npm run kql', () => {
     await expect(runKql({ url: 'http://127.0.0.1:1', database: 'demo', text: 'T' })).rejects.toThrow(
       /is the local stack running/,
     );
+  });
+
+  it('does not compile again when the build is current (npm test has just built)', () => {
+    const root = join(__dirname, '..', '..');
+    const run = spawnSync(process.execPath, ['dev/ensureBuilt.mjs', 'dist/dev/kql.js'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(0);
+    expect(run.stderr).not.toMatch(/compiling/);
   });
 
   it('reads its arguments', () => {

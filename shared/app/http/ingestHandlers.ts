@@ -59,14 +59,18 @@ export async function handleIngestPush(
   }
 }
 
-const blobsBody = z.object({
-  blobs: z
-    .array(z.object({ url: z.string().min(1), rawSize: z.number().int().nonnegative().optional() }).strict())
-    .min(1, 'give at least one blob')
-    .max(1000, 'at most 1000 blobs per request'),
-  format: z.string().optional(),
-  mapping: z.string().optional(),
-});
+const blobsBody = z
+  .object({
+    blobs: z
+      .array(
+        z.object({ url: z.string().min(1), rawSize: z.number().int().nonnegative().optional() }).strict(),
+      )
+      .min(1, 'give at least one blob')
+      .max(1000, 'at most 1000 blobs per request'),
+    format: z.string().optional(),
+    mapping: z.string().optional(),
+  })
+  .strict();
 
 const MAX_JSON_BODY = 1024 * 1024;
 
@@ -82,6 +86,11 @@ async function readJson(body: ReadableStream<Uint8Array>): Promise<unknown> {
       );
     chunks.push(chunk);
   }
+  if (size === 0)
+    throw new IngestValidationError(
+      'The body is empty: send { "blobs": [{ "url": "https://...?<sas>" }] }.',
+      'EmptyInput',
+    );
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {

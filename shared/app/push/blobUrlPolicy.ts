@@ -1,5 +1,5 @@
 import { IngestValidationError } from '../../errors';
-import { stripQuery } from '../../log';
+import { redactUrl, stripQuery } from '../../log';
 
 /** Azure Storage blob endpoints, in every cloud: the only hosts a blob reference may name by default. */
 const AZURE_BLOB_SUFFIXES = [
@@ -32,7 +32,7 @@ function hostAllowed(host: string, allowed: readonly string[]): boolean {
  * reads `;managed_identity=...` as "use the cluster's identity", which a caller must never choose).
  */
 export function checkBlobUrl(url: string, policy: BlobHostPolicy): string {
-  const shown = stripQuery(url).slice(0, 200);
+  const shown = redactUrl(stripQuery(url)).slice(0, 200); // no SAS, no user or password
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -42,6 +42,11 @@ export function checkBlobUrl(url: string, policy: BlobHostPolicy): string {
       'InvalidProperty',
     );
   }
+  if (parsed.username || parsed.password)
+    throw new IngestValidationError(
+      `The blob URL '${shown}' carries a user name or password: give a plain URL with a read SAS.`,
+      'InvalidProperty',
+    );
   if (url.includes(';'))
     throw new IngestValidationError(
       `The blob URL '${shown}' has a ';' suffix: credentials cannot be chosen by the caller. Give a plain URL with a read SAS (percent-encode a ';' in a blob name as %3B).`,
