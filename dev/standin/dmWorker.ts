@@ -60,6 +60,21 @@ export class DmWorker {
   processed = 0;
   private pollsStarted = 0;
   private readonly idleWaiters: { afterPoll: number; resolve: () => void }[] = [];
+  private loops = 0;
+  private readonly loopWaiters: { atLoop: number; resolve: () => void }[] = [];
+
+  /** Batches being ingested right now. */
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Resolves once the worker went round its loop `n` more times (paused or not): what it would have done
+   * with a message queued before the call, it has had `n` chances to do.
+   */
+  turns(n: number): Promise<void> {
+    return new Promise((resolve) => this.loopWaiters.push({ atLoop: this.loops + n, resolve }));
+  }
 
   constructor(options: DmWorkerOptions) {
     this.options = options;
@@ -115,6 +130,11 @@ export class DmWorker {
         }
       } catch (e) {
         this.options.log?.(`DM worker: ${(e as Error).message}`);
+      }
+      this.loops += 1;
+      for (const waiter of this.loopWaiters.filter((w) => w.atLoop <= this.loops)) {
+        this.loopWaiters.splice(this.loopWaiters.indexOf(waiter), 1);
+        waiter.resolve();
       }
       await sleep(interval);
     }

@@ -1,6 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import {
@@ -13,7 +10,6 @@ import {
 import { applicationHeader, clientVersionHeader } from '../kusto/clientDetails';
 import { KustoRestClient } from '../kusto/kustoRestClient';
 import { silentLogger, stripQuery, type Logger } from '../log';
-import { isBinaryFormat } from '../message/dataFormat';
 import { buildIngestionMessage, encodeIngestionMessage } from '../message/ingestionMessage';
 import { withFailover } from '../resources/failover';
 import { ResourceManager } from '../resources/resourceManager';
@@ -21,21 +17,15 @@ import type { StorageResource } from '../resources/storageUrl';
 import { withRetry, type RetryOptions } from '../retry';
 import { pendingEntity, readStatusRow } from '../status/statusTable';
 import { uploadBlocks } from '../upload/blockUpload';
-import {
-  ByteCounter,
-  gzipBuffer,
-  prepend,
-  single,
-  sniffCompression,
-  toBuffers,
-  type Compression,
-} from '../upload/compression';
+import { ByteCounter, gzipBuffer, single } from '../upload/compression';
 import { parallelGzip, type ParallelGzipOptions } from '../upload/parallelGzip';
-import { recordBoundary, splitAtRecords } from '../upload/recordSplitter';
+import { splitAtRecords, type RecordBoundary } from '../upload/recordSplitter';
 import { StorageClients } from '../upload/storageClients';
 import { newUuid } from '../uuid';
+import { fileSource, recordsSource, streamSource, type DataSource, type IngestSource } from './dataSource';
 import { reportsToTable, validateProps, type ValidatedProps } from './ingestionProps';
 import { combinePartStatuses, partSourceId } from './splitParts';
+import { planUpload, type UploadPlan } from './uploadPlan';
 import type { IngestionProps, IngestionReceipt, IngestionStatus } from './types';
 
 export interface QueuedIngestClientOptions {
@@ -88,8 +78,7 @@ export interface IngestCallOptions {
   readonly abortSignal?: AbortSignal;
 }
 
-/** Anything that yields bytes or strings: a Node Readable, a web ReadableStream, a generator. */
-export type IngestSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+export type { IngestSource } from './dataSource';
 
 /** One blob staged in temp storage: the whole input, or one part of a split one. */
 interface StagedBlob {
@@ -110,24 +99,8 @@ interface QueueItem {
   readonly retain: boolean;
 }
 
-interface DataSource {
-  /** A fresh iteration of the input (files can give several; streams one). */
-  readonly open: () => AsyncIterable<Buffer>;
-  readonly replayable: boolean;
-  /** Blob name stem: the file's name, 'stream' or 'records'. */
-  readonly name: string;
-  /** Known size of the input in bytes (files). */
-  readonly size?: number;
-  /** RawDataSize for input that is already compressed, when it can be known without reading it all. */
-  readonly precompressedRawSize?: () => Promise<number | undefined>;
-  /** Small files: read in one call and compressed in one call, with no stream machinery per file. */
-  readonly whole?: () => Promise<Buffer>;
-}
-
 /** gzip level when none is given: chosen by bench scenario 3 (bench/README.md). */
 export const DEFAULT_COMPRESSION_LEVEL = 2;
-// Files up to this size are read whole: streams cost more CPU than the data for small files (bench scenario 1).
-const WHOLE_FILE_BYTES = 256 * 1024;
 const MAX_REPLAYS = 2;
 const DEFAULT_SPLIT_THRESHOLD = 1024 ** 3;
 
@@ -232,47 +205,7 @@ export class QueuedIngestClient {
     call: IngestCallOptions = {},
   ): Promise<IngestionReceipt> {
     this.assertOpen();
-    const validated = validateProps(props);
-    let size: number;
-    let contents: Buffer | undefined;
-    try {
-      // One open for both the size and, for a small file, its contents: file system calls dominate small files.
-      const handle = await open(path, 'r');
-      try {
-        const info = await handle.stat();
-        if (!info.isFile()) throw new Error('not a regular file');
-        size = info.size;
-        if (size > 0 && size <= WHOLE_FILE_BYTES) {
-          contents = Buffer.allocUnsafe(size);
-          const { bytesRead } = await handle.read(contents, 0, size, 0);
-          contents = contents.subarray(0, bytesRead);
-        }
-      } finally {
-        await handle.close();
-      }
-    } catch (cause) {
-      throw new IngestValidationError(
-        `Cannot read file '${path}': ${(cause as Error).message}.`,
-        'InvalidProperty',
-        { cause },
-      );
-    }
-    if (size === 0)
-      throw new IngestValidationError(`File '${path}' is empty: there is nothing to ingest.`, 'EmptyInput');
-    return this.ingestData(
-      {
-        name: basename(path),
-        replayable: true,
-        size,
-        // A read stream allocates a full highWaterMark per read, whatever the file's size.
-        open: () =>
-          createReadStream(path, { highWaterMark: Math.min(1024 * 1024, Math.max(64 * 1024, size)) }),
-        precompressedRawSize: () => gzipTrailerSize(path, size),
-        ...(contents && { whole: () => Promise.resolve(contents) }),
-      },
-      validated,
-      call,
-    );
+    return this.ingestData(await fileSource(path), validateProps(props), call);
   }
 
   /** Writes plain objects as JSON lines (format json or multijson) and queues them: our IDataReader. */
@@ -289,11 +222,7 @@ export class QueuedIngestClient {
         'InvalidFormat',
       );
     }
-    return this.ingestData(
-      { name: 'records.json', replayable: false, open: () => jsonLines(records) },
-      validated,
-      call,
-    );
+    return this.ingestData(recordsSource(records), validated, call);
   }
 
   /**
@@ -513,53 +442,15 @@ export class QueuedIngestClient {
     ready: Promise<unknown>,
     signal: AbortSignal | undefined,
   ): Promise<StagedBlob[]> {
-    const threshold = this.options.splitThresholdInBytes ?? DEFAULT_SPLIT_THRESHOLD;
-    const mayNeedSplit = allowSplit && (source.size === undefined || source.size > threshold);
-    const whole = source.whole && !mayNeedSplit ? await source.whole() : undefined;
-    const input = (whole ? single(whole) : source.open())[Symbol.asyncIterator]();
-    let first: IteratorResult<Buffer>;
-    do first = await input.next();
-    while (!first.done && first.value.length === 0);
-    if (first.done) {
-      throw new IngestValidationError(
-        `The input (${source.name}) is empty: there is nothing to ingest.`,
-        'EmptyInput',
-      );
-    }
-    const detected: Compression = sniffCompression(first.value);
-    const weCompress = detected === 'none' && !isBinaryFormat(props.format);
-    // Only text we compress ourselves is split: a compressed input would have to be decompressed first.
-    const boundary = weCompress && mayNeedSplit ? recordBoundary(props.format) : undefined;
-
-    let name = source.name;
-    if (weCompress || detected === 'gzip') name = name.endsWith('.gz') ? name : `${name}.gz`;
-    else if (detected === 'zip') name = name.endsWith('.zip') ? name : `${name}.zip`;
-    else name = name.replace(/\.(gz|zip)$/i, ''); // a binary file misnamed .gz must not be read as gzip
-    const stem = `${props.database}__${props.table}__${sourceId}__`;
-    // A file known to be split names every part; a stream's first part starts before its size is known.
-    const splitKnown = boundary !== undefined && source.size !== undefined;
-    const blobName = (part: number) =>
-      part === 0 && !splitKnown ? `${stem}${name}` : `${stem}p${part}__${name}`;
-
+    const splitThresholdInBytes = this.options.splitThresholdInBytes ?? DEFAULT_SPLIT_THRESHOLD;
+    const plan = await planUpload(source, props, { sourceId, allowSplit, splitThresholdInBytes });
     let candidates: StorageResource[];
     try {
       await ready;
       candidates = await this.resources.rankedContainers(signal);
-      // A message the queue would refuse (a huge inline mapping) must fail before anything is uploaded.
-      const firstCandidate = candidates[0];
-      if (firstCandidate) {
-        const sampleUrl = this.storage.tempBlob(firstCandidate, blobName(0)).url;
-        const sample = {
-          sourceId,
-          blobUrl: sampleUrl,
-          rawDataSize: Number.MAX_SAFE_INTEGER,
-          props,
-          retain: false,
-        };
-        await this.buildMessage(sample, signal);
-      }
+      await this.preflight(candidates, plan.blobName(0), sourceId, props, signal);
     } catch (e) {
-      await input.return?.(); // release the file or stream we started to read
+      await plan.abandon();
       throw e;
     }
     const uploadBody = (body: AsyncIterable<Buffer>, name: string) =>
@@ -580,46 +471,82 @@ export class QueuedIngestClient {
           }),
         },
       );
-
-    if (boundary !== undefined) {
-      const staged: StagedBlob[] = [];
-      let part = 0;
-      for await (const raw of splitAtRecords(prepend(first.value, input), threshold, boundary)) {
-        const counter = new ByteCounter();
-        const result = await uploadBody(parallelGzip(counter.count(raw), this.gzipOptions()), blobName(part));
-        staged.push({ sourceId, blobUrl: result.blobUrl, rawDataSize: counter.bytes, part });
-        this.logger.debug(
-          `Uploaded part ${part} of ${source.name} as ${blobName(part)}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
-        );
-        part++;
-      }
-      if (staged.length === 1) {
-        // It fitted after all: one blob under the source's own id, as if never split.
-        const only = staged[0] as StagedBlob;
-        return [{ sourceId, blobUrl: only.blobUrl, rawDataSize: only.rawDataSize }];
-      }
-      // Each part its own source id, derived from the parent's so that a status lookup can find them.
-      return staged.map((b, n) => ({ ...b, sourceId: partSourceId(sourceId, n) }));
-    }
+    if (plan.boundary !== undefined)
+      return this.uploadParts(plan, plan.boundary, splitThresholdInBytes, uploadBody, source.name, sourceId);
 
     const counter = new ByteCounter();
     let body: AsyncIterable<Buffer>;
-    if (whole) {
-      counter.bytes = whole.length;
-      body = single(weCompress ? await gzipBuffer(whole, this.compressionLevel) : whole);
+    if (plan.whole) {
+      counter.bytes = plan.whole.length;
+      body = single(plan.weCompress ? await gzipBuffer(plan.whole, this.compressionLevel) : plan.whole);
     } else {
-      const raw = counter.count(prepend(first.value, input));
-      body = weCompress ? parallelGzip(raw, this.gzipOptions()) : raw;
+      const raw = counter.count(plan.input);
+      body = plan.weCompress ? parallelGzip(raw, this.gzipOptions()) : raw;
     }
-    const result = await uploadBody(body, blobName(0));
+    const result = await uploadBody(body, plan.blobName(0));
     let rawDataSize: number | undefined;
-    if (detected === 'none')
+    if (plan.detected === 'none')
       rawDataSize = counter.bytes; // exact: we saw every uncompressed byte
-    else if (detected === 'gzip') rawDataSize = await source.precompressedRawSize?.();
+    else if (plan.detected === 'gzip') rawDataSize = await source.precompressedRawSize?.();
     this.logger.debug(
-      `Uploaded ${source.name} as ${blobName(0)}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
+      `Uploaded ${source.name} as ${plan.blobName(0)}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
     );
     return [{ sourceId, blobUrl: result.blobUrl, rawDataSize }];
+  }
+
+  /** A message the queue would refuse (a huge inline mapping) must fail before anything is uploaded. */
+  private async preflight(
+    candidates: readonly StorageResource[],
+    blobName: string,
+    sourceId: string,
+    props: ValidatedProps,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const first = candidates[0];
+    if (!first) return;
+    const sample = {
+      sourceId,
+      blobUrl: this.storage.tempBlob(first, blobName).url,
+      rawDataSize: Number.MAX_SAFE_INTEGER,
+      props,
+      retain: false,
+    };
+    await this.buildMessage(sample, signal);
+  }
+
+  /** Cuts the input at record boundaries into parts of at least the threshold, each gzipped into its blob. */
+  private async uploadParts(
+    plan: UploadPlan,
+    boundary: RecordBoundary,
+    threshold: number,
+    uploadBody: (
+      body: AsyncIterable<Buffer>,
+      name: string,
+    ) => Promise<{ blobUrl: string; uploadedBytes: number }>,
+    name: string,
+    sourceId: string,
+  ): Promise<StagedBlob[]> {
+    const staged: StagedBlob[] = [];
+    let part = 0;
+    for await (const raw of splitAtRecords(plan.input, threshold, boundary)) {
+      const counter = new ByteCounter();
+      const result = await uploadBody(
+        parallelGzip(counter.count(raw), this.gzipOptions()),
+        plan.blobName(part),
+      );
+      staged.push({ sourceId, blobUrl: result.blobUrl, rawDataSize: counter.bytes, part });
+      this.logger.debug(
+        `Uploaded part ${part} of ${name} as ${plan.blobName(part)}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
+      );
+      part++;
+    }
+    if (staged.length === 1) {
+      // It fitted after all: one blob under the source's own id, as if never split.
+      const only = staged[0] as StagedBlob;
+      return [{ sourceId, blobUrl: only.blobUrl, rawDataSize: only.rawDataSize }];
+    }
+    // Each part its own source id, derived from the parent's so that a status lookup can find them.
+    return staged.map((b, n) => ({ ...b, sourceId: partSourceId(sourceId, n) }));
   }
 
   private gzipOptions(): ParallelGzipOptions {
@@ -692,31 +619,6 @@ export class QueuedIngestClient {
   }
 }
 
-/** A caller's stream: read once, never replayed. */
-function streamSource(source: IngestSource, format: string): DataSource {
-  const given: unknown = source;
-  if (
-    typeof given !== 'object' ||
-    given === null ||
-    !(Symbol.asyncIterator in given || Symbol.iterator in given)
-  ) {
-    throw new IngestValidationError(
-      'ingestFromStream needs a readable stream or an (async) iterable of bytes.',
-      'InvalidProperty',
-    );
-  }
-  let used = false;
-  return {
-    name: `stream.${format}`,
-    replayable: false,
-    open: () => {
-      if (used) throw new Error('a stream can be read only once');
-      used = true;
-      return toBuffers(source);
-    },
-  };
-}
-
 function pickStatusTable(tables: readonly StorageResource[], sourceId: string): StorageResource {
   if (tables.length === 0) {
     throw new IngestResourceError(
@@ -751,51 +653,4 @@ function validateBlobUrl(blobUrl: string): void {
       'InvalidProperty',
     );
   }
-}
-
-/**
- * RawDataSize of a local .gz file from its trailer (ISIZE: the last member's size mod 2^32). Trusted only
- * when the file is under 100 MiB and the value exceeds the file size; otherwise unknown (docs/contracts.md, 'Splitting').
- */
-async function gzipTrailerSize(path: string, size: number): Promise<number | undefined> {
-  if (size < 18 || size >= 100 * 1024 * 1024) return undefined;
-  const handle = await open(path, 'r');
-  try {
-    const trailer = Buffer.alloc(4);
-    await handle.read(trailer, 0, 4, size - 4);
-    const isize = trailer.readUInt32LE(0);
-    return isize > size ? isize : undefined;
-  } finally {
-    await handle.close();
-  }
-}
-
-async function* jsonLines(records: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<Buffer> {
-  let batch = '';
-  let index = 0;
-  for await (const record of records) {
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      throw new IngestValidationError(
-        `Record ${index} is not a plain object: each record becomes one JSON line.`,
-        'InvalidProperty',
-      );
-    }
-    let line: string;
-    try {
-      line = JSON.stringify(record);
-    } catch (cause) {
-      throw new IngestValidationError(
-        `Record ${index} cannot be written as JSON: ${(cause as Error).message}.`,
-        'InvalidProperty',
-        { cause },
-      );
-    }
-    batch += `${line}\n`;
-    index++;
-    if (batch.length >= 64 * 1024) {
-      yield Buffer.from(batch, 'utf8');
-      batch = '';
-    }
-  }
-  if (batch.length > 0) yield Buffer.from(batch, 'utf8');
 }

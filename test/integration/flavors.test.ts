@@ -186,7 +186,7 @@ describe('ManagedStreamingIngestClient', () => {
     expect(logger.lines.some((l) => l.message.includes('retrying') || l.message.includes('queueing'))).toBe(
       false,
     );
-    await new Promise((r) => setTimeout(r, 500));
+    await dm.standin.worker?.drained(); // had it been queued, it would have been ingested by now
     expect(await kusto.count(table)).toBe(0);
   });
 

@@ -389,9 +389,12 @@ describe('fault switches and batching', () => {
       flushImmediately: true,
       ...tableReporting,
     });
-    await new Promise((r) => setTimeout(r, 700));
+    // The worker has taken the message: without the delay it would be ingested and reported by now.
+    await eventually(() => Promise.resolve((dm.standin.worker?.busy ?? 0) > 0 ? true : undefined));
+    const taken = Date.now();
     expect(await client.getIngestionStatus(receipt)).toMatchObject({ status: 'Pending' });
     expect(await finalStatus(receipt)).toMatchObject({ status: 'Succeeded' });
+    expect(Date.now() - taken).toBeGreaterThanOrEqual(1000); // a lower bound: a slow machine only adds to it
   });
 
   it('failIngestionsTransient fails the next ingestion transiently; failIngestionsPermanent permanently', async () => {
@@ -428,7 +431,7 @@ describe('fault switches and batching', () => {
       flushImmediately: true,
       ...tableReporting,
     });
-    await new Promise((r) => setTimeout(r, 800));
+    await dm.standin.worker?.turns(3); // three rounds in which a running worker would have taken it
     expect(await client.getIngestionStatus(receipt)).toMatchObject({ status: 'Pending' });
     dm.standin.faults.update({ workerPaused: false });
     expect(await finalStatus(receipt)).toMatchObject({ status: 'Succeeded' });

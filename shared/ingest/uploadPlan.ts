@@ -1,0 +1,77 @@
+import { IngestValidationError } from '../errors';
+import { isBinaryFormat } from '../message/dataFormat';
+import { prepend, single, sniffCompression, type Compression } from '../upload/compression';
+import { recordBoundary, type RecordBoundary } from '../upload/recordSplitter';
+import type { DataSource } from './dataSource';
+import type { ValidatedProps } from './ingestionProps';
+
+/** How one input goes up: read as what, compressed or not, split or not, under which blob names. */
+export interface UploadPlan {
+  /** The input from its first byte (the first chunk was read to sniff it). */
+  readonly input: AsyncIterable<Buffer>;
+  /** A small file read whole: compressed and uploaded in one call each. */
+  readonly whole: Buffer | undefined;
+  readonly detected: Compression;
+  /** Text we gzip ourselves (not binary formats, not input that is compressed already). */
+  readonly weCompress: boolean;
+  /** Where records end, when the input may need splitting; undefined when it goes up as one blob. */
+  readonly boundary: RecordBoundary | undefined;
+  /** The temp blob name of part `n` (0 for an input that is not split). */
+  blobName(part: number): string;
+  /** Lets go of the input when the upload does not happen (the file or stream it started to read). */
+  abandon(): Promise<void>;
+}
+
+export interface PlanOptions {
+  readonly sourceId: string;
+  /** Whether the input may be split (never for the app's two-step path). */
+  readonly allowSplit: boolean;
+  readonly splitThresholdInBytes: number;
+}
+
+/**
+ * Reads the input's first chunk and decides the rest (docs/contracts.md, 'Splitting'): an empty input is an
+ * error before anything is uploaded; text is gzipped and may be split at record boundaries; input that is
+ * gzip or zip already goes up as it is, named so; a binary file misnamed .gz loses the suffix.
+ */
+export async function planUpload(
+  source: DataSource,
+  props: ValidatedProps,
+  options: PlanOptions,
+): Promise<UploadPlan> {
+  const threshold = options.splitThresholdInBytes;
+  const mayNeedSplit = options.allowSplit && (source.size === undefined || source.size > threshold);
+  const whole = source.whole && !mayNeedSplit ? await source.whole() : undefined;
+  const input = (whole ? single(whole) : source.open())[Symbol.asyncIterator]();
+  let first: IteratorResult<Buffer>;
+  do first = await input.next();
+  while (!first.done && first.value.length === 0);
+  if (first.done)
+    throw new IngestValidationError(
+      `The input (${source.name}) is empty: there is nothing to ingest.`,
+      'EmptyInput',
+    );
+
+  const detected = sniffCompression(first.value);
+  const weCompress = detected === 'none' && !isBinaryFormat(props.format);
+  // Only text we compress ourselves is split: a compressed input would have to be decompressed first.
+  const boundary = weCompress && mayNeedSplit ? recordBoundary(props.format) : undefined;
+  let name = source.name;
+  if (weCompress || detected === 'gzip') name = name.endsWith('.gz') ? name : `${name}.gz`;
+  else if (detected === 'zip') name = name.endsWith('.zip') ? name : `${name}.zip`;
+  else name = name.replace(/\.(gz|zip)$/i, '');
+  const stem = `${props.database}__${props.table}__${options.sourceId}__`;
+  // A file known to be split names every part; a stream's first part starts before its size is known.
+  const splitKnown = boundary !== undefined && source.size !== undefined;
+  return {
+    input: prepend(first.value, input),
+    whole,
+    detected,
+    weCompress,
+    boundary,
+    blobName: (part) => (part === 0 && !splitKnown ? `${stem}${name}` : `${stem}p${part}__${name}`),
+    abandon: async () => {
+      await input.return?.();
+    },
+  };
+}
