@@ -2,6 +2,19 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** What no file of shared/ may import, plus `extra` patterns. */
+const sharedImportRules = (...extra) => ({
+  paths: [{ name: '@azure/functions', message: 'shared/ is a plain library: no @azure/functions.' }],
+  patterns: [
+    { group: ['**/dev/**', '**/functions/**'], message: 'shared/ never imports dev/ or functions/.' },
+    ...extra,
+  ],
+});
+const libraryOnly = {
+  group: ['./app', './app/**', '../app', '../app/**', '**/app/**'],
+  message: 'The library never imports the app folder (shared/app/): the app builds on the library.',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.local/**', '*.config.*', 'jest.config.js'] },
   eslint.configs.recommended,
@@ -37,37 +50,12 @@ export default tseslint.config(
     // The library (shared/ outside app/) is usable on its own: no host, no dev stack, no app.
     files: ['shared/**/*.ts'],
     ignores: ['shared/app/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: '@azure/functions', message: 'shared/ is a plain library: no @azure/functions.' }],
-          patterns: [
-            { group: ['**/dev/**', '**/functions/**'], message: 'shared/ never imports dev/ or functions/.' },
-            {
-              group: ['./app', './app/**', '../app', '../app/**', '**/app/**'],
-              message:
-                'The library never imports the app folder (shared/app/): the app builds on the library.',
-            },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', sharedImportRules(libraryOnly)] },
   },
   {
     // The app folder: what the triggers share. Still no host: the triggers in functions/ are its only edge.
     files: ['shared/app/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: '@azure/functions', message: 'shared/ is a plain library: no @azure/functions.' }],
-          patterns: [
-            { group: ['**/dev/**', '**/functions/**'], message: 'shared/ never imports dev/ or functions/.' },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', sharedImportRules()] },
   },
   {
     files: ['dev/standin/**/*.ts'],

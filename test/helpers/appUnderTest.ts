@@ -119,3 +119,10 @@ export function blobCreatedEvent(url: string, eTag: string, contentLength = 0): 
     metadataVersion: '1',
   };
 }
+
+/** The ids on the app's open list. */
+export async function openSourceIds(app: AppUnderTest): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const entry of app.ctx.tracking.openEntries()) ids.push(entry.sourceId);
+  return ids;
+}

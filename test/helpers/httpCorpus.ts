@@ -8,6 +8,7 @@ import {
 } from '../../shared/app/http/ingestHandlers';
 import type { HttpRequestLike, HttpResult } from '../../shared/app/http/httpTypes';
 import type { Logger } from '../../shared/log';
+import { apiRequest, routeOf } from './apiRequest';
 
 /** One bad request of test/corpus/http-requests.json and the answer it must get. */
 export interface CorpusCase {
@@ -66,37 +67,18 @@ export function explainsItself(body: unknown): boolean {
   return errors.length > 0 && errors.every((e) => (e.message ?? '').length >= 20);
 }
 
-const routes: [
-  RegExp,
-  string,
-  (req: HttpRequestLike, ctx: AppContext, log: Logger) => Promise<HttpResult>,
-][] = [
-  [/^\/api\/ingest\/status\/(?<sourceId>[^/]+)$/, 'GET', handleIngestStatus],
-  [/^\/api\/ingest\/(?<database>[^/]+)\/(?<table>[^/]+)\/blobs$/, 'POST', handleIngestBlobs],
-  [/^\/api\/ingest\/(?<database>[^/]+)\/(?<table>[^/]+)$/, 'POST', handleIngestPush],
-];
+type Handler = (req: HttpRequestLike, ctx: AppContext, log: Logger) => Promise<HttpResult>;
+const HANDLERS: Record<'status' | 'blobs' | 'push', [string, Handler]> = {
+  status: ['GET', handleIngestStatus],
+  blobs: ['POST', handleIngestBlobs],
+  push: ['POST', handleIngestPush],
+};
 
 /** Sends a case straight to its handler, as the host would after routing. */
 export function callHandler(c: CorpusCase, ctx: AppContext, log: Logger): Promise<HttpResult> {
-  const url = new URL(`http://127.0.0.1:7071${c.path}`);
-  for (const [pattern, method, handler] of routes) {
-    const match = pattern.exec(url.pathname);
-    if (!match || method !== c.method) continue;
-    const body = corpusBody(c);
-    return handler(
-      {
-        method: c.method,
-        url: url.toString(),
-        headers: new Headers(c.headers ?? {}),
-        query: url.searchParams,
-        params: Object.fromEntries(
-          Object.entries(match.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]),
-        ),
-        body: body === undefined ? null : new Response(body).body,
-      },
-      ctx,
-      log,
-    );
-  }
-  throw new Error(`no handler answers ${c.method} ${c.path}: mark the case hostOnly`);
+  const route = routeOf(c.path);
+  const [method, handler] = route ? HANDLERS[route.kind] : [];
+  if (!handler || method !== c.method)
+    throw new Error(`no handler answers ${c.method} ${c.path}: mark the case hostOnly`);
+  return handler(apiRequest(c.method, c.path, corpusBody(c) ?? null, c.headers ?? {}), ctx, log);
 }

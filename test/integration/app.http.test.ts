@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { BlobSASPermissions } from '@azure/storage-blob';
@@ -7,9 +6,10 @@ import {
   handleIngestPush,
   handleIngestStatus,
 } from '../../shared/app/http/ingestHandlers';
-import type { HttpRequestLike, HttpResult } from '../../shared/app/http/httpTypes';
+import type { HttpResult } from '../../shared/app/http/httpTypes';
 import { pushFingerprint, pushSourceId } from '../../shared/app/push/pushData';
 import { startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import { apiRequest, type RequestBody } from '../helpers/apiRequest';
 import { eventually } from '../helpers/engine';
 import { answeredCodes, callHandler, explainsItself, httpCorpus } from '../helpers/httpCorpus';
 import { blobService } from '../helpers/stack';
@@ -27,43 +27,9 @@ afterAll(async () => {
   await app.stop();
 });
 
-type Body = string | Buffer | AsyncIterable<Uint8Array> | null;
+const request = apiRequest;
 
-/** A request in the narrow shape, as the local host builds it from Node's request. */
-function request(
-  method: string,
-  path: string,
-  body: Body = null,
-  headers: Record<string, string> = {},
-): HttpRequestLike {
-  const url = new URL(`http://127.0.0.1:7071${path}`);
-  const match =
-    /^\/api\/ingest\/(?:status\/(?<sourceId>[^/]+)|(?<database>[^/]+)\/(?<table>[^/]+)(?:\/blobs)?)$/.exec(
-      url.pathname,
-    );
-  const stream =
-    body === null
-      ? null
-      : (Readable.toWeb(
-          Readable.from(typeof body === 'string' || Buffer.isBuffer(body) ? [Buffer.from(body)] : body),
-        ) as ReadableStream<Uint8Array>);
-  const h = new Headers(headers);
-  return {
-    method,
-    url: url.toString(),
-    headers: h,
-    query: url.searchParams,
-    params: Object.fromEntries(
-      // Unmatched named groups are undefined at run time, whatever the types say.
-      (Object.entries(match?.groups ?? {}) as [string, string | undefined][])
-        .filter((e): e is [string, string] => e[1] !== undefined)
-        .map(([k, v]) => [k, decodeURIComponent(v)]),
-    ),
-    body: stream,
-  };
-}
-
-const push = (path: string, body: Body, headers: Record<string, string> = {}) =>
+const push = (path: string, body: RequestBody, headers: Record<string, string> = {}) =>
   handleIngestPush(request('POST', path, body, headers), app.ctx, app.log);
 const status = (sourceId: string) =>
   handleIngestStatus(request('GET', `/api/ingest/status/${sourceId}`), app.ctx, app.log);

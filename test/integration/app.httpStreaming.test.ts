@@ -1,6 +1,6 @@
 import { handleIngestPush, handleIngestStatus } from '../../shared/app/http/ingestHandlers';
-import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
 import { STREAMING_LIMIT_BYTES } from '../../shared';
+import { apiRequest } from '../helpers/apiRequest';
 import { startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 
@@ -15,18 +15,8 @@ afterAll(async () => {
   await app.stop();
 });
 
-function request(path: string, body: string | Buffer, headers: Record<string, string> = {}): HttpRequestLike {
-  const url = new URL(`http://127.0.0.1:7071${path}`);
-  const [, , , database, table] = url.pathname.split('/');
-  return {
-    method: 'POST',
-    url: url.toString(),
-    headers: new Headers({ 'content-type': 'text/csv', ...headers }),
-    query: url.searchParams,
-    params: { database: database ?? '', table: table ?? '' },
-    body: new Response(body).body,
-  };
-}
+const request = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+  apiRequest('POST', path, body, { 'content-type': 'text/csv', ...headers });
 
 const push = (path: string, body: string | Buffer) => handleIngestPush(request(path, body), app.ctx, app.log);
 
@@ -38,7 +28,7 @@ describe('HTTP_INGEST_FLAVOR=managed-streaming', () => {
     expect(status).toBe('Succeeded');
     expect(await app.kusto.count('Fast')).toBe(2);
     const byId = await handleIngestStatus(
-      { ...request(`/api/ingest/status/${sourceId}`, ''), method: 'GET', params: { sourceId }, body: null },
+      apiRequest('GET', `/api/ingest/status/${sourceId}`),
       app.ctx,
       app.log,
     );

@@ -6,11 +6,17 @@ import { gzipSync } from 'node:zlib';
 import { RestError, type PipelinePolicy, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { BlobSASPermissions } from '@azure/storage-blob';
 import { handleIngestBlobs, handleIngestPush } from '../../shared/app/http/ingestHandlers';
-import type { HttpRequestLike, HttpResult } from '../../shared/app/http/httpTypes';
+import type { HttpResult } from '../../shared/app/http/httpTypes';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { pushSourceId } from '../../shared/app/push/pushData';
 import { runSweep } from '../../shared/app/sweep/sweep';
-import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import { apiRequest, type RequestBody } from '../helpers/apiRequest';
+import {
+  blobCreatedEvent,
+  openSourceIds,
+  startAppUnderTest,
+  type AppUnderTest,
+} from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 import { isQueueRequest } from '../helpers/faultPolicy';
 import { blobService, tableClient } from '../helpers/stack';
@@ -74,31 +80,8 @@ afterEach(() => {
   app.dm.standin.faults.reset();
 });
 
-function request(
-  path: string,
-  body: string | Buffer | AsyncIterable<Uint8Array> | Uint8Array[] | null,
-  headers: Record<string, string> = {},
-): HttpRequestLike {
-  const url = new URL(`http://127.0.0.1:7071${path}`);
-  const [, , , database, table] = url.pathname.split('/');
-  const stream =
-    body === null
-      ? null
-      : typeof body === 'string' || Buffer.isBuffer(body)
-        ? new Response(body).body
-        : ReadableStream.from<Uint8Array>(body);
-  return {
-    method: 'POST',
-    url: url.toString(),
-    headers: new Headers({ 'content-type': 'text/csv', ...headers }),
-    query: url.searchParams,
-    params: { database: database ?? '', table: table ?? '' },
-    body: stream,
-  };
-}
-
-const push = (path: string, body: Parameters<typeof request>[1], headers: Record<string, string> = {}) =>
-  handleIngestPush(request(path, body, headers), app.ctx, app.log);
+const push = (path: string, body: RequestBody, headers: Record<string, string> = {}) =>
+  handleIngestPush(apiRequest('POST', path, body, headers), app.ctx, app.log);
 const json = (r: HttpResult) => r.jsonBody as Record<string, unknown>;
 const rows = (table: string, count: number) =>
   eventually(
@@ -182,9 +165,7 @@ describe('every tracked source is on the open list (defect 3)', () => {
     const retried = await push('/api/ingest/demo/Listed', '1,a\n', { 'idempotency-key': key });
     expect(retried.status).toBe(202);
     const sourceId = pushSourceId('demo', 'Listed', key);
-    const open: string[] = [];
-    for await (const entry of app.ctx.tracking.openEntries()) open.push(entry.sourceId);
-    expect(open).toContain(sourceId);
+    expect(await openSourceIds(app)).toContain(sourceId);
     await eventually(async () => {
       const s = await app.ctx.ingest.getIngestionStatus(sourceId).catch(() => undefined);
       return s && s.status !== 'Pending' ? s : undefined;
@@ -259,7 +240,11 @@ describe('POST .../blobs', () => {
     });
   }
   const blobs = (body: unknown) =>
-    handleIngestBlobs(request('/api/ingest/demo/Refs/blobs', JSON.stringify(body)), app.ctx, app.log);
+    handleIngestBlobs(
+      apiRequest('POST', '/api/ingest/demo/Refs/blobs', JSON.stringify(body)),
+      app.ctx,
+      app.log,
+    );
 
   it('answers 503 with Retry-After when storage fails every blob (defect 6)', async () => {
     const url = await sasUrl('outage.csv');

@@ -1,10 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
-import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { runSweep, type SweepSummary } from '../../shared/app/sweep/sweep';
-import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import { apiRequest } from '../helpers/apiRequest';
+import {
+  blobCreatedEvent,
+  openSourceIds,
+  startAppUnderTest,
+  type AppUnderTest,
+} from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 import { tableClient } from '../helpers/stack';
 
@@ -41,20 +46,12 @@ afterEach(() => {
 
 const sweep = (): Promise<SweepSummary> => runSweep(app.ctx, app.log);
 
-function pushRequest(table: string, body: string): HttpRequestLike {
-  const url = new URL(`http://127.0.0.1:7071/api/ingest/demo/${table}`);
-  return {
-    method: 'POST',
-    url: url.toString(),
-    headers: new Headers({ 'content-type': 'text/csv' }),
-    query: url.searchParams,
-    params: { database: 'demo', table },
-    body: new Response(body).body,
-  };
-}
-
 async function push(table: string, body: string): Promise<string> {
-  const result = await handleIngestPush(pushRequest(table, body), app.ctx, app.log);
+  const result = await handleIngestPush(
+    apiRequest('POST', `/api/ingest/demo/${table}`, body),
+    app.ctx,
+    app.log,
+  );
   expect(result.status).toBe(202);
   return (result.jsonBody as { sourceId: string }).sourceId;
 }
@@ -78,8 +75,7 @@ describe('the sweep', () => {
     const summary = await sweep();
     expect(summary.succeeded).toBeGreaterThanOrEqual(1);
     expect(await app.ctx.tracking.get(id)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
-    const open: string[] = [];
-    for await (const entry of app.ctx.tracking.openEntries()) open.push(entry.sourceId);
+    const open = await openSourceIds(app);
     expect(open).not.toContain(id);
     expect((await sweep()).open).toBe(open.length); // closed history is not read again
   });
