@@ -14,7 +14,7 @@ export class KustoError extends Error {
   }
 }
 
-/** Permanence of each ingestion error code the stand-in emits, as documented (error-codes.md). */
+/** Permanence of each ingestion error code the stand-in emits, as the Azure Data Explorer docs' ingestion error codes page lists them (docs/protocol.md, 'Error codes'). */
 const TRANSIENT_CODES = new Set([
   'Download_UnknownError',
   'Download_TransientNameResolutionFailure',
