@@ -16,13 +16,23 @@ const libraryOnly = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.local/**', '*.config.*', 'jest.config.js'] },
+  {
+    ignores: [
+      'dist/**',
+      '.package/**',
+      'coverage/**',
+      'node_modules/**',
+      '.local/**',
+      '*.config.*',
+      'jest.config.js',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['dev/*.mjs'] },
+        projectService: { allowDefaultProject: ['dev/*.mjs', 'infra/hooks/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -43,7 +53,7 @@ export default tseslint.config(
   },
   {
     // Plain scripts that run before the build: TypeScript checks their names (// @ts-check), as for .ts.
-    files: ['dev/*.mjs'],
+    files: ['dev/*.mjs', 'infra/hooks/*.mjs'],
     rules: { 'no-undef': 'off' },
   },
   {

@@ -18,7 +18,8 @@ const transform = {
     },
   ],
 };
-const transformIgnorePatterns = [`/node_modules/(?!(${esmPackages.join('|')})/)`];
+// The deploy package under test is plain CommonJS already (test/unit/package.test.ts): not transformed.
+const transformIgnorePatterns = [`/node_modules/(?!(${esmPackages.join('|')})/)`, '/kif-package-'];
 
 module.exports = {
   projects: [

@@ -8,13 +8,14 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ensureTestCertificate } from '../dev/testRunner';
 import { printTable, type Row } from './harness';
+import { coldStart } from './scenarios/coldStart';
 import { httpPush } from './scenarios/httpPush';
 import { largeFile } from './scenarios/largeFile';
 import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
 import { sweep } from './scenarios/sweep';
 import type { Scenario } from './scenarios/types';
 
-const SCENARIOS: readonly Scenario[] = [smallFiles, smallFilesTable, largeFile, sweep, httpPush];
+const SCENARIOS: readonly Scenario[] = [smallFiles, smallFilesTable, largeFile, sweep, httpPush, coldStart];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -8,11 +8,49 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Azure region.')
+@description('Azure region: one where Flex Consumption runs (an unsupported one would fail only at the plan, possibly after a 15-minute cluster build).')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({ azd: { type: 'location' } })
 param location string
 
-@description('Object id of the deploying user, given data access to the storage accounts (optional).')
+@description('Object id of the principal running azd (azd sets AZURE_PRINCIPAL_ID), given data access to the storage accounts; empty for none.')
 param principalId string = ''
+
+@description('What kind of principal principalId is (azd sets AZURE_PRINCIPAL_TYPE): a user at a terminal, or a service principal in a pipeline.')
+@allowed(['User', 'ServicePrincipal', 'Group'])
+param principalType string = 'User'
 
 @description('Node.js runtime version of the function app.')
 @allowed(['20', '22'])
@@ -109,7 +147,8 @@ module rbac 'modules/rbac.bicep' = {
     insightsName: monitoring.outputs.insightsName
     appPrincipalId: identity.outputs.principalId
     eventGridPrincipalId: landing.outputs.systemTopicPrincipalId
-    userPrincipalId: principalId
+    deployerPrincipalId: principalId
+    deployerPrincipalType: principalType
   }
 }
 
@@ -127,7 +166,8 @@ module functionApp 'modules/functionApp.bicep' = {
     name: names.functionApp
     planName: names.plan
     location: location
-    tags: union(tags, { 'azd-service-name': 'app' })
+    tags: tags
+    serviceName: 'app'
     nodeVersion: nodeVersion
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
@@ -144,10 +184,11 @@ module functionApp 'modules/functionApp.bicep' = {
 
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
-output RESOURCE_GROUP string = rg.name
+output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_URL string = functionApp.outputs.url
-output AZURE_CLIENT_ID string = identity.outputs.clientId
+// Not AZURE_CLIENT_ID: azd pipelines and DefaultAzureCredential read that name as their own identity.
+output APP_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output LANDING_STORAGE_ACCOUNT string = landing.outputs.name
 output KUSTO_INGEST_URI string = createCluster ? kusto.outputs.ingestUri : existingIngestUri
 output KUSTO_ENGINE_URI string = createCluster ? kusto.outputs.engineUri : existingEngineUri

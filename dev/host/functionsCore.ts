@@ -10,6 +10,8 @@ import Module from 'node:module';
 export interface Registration {
   readonly name: string;
   readonly bindings: Record<string, { readonly type: string; readonly direction: string }>;
+  /** The function's own handler, as the programming model hands it to the worker. */
+  readonly handler: (...args: unknown[]) => unknown;
 }
 
 const CORE = '@azure/functions-core';
@@ -17,8 +19,8 @@ const registrations: Registration[] = [];
 
 const core = {
   setProgrammingModel: (): void => undefined,
-  registerFunction: (metadata: Registration) => {
-    registrations.push(metadata);
+  registerFunction: (metadata: Omit<Registration, 'handler'>, handler: Registration['handler']) => {
+    registrations.push({ ...metadata, handler });
     return { dispose: () => undefined };
   },
   registerHook: () => ({ dispose: () => undefined }),
@@ -47,4 +49,11 @@ export function installRecordingCore(): void {
 /** The functions registered so far, by name. */
 export function registeredFunctions(): readonly string[] {
   return registrations.map((r) => r.name).sort();
+}
+
+/** A registered function's handler. */
+export function registeredHandler(name: string): Registration['handler'] {
+  const found = registrations.find((r) => r.name === name);
+  if (!found) throw new Error(`no function named ${name} was registered`);
+  return found.handler;
 }

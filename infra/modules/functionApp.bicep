@@ -1,9 +1,11 @@
-// The Flex Consumption plan and function app. Every setting the app reads (shared/config.ts) is emitted here,
-// defaults included; storage connections are identity-based (no connection strings, no keys).
+// The Flex Consumption plan and function app. Every setting the app reads (shared/app/settings.ts) is emitted
+// here, defaults included; storage connections are identity-based (no connection strings, no keys).
 param name string
 param planName string
 param location string
 param tags object
+@description('The azure.yaml service this site deploys; only the site carries the tag (azd looks for exactly one).')
+param serviceName string
 param nodeVersion string
 param identityId string
 param identityClientId string
@@ -16,11 +18,11 @@ param kustoIngestUri string
 param kustoEngineUri string
 param httpIngestFlavor string
 
-resource appStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+resource appStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: appStorageName
 }
 
-resource landingStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+resource landingStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: landingStorageName
 }
 
@@ -73,7 +75,7 @@ var appSettings = {
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   name: name
   location: location
-  tags: tags
+  tags: union(tags, { 'azd-service-name': serviceName })
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
@@ -84,6 +86,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     siteConfig: {
       minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
       appSettings: [for setting in items(appSettings): { name: setting.key, value: setting.value }]
     }
     functionAppConfig: {
@@ -98,6 +101,19 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       runtime: { name: 'node', version: nodeVersion }
     }
   }
+}
+
+// Deployments go through azd with the deploying principal's Entra identity: no FTP, no basic-auth publishing.
+resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: { allow: false }
+}
+
+resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: { allow: false }
 }
 
 output name string = site.name

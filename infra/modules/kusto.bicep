@@ -7,7 +7,7 @@ param tags object
 param ingestorClientId string
 param enableStreaming bool
 
-resource cluster 'Microsoft.Kusto/clusters@2023-08-15' = {
+resource cluster 'Microsoft.Kusto/clusters@2024-04-13' = {
   name: clusterName
   location: location
   tags: tags
@@ -19,7 +19,7 @@ resource cluster 'Microsoft.Kusto/clusters@2023-08-15' = {
   }
 }
 
-resource database 'Microsoft.Kusto/clusters/databases@2023-08-15' = {
+resource database 'Microsoft.Kusto/clusters/databases@2024-04-13' = {
   parent: cluster
   name: databaseName
   location: location
@@ -30,7 +30,7 @@ resource database 'Microsoft.Kusto/clusters/databases@2023-08-15' = {
   }
 }
 
-resource ingestor 'Microsoft.Kusto/clusters/databases/principalAssignments@2023-08-15' = {
+resource ingestor 'Microsoft.Kusto/clusters/databases/principalAssignments@2024-04-13' = {
   parent: database
   name: 'app-ingestor'
   properties: {
@@ -44,7 +44,7 @@ resource ingestor 'Microsoft.Kusto/clusters/databases/principalAssignments@2023-
 
 var streamingPolicy = enableStreaming ? '\n.alter database [\'${databaseName}\'] policy streamingingestion enable\n' : ''
 
-resource schema 'Microsoft.Kusto/clusters/databases/scripts@2023-08-15' = {
+resource schema 'Microsoft.Kusto/clusters/databases/scripts@2024-04-13' = {
   parent: database
   name: 'schema'
   properties: {
@@ -52,6 +52,8 @@ resource schema 'Microsoft.Kusto/clusters/databases/scripts@2023-08-15' = {
     scriptContent: '${loadTextContent('../schema.kql')}${streamingPolicy}'
     continueOnErrors: false
   }
+  // The provider answers Conflict to two operations on one database at once.
+  dependsOn: [ingestor]
 }
 
 output ingestUri string = cluster.properties.dataIngestionUri

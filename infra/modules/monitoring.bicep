@@ -39,13 +39,13 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(a
   }
 }
 
-resource failureAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+resource failureAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   name: 'alert-ingestion-failed'
   location: location
   tags: tags
   properties: {
     displayName: 'Ingestion failures reported by the sweep'
-    description: 'The sweepStatus function logged IngestionFailed, IngestionStuck or IngestionAbandoned (one line per failure).'
+    description: 'The app reported a failure: IngestionFailed, IngestionStuck or IngestionAbandoned (the sweep) or LandingRejected (a landing blob that cannot be ingested), one log line per report.'
     severity: 2
     enabled: true
     scopes: [insights.id]

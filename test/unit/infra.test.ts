@@ -2,6 +2,7 @@
  * Offline checks of infra/: the Bicep CLI cannot be installed here, so every file must parse with
  * tree-sitter-bicep, and the structure is checked against what the app needs and reads.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_DEFAULTS, CONFIG_SETTINGS, loadConfig } from '../../shared/app/settings';
@@ -74,7 +75,7 @@ describe('infra/ parses', () => {
     const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
     expect(yaml).toMatch(/services:\n\s+app:\n(\s+.*\n)*?\s+host: function/);
     expect(yaml).toMatch(/language: ts/);
-    expect(file('main.bicep').source).toContain("'azd-service-name': 'app'");
+    expect(file('functionApp.bicep').source).toContain("'azd-service-name': serviceName");
   });
 });
 
@@ -187,19 +188,109 @@ describe('Event Grid: landing blobs arrive as BlobCreated events on the landing-
   });
 });
 
-describe('role assignments', () => {
+describe('role assignments: least privilege, each with its reason', () => {
   const rbac = () => file('rbac.bicep');
 
-  it('use the right built-in role ids', () => {
-    expect(Object.fromEntries(entries(variable(rbac(), 'roles')))).toEqual({
-      storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
-      storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
-      storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a',
-      storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
-      storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
-      storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
-      monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
-    });
+  // Principal, scope, built-in role: the narrowest that each piece of work needs. A later feature that needs
+  // another role adds it here, with its reason.
+  const LEAST_PRIVILEGE: readonly [string, string, string, string][] = [
+    [
+      'app',
+      'account appStorageName',
+      'storageBlobDataOwner',
+      'the Functions host storage by identity (the host docs require Blob Data Owner) and the deployment package',
+    ],
+    ['app', 'account appStorageName', 'storageTableDataContributor', 'the tracking tables'],
+    [
+      'app',
+      'account landingStorageName',
+      'storageBlobDataContributor',
+      'read landing blobs, copy to landing-failed and delete; the user-delegation key is in this role',
+    ],
+    [
+      'app',
+      'account landingStorageName',
+      'storageQueueDataContributor',
+      'the queue trigger (read, delete, poison) and the poison count',
+    ],
+    [
+      'app',
+      'insights',
+      'monitoringMetricsPublisher',
+      'telemetry to Application Insights with local auth off',
+    ],
+    [
+      'eventGrid',
+      'queue landingStorageName/landing-events',
+      'storageQueueDataMessageSender',
+      'delivers BlobCreated events',
+    ],
+    [
+      'eventGrid',
+      'container landingStorageName/landing-deadletter',
+      'storageBlobDataContributor',
+      'dead-letters undeliverable events',
+    ],
+    [
+      'deployer',
+      'account landingStorageName',
+      'storageBlobDataContributor',
+      'tries the app by dropping files',
+    ],
+    ['deployer', 'account appStorageName', 'storageTableDataContributor', 'reads the tracking tables'],
+  ];
+
+  // Built-in role definition ids (facts of Azure, not of this Bicep).
+  const BUILT_IN: Readonly<Record<string, string>> = {
+    storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+    storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+    storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+    storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
+    storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+    monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+  };
+
+  /** The assignments the Bicep declares, as principal | scope | role, each with its stated reason. */
+  function declaredAssignments(f: BicepFile): { key: string; reason: string }[] {
+    const list = variable(f, 'all');
+    return (list?.children ?? [])
+      .filter((c) => c?.type === 'object')
+      .map((o) => {
+        const e = Object.fromEntries(entries(o ?? undefined));
+        const where =
+          e.scope === 'account'
+            ? `account ${e.account}`
+            : e.scope === 'insights'
+              ? 'insights'
+              : `${e.scope} ${e.account}/${e.queue ?? e.container}`;
+        return { key: `${e.principal} | ${where} | ${e.role}`, reason: e.reason ?? '' };
+      });
+  }
+  const expected = () => LEAST_PRIVILEGE.map(([p, scope, role]) => `${p} | ${scope} | ${role}`).sort();
+
+  it('equal the least-privilege set, each assignment saying why it is there', () => {
+    const declared = declaredAssignments(rbac());
+    expect(declared.map((d) => d.key).sort()).toEqual(expected());
+    for (const d of declared) expect([d.key, d.reason.length > 30]).toEqual([d.key, true]);
+  });
+
+  it('would catch a broader role than needed (a mutated copy)', async () => {
+    const mutated = rbac().source.replace(
+      "account: landingStorageName\n    role: 'storageBlobDataContributor'",
+      "account: landingStorageName\n    role: 'storageBlobDataOwner'",
+    );
+    expect(mutated).not.toBe(rbac().source);
+    const copy = { path: 'rbac.bicep', source: mutated, root: await parseBicep(mutated) };
+    expect(
+      declaredAssignments(copy)
+        .map((d) => d.key)
+        .sort(),
+    ).not.toEqual(expected());
+  });
+
+  it('use the built-in role ids', () => {
+    const roles = Object.fromEntries(entries(variable(rbac(), 'roles')));
+    for (const [, , role] of LEAST_PRIVILEGE) expect([role, roles[role]]).toEqual([role, BUILT_IN[role]]);
   });
 
   it('live in one module as data, with deterministic names', () => {
@@ -208,21 +299,155 @@ describe('role assignments', () => {
     for (const a of assignments) expect(text(property(a.body, 'name'))).toMatch(/^guid\(/);
   });
 
-  it('give each principal what it needs, where it needs it', () => {
-    const source = rbac().source;
-    for (const grant of [
-      /account: appStorageName, role: roles\.storageBlobDataOwner/,
-      /account: appStorageName, role: roles\.storageQueueDataContributor/,
-      /account: appStorageName, role: roles\.storageTableDataContributor/,
-      /account: landingStorageName, role: roles\.storageBlobDataOwner/,
-      /account: landingStorageName, role: roles\.storageQueueDataContributor/,
-      /account: landingStorageName, role: roles\.storageBlobDelegator/,
-      /union\(eventGrid, \{ account: landingStorageName, queue: 'landing-events', role: roles\.storageQueueDataMessageSender \}\)/,
-      /union\(eventGrid, \{ account: landingStorageName, container: 'landing-deadletter', role: roles\.storageBlobDataContributor \}\)/,
-      /union\(app, \{ role: roles\.monitoringMetricsPublisher \}\)/,
-    ]) {
-      expect(source).toMatch(grant);
+  /** The deploying principal's type, as the role assignments get it. */
+  const deployerType = (f: BicepFile) => text(property(variable(f, 'principals'), 'deployer.type'));
+
+  it("take the deploying principal's type from a parameter (a service principal in a pipeline is not a User)", async () => {
+    expect(deployerType(rbac())).toBe('deployerPrincipalType');
+    expect(file('main.bicep').source).toMatch(/deployerPrincipalType: principalType/);
+    expect(file('main.bicep').source).toMatch(
+      /@allowed\(\['User', 'ServicePrincipal', 'Group'\]\)\nparam principalType string/,
+    );
+    const parameters = readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8');
+    expect(parameters).toContain('"principalType": { "value": "${AZURE_PRINCIPAL_TYPE=User}" }');
+    const hardCoded = rbac().source.replace('type: deployerPrincipalType', "type: 'User'");
+    expect(
+      deployerType({ path: 'rbac.bicep', source: hardCoded, root: await parseBicep(hardCoded) }),
+    ).not.toBe('deployerPrincipalType');
+  });
+});
+
+describe('fit to deploy with azd', () => {
+  /** Every place 'azd-service-name' is set, by the resource whose tags carry it ('module' when passed to one). */
+  function serviceTagHolders(fs: readonly BicepFile[]): string[] {
+    const holders: string[] = [];
+    for (const f of fs) {
+      const count = f.source.split("'azd-service-name'").length - 1;
+      const inResources = resources([f]).filter((r) =>
+        text(property(r.body, 'tags'))?.includes('azd-service-name'),
+      );
+      holders.push(...inResources.map((r) => r.type));
+      for (let i = inResources.length; i < count; i++) holders.push('module');
     }
+    return holders;
+  }
+
+  it('tags only the site azd-service-name (azd before 1.23.4 refuses two resources with it)', () => {
+    expect(serviceTagHolders(files)).toEqual(['Microsoft.Web/sites']);
+    const main = file('main.bicep');
+    const old = main.source.replace(
+      "    tags: tags\n    serviceName: 'app'",
+      "    tags: union(tags, { 'azd-service-name': 'app' })\n    serviceName: 'app'",
+    );
+    expect(old).not.toBe(main.source);
+    const mutated = files.map((f) => (f === main ? { ...f, source: old } : f));
+    expect(serviceTagHolders(mutated)).not.toEqual(['Microsoft.Web/sites']);
+  });
+
+  it('stops before provisioning when no cluster is named, saying which setting to give', () => {
+    const hook = (env: Record<string, string>) =>
+      spawnSync(process.execPath, [join(root, 'infra', 'hooks', 'preprovision.mjs')], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        encoding: 'utf8',
+      });
+    // The defaults of main.parameters.json: no new cluster, no ingest URI.
+    const defaults = hook({ KUSTO_CREATE_CLUSTER: 'false', KUSTO_INGEST_URI: '' });
+    expect(defaults.status).toBe(1);
+    expect(defaults.stderr).toMatch(/KUSTO_CREATE_CLUSTER true/);
+    expect(defaults.stderr).toMatch(/KUSTO_INGEST_URI https:\/\/ingest-/);
+    expect(hook({ KUSTO_CREATE_CLUSTER: 'true' }).status).toBe(0);
+    expect(hook({ KUSTO_INGEST_URI: 'https://ingest-c.westeurope.kusto.windows.net' }).status).toBe(0);
+    expect(hook({ KUSTO_INGEST_URI: 'https://c.westeurope.kusto.windows.net' }).stderr).toMatch(
+      /not a cluster's ingest endpoint/,
+    );
+    const parameters = readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8');
+    expect(parameters).toContain('"createCluster": { "value": "${KUSTO_CREATE_CLUSTER=false}" }');
+    expect(parameters).toContain('"existingIngestUri": { "value": "${KUSTO_INGEST_URI=}" }');
+    expect(readFileSync(join(root, 'azure.yaml'), 'utf8')).toMatch(
+      /preprovision:\n\s+posix: \{ shell: sh, run: node infra\/hooks\/preprovision\.mjs \}/,
+    );
+  });
+
+  it('deploys the package step builds (no remote build, no node_modules of the developer)', () => {
+    const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
+    expect(yaml).toMatch(/dist: \.package\n/);
+    expect(yaml).toMatch(/remoteBuild: false\n/);
+    expect(yaml).toMatch(/prepackage:\n\s+posix: \{ shell: sh, run: npm run package \}/);
+  });
+
+  /** What Application Insights keeps of failure reports: they are trace lines, so traces must not be sampled. */
+  const tracesUnsampled = (hostJson: string) => {
+    const settings = (
+      JSON.parse(hostJson) as {
+        logging: {
+          applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes?: string } };
+        };
+      }
+    ).logging.applicationInsights.samplingSettings;
+    return !settings.isEnabled || (settings.excludedTypes ?? '').split(';').includes('Trace');
+  };
+
+  it('never samples out a failure report', () => {
+    const hostJson = readFileSync(join(root, 'host.json'), 'utf8');
+    expect(tracesUnsampled(hostJson)).toBe(true);
+    expect(tracesUnsampled(hostJson.replace('Request;Exception;Trace', 'Request;Exception'))).toBe(false);
+  });
+
+  it('alerts on every failure report its query counts, and says so in its description', () => {
+    const [rule] = declared('Microsoft.Insights/scheduledQueryRules');
+    const query = text(property(rule?.body, 'properties.criteria'));
+    const description = text(property(rule?.body, 'properties.description')) ?? '';
+    for (const event of ['IngestionFailed', 'IngestionStuck', 'IngestionAbandoned', 'LandingRejected']) {
+      expect([event, query?.includes(`"event":"${event}"`)]).toEqual([event, true]);
+      expect([event, description.includes(event)]).toEqual([event, true]);
+    }
+  });
+
+  it('offers only Flex Consumption regions, as azd location metadata', () => {
+    const main = file('main.bicep').source;
+    expect(main).toMatch(/@metadata\(\{ azd: \{ type: 'location' \} \}\)\nparam location string/);
+    const allowed =
+      /@allowed\(\[([^\]]*)\]\)\n@metadata\(\{ azd: \{ type: 'location' \} \}\)/.exec(main)?.[1] ?? '';
+    expect(allowed.match(/'[a-z0-9]+'/g)?.length).toBeGreaterThan(25);
+    expect(allowed).toContain("'westeurope'");
+    expect(allowed).not.toContain("'chinanorth3'");
+  });
+
+  it('turns off FTP and basic-auth publishing, and storage defaults to Entra sign-in', () => {
+    const [site] = declared('Microsoft.Web/sites');
+    expect(text(property(site?.body, 'properties.siteConfig.ftpsState'))).toBe('Disabled');
+    const policies = declared('Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    expect(
+      policies
+        .map((p) => [text(property(p.body, 'name')), text(property(p.body, 'properties.allow'))])
+        .sort(),
+    ).toEqual([
+      ['ftp', 'false'],
+      ['scm', 'false'],
+    ]);
+    for (const a of declared('Microsoft.Storage/storageAccounts'))
+      expect(text(property(a.body, 'properties.defaultToOAuthAuthentication'))).toBe('true');
+  });
+
+  it('names outputs as azd and its pipelines expect, without taking AZURE_CLIENT_ID', () => {
+    const names = outputs(file('main.bicep')).map(([n]) => n);
+    expect(names).toContain('AZURE_RESOURCE_GROUP');
+    expect(names).toContain('APP_IDENTITY_CLIENT_ID');
+    expect(names).not.toContain('AZURE_CLIENT_ID');
+    expect(names).not.toContain('RESOURCE_GROUP');
+  });
+
+  it('uses current API versions', () => {
+    const oldest: Record<string, string> = {
+      'Microsoft.Storage/': '2025-01-01',
+      'Microsoft.EventGrid/': '2025-02-15',
+      'Microsoft.Kusto/': '2024-04-13',
+      'Microsoft.ManagedIdentity/': '2024-11-30',
+      'Microsoft.Insights/scheduledQueryRules': '2023-12-01',
+    };
+    for (const r of all)
+      for (const [prefix, version] of Object.entries(oldest))
+        if (r.type.startsWith(prefix)) expect([r.type, r.apiVersion >= version]).toEqual([r.type, true]);
   });
 });
 
@@ -236,6 +461,8 @@ describe('Azure Data Explorer', () => {
     expect(text(property(assignment?.body, 'properties.role'))).toBe('Ingestor');
     expect(text(property(assignment?.body, 'properties.principalType'))).toBe('App');
     const kusto = file('kusto.bicep').source;
+    // The schema script waits for the principal assignment: the provider refuses parallel database operations.
+    expect(kusto).toMatch(/resource schema [\s\S]*?dependsOn: \[ingestor\]/);
     expect(kusto).toContain("loadTextContent('../schema.kql')");
     expect(kusto).toMatch(/policy streamingingestion enable/);
     expect(file('main.bicep').source).toMatch(/enableStreaming: httpIngestFlavor == 'managed-streaming'/);

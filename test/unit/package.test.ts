@@ -1,0 +1,123 @@
+/**
+ * The deploy package (`npm run package`), as azd uploads it: exactly the bundled functions, library and
+ * production dependencies, host.json and package.json. It is built into an empty folder and loaded there as
+ * the Functions worker would (its main glob, against a recording stand-in for `@azure/functions-core`), so
+ * that anything it needs at run time and does not carry (a dev dependency) fails here, not in Azure.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import picomatch from 'picomatch';
+
+interface Registered {
+  name: string;
+  bindings: Record<
+    string,
+    { type: string; direction: string; route?: string; queueName?: string; schedule?: string }
+  >;
+}
+const mockRegistered: Registered[] = [];
+jest.mock(
+  '@azure/functions-core',
+  () => ({
+    setProgrammingModel: jest.fn(),
+    registerFunction: jest.fn((metadata: Registered) => {
+      mockRegistered.push(metadata);
+      return { dispose: () => undefined };
+    }),
+    registerHook: jest.fn(() => ({ dispose: () => undefined })),
+    log: jest.fn(),
+    capabilities: {},
+  }),
+  { virtual: true },
+);
+
+const root = join(__dirname, '..', '..');
+let dir: string;
+
+function files(base: string, at = base): string[] {
+  return readdirSync(at).flatMap((name) => {
+    const path = join(at, name);
+    return statSync(path).isDirectory() ? files(base, path) : [relative(base, path)];
+  });
+}
+
+/** Loads every file the package's main glob names, as the worker does. */
+function loadMain(pkgDir: string): void {
+  const main = (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { main: string }).main;
+  const isMatch = picomatch(main);
+  for (const file of files(pkgDir).filter((f) => isMatch(f)))
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(join(pkgDir, file));
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kif-package-'));
+  const run = spawnSync(process.execPath, [join(root, 'dev', 'package.mjs'), join(dir, 'pkg')], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`npm run package failed: ${run.stderr}`);
+}, 60_000);
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the deploy package', () => {
+  it('holds exactly the bundle, host.json and package.json', () => {
+    expect(files(join(dir, 'pkg')).sort()).toEqual(['dist/app.js', 'host.json', 'package.json']);
+    expect(readFileSync(join(dir, 'pkg', 'host.json'), 'utf8')).toBe(
+      readFileSync(join(root, 'host.json'), 'utf8'),
+    );
+    const manifest = JSON.parse(readFileSync(join(dir, 'pkg', 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(manifest).toMatchObject({ name: 'kusto-ingest-functions', main: 'dist/app.js' });
+    for (const key of ['scripts', 'dependencies', 'devDependencies']) expect(manifest[key]).toBeUndefined();
+  });
+
+  it('loads in an empty folder with nothing installed, and registers every function with its trigger', () => {
+    jest.isolateModules(() => loadMain(join(dir, 'pkg')));
+    const triggers = Object.fromEntries(
+      mockRegistered.map((r) => [r.name, Object.values(r.bindings).find((b) => b.type.endsWith('Trigger'))]),
+    );
+    expect(Object.keys(triggers).sort()).toEqual([
+      'health',
+      'ingestBlobs',
+      'ingestHttp',
+      'ingestLanding',
+      'ingestStatus',
+      'sweepStatus',
+    ]);
+    expect(triggers.ingestHttp).toMatchObject({ type: 'httpTrigger', route: 'ingest/{database}/{table}' });
+    expect(triggers.ingestLanding).toMatchObject({ type: 'queueTrigger', queueName: 'landing-events' });
+    expect(triggers.sweepStatus).toMatchObject({ type: 'timerTrigger', schedule: '0 */5 * * * *' });
+  });
+
+  it('would fail the build if the app needed a dev dependency at run time (a mutated copy)', () => {
+    const mutated = join(dir, 'mutated');
+    spawnSync('cp', ['-r', join(dir, 'pkg'), mutated]);
+    const bundle = join(mutated, 'dist', 'app.js');
+    // What the bundler leaves of `import Database from 'better-sqlite3'` in a function: a require of it.
+    writeFileSync(bundle, `require("better-sqlite3");\n${readFileSync(bundle, 'utf8')}`);
+    expect(() => jest.isolateModules(() => loadMain(mutated))).toThrow(/Cannot find module 'better-sqlite3'/);
+  });
+
+  it('keeps every file through .funcignore, which azd applies when it zips the package', () => {
+    const rules = readFileSync(join(root, '.funcignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('!'));
+    // gitignore rules without a slash match any path segment.
+    const excluded = (path: string) =>
+      path.split('/').some((segment) => rules.some((r) => picomatch.isMatch(segment, r, { dot: true })));
+    expect(files(join(dir, 'pkg')).filter(excluded)).toEqual([]);
+    expect(excluded('node_modules/x/index.js')).toBe(true); // the check is live
+  });
+
+  it('is small: every byte is read at each cold start', () => {
+    expect(statSync(join(dir, 'pkg', 'dist', 'app.js')).size).toBeLessThan(10 * 1024 * 1024);
+  });
+});
