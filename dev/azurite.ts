@@ -45,8 +45,12 @@ export interface AzuriteInstance {
   readonly accounts: readonly StorageAccount[];
   /** `AZURITE_ACCOUNTS` as Azurite reads it. */
   readonly accountsEnv: string;
-  /** The Azurite process (the benchmarks read its CPU time). */
+  /** The Azurite process now (the benchmarks read its CPU time); a restart makes a new one. */
   readonly pid: number | undefined;
+  /** Called when the process ends without stop() or restart() having asked it to. */
+  onUnexpectedExit(listener: (code: number | null, signal: string | null) => void): void;
+  /** Stops the process and starts it again on the same ports and folder (what it persisted, it keeps). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -136,10 +140,6 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   if (options.tls) args.push('--cert', options.tls.cert, '--key', options.tls.key);
   if (options.oauth) args.push('--oauth', 'basic');
 
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, AZURITE_ACCOUNTS: accountsEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const output: string[] = [];
   const collect = (data: Buffer): void => {
     for (const line of data.toString('utf8').split('\n')) {
@@ -148,14 +148,43 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
       options.onOutput?.(line);
     }
   };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
+  const listeners: ((code: number | null, signal: string | null) => void)[] = [];
+  let child: ChildProcess;
+  let stopping = false;
+  const launch = (): ChildProcess => {
+    const started = spawn(process.execPath, args, {
+      env: { ...process.env, AZURITE_ACCOUNTS: accountsEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.stdout.on('data', collect);
+    started.stderr.on('data', collect);
+    started.once('exit', (code, signal) => {
+      if (!stopping) for (const listener of listeners) listener(code, signal);
+    });
+    return started;
+  };
+  const kill = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+    });
 
   const scheme = options.tls ? 'https' : 'http';
   const endpoint =
     (port: number) =>
     (account: string = DEV_ACCOUNT) =>
       `${scheme}://127.0.0.1:${port}/${account}`;
+  const ready = async (): Promise<void> => {
+    const deadline = Date.now() + (options.startTimeoutInMs ?? 30_000);
+    await Promise.all(
+      [ports.blob, ports.queue, ports.table].map((port) =>
+        probe(`${scheme}://127.0.0.1:${port}/`, deadline, child, output),
+      ),
+    );
+  };
+  child = launch();
   const instance: AzuriteInstance = {
     blobEndpoint: endpoint(ports.blob),
     queueEndpoint: endpoint(ports.queue),
@@ -163,22 +192,24 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     ports,
     accounts,
     accountsEnv,
-    pid: child.pid,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-      }),
+    get pid() {
+      return child.pid;
+    },
+    onUnexpectedExit: (listener) => listeners.push(listener),
+    restart: async () => {
+      stopping = true;
+      await kill();
+      stopping = false;
+      child = launch();
+      await ready();
+    },
+    stop: async () => {
+      stopping = true;
+      await kill();
+    },
   };
-  const deadline = Date.now() + (options.startTimeoutInMs ?? 30_000);
   try {
-    await Promise.all([
-      probe(`${scheme}://127.0.0.1:${ports.blob}/`, deadline, child, output),
-      probe(`${scheme}://127.0.0.1:${ports.queue}/`, deadline, child, output),
-      probe(`${scheme}://127.0.0.1:${ports.table}/`, deadline, child, output),
-    ]);
+    await ready();
   } catch (e) {
     await instance.stop();
     throw e;

@@ -13,7 +13,14 @@ export interface LocalStackOptions {
   readonly accountCount?: 1 | 2;
   /** Project root, for `.local/`. @default process.cwd() */
   readonly root?: string;
+  /** Every part's output, each line prefixed with its part: `[azurite] ...`, `[standin] ...`, `[watcher] ...`. */
   readonly onOutput?: (line: string) => void;
+  /**
+   * When Azurite stops on its own, it is restarted (on the same ports and folder, so a local run keeps its
+   * data) and `onOutput` says so; after `maxRestarts` within a minute, or a restart that fails, `onFatal`
+   * is called. @default 3 restarts, onFatal throws nothing (tests)
+   */
+  readonly supervision?: { readonly maxRestarts?: number; readonly onFatal?: (error: Error) => void };
   /** Run the landing watcher that plays Event Grid. @default true locally, false in tests */
   readonly landingWatcher?: boolean;
   /** Serve storage over https with this certificate (the process must trust it: NODE_EXTRA_CA_CERTS). */
@@ -48,6 +55,43 @@ export function accountCountFromEnv(): 1 | 2 {
   throw new Error(`STANDIN_ACCOUNTS must be 1 or 2, got '${raw}'`);
 }
 
+const prefixed =
+  (output: (line: string) => void, part: string) =>
+  (line: string): void =>
+    output(`[${part}] ${line}`);
+
+/** Restarts Azurite when it stops on its own, loudly; gives up (onFatal) after too many restarts. */
+function supervise(azurite: AzuriteInstance, options: LocalStackOptions): void {
+  const say = (line: string) => options.onOutput?.(`[stack] ${line}`);
+  const maxRestarts = options.supervision?.maxRestarts ?? 3;
+  const restarts: number[] = [];
+  azurite.onUnexpectedExit((code, signal) => {
+    const now = Date.now();
+    restarts.push(now);
+    while ((restarts[0] ?? now) < now - 60_000) restarts.shift();
+    const how = signal ? `signal ${signal}` : `exit code ${String(code)}`;
+    if (restarts.length > maxRestarts) {
+      const error = new Error(
+        `Azurite stopped on its own (${how}) ${restarts.length} times in a minute: giving up.`,
+      );
+      say(`*** ${error.message}`);
+      options.supervision?.onFatal?.(error);
+      return;
+    }
+    say(
+      `*** Azurite stopped on its own (${how}): restarting it on the same ports (what it persisted is kept).`,
+    );
+    azurite.restart().then(
+      () => say('Azurite is back.'),
+      (e: unknown) => {
+        const error = new Error(`Azurite could not be restarted: ${(e as Error).message}`);
+        say(`*** ${error.message}`);
+        options.supervision?.onFatal?.(error);
+      },
+    );
+  });
+}
+
 /** Starts Azurite, then the stand-in on top of it. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const local = options.mode === 'local';
@@ -63,8 +107,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     location: local ? join(root, '.local', 'azurite') : undefined,
     accountCount: options.accountCount ?? accountCountFromEnv(),
     tls: options.tls,
-    ...(options.onOutput && { onOutput: options.onOutput }),
+    ...(options.onOutput && { onOutput: prefixed(options.onOutput, 'azurite') }),
   });
+  supervise(azurite, options);
   const accounts: StandinAccount[] = azurite.accounts.map((a) => ({
     name: a.name,
     key: a.key,
@@ -80,7 +125,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       enginePort: local ? port('STANDIN_ENGINE_PORT', 8080) : 0,
       faults: faultsFromEnv(),
       storePath: local ? join(root, '.local', 'kusto', 'store.sqlite') : undefined,
-      ...(options.onOutput && { log: options.onOutput }),
+      ...(options.onOutput && { log: prefixed(options.onOutput, 'standin') }),
     });
   } catch (e) {
     await azurite.stop();
@@ -114,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         process.env.LANDING_EVENTS_QUEUE ?? 'landing-events',
       ),
       seenFile: local ? join(root, '.local', 'host', 'landing-seen.json') : undefined,
-      ...(options.onOutput && { log: options.onOutput }),
+      ...(options.onOutput && { log: prefixed(options.onOutput, 'watcher') }),
     });
     await watcher.start();
   }
@@ -139,6 +184,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await azurite.stop();
     },
   };
+}
+
+/**
+ * The console output of `npm start` and `npm run standin`: every line of every part with `--verbose` (or
+ * LOCAL_LOG=verbose), otherwise only what needs attention (errors, failures, warnings, a part that stopped).
+ */
+export function consoleOutput(
+  argv: readonly string[] = process.argv,
+  env = process.env,
+): (line: string) => void {
+  const verbose = argv.includes('--verbose') || env.LOCAL_LOG === 'verbose';
+  return (line) => {
+    if (verbose || /\*\*\*|error|fail|warn|refused|stopped/i.test(line)) console.log(line);
+  };
+}
+
+/** Exits non-zero, saying why, when a part of the stack cannot be kept running. */
+export function exitOnFatal(error: Error): void {
+  console.error(`\n${error.message}\nThe local stack cannot go on: stopping.`);
+  process.exit(1);
 }
 
 /**

@@ -3,10 +3,14 @@
  * engine, its Data Management endpoint and the worker that ingests what is queued) on the default local
  * ports, data kept under .local/ between runs. Ctrl+C stops both.
  */
-import { startLocalStack, stopOnSignals } from './localStack';
+import { consoleOutput, exitOnFatal, startLocalStack, stopOnSignals } from './localStack';
 
 async function main(): Promise<void> {
-  const stack = await startLocalStack({ mode: 'local' });
+  const stack = await startLocalStack({
+    mode: 'local',
+    onOutput: consoleOutput(),
+    supervision: { onFatal: exitOnFatal },
+  });
   const lines = [
     'Local stack is up:',
     `  Kusto Data Management (ingest) endpoint  ${stack.standin.dmUrl}`,

@@ -6,14 +6,19 @@
 import { registeredFunctions } from './host/recordRegistrations';
 import { getAppContext } from '../shared/app/context';
 import { startLocalHost } from './host/localHost';
-import { startLocalStack, stopOnSignals } from './localStack';
+import { consoleOutput, exitOnFatal, startLocalStack, stopOnSignals } from './localStack';
 
 async function main(): Promise<void> {
-  const stack = await startLocalStack({ mode: 'local' });
+  const output = consoleOutput();
+  const stack = await startLocalStack({
+    mode: 'local',
+    onOutput: output,
+    supervision: { onFatal: exitOnFatal },
+  });
   // The app reads its settings from the environment; anything already set wins (e.g. a ROUTES_FILE).
   for (const [k, v] of Object.entries(stack.appEnv)) process.env[k] ??= v;
   await getAppContext().ready();
-  const host = await startLocalHost({ log: (line) => console.log(line) });
+  const host = await startLocalHost({ log: (line) => output(`[host] ${line}`) });
   const h = host.url;
   console.log(
     [
@@ -32,7 +37,7 @@ async function main(): Promise<void> {
       'Drop a file into the landing container (it lands in demo/Events by its path):',
       `  npm run land -- ./my.csv demo/Events/my.csv`,
       '',
-      'Press Ctrl+C to stop.',
+      'Each part logs what needs attention, prefixed with its name; every line with --verbose. Press Ctrl+C to stop.',
     ].join('\n'),
   );
   stopOnSignals(() => host.stop().then(() => stack.stop()));

@@ -41,10 +41,12 @@ export function stripQuery(url: string): string {
 // Secrets that can hide in free text: SAS signatures, bearer tokens, account keys in connection strings.
 const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [
-    /([?&](?:sig|se|st|sv|sp|sr|srt|ss|skoid|sktid|skt|ske|sks|skv|spr|sip|tn|rscc|rscd|rsce|rscl|rsct|saoid|suoid|scid|sdd|ses)=)[^&\s"'<>]*/gi,
+    /([?&](?:sig|se|st|sv|sp|sr|srt|ss|skoid|sktid|skt|ske|sks|skv|spr|sip|tn|rscc|rscd|rsce|rscl|rsct|saoid|suoid|scid|sdd|ses|code|key|token|access_token|api-key|apikey)=)[^&\s"'<>]*/gi,
     `$1${REDACTED}`,
   ],
   [/(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/g, `$1${REDACTED}`],
+  // A function key in a header or a log of one.
+  [/((?:x-functions-key|x-api-key)["']?\s*[:=]\s*["']?)[^\s"',;]+/gi, `$1${REDACTED}`],
   [/((?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s"']*/gi, `$1${REDACTED}`],
   [/("authorizationContext"\s*:\s*")[^"]*/g, `$1${REDACTED}`],
 ];

@@ -8,6 +8,7 @@ import { blobCreatedEventFor, LandingWatcher } from '../../dev/host/landingWatch
 import type { LocalHost, startLocalHost } from '../../dev/host/localHost';
 import { getAppContext, resetAppContext } from '../../shared/app/context';
 import { canonicalBlobUrl, landingSourceId } from '../../shared/app/landing/landingBlob';
+import { pushSourceId } from '../../shared/app/push/pushData';
 import { closeIngestClients } from '../../shared/ingest/getIngestClient';
 import { engine, eventually } from '../helpers/engine';
 import { answeredCodes, corpusBody, explainsItself, httpCorpus } from '../helpers/httpCorpus';
@@ -138,6 +139,46 @@ describe('the local host', () => {
     expect(r.status).toBe(202);
     expect(logs.some((l) => l.includes('LandingPoisonMessages'))).toBe(true);
     expect(getAppContext().config.landingEventsQueue).toBe(names.events);
+  });
+});
+
+describe('stopping the local host', () => {
+  it('answers a request under way before it stops, instead of resetting it', async () => {
+    const { startLocalHost: start } = jest.requireActual<{ startLocalHost: typeof startLocalHost }>(
+      '../../dev/host/localHost',
+    );
+    const second = await start({
+      port: 0,
+      timer: false,
+      queue: { pollIntervalMs: 100 },
+      log: () => undefined,
+    });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new TextEncoder().encode('1,draining\n'));
+        await gate;
+        controller.enqueue(new TextEncoder().encode('2,draining\n'));
+        controller.close();
+      },
+    });
+    const key = `drain-${id}`;
+    const pending = fetch(`${second.url}/api/ingest/demo/Pushed`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', 'idempotency-key': key },
+      body,
+      duplex: 'half',
+    });
+    // The request is at work: its source is tracked.
+    await eventually(async () =>
+      (await getAppContext().tracking.get(pushSourceId('demo', 'Pushed', key))) ? true : undefined,
+    );
+    const stopped = second.stop();
+    release();
+    expect((await pending).status).toBe(202);
+    await stopped;
+    await expect(fetch(`${second.url}/api/health`)).rejects.toThrow(); // and it takes nothing new
   });
 });
 

@@ -1,5 +1,8 @@
 import { createServer } from 'node:net';
-import { freePort, startAzurite } from '../../dev/azurite';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { DEV_ACCOUNT, DEV_ACCOUNT_KEY, freePort, startAzurite } from '../../dev/azurite';
+import { startLocalStack } from '../../dev/localStack';
+import { eventually } from '../helpers/engine';
 import { startPrivateStandin } from '../helpers/privateStandin';
 import { testStack } from '../helpers/stack';
 
@@ -20,6 +23,42 @@ describe('the Azurite launcher', () => {
       blocker.close();
     }
   });
+});
+
+describe('the local stack, supervised', () => {
+  it('says loudly when Azurite dies, restarts it on the same ports, and gives up after too many deaths', async () => {
+    const lines: string[] = [];
+    const fatal: Error[] = [];
+    const stack = await startLocalStack({
+      mode: 'test',
+      accountCount: 1,
+      onOutput: (l) => lines.push(l),
+      supervision: { maxRestarts: 1, onFatal: (e) => fatal.push(e) },
+    });
+    try {
+      expect(lines.some((l) => l.startsWith('[azurite] '))).toBe(true); // every part's lines carry its name
+      const blobs = BlobServiceClient.fromConnectionString(
+        `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${stack.azurite.blobEndpoint()}`,
+      );
+      const firstPid = stack.azurite.pid;
+      process.kill(firstPid ?? 0, 'SIGKILL');
+      await eventually(
+        () => Promise.resolve(lines.some((l) => l.includes('Azurite is back')) ? true : undefined),
+        30_000,
+      );
+      expect(lines).toContainEqual(
+        expect.stringMatching(/^\[stack\] \*\*\* Azurite stopped on its own \(signal SIGKILL\)/),
+      );
+      expect(stack.azurite.pid).not.toBe(firstPid);
+      await blobs.getContainerClient('after-restart').create(); // it answers again
+      expect(fatal).toEqual([]);
+      process.kill(stack.azurite.pid ?? 0, 'SIGKILL'); // a second death within the minute: over the limit
+      await eventually(() => Promise.resolve(fatal.length > 0 ? true : undefined), 30_000);
+      expect(fatal[0]?.message).toMatch(/giving up/);
+    } finally {
+      await stack.stop();
+    }
+  }, 90_000);
 });
 
 describe('the stand-in Data Management endpoint', () => {

@@ -56,6 +56,14 @@ describe('redaction', () => {
     for (const secret of ['S1G', 'abc.def-ghi', 'K3Y', 'T0K']) expect(out).not.toContain(secret);
   });
 
+  it('scrubs function keys: ?code= in a webhook URL, an x-functions-key header', () => {
+    const out = redactSecrets(
+      'POST https://f.azurewebsites.net/api/hook?code=FUNCK3Y&x=1 failed; headers {"x-functions-key":"HDRK3Y"}',
+    );
+    expect(out).not.toMatch(/FUNCK3Y|HDRK3Y/);
+    expect(out).toContain('x=1');
+  });
+
   it('strips the query (or ;key suffix) of a blob path', () => {
     expect(stripQuery('https://a/c/b?sig=1')).toBe('https://a/c/b');
     expect(stripQuery('https://a/c/b;managed_identity=system')).toBe('https://a/c/b');

@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { IngestValidationError } from '../../errors';
 
 const eventData = z
-  .object({ url: z.string(), eTag: z.string().optional(), contentLength: z.number().optional() })
+  .object({
+    url: z.string().refine((u) => URL.canParse(u), 'data.url is not a URL'),
+    eTag: z.string().optional(),
+    contentLength: z.number().optional(),
+  })
   .loose();
 const eventGridEvent = z.object({ eventType: z.string(), data: eventData });
 const cloudEvent = z.object({ type: z.string(), data: eventData });
@@ -35,6 +39,14 @@ export function parseBlobCreated(message: unknown): BlobCreated | undefined {
   const cloud = grid.success ? undefined : cloudEvent.safeParse(value);
   const type = grid.success ? grid.data.eventType : cloud?.success ? cloud.data.type : undefined;
   const data = grid.success ? grid.data.data : cloud?.success ? cloud.data.data : undefined;
+  const badUrl = [grid, cloud].some((r) =>
+    r?.error?.issues.some((i) => i.message === 'data.url is not a URL'),
+  );
+  if (badUrl)
+    throw new IngestValidationError(
+      'The landing message names a blob whose data.url is not a URL: expected the blob URL Event Grid sends.',
+      'InvalidProperty',
+    );
   if (!type || !data) {
     throw new IngestValidationError(
       'The landing message is not an Event Grid event with data.url: expected a Microsoft.Storage.BlobCreated event (Event Grid or CloudEvents schema).',
