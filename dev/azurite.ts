@@ -163,13 +163,19 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     });
     return started;
   };
-  const kill = (): Promise<void> =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+  const kill = (): Promise<void> => {
+    const target = child; // a restart replaces `child`: the timer below must not reach the new process
+    return new Promise<void>((resolve) => {
+      if (target.exitCode !== null || target.signalCode !== null) return resolve();
+      const force = setTimeout(() => target.kill('SIGKILL'), 5_000);
+      force.unref();
+      target.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      target.kill('SIGTERM');
     });
+  };
 
   const scheme = options.tls ? 'https' : 'http';
   const endpoint =

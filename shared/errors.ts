@@ -126,6 +126,36 @@ const TRANSIENT_SYSTEM_CODES = new Set([
   'REQUEST_SEND_ERROR',
 ]);
 
+// Failures after the request may have reached the service: it may have done what was asked.
+const AFTER_SEND_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/**
+ * Whether a failed call may nevertheless have been carried out: the connection broke or timed out after the
+ * request could have reached the service, or the service answered 500 (Azure Storage's "the operation may or
+ * may not have succeeded"). Walks the causes, and every earlier attempt a retry kept. A refused connection,
+ * an unknown host, 503 (busy) or a 4xx mean it was not.
+ */
+export function mayHaveBeenApplied(e: unknown, depth = 0): boolean {
+  if (depth > 8 || typeof e !== 'object' || e === null) return false;
+  if (e instanceof AggregateError) return e.errors.some((x) => mayHaveBeenApplied(x, depth + 1));
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && AFTER_SEND_CODES.has(code)) return true;
+  const status = statusCodeOf(e);
+  if (status === 500) return true;
+  if (e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError')) return true;
+  if (e instanceof Error && /socket hang up/i.test(e.message)) return true;
+  return mayHaveBeenApplied((e as { cause?: unknown }).cause, depth + 1);
+}
+
 export interface HttpFailure {
   statusCode: number;
   /** The service's own words, already free of secrets or about to be redacted. */

@@ -15,6 +15,7 @@ export {
   isIngestServiceError,
   isIngestResourceError,
   isTransient,
+  mayHaveBeenApplied,
   classify,
 } from './errors';
 export type { Logger } from './log';

@@ -30,7 +30,10 @@ export interface LocalHostOptions {
   /** @default 7071 (HOST_PORT); 0 picks a free port */
   readonly port?: number;
   /** The queue trigger's settings. @default host.json's (tests shorten them) */
-  readonly queue?: Partial<QueueTriggerSettings> & { readonly pollIntervalMs?: number };
+  readonly queue?: Partial<QueueTriggerSettings> & {
+    readonly pollIntervalMs?: number;
+    readonly leaseSeconds?: number;
+  };
   /** Run the timer trigger on its schedule. @default true */
   readonly timer?: boolean;
   readonly log?: (line: string) => void;

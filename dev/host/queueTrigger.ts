@@ -11,6 +11,8 @@ export interface QueueTriggerOptions extends QueueTriggerSettings {
   readonly handler: (message: unknown, context: InvocationContext) => Promise<void>;
   /** How often an empty queue is polled again. @default host.json's maxPollingInterval, at most 500 ms */
   readonly pollIntervalMs?: number;
+  /** How long a received message stays hidden while its function runs (the host's message lease). @default 300 */
+  readonly leaseSeconds?: number;
   readonly log: (line: string) => void;
 }
 
@@ -72,7 +74,7 @@ export async function startQueueTrigger(options: QueueTriggerOptions): Promise<Q
       try {
         const { receivedMessageItems } = await queue.receiveMessages({
           numberOfMessages: options.batchSize,
-          visibilityTimeout: 300,
+          visibilityTimeout: options.leaseSeconds ?? 300,
         });
         await Promise.all(receivedMessageItems.map(handleOne));
         if (receivedMessageItems.length === 0) await idle(idleMs);

@@ -15,6 +15,11 @@ import {
 export interface StandinOptions {
   /** The Azurite accounts the DM hands out resources in (one or two). */
   readonly accounts: readonly StandinAccount[];
+  /**
+   * The same accounts as clients should reach them, when that differs from how the stand-in reaches them
+   * (a fault-injecting proxy in front of Azurite): the resources it hands out name these. @default accounts
+   */
+  readonly advertisedAccounts?: readonly StandinAccount[];
   /** @default 8081; 0 picks a free port */
   readonly dmPort?: number;
   /** @default 8080; 0 picks a free port */
@@ -82,7 +87,12 @@ export async function startStandin(options: StandinOptions): Promise<StandinInst
   await createResources(options.accounts, layout);
   const faults = new FaultSwitches(options.faults);
   const store = new KustoStore(options.storePath ?? ':memory:');
-  const dm = new DmService({ accounts: options.accounts, layout, faults, tokens: store });
+  const dm = new DmService({
+    accounts: options.advertisedAccounts ?? options.accounts,
+    layout,
+    faults,
+    tokens: store,
+  });
   const engine = new EngineService({ store, accounts: options.accounts, faults });
   const worker =
     options.worker === false

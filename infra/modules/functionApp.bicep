@@ -65,6 +65,7 @@ var appSettings = {
   MAX_REQUEUE_ATTEMPTS: '3'
   FAILURE_WEBHOOK_URL: ''
   ALLOWED_BLOB_HOSTS: ''
+  LEASE_SECONDS: '600'
   HTTP_INGEST_FLAVOR: httpIngestFlavor
   // Telemetry, with Entra ID auth
   // With local auth off, the connection string alone cannot send telemetry: the identity must sign in.

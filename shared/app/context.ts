@@ -13,7 +13,7 @@ import { processLogger } from './processLogger';
 import { loadRoutes, type RoutingRule } from './routing/routeBlob';
 import { loadConfig, type AppConfig, type StorageConnection } from './settings';
 import { FailureReporter } from './tracking/failureReporter';
-import { isKnownToService } from './tracking/statusLookup';
+import { queuedEvidence } from './tracking/statusLookup';
 import { TrackedSources } from './tracking/trackedSources';
 import { TableTrackingStore } from './tracking/trackingStore';
 
@@ -139,9 +139,10 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
   const tracking = new TrackedSources({
     store,
     reporter: new FailureReporter({ store, logger, webhookUrl: config.failureWebhookUrl }),
-    wasQueued: (record) => isKnownToService(ingest, record.sourceId),
+    wasQueued: (record) => queuedEvidence(ingest, record.sourceId),
     clock,
     logger,
+    leaseMs: config.leaseSeconds * 1000,
   });
   const landing = landingStorage(config);
   const managed =

@@ -36,6 +36,8 @@ export interface AppConfig {
   readonly maxRequeueAttempts: number;
   readonly failureWebhookUrl: string | undefined;
   readonly httpIngestFlavor: 'queued' | 'managed-streaming';
+  /** How long a worker holds a source it stores or queues; the sweep takes over after it. */
+  readonly leaseSeconds: number;
   /** Hosts besides Azure Storage's blob endpoints that blob references may name. */
   readonly allowedBlobHosts: readonly string[];
   /** The local storage emulator's blob origin, when the landing account is one (http, no Azure). */
@@ -54,6 +56,7 @@ export const CONFIG_DEFAULTS = {
   STALE_AFTER_MINUTES: '120',
   MAX_REQUEUE_ATTEMPTS: '3',
   HTTP_INGEST_FLAVOR: 'queued',
+  LEASE_SECONDS: '600',
 } as const;
 
 /**
@@ -85,6 +88,7 @@ export const CONFIG_SETTINGS = [
   'FAILURE_WEBHOOK_URL',
   'HTTP_INGEST_FLAVOR',
   'ALLOWED_BLOB_HOSTS',
+  'LEASE_SECONDS',
 ] as const;
 
 export class ConfigError extends IngestError {
@@ -139,6 +143,11 @@ const settingsSchema = z.object({
     .default(Number(CONFIG_DEFAULTS.MAX_REQUEUE_ATTEMPTS)),
   FAILURE_WEBHOOK_URL: optional(httpUrl),
   HTTP_INGEST_FLAVOR: z.enum(['queued', 'managed-streaming']).default(CONFIG_DEFAULTS.HTTP_INGEST_FLAVOR),
+  LEASE_SECONDS: z.coerce
+    .number()
+    .int('LEASE_SECONDS must be a whole number')
+    .min(10, 'LEASE_SECONDS must be at least 10 (the longest bounded retry of one step)')
+    .default(Number(CONFIG_DEFAULTS.LEASE_SECONDS)),
   ALLOWED_BLOB_HOSTS: optional(
     z
       .string()
@@ -252,5 +261,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .map((h) => h.trim())
       .filter(Boolean),
     localBlobOrigin: localBlobOrigin(landingStorage),
+    leaseSeconds: s.LEASE_SECONDS,
   };
 }

@@ -3,6 +3,7 @@ import type { IngestionReceipt } from '../ingest/types';
 import type { AppContext } from './context';
 import { landingPathOf } from './landing/handleLandingEvent';
 import { unquoteETag } from './landing/landingBlob';
+import { TRACKED_ENQUEUE } from './tracking/trackedSources';
 import type { TrackingRecord } from './tracking/trackingStore';
 
 /**
@@ -15,11 +16,12 @@ export function enqueueStored(
 ): (() => Promise<IngestionReceipt>) | undefined {
   if (record.kind === 'landing') {
     const blob = ctx.landing.container.getBlobClient(landingPathOf(ctx, record));
-    return async () => ctx.ingest.ingestFromBlob(await ctx.landing.sas.readUrl(blob), record.props);
+    return async () =>
+      ctx.ingest.ingestFromBlob(await ctx.landing.sas.readUrl(blob), record.props, TRACKED_ENQUEUE);
   }
   if (record.kind === 'http' && record.blobPath !== undefined) {
     const staged = { sourceId: record.sourceId, blobPath: record.blobPath, rawDataSize: record.rawDataSize };
-    return () => ctx.ingest.ingestUploaded(staged, record.props);
+    return () => ctx.ingest.ingestUploaded(staged, record.props, TRACKED_ENQUEUE);
   }
   return undefined;
 }

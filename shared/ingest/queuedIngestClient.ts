@@ -3,6 +3,7 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import {
   classify,
   IngestError,
+  mayHaveBeenApplied,
   IngestResourceError,
   IngestServiceError,
   IngestValidationError,
@@ -76,6 +77,13 @@ export interface UploadedSource {
 
 export interface IngestCallOptions {
   readonly abortSignal?: AbortSignal;
+  /**
+   * What to do when sending the ingestion message failed in a way that may have queued it anyway (the
+   * connection broke after the request went out, a 500): 'retry' sends it again (it may then be ingested
+   * twice); 'throw' stops and throws, for a caller that can find out later (the app asks the status row).
+   * @default 'retry'
+   */
+  readonly ambiguousEnqueue?: 'retry' | 'throw';
 }
 
 export type { IngestSource } from './dataSource';
@@ -603,6 +611,7 @@ export class QueuedIngestClient {
       retry: this.retry,
       abortSignal: signal,
       report: (r, ok, err) => this.resources.reportResult(r, ok, err),
+      ...(call.ambiguousEnqueue === 'throw' && { stopAfter: mayHaveBeenApplied }),
     });
 
     return {

@@ -9,6 +9,8 @@ export interface FailoverOptions {
   readonly abortSignal?: AbortSignal | undefined;
   /** Told about every attempt's outcome, to rank accounts. */
   readonly report: (resource: StorageResource, success: boolean, error?: IngestError) => void;
+  /** A failure after which no other attempt is made (one that may have been carried out). @default none */
+  readonly stopAfter?: (error: IngestError) => boolean;
 }
 
 /** Whether another resource may succeed where this one failed: a bad request will fail everywhere. */
@@ -57,7 +59,7 @@ export async function withFailover<T>(
       maxAttempts,
       immediateRetries: accounts - 1,
       abortSignal: options.abortSignal,
-      shouldRetry: worthFailover,
+      shouldRetry: (error) => worthFailover(error) && !(options.stopAfter?.(error) ?? false),
     },
   );
 }

@@ -19,6 +19,15 @@ export class MemoryTrackingStore implements TrackingPersistence {
   readonly calls: Method[] = [];
   private version = 0;
   private readonly failNext = new Map<Method, number>();
+  private readonly echoNext = new Set<Method>();
+
+  /**
+   * The next insert or replace is applied, but its answer is lost and the client's retry meets its own write:
+   * 'exists' for an insert, 'changed' for a replace, as a storage SDK retrying after a dropped response does.
+   */
+  applyThenConflict(method: 'insert' | 'replace'): void {
+    this.echoNext.add(method);
+  }
 
   /** The next `times` calls of `method` throw a transient storage error. */
   fail(method: Method, times = 1): void {
@@ -46,7 +55,10 @@ export class MemoryTrackingStore implements TrackingPersistence {
 
   async insert(record: Omit<TrackingRecord, 'etag'>): Promise<TrackingRecord | undefined> {
     this.enter('insert');
-    return Promise.resolve(this.rows.has(record.sourceId) ? undefined : this.stamp(record));
+    if (this.rows.has(record.sourceId)) return Promise.resolve(undefined);
+    const row = this.stamp(record);
+    if (this.echoNext.delete('insert')) return Promise.resolve(undefined);
+    return Promise.resolve(row);
   }
 
   async get(sourceId: string): Promise<TrackingRecord | undefined> {

@@ -10,6 +10,7 @@ import {
   isIngestThrottledError,
   isIngestValidationError,
   isTransient,
+  mayHaveBeenApplied,
   parseRetryAfter,
 } from '../../shared/errors';
 
@@ -123,5 +124,33 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5000);
     expect(parseRetryAfter(null)).toBeUndefined();
     expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});
+
+describe('mayHaveBeenApplied', () => {
+  const sys = (code: string) => Object.assign(new Error(code), { code });
+  it.each([
+    ['a connection reset after sending', sys('ECONNRESET'), true],
+    ['a socket hang up', new Error('socket hang up'), true],
+    ['a timeout', Object.assign(new Error('timed out'), { name: 'TimeoutError' }), true],
+    [
+      'a 500 (storage: may or may not have succeeded)',
+      Object.assign(new Error('x'), { statusCode: 500 }),
+      true,
+    ],
+    ['a refused connection', sys('ECONNREFUSED'), false],
+    ['an unknown host', sys('ENOTFOUND'), false],
+    ['503 busy', Object.assign(new Error('x'), { statusCode: 503 }), false],
+    ['a 400', Object.assign(new Error('x'), { statusCode: 400 }), false],
+  ])('%s: %s', (_name, error, expected) => {
+    expect(mayHaveBeenApplied(error)).toBe(expected);
+  });
+
+  it('looks through causes and every earlier attempt a retry kept', () => {
+    const last = new IngestTransientError('busy', 'ServiceUnavailable', {
+      cause: new AggregateError([sys('ECONNRESET')], 'earlier attempts'),
+    });
+    expect(mayHaveBeenApplied(last)).toBe(true);
+    expect(mayHaveBeenApplied(new IngestTransientError('busy', 'ServiceUnavailable'))).toBe(false);
   });
 });

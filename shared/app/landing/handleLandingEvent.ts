@@ -5,7 +5,7 @@ import type { Logger } from '../../log';
 import { isBinaryFormat } from '../../message/dataFormat';
 import type { AppContext } from '../context';
 import { RouteError, routeBlob, type RouteTarget } from '../routing/routeBlob';
-import type { Failure } from '../tracking/trackedSources';
+import { TRACKED_ENQUEUE, type Failure } from '../tracking/trackedSources';
 import type { TrackingRecord } from '../tracking/trackingStore';
 import { parseBlobCreated, type BlobCreated } from './blobCreated';
 import { canonicalBlobUrl, landingSourceId, pathInContainer, unquoteETag } from './landingBlob';
@@ -91,7 +91,7 @@ export async function ingestLandingBlob(
     if (route.error) return await reject(ctx, log, record, route.error);
     try {
       await ctx.tracking.queue(record, async () =>
-        ctx.ingest.ingestFromBlob(await ctx.landing.sas.readUrl(blob), route.props),
+        ctx.ingest.ingestFromBlob(await ctx.landing.sas.readUrl(blob), route.props, TRACKED_ENQUEUE),
       );
     } catch (e) {
       if (!isIngestValidationError(e)) throw e;

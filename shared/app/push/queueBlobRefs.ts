@@ -5,6 +5,7 @@ import { stripQuery } from '../../log';
 import type { DataFormat } from '../../message/dataFormat';
 import { newUuid } from '../../uuid';
 import type { AppContext } from '../context';
+import { TRACKED_ENQUEUE } from '../tracking/trackedSources';
 import { TrackingConflictError } from '../tracking/trackingStore';
 import { checkBlobUrl } from './blobUrlPolicy';
 
@@ -82,7 +83,9 @@ async function queueOne(ctx: AppContext, blob: BlobRef, base: IngestionProps): P
     });
     if (begun.kind !== 'new') throw new TrackingConflictError(sourceId); // a random UUID: never in practice
     try {
-      await ctx.tracking.queue(begun.record, () => ctx.ingest.ingestFromBlob(blob.url, props));
+      await ctx.tracking.queue(begun.record, () =>
+        ctx.ingest.ingestFromBlob(blob.url, props, TRACKED_ENQUEUE),
+      );
     } catch (e) {
       await ctx.tracking.discard(begun.record); // the caller is told: nobody will retry this id
       throw e;

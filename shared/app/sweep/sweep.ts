@@ -30,9 +30,9 @@ export interface SweepSummary {
 }
 
 export interface SweepOptions {
-  /** A push still 'queuing' after this long was abandoned by a crash. @default 10 minutes */
+  /** A push still 'queuing' after this long was abandoned by a crash. @default the lease (LEASE_SECONDS) */
   readonly abandonAfterMs?: number;
-  /** A stored source not queued after this long is queued by the sweep. @default 5 minutes */
+  /** A stored source not queued after this long is queued by the sweep. @default half the lease */
   readonly reenqueueAfterMs?: number;
   /** Items examined at once. @default 16 */
   readonly concurrency?: number;
@@ -63,8 +63,8 @@ export async function runSweep(
     errors: 0,
   };
   const timings: SweepTimings = {
-    abandonAfterMs: options.abandonAfterMs ?? 10 * 60_000,
-    redriveAfterMs: options.reenqueueAfterMs ?? 5 * 60_000,
+    abandonAfterMs: options.abandonAfterMs ?? ctx.tracking.leaseMs,
+    redriveAfterMs: options.reenqueueAfterMs ?? ctx.tracking.leaseMs / 2,
   };
   const concurrency = options.concurrency ?? 16;
   const inFlight = new Set<Promise<void>>();

@@ -43,7 +43,9 @@ export type StatusStep = 'succeed' | 'requeue' | 'fail' | 'stuck' | 'pending';
 
 /**
  * What the sweep does with a queued source once the service said how it went. 'requeue' still depends on
- * the stored data being there (the caller checks); 'stuck' is reported once per attempt.
+ * the stored data being there (the caller checks); 'stuck' is reported once per attempt. A source recovered
+ * after its holder stopped, whose status stayed Pending past the stale limit, is queued again: its message
+ * was most likely never sent.
  */
 export function statusStep(
   record: TrackingRecord,
@@ -63,9 +65,12 @@ export function statusStep(
         : 'fail';
     case 'PartiallySucceeded':
       return 'fail';
-    default:
-      return now - record.updatedOn.getTime() > limits.staleAfterMs && !record.stuckReported
-        ? 'stuck'
-        : 'pending';
+    default: {
+      const stale = now - record.updatedOn.getTime() > limits.staleAfterMs;
+      // Recovered on a Pending status whose message may never have been sent: queue it (again), once.
+      if (stale && record.uncertain === true && record.requeueCount < limits.maxRequeueAttempts)
+        return 'requeue';
+      return stale && !record.stuckReported ? 'stuck' : 'pending';
+    }
   }
 }

@@ -29,16 +29,22 @@ export async function readStatus(
   }
 }
 
-/** Whether the service knows the source at all (its status row exists). */
-export async function isKnownToService(
+/**
+ * What the service knows of a source a stopped worker may have queued: nothing (no status row: it was never
+ * queued), its final status (it was queued and processed), or 'pending' (the row is written just before the
+ * message, so the message may or may not have been sent).
+ */
+export type QueuedEvidence = 'none' | 'processed' | 'pending';
+
+export async function queuedEvidence(
   ingest: Pick<QueuedIngestClient, 'getIngestionStatus'>,
   sourceId: string,
-): Promise<boolean> {
+): Promise<QueuedEvidence> {
   try {
-    await ingest.getIngestionStatus(sourceId);
-    return true;
+    const status = await ingest.getIngestionStatus(sourceId);
+    return status.status === 'Pending' || status.status === 'Queued' ? 'pending' : 'processed';
   } catch (e) {
-    if (isNotFound(e)) return false;
+    if (isNotFound(e)) return 'none';
     throw e;
   }
 }

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { mayHaveBeenApplied } from '../../errors';
 import { silentLogger, type Logger } from '../../log';
 import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
 import type { FailureReporter } from './failureReporter';
+import type { QueuedEvidence } from './statusLookup';
 import {
   isTrackingConflict,
   TrackingConflictError,
@@ -11,12 +14,16 @@ import {
   type TrackingRecord,
 } from './trackingStore';
 
-/** How long a worker holds a source it is storing or queueing: far longer than any bounded retry of a step. */
+/** How long a worker holds a source it is storing or queueing (LEASE_SECONDS): far longer than any bounded retry of a step. */
 export const LEASE_MS = 10 * 60_000;
-/** A lease with less than this left is renewed before an enqueue, so that the enqueue ends inside it. */
-const MIN_LEASE_FOR_ENQUEUE_MS = 5 * 60_000;
 /** A released lease: whoever comes next may take over at once, and knows nothing was queued. */
 const RELEASED = new Date(0);
+
+/**
+ * How tracked sources are queued: a message that may have been sent is not sent again blindly; the lifecycle
+ * marks the source uncertain and the status row decides (docs/lifecycle.md).
+ */
+export const TRACKED_ENQUEUE = { ambiguousEnqueue: 'throw' } as const;
 
 /** A source to take on. Its id is what makes a second delivery of the same data the same source. */
 export type NewSource = Omit<NewTrackingRecord, 'state' | 'leaseUntil'>;
@@ -53,13 +60,15 @@ export interface TrackedSourcesOptions {
   readonly store: TrackingPersistence;
   readonly reporter: FailureReporter;
   /**
-   * Whether the ingestion service knows the source (its status row exists): asked before queueing a source
-   * whose previous holder's lease ran out, since that holder may have queued it just before it stopped.
+   * What the ingestion service knows of the source: asked before queueing a source whose previous holder's
+   * lease ran out, since that holder may have queued it just before it stopped.
    * @default nothing is known, so nothing is skipped
    */
-  readonly wasQueued?: (record: TrackingRecord) => Promise<boolean>;
+  readonly wasQueued?: (record: TrackingRecord) => Promise<QueuedEvidence>;
   readonly clock?: () => number;
   readonly logger?: Logger;
+  /** How long a lease lasts. A lease with less than half of this left is renewed before an enqueue. @default LEASE_MS */
+  readonly leaseMs?: number;
 }
 
 /**
@@ -75,14 +84,16 @@ export class TrackedSources {
   readonly store: TrackingPersistence;
   private readonly reporter: FailureReporter;
   private readonly clock: () => number;
-  private readonly wasQueued: (record: TrackingRecord) => Promise<boolean>;
+  private readonly wasQueued: (record: TrackingRecord) => Promise<QueuedEvidence>;
   private readonly logger: Logger;
+  readonly leaseMs: number;
 
   constructor(options: TrackedSourcesOptions) {
+    this.leaseMs = options.leaseMs ?? LEASE_MS;
     this.store = options.store;
     this.reporter = options.reporter;
     this.clock = options.clock ?? Date.now;
-    this.wasQueued = options.wasQueued ?? (() => Promise.resolve(false));
+    this.wasQueued = options.wasQueued ?? (() => Promise.resolve('none' as const));
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -109,6 +120,7 @@ export class TrackedSources {
     await this.store.markOpen(source.sourceId, now);
     // Twice at most: a row removed between the insert and the read (a refused attempt) means start afresh.
     for (let attempt = 0; attempt < 2; attempt++) {
+      const writeId = randomUUID();
       const inserted = await this.store.insert({
         ...source,
         state: 'queuing',
@@ -116,9 +128,12 @@ export class TrackedSources {
         createdOn: now,
         updatedOn: now,
         requeueCount: 0,
+        writeId,
       });
       if (inserted) return { kind: 'new', record: inserted };
       const existing = await this.store.get(source.sourceId);
+      // Our own insert, applied, whose answer was lost (the retry found the row): it is new, and ours.
+      if (existing?.writeId === writeId) return { kind: 'new', record: existing };
       if (existing) return this.resume(existing, source);
     }
     throw new TrackingConflictError(source.sourceId);
@@ -142,14 +157,21 @@ export class TrackedSources {
 
   /**
    * Takes over a row whose holder is gone. A holder whose lease ran out (it stopped; it did not release)
-   * may have queued the source just before: if the service knows it, the row is marked queued instead.
+   * may have queued the source just before: if the service knows it, the row is marked queued instead, and
+   * 'uncertain' while its status is Pending (the message may not have been sent: the sweep queues it again
+   * if it stays Pending past the stale limit).
    */
   async takeOver(record: TrackingRecord, changes: TrackingChanges = {}): Promise<TrackingRecord | 'queued'> {
     const released = record.leaseUntil?.getTime() === RELEASED.getTime();
-    if (!released && (await this.wasQueued(record))) {
-      await this.update(record, { state: 'queued', leaseUntil: undefined });
+    const evidence = released ? 'none' : await this.wasQueued(record);
+    if (evidence !== 'none') {
+      await this.update(record, {
+        state: 'queued',
+        leaseUntil: undefined,
+        uncertain: evidence === 'pending',
+      });
       this.logger.warn(
-        JSON.stringify({ event: 'TrackingRecovered', sourceId: record.sourceId, state: 'queued' }),
+        JSON.stringify({ event: 'TrackingRecovered', sourceId: record.sourceId, state: 'queued', evidence }),
       );
       return 'queued';
     }
@@ -168,14 +190,26 @@ export class TrackedSources {
 
   /**
    * Queues the source with `enqueue` while holding its lease (renewed first if little of it is left), then
-   * marks it queued. If `enqueue` throws, the row is left as it was for the caller to release or discard.
+   * marks it queued. If `enqueue` fails in a way that may have queued it anyway, the source is marked queued
+   * but uncertain; any other failure leaves the row as it was, for the caller to release or discard.
    */
   async queue(record: TrackingRecord, enqueue: () => Promise<IngestionReceipt>): Promise<TrackingRecord> {
     const held =
-      (record.leaseUntil?.getTime() ?? 0) - this.clock() < MIN_LEASE_FOR_ENQUEUE_MS
+      (record.leaseUntil?.getTime() ?? 0) - this.clock() < this.leaseMs / 2
         ? await this.claim(record)
         : record;
-    const receipt = await enqueue();
+    let receipt: IngestionReceipt;
+    try {
+      receipt = await enqueue();
+    } catch (e) {
+      if (!mayHaveBeenApplied(e)) throw e;
+      // Sent or not, nobody can tell now: the status row will. Queued, uncertain: the sweep reads its status,
+      // and queues it again only if it stays Pending past the stale limit.
+      this.logger.warn(
+        JSON.stringify({ event: 'EnqueueUncertain', sourceId: held.sourceId, message: (e as Error).message }),
+      );
+      return this.update(held, { state: 'queued', uncertain: true, leaseUntil: undefined });
+    }
     try {
       return await this.update(held, {
         state: 'queued',
@@ -268,7 +302,12 @@ export class TrackedSources {
       action: `requeued (attempt ${attempt} of ${maxAttempts})`,
       key: `requeue-${attempt}`,
     });
-    const claimed = await this.claim(record, { requeueCount: attempt, stuckReported: false, ...fields });
+    const claimed = await this.claim(record, {
+      requeueCount: attempt,
+      stuckReported: false,
+      uncertain: false,
+      ...fields,
+    });
     return this.queue(claimed, enqueue);
   }
 
@@ -316,13 +355,27 @@ export class TrackedSources {
     return this.update(record, { ...changes, leaseUntil: this.leaseFrom(new Date(this.clock())) });
   }
 
-  private update(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
+  private async update(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
     const { etag: _etag, ...current } = record;
-    return this.store.replace(record, { ...current, ...changes, updatedOn: new Date(this.clock()) });
+    const writeId = randomUUID();
+    try {
+      return await this.store.replace(record, {
+        ...current,
+        ...changes,
+        updatedOn: new Date(this.clock()),
+        writeId,
+      });
+    } catch (e) {
+      if (!isTrackingConflict(e)) throw e;
+      // Changed by someone else, or by this very write whose answer was lost: the row tells which.
+      const now = await this.store.get(record.sourceId);
+      if (now?.writeId === writeId) return now;
+      throw e;
+    }
   }
 
   private leaseFrom(now: Date): Date {
-    return new Date(now.getTime() + LEASE_MS);
+    return new Date(now.getTime() + this.leaseMs);
   }
 
   private warn(record: TrackingRecord, step: string, e: unknown): void {

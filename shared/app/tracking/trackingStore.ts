@@ -36,10 +36,20 @@ export interface TrackingRecord {
   readonly reportedFailure?: string | undefined;
   readonly stuckReported?: boolean | undefined;
   /**
+   * Marked queued on the service's word after its holder stopped, while its status was still Pending: the
+   * message may never have been sent. If it stays Pending past the stale limit, it is queued again.
+   */
+  readonly uncertain?: boolean | undefined;
+  /**
    * Until when the worker that holds the row may store or queue the source; another delivery may take the
    * row over only after that. `new Date(0)` means released after a failure: take over at once.
    */
   readonly leaseUntil?: Date | undefined;
+  /**
+   * Names the write that made this version of the row. A write whose answer was lost (the service applied it,
+   * the client retried and got 'exists' or 'changed') recognises itself by it.
+   */
+  readonly writeId?: string | undefined;
   /** The table service's ETag: every change is conditional on it. */
   readonly etag: string;
 }
@@ -146,7 +156,9 @@ function toEntity(record: Omit<TrackingRecord, 'etag'>, expiresOn: Date): Entity
     Details: record.details?.slice(0, 30_000),
     ReportedFailure: record.reportedFailure,
     StuckReported: record.stuckReported,
+    Uncertain: record.uncertain,
     LeaseUntil: record.leaseUntil,
+    WriteId: record.writeId,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) entity[k] = v;
   return entity;
@@ -178,7 +190,9 @@ function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingReco
     details: str(e.Details),
     reportedFailure: str(e.ReportedFailure),
     stuckReported: e.StuckReported === true,
+    uncertain: e.Uncertain === true,
     leaseUntil: e.LeaseUntil === undefined ? undefined : date(e.LeaseUntil),
+    writeId: str(e.WriteId),
     etag: e.etag,
   };
 }

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       httpIngestFlavor: 'queued',
       allowedBlobHosts: [],
       localBlobOrigin: 'http://127.0.0.1:10000',
+      leaseSeconds: 600,
     });
   });
 

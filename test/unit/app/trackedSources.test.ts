@@ -5,7 +5,7 @@ import { MemoryTrackingStore } from '../../helpers/memoryTrackingStore';
 
 const MINUTE = 60_000;
 
-function setup(options: { wasQueued?: boolean } = {}) {
+function setup(options: { wasQueued?: 'none' | 'processed' | 'pending' } = {}) {
   let now = Date.parse('2026-01-01T00:00:00Z');
   const store = new MemoryTrackingStore();
   const lines: string[] = [];
@@ -23,7 +23,7 @@ function setup(options: { wasQueued?: boolean } = {}) {
     logger,
     wasQueued: (record) => {
       probes.push(record.sourceId);
-      return Promise.resolve(options.wasQueued ?? false);
+      return Promise.resolve(options.wasQueued ?? 'none');
     },
   });
   return {
@@ -96,14 +96,22 @@ describe('begin', () => {
     expect(probes).toEqual([]);
   });
 
-  it('after a lease ran out, asks the service first and takes the row as queued if it knows it', async () => {
-    const { sources, advance, probes } = setup({ wasQueued: true });
+  it('after a lease ran out, asks the service first and takes the row as queued if it processed it', async () => {
+    const { sources, advance, probes } = setup({ wasQueued: 'processed' });
     await sources.begin(source());
     advance(LEASE_MS + 1);
     const again = await sources.begin(source());
     expect(again.kind).toBe('done');
-    expect(again.record.state).toBe('queued');
+    expect(again.record).toMatchObject({ state: 'queued', uncertain: false });
     expect(probes).toHaveLength(1);
+  });
+
+  it('marks a row queued but uncertain when the service has only its Pending row (the message may be unsent)', async () => {
+    const { sources, advance } = setup({ wasQueued: 'pending' });
+    await sources.begin(source());
+    advance(LEASE_MS + 1);
+    const again = await sources.begin(source());
+    expect(again.record).toMatchObject({ state: 'queued', uncertain: true });
   });
 
   it('hands a stored push to the next caller as staged', async () => {
@@ -134,6 +142,32 @@ describe('begin', () => {
   });
 });
 
+describe('a write applied whose answer was lost', () => {
+  it('an insert the retry finds already there is recognised as ours: new, not busy', async () => {
+    const { store, sources } = setup();
+    store.applyThenConflict('insert');
+    const begun = await sources.begin(source());
+    expect(begun.kind).toBe('new');
+    expect(sources.isLeased(begun.record)).toBe(true);
+  });
+
+  it('an update the retry finds changed is recognised as ours, not as someone else’s', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    store.applyThenConflict('replace');
+    const staged = await sources.stage(record, { blobPath: 'https://a/b/c.gz' });
+    expect(staged).toMatchObject({ state: 'uploaded', blobPath: 'https://a/b/c.gz' });
+  });
+
+  it('a change by someone else is still a conflict', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    const other = await store.get(record.sourceId);
+    await store.replace(other ?? record, { ...record, details: 'someone else' });
+    await expect(sources.stage(record, { blobPath: 'x' })).rejects.toThrow(/changed by someone else/);
+  });
+});
+
 describe('queue', () => {
   it('enqueues under a fresh lease without another write, then marks the row queued', async () => {
     const { store, sources } = setup();
@@ -158,6 +192,23 @@ describe('queue', () => {
       return receipt(record.sourceId);
     });
     expect(leaseAtEnqueue - (Date.parse('2026-01-01T00:00:00Z') + LEASE_MS - MINUTE)).toBe(LEASE_MS);
+  });
+
+  it('marks a source queued but uncertain when the enqueue may have gone through (the connection broke)', async () => {
+    const { sources } = setup();
+    const { record } = await sources.begin(source());
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const queued = await sources.queue(record, () => Promise.reject(reset));
+    expect(queued).toMatchObject({ state: 'queued', uncertain: true });
+    expect(queued.leaseUntil).toBeUndefined();
+  });
+
+  it('leaves the row to the caller when the enqueue surely failed (refused, busy)', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    const busy = Object.assign(new Error('server busy'), { statusCode: 503 });
+    await expect(sources.queue(record, () => Promise.reject(busy))).rejects.toThrow('server busy');
+    expect((await store.get(record.sourceId))?.state).toBe('queuing');
   });
 
   it('refuses to enqueue a source someone else took over', async () => {
