@@ -288,7 +288,9 @@ async function startHostOnce(env: Record<string, string>, log: (line: string) =>
       const ready = /host ready (\S+)/.exec(seen);
       if (ready?.[1]) resolve(ready[1]);
     });
-    child.stderr?.on('data', (d: Buffer) => log(`  [host] ${d.toString().trim()}`));
+    child.stderr?.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line.trim() !== '') log(`  [host] ${line}`);
+    });
     child.once('exit', (code) =>
       reject(new Error(`the host exited (${String(code)}) before it served: ${seen}`)),
     );
