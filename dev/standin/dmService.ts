@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultSwitches } from './faults';
 import { parseFaultUpdate } from './faults';
-import { AUTH_METADATA, readJson, sendFailure, sendJson, StandinHttpError, v1Table } from './http';
-import { resourceRows, type ResourceLayout, type StandinAccount } from './storageResources';
+import { runDmCommand } from './dmCommands';
+import { AUTH_METADATA, readJson, sendFailure, sendJson, StandinHttpError, v1Result } from './http';
+import { KustoError } from './kustoError';
+import type { ResourceLayout, StandinAccount } from './storageResources';
 
 /** Where issued identity tokens are kept, so that they stay valid across restarts of a durable stand-in. */
 export interface TokenStore {
@@ -27,6 +28,7 @@ export class DmService {
   /** Management commands received, by command text; for tests and diagnostics. */
   readonly commandCounts = new Map<string, number>();
   private readonly options: DmServiceOptions;
+  private readonly startedOn = Date.now();
 
   constructor(options: DmServiceOptions) {
     this.options = options;
@@ -132,33 +134,39 @@ export class DmService {
       });
     }
 
-    if (command === '.get ingestion resources' || command.startsWith('.get ingestion resources with')) {
-      if (faults.take('throttleResources')) {
+    const isResources = command.startsWith('.get ingestion resources');
+    if (isResources && faults.take('throttleResources')) {
+      throw new StandinHttpError({
+        status: 429,
+        code: 'TooManyRequests',
+        message: 'the stand-in throttles .get ingestion resources (fault switch throttleResources)',
+        permanent: false,
+        headers: { 'retry-after': String(faults.current.retryAfterSeconds) },
+      });
+    }
+    let result;
+    try {
+      result = runDmCommand(
+        {
+          accounts: this.options.accounts,
+          layout: this.options.layout,
+          now: new Date(this.options.clock?.() ?? Date.now()),
+          startedOn: this.startedOn,
+          issueToken: (token) => this.options.tokens.addToken(token),
+        },
+        csl,
+      );
+    } catch (e) {
+      if (e instanceof KustoError)
         throw new StandinHttpError({
-          status: 429,
-          code: 'TooManyRequests',
-          message: 'the stand-in throttles .get ingestion resources (fault switch throttleResources)',
-          permanent: false,
-          headers: { 'retry-after': String(faults.current.retryAfterSeconds) },
+          status: e.status,
+          code: e.code,
+          message: e.message,
+          permanent: e.permanent,
         });
-      }
-      const now = new Date(this.options.clock?.() ?? Date.now());
-      const rows = resourceRows(this.options.accounts, this.options.layout, now).map((r) => [r.type, r.url]);
-      sendJson(res, 200, v1Table(['ResourceTypeName', 'StorageRoot'], rows));
-      return;
+      throw e;
     }
-    if (command === '.get kusto identity token') {
-      const token = `kif-standin-authz.${randomBytes(24).toString('base64url')}`;
-      this.options.tokens.addToken(token);
-      sendJson(res, 200, v1Table(['AuthorizationContext'], [[token]]));
-      return;
-    }
-    throw new StandinHttpError({
-      status: 400,
-      code: 'BadRequest_SyntaxError',
-      message: `Syntax error: the Data Management stand-in does not know '${csl.slice(0, 80)}'. It answers '.get ingestion resources' and '.get kusto identity token'.`,
-      permanent: true,
-    });
+    sendJson(res, 200, v1Result(result));
   }
 }
 

@@ -7,6 +7,7 @@ import { QueueClient, StorageSharedKeyCredential as QueueKeyCredential } from '@
 import { downloadBlob, sourcePathOf } from './blobSource';
 import type { FaultSwitches } from './faults';
 import { ingestData, type IngestOutcome } from './ingestCore';
+import { asOperation } from './operationLog';
 import { isTransientCode, KustoError } from './kustoError';
 import { decodeQueueMessage, formatFromBlobName, readProperties, type DmMessage } from './queueMessage';
 import type { KustoStore } from './store';
@@ -240,7 +241,13 @@ export class DmWorker {
       let outcome: IngestOutcome | undefined;
       let failure: KustoError | undefined;
       try {
-        outcome = await this.ingestOne(item.message);
+        outcome = await asOperation(
+          this.options.store,
+          'DataIngestPull',
+          item.message.database,
+          () => this.ingestOne(item.message),
+          { operationId },
+        );
       } catch (e) {
         failure =
           e instanceof KustoError

@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { downloadBlob, sourcePathOf } from './blobSource';
 import { runCommand } from './commands';
 import { checkAuthorization } from './dmService';
 import type { FaultSwitches } from './faults';
-import { AUTH_METADATA, readBody, sendFailure, sendJson, StandinHttpError } from './http';
+import { AUTH_METADATA, readBody, sendFailure, sendJson, StandinHttpError, v1Result } from './http';
 import { ingestData, resolveTarget } from './ingestCore';
 import { KustoError } from './kustoError';
-import { columnTypeName } from './kqlTypes';
-import { runQuery, type ResultTable } from './query';
+import { asOperation } from './operationLog';
+import { runQuery } from './query';
+import type { ResultTable } from './resultTable';
 import type { KustoStore } from './store';
 import type { StandinAccount } from './storageResources';
 
@@ -17,26 +17,12 @@ export interface EngineServiceOptions {
   readonly store: KustoStore;
   readonly accounts: readonly StandinAccount[];
   readonly faults: FaultSwitches;
+  /** When the engine started, for `.show cluster` and `.show version`. @default now */
+  readonly startedOn?: number;
 }
 
 /** Streaming requests above this raw size are refused, as the service refuses them (4 MB documented). */
 export const STREAMING_LIMIT_BYTES = 10 * 1024 * 1024;
-
-function v1(result: ResultTable, name = 'Table_0') {
-  return {
-    Tables: [
-      {
-        TableName: name,
-        Columns: result.columns.map((c) => ({
-          ColumnName: c.name,
-          DataType: columnTypeName(c.type).dataType,
-          ColumnType: c.type,
-        })),
-        Rows: result.rows,
-      },
-    ],
-  };
-}
 
 function v2(result: ResultTable) {
   return [
@@ -79,7 +65,11 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 /** The engine endpoint: control commands, the query subset (v1 and v2), and streaming ingestion. */
 export class EngineService {
-  constructor(private readonly options: EngineServiceOptions) {}
+  private readonly startedOn: number;
+
+  constructor(private readonly options: EngineServiceOptions) {
+    this.startedOn = options.startedOn ?? Date.now();
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = String(req.headers['x-ms-client-request-id'] ?? 'none');
@@ -117,10 +107,11 @@ export class EngineService {
             'Commands go to /v1/rest/mgmt, not the query endpoint.',
             400,
           );
+        const node = { address: `http://${req.headers.host ?? '127.0.0.1'}/`, startedOn: this.startedOn };
         const result = isCommand
-          ? await runCommand(this.options, database, csl)
+          ? await runCommand({ ...this.options, node }, database, csl)
           : runQuery(this.options.store, database, csl);
-        const payload = path === '/v2/rest/query' ? v2(result) : v1(result);
+        const payload = path === '/v2/rest/query' ? v2(result) : v1Result(result);
         const text = JSON.stringify(payload, jsonReplacer);
         res.writeHead(200, {
           'content-type': 'application/json; charset=utf-8',
@@ -219,14 +210,18 @@ export class EngineService {
       );
     }
     const mappingName = query.get('mappingName') ?? undefined;
-    const outcome = await ingestData(store, {
-      database,
-      table: table.name,
-      format,
-      data,
-      sourceName: source,
-      sourceLocation: source,
-      ...(mappingName !== undefined && { mapping: { reference: mappingName } }),
+    let operationId = '';
+    const outcome = await asOperation(store, 'StreamingIngest', table.database, (id) => {
+      operationId = id;
+      return ingestData(store, {
+        database,
+        table: table.name,
+        format,
+        data,
+        sourceName: source,
+        sourceLocation: source,
+        ...(mappingName !== undefined && { mapping: { reference: mappingName } }),
+      });
     });
     sendJson(res, 200, {
       Tables: [
@@ -239,7 +234,7 @@ export class EngineService {
             { ColumnName: 'UpdatePolicyFailureReason', DataType: 'String', ColumnType: 'string' },
             { ColumnName: 'OperationId', DataType: 'Guid', ColumnType: 'guid' },
           ],
-          Rows: [[outcome.rows, 'Success', '', '', randomUUID()]],
+          Rows: [[outcome.rows, 'Success', '', '', operationId]],
         },
       ],
     });

@@ -1,3 +1,5 @@
+import { columnTypeName } from './kqlTypes';
+import type { ResultTable } from './resultTable';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** A Kusto-style (OneAPI) error: what clients such as azure-kusto-data parse out of failures. */
@@ -82,18 +84,18 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** A v1 REST result with one table of string columns. */
-export function v1Table(
-  columns: readonly string[],
-  rows: readonly (readonly unknown[])[],
-  tableName = 'Table_0',
-) {
+/** A result as the v1 REST endpoints carry it: one table whose columns have both type spellings. */
+export function v1Result(result: ResultTable, tableName = 'Table_0') {
   return {
     Tables: [
       {
         TableName: tableName,
-        Columns: columns.map((c) => ({ ColumnName: c, DataType: 'String', ColumnType: 'string' })),
-        Rows: rows,
+        Columns: result.columns.map((c) => ({
+          ColumnName: c.name,
+          DataType: columnTypeName(c.type).dataType,
+          ColumnType: c.type,
+        })),
+        Rows: result.rows,
       },
     ],
   };

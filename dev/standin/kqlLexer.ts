@@ -70,6 +70,15 @@ export function lex(text: string): Token[] {
       i = end + 1;
       continue;
     }
+    // A bare guid (`.show operations <id>`): one word, though it mixes digits, letters and dashes.
+    const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![\w-])/i.exec(
+      text.slice(i, i + 37),
+    );
+    if (guid) {
+      tokens.push({ kind: 'word', value: guid[0] });
+      i += guid[0].length;
+      continue;
+    }
     const word = /^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*/.exec(text.slice(i));
     if (word) {
       tokens.push({ kind: 'word', value: word[0] });

@@ -1,13 +1,10 @@
-import { Cursor, lex, syntaxError, type Token } from './kqlLexer';
+import { Cursor, lex, syntaxError } from './kqlLexer';
 import { KustoError } from './kustoError';
 import { convert, toJsonValue, type KqlType, type Stored } from './kqlTypes';
+import type { ResultTable } from './resultTable';
 import type { KustoStore } from './store';
 
-/** A result table: typed columns and rows of JSON values, as the REST responses carry them. */
-export interface ResultTable {
-  readonly columns: readonly { readonly name: string; readonly type: KqlType }[];
-  readonly rows: readonly (readonly unknown[])[];
-}
+export type { ResultTable } from './resultTable';
 
 export const SUPPORTED_QUERIES =
   'T, T | count, T | take n (or limit n), T | where c == v (then | count or | take n), T | summarize count() by c';
@@ -15,9 +12,39 @@ export const SUPPORTED_QUERIES =
 const unsupported = (what: string): KustoError =>
   new KustoError(
     'BadRequest_SyntaxError',
-    `The stand-in does not support ${what}. It answers: ${SUPPORTED_QUERIES}.`,
+    `${what} is not supported locally by the Kusto stand-in. It answers: ${SUPPORTED_QUERIES}.`,
     400,
   );
+
+/**
+ * Words that start a KQL query without naming a table (statements, tabular operators and functions that
+ * make data): a query starting with one is a query the stand-in cannot run, not a missing table.
+ */
+const NON_TABLE_STARTS = new Set([
+  'print',
+  'range',
+  'datatable',
+  'union',
+  'let',
+  'set',
+  'declare',
+  'alias',
+  'restrict',
+  'pattern',
+  'search',
+  'find',
+  'evaluate',
+  'externaldata',
+  'external_table',
+  'materialize',
+  'materialized_view',
+  'cluster',
+  'database',
+  'table',
+  'view',
+  'macro-expand',
+  'getschema',
+]);
 
 function literal(cursor: Cursor): unknown {
   const t = cursor.next();
@@ -59,7 +86,12 @@ export function runQuery(store: KustoStore, database: string, text: string): Res
       JSON.stringify(v.trim()),
     );
   const cursor = new Cursor(lex(source));
+  const first = cursor.peek();
   const tableName = cursor.name();
+  if (first?.kind === 'word' && !store.findTable(database, tableName)) {
+    if (NON_TABLE_STARTS.has(tableName)) throw unsupported(`The '${tableName}' statement`);
+    if (cursor.isPunct('(')) throw unsupported(`Calling the function '${tableName}()'`);
+  }
   const table = store.table(database, tableName);
   const sqlTable = store.sqlTable(table);
   const columnIndex = (name: string): number => {
@@ -83,11 +115,11 @@ export function runQuery(store: KustoStore, database: string, text: string): Res
     if (op.kind !== 'word') throw unsupported(`'${op.value}'`);
     if (name === 'where') {
       const column = columnIndex(cursor.name());
-      if (!cursor.acceptPunct('==')) throw unsupported(`this where clause (only 'c == v' is supported)`);
+      if (!cursor.acceptPunct('==')) throw unsupported(`This where clause (only 'c == v')`);
       const value = convert(literal(cursor), table.columns[column]?.type ?? 'string');
       where.push(value === null ? `c${column} IS NULL` : `c${column} = ?`);
       if (value !== null) params.push(value);
-      if (cursor.isWord('and') || cursor.isWord('or')) throw unsupported('and/or in where');
+      if (cursor.isWord('and') || cursor.isWord('or')) throw unsupported('And/or in where');
     } else if (name === 'take' || name === 'limit') {
       const n = cursor.next();
       if (n.kind !== 'number' || !/^\d+$/.test(n.value)) throw syntaxError(`${name} needs a row count`);
@@ -104,7 +136,7 @@ export function runQuery(store: KustoStore, database: string, text: string): Res
         cursor.acceptPunct(')') &&
         cursor.acceptWord('by')
       )) {
-        throw unsupported('this summarize (only summarize count() by c)');
+        throw unsupported('This summarize (only summarize count() by c)');
       }
       const by = cursor.name();
       const column = columnIndex(by);
@@ -119,36 +151,11 @@ export function runQuery(store: KustoStore, database: string, text: string): Res
         rows: store.select(sql, params).map(([v, n]) => [fromSql(v, type), Number(n)]),
       };
     } else {
-      throw unsupported(`the '${op.value}' operator`);
+      throw unsupported(`The '${op.value}' operator`);
     }
   }
   const columns = table.columns.map((_, i) => `c${i}`).join(', ') || 'NULL';
   const sql = `SELECT ${columns} FROM ${sqlTable}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid${limit !== undefined ? ` LIMIT ${limit}` : ''}`;
   const rows = store.select(sql, params).map((row) => table.columns.map((c, i) => fromSql(row[i], c.type)));
   return { columns: table.columns, rows };
-}
-
-/** `| project a, b` over a command's result (the only operator allowed after `.show` commands). */
-export function applyPipes(result: ResultTable, pipes: readonly Token[]): ResultTable {
-  if (pipes.length === 0) return result;
-  const cursor = new Cursor(pipes);
-  let current = result;
-  while (!cursor.done) {
-    cursor.expectPunct('|');
-    if (!cursor.acceptWord('project'))
-      throw unsupported(`'${cursor.peek()?.value ?? ''}' after a command (only | project)`);
-    const names: string[] = [cursor.name()];
-    while (cursor.acceptPunct(',')) names.push(cursor.name());
-    const indexes = names.map((n) => {
-      const i = current.columns.findIndex((c) => c.name === n);
-      if (i === -1)
-        throw new KustoError('BadRequest_SemanticError', `Column '${n}' is not in the result.`, 400);
-      return i;
-    });
-    current = {
-      columns: indexes.map((i) => current.columns[i] ?? { name: '?', type: 'string' }),
-      rows: current.rows.map((row) => indexes.map((i) => row[i])),
-    };
-  }
-  return current;
 }

@@ -16,6 +16,8 @@ export interface TableInfo {
   readonly columns: readonly ColumnDef[];
   /** The table's ingestion batching window, when a policy sets one. */
   readonly batchingMs: number | undefined;
+  /** The ingestion batching policy as it was set (JSON), for `.show table T policy ingestionbatching`. */
+  readonly batchingPolicy: string | undefined;
   /** Streaming ingestion policy on the table: true, false, or unset (the database decides). */
   readonly streaming: boolean | undefined;
   readonly sqlName: string;
@@ -31,6 +33,19 @@ export interface ExtentInput {
   readonly rows: readonly (readonly Stored[])[];
   readonly tags: readonly string[];
   readonly creationTime?: number | undefined;
+}
+
+/** One entry of `.show operations`: a command or an ingestion the stand-in ran. */
+export interface OperationRecord {
+  readonly operationId: string;
+  /** The operation's alias, as Kusto names them (DataIngestPull, TableCreate, ...). */
+  readonly operation: string;
+  readonly database: string;
+  readonly startedOn: number;
+  readonly lastUpdatedOn: number;
+  readonly state: 'Completed' | 'Failed' | 'InProgress';
+  /** Why it failed; empty when it did not. */
+  readonly status: string;
 }
 
 export interface FailureRecord {
@@ -56,6 +71,8 @@ CREATE TABLE IF NOT EXISTS kextents (id TEXT PRIMARY KEY, db TEXT NOT NULL COLLA
   tags TEXT NOT NULL, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS kfailures (operation_id TEXT, db TEXT, tbl TEXT, failed_on INTEGER, source TEXT, details TEXT,
   failure_kind TEXT, error_code TEXT, operation_kind TEXT, root_activity_id TEXT);
+CREATE TABLE IF NOT EXISTS koperations (operation_id TEXT, operation TEXT, db TEXT, started_on INTEGER, updated_on INTEGER,
+  state TEXT, status TEXT);
 CREATE TABLE IF NOT EXISTS ktokens (token TEXT PRIMARY KEY, issued INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS kcounter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
@@ -66,6 +83,7 @@ interface TableRow {
   sqlname: string;
   columns: string;
   batching_ms: number | null;
+  batching_policy: string | null;
   streaming: number | null;
 }
 
@@ -84,6 +102,10 @@ export class KustoStore {
     this.db = new Database(path);
     if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.exec(META);
+    // Stores written by an earlier stand-in lack the columns added since.
+    const tableColumns = this.db.prepare('PRAGMA table_info(ktables)').all() as { name: string }[];
+    if (!tableColumns.some((c) => c.name === 'batching_policy'))
+      this.db.exec('ALTER TABLE ktables ADD COLUMN batching_policy TEXT');
     this.db.prepare("INSERT OR IGNORE INTO kdatabases (name, persistence) VALUES ('demo', 'volatile')").run();
   }
 
@@ -189,6 +211,7 @@ export class KustoStore {
         this.db
           .prepare('INSERT INTO ktables (db, name, sqlname, columns) VALUES (?, ?, ?, ?)')
           .run(db, name, sqlName, JSON.stringify(columns));
+        this.next(schemaCounter(db));
         return this.table(db, name);
       }
       const merged = [...existing.columns];
@@ -222,9 +245,12 @@ export class KustoStore {
           400,
         );
       }
-      this.db
-        .prepare('UPDATE ktables SET columns = ? WHERE db = ? AND name = ?')
-        .run(JSON.stringify(merged), db, name);
+      if (merged.length !== existing.columns.length) {
+        this.db
+          .prepare('UPDATE ktables SET columns = ? WHERE db = ? AND name = ?')
+          .run(JSON.stringify(merged), db, name);
+        this.next(schemaCounter(db));
+      }
       return this.table(db, name);
     })();
   }
@@ -245,15 +271,25 @@ export class KustoStore {
       this.db.prepare('DELETE FROM ktables WHERE db = ? AND name = ?').run(db, name);
       this.db.prepare('DELETE FROM kmappings WHERE db = ? AND tbl = ?').run(db, name);
       this.db.prepare('DELETE FROM kextents WHERE db = ? AND tbl = ?').run(db, name);
+      this.next(schemaCounter(db));
     })();
     return true;
   }
 
-  setTableBatching(database: string, name: string, batchingMs: number | null): void {
+  /** Sets the table's batching window and keeps the policy text it came from. */
+  setTableBatching(database: string, name: string, batchingMs: number | null, policy?: string): void {
     const t = this.table(database, name);
     this.db
-      .prepare('UPDATE ktables SET batching_ms = ? WHERE db = ? AND name = ?')
-      .run(batchingMs, t.database, t.name);
+      .prepare('UPDATE ktables SET batching_ms = ?, batching_policy = ? WHERE db = ? AND name = ?')
+      .run(batchingMs, policy ?? null, t.database, t.name);
+  }
+
+  /** The database schema's version, `v1.<changes>`: it moves with every table created, changed or dropped. */
+  schemaVersion(database: string): string {
+    const db = this.database(database);
+    const row = this.db.prepare('SELECT value FROM kcounter WHERE name = ?').get(schemaCounter(db)) as
+      { value: number } | undefined;
+    return `v1.${row?.value ?? 0}`;
   }
 
   setTableStreaming(database: string, name: string, enabled: boolean): void {
@@ -366,7 +402,38 @@ export class KustoStore {
     return quote(table.sqlName);
   }
 
-  // -- failures and tokens ---------------------------------------------------------------------------------
+  // -- operations, failures and tokens -----------------------------------------------------------------------
+
+  recordOperation(o: OperationRecord): void {
+    this.db
+      .prepare('INSERT INTO koperations VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(o.operationId, o.operation, o.database, o.startedOn, o.lastUpdatedOn, o.state, o.status);
+  }
+
+  /** Operations in the order they were recorded; only these ids when given. */
+  operations(ids?: readonly string[]): OperationRecord[] {
+    const rows = this.db.prepare('SELECT * FROM koperations ORDER BY rowid').all() as {
+      operation_id: string;
+      operation: string;
+      db: string;
+      started_on: number;
+      updated_on: number;
+      state: OperationRecord['state'];
+      status: string;
+    }[];
+    const wanted = ids && new Set(ids.map((id) => id.toLowerCase()));
+    return rows
+      .filter((r) => !wanted || wanted.has(r.operation_id.toLowerCase()))
+      .map((r) => ({
+        operationId: r.operation_id,
+        operation: r.operation,
+        database: r.db,
+        startedOn: r.started_on,
+        lastUpdatedOn: r.updated_on,
+        state: r.state,
+        status: r.status,
+      }));
+  }
 
   recordFailure(f: FailureRecord): void {
     this.db
@@ -432,6 +499,8 @@ export class KustoStore {
   }
 }
 
+const schemaCounter = (database: string): string => `schema:${database.toLowerCase()}`;
+
 function toTableInfo(row: TableRow): TableInfo {
   const columns = (JSON.parse(row.columns) as { name: string; type: string }[]).map((c) => ({
     name: c.name,
@@ -442,6 +511,7 @@ function toTableInfo(row: TableRow): TableInfo {
     name: row.name,
     columns,
     batchingMs: row.batching_ms ?? undefined,
+    batchingPolicy: row.batching_policy ?? undefined,
     streaming: row.streaming === null ? undefined : row.streaming === 1,
     sqlName: row.sqlname,
   };

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { showVersion } from './commands/showCommands';
+import { Cursor, lex, type Token } from './kqlLexer';
+import { StandinHttpError } from './http';
+import { applyPipes } from './resultPipes';
+import { resultTable, type ResultTable } from './resultTable';
+import { resourceRows, type ResourceLayout, type StandinAccount } from './storageResources';
+
+export interface DmCommandContext {
+  readonly accounts: readonly StandinAccount[];
+  readonly layout: ResourceLayout;
+  readonly now: Date;
+  readonly startedOn: number;
+  /** Keeps an identity token it hands out, so the worker can recognise it. */
+  readonly issueToken: (token: string) => void;
+}
+
+export const SUPPORTED_DM_COMMANDS = [
+  '.get ingestion resources',
+  '.get kusto identity token',
+  '.show export containers',
+  ".refresh database 'D' table 'T' cache ingestionbatchingpolicy",
+  '.show version',
+];
+
+function unsupported(tokens: readonly Token[]): never {
+  const words: string[] = [];
+  for (const t of tokens.slice(1)) {
+    if (t.kind !== 'word' || words.length >= 6) break;
+    words.push(t.value);
+  }
+  throw new StandinHttpError({
+    status: 400,
+    code: 'BadRequest_SyntaxError',
+    message: `The command '.${words.join(' ')}' is not supported locally by the Data Management stand-in. It answers: ${SUPPORTED_DM_COMMANDS.join('; ')}.`,
+    permanent: true,
+  });
+}
+
+/** `.refresh database 'D' table 'T' cache ingestionbatchingpolicy`: the stand-in caches no policies. */
+function refresh(cursor: Cursor, fail: () => never): ResultTable {
+  if (!cursor.acceptWord('database')) fail();
+  cursor.name(true);
+  if (cursor.acceptWord('table')) cursor.name(true);
+  cursor.expectWord('cache');
+  if (!cursor.acceptWord('ingestionbatchingpolicy')) fail();
+  cursor.expectEnd();
+  return resultTable([], []);
+}
+
+/** Runs one Data Management command; `.show` results may be piped (`| project`, `| where`, `| count`). */
+export function runDmCommand(ctx: DmCommandContext, csl: string): ResultTable {
+  const tokens = lex(csl);
+  const pipeAt = tokens.findIndex((t) => t.kind === 'punct' && t.value === '|');
+  const head = pipeAt === -1 ? tokens : tokens.slice(0, pipeAt);
+  const fail = (): never => unsupported(head);
+  const cursor = new Cursor(head);
+  cursor.expectPunct('.');
+  const verb = cursor.next().value.toLowerCase();
+  let result: ResultTable | undefined;
+  if (verb === 'get' && cursor.acceptWord('ingestion')) {
+    cursor.expectWord('resources');
+    const rows = resourceRows(ctx.accounts, ctx.layout, ctx.now).map((r) => [r.type, r.url]);
+    result = resultTable(
+      [
+        ['ResourceTypeName', 'string'],
+        ['StorageRoot', 'string'],
+      ],
+      rows,
+    );
+  } else if (verb === 'get' && cursor.acceptWord('kusto')) {
+    cursor.expectWord('identity');
+    cursor.expectWord('token');
+    cursor.expectEnd();
+    const token = `kif-standin-authz.${randomBytes(24).toString('base64url')}`;
+    ctx.issueToken(token);
+    result = resultTable([['AuthorizationContext', 'string']], [[token]]);
+  } else if (verb === 'show' && cursor.acceptWord('export')) {
+    cursor.expectWord('containers');
+    cursor.expectEnd();
+    // The temp containers, with the write rights `.get ingestion resources` gives them.
+    const roots = resourceRows(ctx.accounts, ctx.layout, ctx.now).filter((r) => r.type === 'TempStorage');
+    result = resultTable(
+      [['StorageRoot', 'string']],
+      roots.map((r) => [r.url]),
+    );
+  } else if (verb === 'show' && cursor.acceptWord('version')) {
+    cursor.expectEnd();
+    result = showVersion('DataManagement', ctx.startedOn);
+  } else if (verb === 'refresh') {
+    result = refresh(cursor, fail);
+  }
+  if (!result) return fail();
+  if (pipeAt !== -1 && verb !== 'show') fail();
+  return applyPipes(result, tokens.slice(head.length));
+}
