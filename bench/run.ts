@@ -2,11 +2,11 @@
  * `npm run bench [-- --runs N] [--only small,status,...] [--json FILE]`: every scenario of bench/README.md,
  * ours against the official SDK and the machine's ceiling, alternating runs, medians and ratios.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ensureTestCertificate } from '../dev/testRunner';
+import { ensureTestCertificate, TEST_TLS_DIR } from '../dev/testRunner';
+import { relaunchTrusting } from '../dev/tls';
 import { printTable, type Row } from './harness';
 import { coldStart } from './scenarios/coldStart';
 import { httpPush } from './scenarios/httpPush';
@@ -36,16 +36,9 @@ async function main(): Promise<void> {
     );
   const selected = SCENARIOS.filter((s) => !only || only.includes(s.name));
 
+  // The https Azurite of a scenario is trusted through the test CA: run again trusting it if need be.
   const tls = ensureTestCertificate();
-  if (process.env.NODE_EXTRA_CA_CERTS !== tls.cert) {
-    // Node reads NODE_EXTRA_CA_CERTS only at start: run again trusting the https Azurite's certificate.
-    const child = spawn(process.execPath, process.argv.slice(1), {
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.cert },
-      stdio: 'inherit',
-    });
-    child.on('exit', (code) => (process.exitCode = code ?? 1));
-    return;
-  }
+  if (relaunchTrusting(tls.ca, TEST_TLS_DIR)) return;
 
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
   console.log(`machine: ${machine}; ${runs} runs per variant, alternating\n`);

@@ -151,10 +151,17 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const listeners: ((code: number | null, signal: string | null) => void)[] = [];
   let child: ChildProcess;
   let stopping = false;
+  // Azurite runs in a process group of its own: a Ctrl+C in the terminal reaches the stack, which stops
+  // Azurite in order, instead of killing it first (which would read as Azurite dying on its own).
+  // If this process exits without stopping it, it goes too.
+  const killOnExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
   const launch = (): ChildProcess => {
     const started = spawn(process.execPath, args, {
       env: { ...process.env, AZURITE_ACCOUNTS: accountsEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     started.stdout.on('data', collect);
     started.stderr.on('data', collect);
@@ -191,6 +198,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     );
   };
   child = launch();
+  process.on('exit', killOnExit);
   const instance: AzuriteInstance = {
     blobEndpoint: endpoint(ports.blob),
     queueEndpoint: endpoint(ports.queue),
@@ -212,6 +220,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     stop: async () => {
       stopping = true;
       await kill();
+      process.off('exit', killOnExit);
     },
   };
   try {

@@ -196,8 +196,18 @@ export function consoleOutput(
 ): (line: string) => void {
   const verbose = argv.includes('--verbose') || env.LOCAL_LOG === 'verbose';
   return (line) => {
-    if (verbose || /\*\*\*|error|fail|warn|refused|stopped/i.test(line)) console.log(line);
+    if (verbose || needsAttention(line)) console.log(line);
   };
+}
+
+/**
+ * Whether a part's line is worth showing without --verbose: errors, failures, warnings, a part that
+ * stopped. A request log line is judged by its status (5xx), not its path (`/failedingestions`).
+ */
+export function needsAttention(line: string): boolean {
+  const request = /"[A-Z]+ \S+ HTTP\/[\d.]+" (\d{3})/.exec(line);
+  if (request) return Number(request[1]) >= 500;
+  return /\*\*\*|error|fail|warn|refused|stopped/i.test(line);
 }
 
 /** Exits non-zero, saying why, when a part of the stack cannot be kept running. */

@@ -1,15 +1,19 @@
 /**
  * `npm run standin` (and, until the function host lands, `npm start`): Azurite and the Kusto stand-in (its
  * engine, its Data Management endpoint and the worker that ingests what is queued) on the default local
- * ports, data kept under .local/ between runs. Ctrl+C stops both.
+ * ports, data kept under .local/ between runs. Ctrl+C stops both. STANDIN_TLS=1 serves storage over https.
  */
 import { consoleOutput, exitOnFatal, startLocalStack, stopOnSignals } from './localStack';
+import { LOCAL_TLS_DIR, localTlsFromEnv, relaunchTrusting, tlsBanner } from './tls';
 
 async function main(): Promise<void> {
+  const tls = localTlsFromEnv();
+  if (tls && relaunchTrusting(tls.ca, LOCAL_TLS_DIR)) return;
   const stack = await startLocalStack({
     mode: 'local',
     onOutput: consoleOutput(),
     supervision: { onFatal: exitOnFatal },
+    tls,
   });
   const lines = [
     'Local stack is up:',
@@ -24,6 +28,7 @@ async function main(): Promise<void> {
     `  npm run kql -- ".ingest inline into table Events <| 1,hello"`,
     `  npm run kql -- "Events | take 10"`,
     '',
+    ...tlsBanner(tls?.ca),
     'Press Ctrl+C to stop.',
   ];
   console.log(lines.join('\n'));

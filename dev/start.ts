@@ -1,19 +1,24 @@
 /**
  * `npm start`: Azurite, the Kusto stand-in (with its ingesting worker), the landing watcher that plays
  * Event Grid, and the local function host on http://127.0.0.1:7071. Data is kept under .local/.
+ * STANDIN_TLS=1 serves storage over https.
  */
 // First: the functions register with a recording core, as in the Functions host, instead of warning.
 import { registeredFunctions } from './host/recordRegistrations';
 import { getAppContext } from '../shared/app/context';
 import { startLocalHost } from './host/localHost';
 import { consoleOutput, exitOnFatal, startLocalStack, stopOnSignals } from './localStack';
+import { LOCAL_TLS_DIR, localTlsFromEnv, relaunchTrusting, tlsBanner } from './tls';
 
 async function main(): Promise<void> {
+  const tls = localTlsFromEnv();
+  if (tls && relaunchTrusting(tls.ca, LOCAL_TLS_DIR)) return;
   const output = consoleOutput();
   const stack = await startLocalStack({
     mode: 'local',
     onOutput: output,
     supervision: { onFatal: exitOnFatal },
+    tls,
   });
   // The app reads its settings from the environment; anything already set wins (e.g. a ROUTES_FILE).
   for (const [k, v] of Object.entries(stack.appEnv)) process.env[k] ??= v;
@@ -37,6 +42,7 @@ async function main(): Promise<void> {
       'Drop a file into the landing container (it lands in demo/Events by its path):',
       `  npm run land -- ./my.csv demo/Events/my.csv`,
       '',
+      ...tlsBanner(tls?.ca),
       'Each part logs what needs attention, prefixed with its name; every line with --verbose. Press Ctrl+C to stop.',
     ].join('\n'),
   );

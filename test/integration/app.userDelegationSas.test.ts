@@ -45,7 +45,7 @@ describe('user-delegation SAS for landing blobs', () => {
 
   it('signs a read SAS with a delegation key obtained by identity, which storage honours and Kusto reads through', async () => {
     expect(endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/devstoreaccount1$/);
-    if (process.env.NODE_EXTRA_CA_CERTS !== process.env.KIF_TEST_TLS_CERT) {
+    if (process.env.NODE_EXTRA_CA_CERTS !== process.env.KIF_TEST_TLS_CA) {
       throw new Error(
         'Run the tests with npm test (or node dist/dev/testRunner.js): it starts jest trusting the test certificate.',
       );

@@ -287,6 +287,45 @@ async function exportContainer(): Promise<string> {
   return root;
 }
 
+describe("the official SDK's end-to-end set-up, as it sends it", () => {
+  it('creates, configures, maps, clears the cache, shows and drops its tables', async () => {
+    const tables = ['E2eGeneral_csv', 'E2eQueued_json'];
+    const columns =
+      '(rownumber:int, rowguid:string, xdouble:real, xfloat:real, xbool:bool, xint16:int, xint32:int, xint64:long, xuint8:long, xuint16:long, xuint32:long, xuint64:long, xdate:datetime, xsmalltext:string, xtext:string, xnumberAsText:string, xtime:timespan, xtextWithNulls:string, xdynamicWithNulls:dynamic)';
+    const mapping = JSON.stringify([
+      { column: 'rownumber', Properties: { Path: '$.rownumber' }, datatype: 'int' },
+      { column: 'rowguid', Properties: { Path: '$.rowguid' }, datatype: 'string' },
+    ]);
+    for (const table of tables) {
+      await engine.execute('demo', `.create-merge table ${table} ${columns}`);
+      await engine.execute('demo', `.alter table ${table} policy streamingingestion enable`);
+      await engine.execute(
+        'demo',
+        `.alter table ${table} policy ingestionbatching @'{"MaximumBatchingTimeSpan":"00:00:10", "MaximumNumberOfItems": 500, "MaximumRawDataSizeMB": 1024}'`,
+      );
+      await dmClient.execute(
+        KustoConnectionStringBuilder.DefaultDatabaseName,
+        `.refresh database 'demo' table '${table}' cache ingestionbatchingpolicy`,
+      );
+      await engine.execute(
+        'demo',
+        `.create-or-alter table ${table} ingestion json mapping 'mappingRef' '${mapping}'`,
+      );
+    }
+    await engine.execute('demo', '.clear database cache streamingingestion schema');
+
+    const shown = await run(engine, '.show tables | project TableName, DatabaseName');
+    expect(shown.columns).toEqual(['TableName', 'DatabaseName']);
+    expect(shown.rows.map((r) => r.TableName)).toEqual(expect.arrayContaining(tables));
+    const mappings = await run(engine, `.show table ${tables[0] ?? ''} ingestion json mappings`);
+    expect(mappings.rows[0]).toMatchObject({ Name: 'mappingRef', Kind: 'Json' });
+
+    await engine.execute('demo', `.drop tables (${tables.join(',')}) ifexists`);
+    const after = await run(engine, '.show tables | project TableName');
+    for (const table of tables) expect(after.rows.map((r) => r.TableName)).not.toContain(table);
+  });
+});
+
 describe('Data Management commands', () => {
   it('.show export containers gives the temp containers as SAS URLs that can be written to', async () => {
     const answer = await run(dmClient, '.show export containers', 'NetDefaultDB');

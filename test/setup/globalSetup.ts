@@ -15,7 +15,7 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const stack = await startLocalStack({ mode: 'test', accountCount: 2 });
   globalThis.__KIF_STACK__ = stack;
-  // npm test starts jest trusting this certificate (NODE_EXTRA_CA_CERTS); see dev/testRunner.ts.
+  // npm test starts jest trusting this certificate's CA (NODE_EXTRA_CA_CERTS); see dev/testRunner.ts.
   const tls = ensureTestCertificate();
   const https = await startAzurite({ tls, oauth: true });
   globalThis.__KIF_HTTPS_AZURITE__ = https;
@@ -23,5 +23,5 @@ export default async function globalSetup(): Promise<void> {
   for (const [k, v] of Object.entries(stack.env)) process.env[k] = v;
   process.env.KIF_TEST_STACK_ACCOUNTS = JSON.stringify(stack.accounts);
   process.env.KIF_TEST_HTTPS_BLOB = https.blobEndpoint();
-  process.env.KIF_TEST_TLS_CERT = tls.cert;
+  process.env.KIF_TEST_TLS_CA = tls.ca;
 }
