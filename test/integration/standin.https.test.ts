@@ -12,6 +12,7 @@ import {
   DataFormat,
   IngestClient,
   IngestionProperties,
+  OperationStatus,
   ReportLevel,
   ReportMethod,
   type IngestionResult,
@@ -72,7 +73,7 @@ describe('the local stack over https', () => {
       const status = await eventually(
         async () => {
           const row = await result.getIngestionStatusCollection();
-          return String(row.Status) === 'Pending' ? undefined : row;
+          return row.Status === OperationStatus.Pending ? undefined : row;
         },
         30_000,
         'the status row to leave Pending',
