@@ -5,7 +5,16 @@
 import { redactSecrets } from './log';
 
 export type ValidationCode =
-  'EmptyInput' | 'InvalidFormat' | 'InvalidName' | 'MappingMismatch' | 'InvalidProperty' | 'TooLarge';
+  | 'EmptyInput'
+  | 'InvalidFormat'
+  | 'InvalidName'
+  | 'MappingMismatch'
+  | 'InvalidProperty'
+  /** Two sources of one property disagree (two metadata names for it with different values). */
+  | 'ConflictingProperty'
+  /** A database outside the ones this app may write to (LANDING_ALLOWED_DATABASES). */
+  | 'DatabaseNotAllowed'
+  | 'TooLarge';
 export type AuthCode = 'Unauthorized' | 'Forbidden';
 export type TransientCode = 'ServiceUnavailable' | 'NetworkError';
 export type ServiceCode = 'BadRequest' | 'NotFound' | 'NotImplemented' | 'StreamingDisabled';

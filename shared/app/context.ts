@@ -8,9 +8,11 @@ import { getIngestClient } from '../ingest/getIngestClient';
 import { ManagedStreamingIngestClient } from '../ingest/managedStreamingIngestClient';
 import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
+import { Counters } from './counters';
 import { LandingSas } from './landing/landingSas';
 import { processLogger } from './processLogger';
-import { loadRoutes, type RoutingRule } from './routing/routeBlob';
+import { DEFAULT_LANDING_EXCLUDE, LandingFilter } from './landing/landingFilter';
+import { loadRoutesFile, type LandingRouting } from './routing/routeBlob';
 import { loadConfig, type AppConfig, type StorageConnection } from './settings';
 import { FailureReporter } from './tracking/failureReporter';
 import { queuedEvidence } from './tracking/statusLookup';
@@ -42,8 +44,13 @@ export interface AppContext {
   readonly managed: ManagedStreamingIngestClient | undefined;
   /** The tracked-source lifecycle: every tracking write goes through it. */
   readonly tracking: TrackedSources;
-  readonly routes: readonly RoutingRule[];
+  /** How landing blobs are routed (the rules file, the allowed databases). */
+  readonly routing: LandingRouting;
+  /** Which landing blobs are data (include and exclude globs). */
+  readonly landingFilter: LandingFilter;
   readonly landing: LandingStorage;
+  /** Counts of what leaves no record (skipped landing blobs, ignored events), for logs and telemetry. */
+  readonly counters: Counters;
   readonly clock: () => number;
   readonly logger: Logger;
   /** Creates the tables, containers and queues the app needs, once (they usually exist already in Azure). */
@@ -136,6 +143,7 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     open: tableClient(config.appStorage, tables.open, policies),
     failures: tableClient(config.appStorage, tables.failures, policies),
   });
+  const routesFile = config.routesFile ? loadRoutesFile(config.routesFile) : undefined;
   const tracking = new TrackedSources({
     store,
     reporter: new FailureReporter({ store, logger, webhookUrl: config.failureWebhookUrl }),
@@ -161,8 +169,15 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     ingest,
     managed,
     tracking,
-    routes: config.routesFile ? loadRoutes(config.routesFile) : [],
+    routing: { rules: routesFile?.rules ?? [], allowedDatabases: config.landingAllowedDatabases },
+    // The settings' globs and the rules file's together: an include of either takes a path, an exclude of
+    // either skips it.
+    landingFilter: new LandingFilter({
+      include: [...(config.landingInclude ?? []), ...(routesFile?.include ?? [])],
+      exclude: [...(config.landingExclude ?? DEFAULT_LANDING_EXCLUDE), ...(routesFile?.exclude ?? [])],
+    }),
     landing,
+    counters: new Counters(),
     clock,
     logger,
     ready: () => {

@@ -30,6 +30,12 @@ export interface AppConfig {
   readonly landingEventsQueue: string;
   readonly landingSasMode: 'user-delegation' | 'account-key';
   readonly routesFile: string | undefined;
+  /** The only databases landing blobs may be routed to; undefined: any. */
+  readonly landingAllowedDatabases: readonly string[] | undefined;
+  /** Globs over the path in the landing container: only these are taken; undefined: every path. */
+  readonly landingInclude: readonly string[] | undefined;
+  /** Globs over the path in the landing container that are skipped; undefined: the default list. */
+  readonly landingExclude: readonly string[] | undefined;
   readonly statusMode: 'table';
   readonly sweepSchedule: string;
   readonly staleAfterMinutes: number;
@@ -81,6 +87,9 @@ export const CONFIG_SETTINGS = [
   'LANDING_EVENTS_QUEUE',
   'LANDING_SAS_MODE',
   'ROUTES_FILE',
+  'LANDING_ALLOWED_DATABASES',
+  'LANDING_INCLUDE',
+  'LANDING_EXCLUDE',
   'STATUS_MODE',
   'SWEEP_SCHEDULE',
   'STALE_AFTER_MINUTES',
@@ -125,6 +134,16 @@ const settingsSchema = z.object({
   LANDING_EVENTS_QUEUE: storageName.default(CONFIG_DEFAULTS.LANDING_EVENTS_QUEUE),
   LANDING_SAS_MODE: z.enum(['user-delegation', 'account-key']).default(CONFIG_DEFAULTS.LANDING_SAS_MODE),
   ROUTES_FILE: optional(z.string()),
+  LANDING_ALLOWED_DATABASES: optional(
+    z
+      .string()
+      .refine(
+        (v) => v.split(',').every((d) => /^[\w .-]{1,260}$/.test(d.trim()) && d.trim() !== ''),
+        'must be a comma list of database names',
+      ),
+  ),
+  LANDING_INCLUDE: optional(z.string()),
+  LANDING_EXCLUDE: optional(z.string()),
   STATUS_MODE: z.enum(['table']).default(CONFIG_DEFAULTS.STATUS_MODE),
   SWEEP_SCHEDULE: z
     .string()
@@ -157,6 +176,15 @@ const settingsSchema = z.object({
       ),
   ),
 });
+
+/** A comma list setting's items, trimmed; undefined when it is not set. */
+function commaList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
 
 /** The blob origin of a connection string that points at the local emulator (http), if it does. */
 function localBlobOrigin(connection: StorageConnection): string | undefined {
@@ -250,16 +278,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     landingEventsQueue: s.LANDING_EVENTS_QUEUE,
     landingSasMode: s.LANDING_SAS_MODE,
     routesFile: s.ROUTES_FILE,
+    landingAllowedDatabases: commaList(s.LANDING_ALLOWED_DATABASES),
+    landingInclude: commaList(s.LANDING_INCLUDE),
+    landingExclude: commaList(s.LANDING_EXCLUDE),
     statusMode: s.STATUS_MODE,
     sweepSchedule: s.SWEEP_SCHEDULE,
     staleAfterMinutes: s.STALE_AFTER_MINUTES,
     maxRequeueAttempts: s.MAX_REQUEUE_ATTEMPTS,
     failureWebhookUrl: s.FAILURE_WEBHOOK_URL,
     httpIngestFlavor: s.HTTP_INGEST_FLAVOR,
-    allowedBlobHosts: (s.ALLOWED_BLOB_HOSTS ?? '')
-      .split(',')
-      .map((h) => h.trim())
-      .filter(Boolean),
+    allowedBlobHosts: commaList(s.ALLOWED_BLOB_HOSTS) ?? [],
     localBlobOrigin: localBlobOrigin(landingStorage),
     leaseSeconds: s.LEASE_SECONDS,
   };

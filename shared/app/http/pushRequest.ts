@@ -81,6 +81,18 @@ function requestEncoding(req: Pick<HttpRequestLike, 'headers'>): 'gzip' | undefi
   );
 }
 
+/** A boolean query parameter: absent is false; anything but true or false is a 400. */
+function requestBoolean(value: string | null, name: string): boolean {
+  if (value === null) return false;
+  const lower = value.trim().toLowerCase();
+  if (lower === 'true' || lower === 'false') return lower === 'true';
+  throw new HttpProblem(
+    400,
+    'InvalidProperty',
+    `The ${name} parameter must be true or false, got '${value}'.`,
+  );
+}
+
 /** Reads a push's parameters from its route, query and headers; HttpProblem for anything malformed. */
 export function parsePushRequest(req: HttpRequestLike): PushRequest {
   const format = requestFormat(req);
@@ -95,6 +107,7 @@ export function parsePushRequest(req: HttpRequestLike): PushRequest {
     );
   const mapping = req.query.get('mapping');
   const creationTime = req.query.get('creationTime');
+  const ignoreFirstRecord = requestBoolean(req.query.get('ignoreFirstRecord'), 'ignoreFirstRecord');
   return {
     database: req.params.database ?? '',
     table: req.params.table ?? '',
@@ -102,6 +115,7 @@ export function parsePushRequest(req: HttpRequestLike): PushRequest {
     ...(mapping !== null && { mapping }),
     ...(creationTime !== null && { creationTime }),
     tags,
+    ...(ignoreFirstRecord && { ignoreFirstRecord }),
     ...(key !== undefined && { idempotencyKey: key }),
     ...(contentEncoding && { contentEncoding }),
   };

@@ -10,12 +10,15 @@ import type { TrackingRecord } from '../tracking/trackingStore';
 import { parseBlobCreated, type BlobCreated } from './blobCreated';
 import { canonicalBlobUrl, landingSourceId, pathInContainer, unquoteETag } from './landingBlob';
 import { quarantine } from './quarantine';
+import { compressedRawSize } from './rawSize';
 
 export type LandingOutcome =
   | { readonly outcome: 'queued'; readonly sourceId: string }
   | { readonly outcome: 'duplicate'; readonly sourceId: string }
   | { readonly outcome: 'rejected'; readonly sourceId: string; readonly reason: string }
   | { readonly outcome: 'ignored'; readonly reason: string }
+  /** Not data (a marker or temporary file, an empty blob): logged at debug and counted, never quarantined. */
+  | { readonly outcome: 'skipped'; readonly reason: string }
   | { readonly outcome: 'poisoned'; readonly reason: string };
 
 /**
@@ -55,12 +58,15 @@ export async function ingestLandingBlob(
   const path = pathInContainer(ctx.landing.container.url, event.url);
   if (path === undefined)
     return { outcome: 'ignored', reason: `not in the '${ctx.config.landingContainer}' container` };
+  const filtered = ctx.landingFilter.skipReason(path);
+  if (filtered) return skipped(ctx, log, path, filtered);
   await ctx.ready();
 
   const blob = ctx.landing.container.getBlobClient(path);
   const properties = await propertiesOf(blob);
   // Gone: deleted by its owner, or quarantined by an earlier delivery.
   if (!properties) return { outcome: 'ignored', reason: `blob ${path} is gone` };
+  if (properties.contentLength === 0) return skipped(ctx, log, path, 'is empty (zero length)');
   const eTag = unquoteETag(properties.etag ?? '');
   if (event.eTag && unquoteETag(event.eTag) !== eTag) {
     // The blob was overwritten since: its newer version raised its own event.
@@ -68,7 +74,7 @@ export async function ingestLandingBlob(
   }
   const sourceUrl = canonicalBlobUrl(blob.url);
   const sourceId = landingSourceId(sourceUrl, eTag);
-  const route = routeLanding(ctx, path, properties, sourceId);
+  const route = await routeLanding(ctx, blob, path, properties, sourceId);
 
   const begun = await ctx.tracking.begin({
     sourceId,
@@ -122,13 +128,37 @@ async function propertiesOf(blob: BlobClient): Promise<BlobGetPropertiesResponse
   }
 }
 
+function skipped(ctx: AppContext, log: Logger, path: string, reason: string): LandingOutcome {
+  const count = ctx.counters.add('landingSkipped');
+  log.debug(JSON.stringify({ event: 'LandingSkipped', path, reason, skippedByThisInstance: count }));
+  return { outcome: 'skipped', reason: `${path} ${reason}` };
+}
+
+/**
+ * The data's uncompressed size, so the service batches by what it holds: the uploader's word
+ * (`rawSizeBytes`), else the blob's length when it is not compressed (binary formats count as they are),
+ * else what the compressed file's own records say.
+ */
+async function rawSizeOf(
+  blob: BlobClient,
+  path: string,
+  target: RouteTarget,
+  size: number | undefined,
+): Promise<number | undefined> {
+  if (target.rawSize !== undefined) return target.rawSize;
+  if (size === undefined) return undefined;
+  if (!/\.(gz|zip)$/i.test(path) || isBinaryFormat(target.format)) return size;
+  return compressedRawSize((offset, count) => blob.downloadToBuffer(offset, count), path, size);
+}
+
 /** The ingestion properties of a landing blob, or why it cannot be routed (and as much of them as is known). */
-function routeLanding(
+async function routeLanding(
   ctx: AppContext,
+  blob: BlobClient,
   path: string,
   properties: BlobGetPropertiesResponse,
   sourceId: string,
-): { props: IngestionProps; error?: IngestError } {
+): Promise<{ props: IngestionProps; error?: IngestError }> {
   const reporting = {
     sourceId,
     reportLevel: ReportLevel.FailuresAndSuccesses,
@@ -136,7 +166,7 @@ function routeLanding(
   };
   let target: RouteTarget;
   try {
-    target = routeBlob({ path, metadata: properties.metadata ?? {} }, ctx.routes);
+    target = routeBlob({ path, metadata: properties.metadata ?? {} }, ctx.routing.rules, ctx.routing);
   } catch (e) {
     if (!(e instanceof RouteError)) throw e;
     return {
@@ -144,8 +174,7 @@ function routeLanding(
       error: e,
     };
   }
-  const compressed = /\.(gz|zip)$/i.test(path);
-  const size = properties.contentLength;
+  const rawDataSize = await rawSizeOf(blob, path, target, properties.contentLength);
   return {
     props: {
       database: target.database,
@@ -154,8 +183,8 @@ function routeLanding(
       ...(target.mappingReference !== undefined && { mappingReference: target.mappingReference }),
       ...(target.creationTime !== undefined && { creationTime: target.creationTime }),
       ...(target.tags.length > 0 && { tags: target.tags }),
-      // The blob's size is its raw size unless it is compressed (then unknown); binary formats count as they are.
-      ...(size !== undefined && (!compressed || isBinaryFormat(target.format)) && { rawDataSize: size }),
+      ...(target.ignoreFirstRecord && { ignoreFirstRecord: true }),
+      ...(rawDataSize !== undefined && { rawDataSize }),
       ...reporting,
     },
   };

@@ -17,6 +17,8 @@ export interface PushRequest {
   readonly mapping?: string;
   readonly creationTime?: string;
   readonly tags: readonly string[];
+  /** Skip the first record (a header line). */
+  readonly ignoreFirstRecord?: boolean;
   readonly idempotencyKey?: string;
   readonly contentEncoding?: 'gzip';
 }
@@ -47,6 +49,8 @@ export function pushFingerprint(request: PushRequest): string {
     request.tags.join(','),
     request.creationTime ?? '',
     request.contentEncoding ?? '',
+    // Appended only when set, so the fingerprints of keys used before it existed still match.
+    ...(request.ignoreFirstRecord ? ['ignoreFirstRecord'] : []),
   ];
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32);
 }
@@ -60,6 +64,7 @@ export function pushProps(request: PushRequest, sourceId: string): IngestionProp
     ...(request.mapping !== undefined && { mappingReference: request.mapping }),
     ...(request.creationTime !== undefined && { creationTime: request.creationTime }),
     ...(request.tags.length > 0 && { tags: request.tags }),
+    ...(request.ignoreFirstRecord && { ignoreFirstRecord: true }),
     sourceId,
     reportLevel: ReportLevel.FailuresAndSuccesses,
     reportMethod: ReportMethod.Table,

@@ -5,6 +5,7 @@ import { IngestValidationError, isIngestValidationError, type ValidationCode } f
 import { isDataFormat, parseDataFormat, type DataFormat } from '../../message/dataFormat';
 import { validateEntityName } from '../../names';
 import { ConfigError } from '../settings';
+import { readLandingMetadata, type LandingMetadata } from './landingMetadata';
 
 /** Where a landing blob goes and how it is read. */
 export interface RouteTarget {
@@ -14,6 +15,17 @@ export interface RouteTarget {
   readonly mappingReference: string | undefined;
   readonly creationTime: string | undefined;
   readonly tags: readonly string[];
+  /** Skip the first record (a header line). */
+  readonly ignoreFirstRecord: boolean;
+  /** The data's uncompressed size, when the uploader gave it (`rawSizeBytes`). */
+  readonly rawSize: number | undefined;
+}
+
+/** How landing blobs are routed: the rules file, and the databases they may go to. */
+export interface LandingRouting {
+  readonly rules: readonly RoutingRule[];
+  /** When set, a blob routed to any other database is rejected. @default any database */
+  readonly allowedDatabases?: readonly string[] | undefined;
 }
 
 const ruleSchema = z
@@ -27,15 +39,27 @@ const ruleSchema = z
     /** LightIngest's form: literals in single quotes, date parts yyyy MM dd HH mm ss, e.g. "'sales/'yyyy'/'MM'/'dd". */
     creationTimePattern: z.string().optional(),
     tags: z.array(z.string()).optional(),
+    /** Skip each blob's first record (a header line), as the data connection's ignoreFirstRecord. */
+    ignoreFirstRecord: z.boolean().optional(),
   })
   .strict();
 
 export type RoutingRule = z.infer<typeof ruleSchema>;
 
-const routesFileSchema = z.object({ rules: z.array(ruleSchema) }).strict();
+const routesFileSchema = z
+  .object({
+    rules: z.array(ruleSchema),
+    /** Globs over the path in the container: only matching blobs are taken (landingFilter.ts). */
+    include: z.array(z.string().min(1)).optional(),
+    /** Globs over the path in the container: matching blobs are skipped, not quarantined. */
+    exclude: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+export type RoutesFile = z.infer<typeof routesFileSchema>;
 
 /** Reads and checks a rules file (ROUTES_FILE); a broken file is a start-up error, not a per-blob one. */
-export function loadRoutes(path: string): RoutingRule[] {
+export function loadRoutesFile(path: string): RoutesFile {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
@@ -50,8 +74,11 @@ export function loadRoutes(path: string): RoutingRule[] {
   }
   for (const rule of parsed.data.rules)
     if (rule.creationTimePattern) compileTimePattern(rule.creationTimePattern);
-  return parsed.data.rules;
+  return parsed.data;
 }
+
+/** The rules of a rules file (ROUTES_FILE). */
+export const loadRoutes = (path: string): RoutingRule[] => loadRoutesFile(path).rules;
 
 const TOKENS: Readonly<Record<string, string>> = {
   yyyy: '(\\d{4})',
@@ -117,13 +144,7 @@ function creationTimeFromPath(path: string, pattern: string): string | undefined
   return date.toISOString();
 }
 
-function metadataValue(metadata: Readonly<Record<string, string>>, name: string): string | undefined {
-  for (const [key, value] of Object.entries(metadata))
-    if (key.toLowerCase() === name && value.trim() !== '') return value.trim();
-  return undefined;
-}
-
-function parseTags(value: string): string[] {
+function parseTags(value: string, name: string): string[] {
   if (value.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(value);
@@ -132,7 +153,7 @@ function parseTags(value: string): string[] {
       // fall through to the error
     }
     throw new IngestValidationError(
-      `Blob metadata kusto_tags '${value}' is not a JSON array of strings: use ["a","b"] or a,b.`,
+      `Blob metadata ${name} '${value}' is not a JSON array of strings: use ["a","b"] or a,b.`,
       'InvalidProperty',
     );
   }
@@ -167,62 +188,96 @@ export class RouteError extends IngestValidationError {
 }
 
 /**
- * Routes a landing blob. Strongest first: its `kusto_*` metadata (any casing), the first matching rule, the
- * path convention. A blob that cannot be routed gets a RouteError saying what is missing.
+ * Routes a landing blob. Strongest first: its metadata (our `kusto_*` names or the Event Grid data
+ * connection's, any casing), the first matching rule, the path convention. A blob that cannot be routed
+ * gets a RouteError saying what is wrong.
  */
 export function routeBlob(
   input: { readonly path: string; readonly metadata: Readonly<Record<string, string>> },
   rules: readonly RoutingRule[] = [],
+  options: Pick<LandingRouting, 'allowedDatabases'> = {},
 ): RouteTarget {
-  const { path, metadata } = input;
+  const { path } = input;
   const rule = rules.find((r) => picomatch.isMatch(path, r.match, { dot: true }));
   const convention = fromConvention(path);
-  const database = metadataValue(metadata, 'kusto_database') ?? rule?.database ?? convention.database;
-  const table = metadataValue(metadata, 'kusto_table') ?? rule?.table ?? convention.table;
+  let metadata: LandingMetadata = {};
+  let database = rule?.database ?? convention.database;
+  let table = rule?.table ?? convention.table;
   try {
-    return resolve(path, metadata, rule, convention, database, table);
+    metadata = readLandingMetadata(input.metadata);
+    database = metadata.database?.value ?? database;
+    table = metadata.table?.value ?? table;
+    return resolve(path, metadata, rule, convention, database, table, options.allowedDatabases);
   } catch (e) {
     if (!isIngestValidationError(e)) throw e;
     throw new RouteError(e.message, e.code, database, table);
   }
 }
 
+function booleanProperty(text: { value: string; name: string }): boolean {
+  const lower = text.value.toLowerCase();
+  if (lower === 'true' || lower === 'false') return lower === 'true';
+  throw new IngestValidationError(
+    `Blob metadata ${text.name} '${text.value}' is not a boolean: use true or false.`,
+    'InvalidProperty',
+  );
+}
+
+function rawSizeProperty(text: { value: string; name: string }): number {
+  if (!/^\d{1,16}$/.test(text.value)) {
+    throw new IngestValidationError(
+      `Blob metadata ${text.name} '${text.value}' is not a size in bytes: use a whole number such as 4096.`,
+      'InvalidProperty',
+    );
+  }
+  return Number(text.value);
+}
+
 function resolve(
   path: string,
-  metadata: Readonly<Record<string, string>>,
+  metadata: LandingMetadata,
   rule: RoutingRule | undefined,
   convention: { format?: string },
   database: string | undefined,
   table: string | undefined,
+  allowedDatabases: readonly string[] | undefined,
 ): RouteTarget {
   if (!database || !table) {
     throw new IngestValidationError(
-      `Cannot route '${path}': put it under {database}/{table}/ in the landing container, set the kusto_database and kusto_table metadata, or add a routing rule.`,
+      `Cannot route '${path}': put it under {database}/{table}/ in the landing container, set the kustoDatabase and kustoTable metadata (or kusto_database and kusto_table), or add a routing rule.`,
       'InvalidName',
     );
   }
-  const formatText = metadataValue(metadata, 'kusto_format') ?? rule?.format ?? convention.format;
+  if (allowedDatabases && !allowedDatabases.some((d) => d.toLowerCase() === database.toLowerCase())) {
+    throw new IngestValidationError(
+      `'${path}' is routed to database '${database}', which this app may not write to (LANDING_ALLOWED_DATABASES: ${allowedDatabases.join(', ')}).`,
+      'DatabaseNotAllowed',
+    );
+  }
+  const formatText = metadata.format?.value ?? rule?.format ?? convention.format;
   if (!formatText) {
     throw new IngestValidationError(
-      `Cannot tell the format of '${path}': name it with an extension (.csv, .json, .parquet...), or set the kusto_format metadata.`,
+      `Cannot tell the format of '${path}': name it with an extension (.csv, .json, .parquet...), or set the kustoDataFormat metadata.`,
       'InvalidFormat',
     );
   }
-  if (!isDataFormat(formatText.toLowerCase()) && !metadataValue(metadata, 'kusto_format') && !rule?.format) {
+  if (!isDataFormat(formatText.toLowerCase()) && !metadata.format && !rule?.format) {
     throw new IngestValidationError(
-      `Cannot ingest '${path}': its extension '.${formatText}' is not a Kusto format. Rename it, or set the kusto_format metadata.`,
+      `Cannot ingest '${path}': its extension '.${formatText}' is not a Kusto format. Rename it, or set the kustoDataFormat metadata.`,
       'InvalidFormat',
     );
   }
-  const format = parseDataFormat(formatText, `'${path}'`);
-  const mappingReference = metadataValue(metadata, 'kusto_mapping') ?? rule?.mapping;
-  const metaTime = metadataValue(metadata, 'kusto_creation_time');
+  const format = parseDataFormat(
+    formatText,
+    metadata.format ? `blob metadata ${metadata.format.name}` : `'${path}'`,
+  );
+  const mappingReference = metadata.mapping?.value ?? rule?.mapping;
   let creationTime: string | undefined;
-  if (metaTime !== undefined) {
-    const date = new Date(metaTime);
+  if (metadata.creationTime !== undefined) {
+    const date = new Date(metadata.creationTime.value);
     if (Number.isNaN(date.getTime())) {
       throw new IngestValidationError(
-        `Blob metadata kusto_creation_time '${metaTime}' is not a date: use ISO 8601.`,
+        `Blob metadata ${metadata.creationTime.name} '${metadata.creationTime.value}' is not a date: use ISO 8601.`,
         'InvalidProperty',
       );
     }
@@ -230,7 +285,6 @@ function resolve(
   } else if (rule?.creationTimePattern) {
     creationTime = creationTimeFromPath(path, rule.creationTimePattern);
   }
-  const metaTags = metadataValue(metadata, 'kusto_tags');
   return {
     database: validateEntityName('database', database),
     table: validateEntityName('table', table),
@@ -238,6 +292,10 @@ function resolve(
     mappingReference:
       mappingReference === undefined ? undefined : validateEntityName('mapping', mappingReference),
     creationTime,
-    tags: metaTags !== undefined ? parseTags(metaTags) : (rule?.tags ?? []),
+    tags: metadata.tags ? parseTags(metadata.tags.value, metadata.tags.name) : (rule?.tags ?? []),
+    ignoreFirstRecord: metadata.ignoreFirstRecord
+      ? booleanProperty(metadata.ignoreFirstRecord)
+      : (rule?.ignoreFirstRecord ?? false),
+    rawSize: metadata.rawSize ? rawSizeProperty(metadata.rawSize) : undefined,
   };
 }

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../shared/app/settings';
 import { IngestValidationError } from '../../../shared/errors';
-import { compileTimePattern, loadRoutes, routeBlob } from '../../../shared/app/routing/routeBlob';
+import {
+  compileTimePattern,
+  loadRoutes,
+  loadRoutesFile,
+  routeBlob,
+} from '../../../shared/app/routing/routeBlob';
 
 const route = (
   path: string,
@@ -20,6 +25,8 @@ describe('routeBlob', () => {
       mappingReference: undefined,
       creationTime: undefined,
       tags: [],
+      ignoreFirstRecord: false,
+      rawSize: undefined,
     });
     expect(route('db/t/x.MultiJSON')).toMatchObject({ format: 'multijson' });
     expect(route('db/t/part-1.parquet').format).toBe('parquet');
@@ -43,8 +50,86 @@ describe('routeBlob', () => {
       mappingReference: 'LogMap',
       creationTime: '2023-05-01T00:00:00.000Z',
       tags: ['a', 'drop-by:x'],
+      ignoreFirstRecord: false,
+      rawSize: undefined,
     });
     expect(route('db/t/f.csv', { kusto_tags: 'a, b' }).tags).toEqual(['a', 'b']);
+  });
+
+  it("reads the Event Grid data connection's metadata names, any casing, beside ours", () => {
+    expect(
+      route('drop/file.bin', {
+        kustoDatabase: 'Ops',
+        KustoTable: 'Logs',
+        kustoDataFormat: 'psv',
+        kustoIngestionMappingReference: 'LogMap',
+        kustoIgnoreFirstRecord: 'True',
+        kustoExtentTags: '["a","drop-by:x"]',
+        kustoCreationTime: '2023-05-01T10:00:00Z',
+        rawSizeBytes: '4096',
+      }),
+    ).toEqual({
+      database: 'Ops',
+      table: 'Logs',
+      format: 'psv',
+      mappingReference: 'LogMap',
+      creationTime: '2023-05-01T10:00:00.000Z',
+      tags: ['a', 'drop-by:x'],
+      ignoreFirstRecord: true,
+      rawSize: 4096,
+    });
+    expect(route('db/t/f.csv', { kustoextenttags: 'a,b' }).tags).toEqual(['a', 'b']);
+    // The same value under both names is no conflict.
+    expect(route('db/t/f.csv', { kusto_table: 'X', kustoTable: 'X' }).table).toBe('X');
+    expect(
+      route('db/t/f.csv', { kusto_ignore_first_record: 'true', kustoIgnoreFirstRecord: 'TRUE' })
+        .ignoreFirstRecord,
+    ).toBe(true);
+  });
+
+  it('ranks metadata over rules over the path convention, and a rule may route everything as a connection does', () => {
+    const connection = [
+      {
+        match: '**',
+        database: 'Ops',
+        table: 'Default',
+        format: 'csv',
+        mapping: 'M',
+        ignoreFirstRecord: true,
+      },
+    ];
+    expect(route('any/where/file.txt', {}, connection)).toMatchObject({
+      database: 'Ops',
+      table: 'Default',
+      format: 'csv',
+      mappingReference: 'M',
+      ignoreFirstRecord: true,
+    });
+    expect(route('db/t/file.json', { kustoTable: 'Meta' }, connection)).toMatchObject({
+      database: 'Ops', // the rule beats the path's db/t
+      table: 'Meta', // metadata beats the rule
+      format: 'csv',
+    });
+    expect(route('db/t/file.json', { kustoIgnoreFirstRecord: 'false' }, connection).ignoreFirstRecord).toBe(
+      false,
+    );
+  });
+
+  it('rejects a database outside LANDING_ALLOWED_DATABASES, from any routing source, case-blind', () => {
+    const allowed = { allowedDatabases: ['Ops', 'Sales'] };
+    expect(routeBlob({ path: 'ops/t/f.csv', metadata: {} }, [], allowed).database).toBe('ops');
+    for (const [path, metadata] of [
+      ['Other/t/f.csv', {}],
+      ['Ops/t/f.csv', { kustoDatabase: 'Other' }],
+    ] as const) {
+      let error: unknown;
+      try {
+        routeBlob({ path, metadata }, [], allowed);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'DatabaseNotAllowed', database: 'Other' });
+    }
   });
 
   it('applies the first matching rule, with a creation time taken from the path (as LightIngest does)', () => {
@@ -75,6 +160,26 @@ describe('routeBlob', () => {
     ['bad;db/t/f.csv', {}, 'InvalidName', /Invalid database name/],
     ['db/t/f.csv', { kusto_creation_time: 'yesterday' }, 'InvalidProperty', /not a date/],
     ['db/t/f.csv', { kusto_tags: '[1,2]' }, 'InvalidProperty', /JSON array of strings/],
+    [
+      'db/t/f.csv',
+      { kustoTable: 'A', kusto_table: 'B' },
+      'ConflictingProperty',
+      /kustoTable='A' and kusto_table='B'/,
+    ],
+    ['db/t/f.csv', { kustoIgnoreFirstRecord: 'yes' }, 'InvalidProperty', /'yes' is not a boolean/],
+    ['db/t/f.csv', { rawSizeBytes: '12kb' }, 'InvalidProperty', /not a size in bytes/],
+    [
+      'db/t/f.csv',
+      { kustoDataFormat: 'excel' },
+      'InvalidFormat',
+      /Unknown format 'excel' for blob metadata kustoDataFormat/,
+    ],
+    [
+      'db/t/f.csv',
+      { kustoCreationTime: 'soon' },
+      'InvalidProperty',
+      /kustoCreationTime 'soon' is not a date/,
+    ],
   ])('refuses %p with %p', (path, metadata, code, message) => {
     let error: unknown;
     try {
@@ -95,6 +200,9 @@ describe('rules files and creation time patterns', () => {
     const good = join(dir, 'good.json');
     writeFileSync(good, JSON.stringify({ rules: [{ match: '*.csv', database: 'd', table: 't' }] }));
     expect(loadRoutes(good)).toEqual([{ match: '*.csv', database: 'd', table: 't' }]);
+    const filtered = join(dir, 'filtered.json');
+    writeFileSync(filtered, JSON.stringify({ rules: [], include: ['**/*.csv'], exclude: ['tmp/**'] }));
+    expect(loadRoutesFile(filtered)).toMatchObject({ include: ['**/*.csv'], exclude: ['tmp/**'] });
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ rules: [{ database: 'd', extra: 1 }] }));
     expect(() => loadRoutes(bad)).toThrow(ConfigError);
