@@ -75,6 +75,9 @@ param httpIngestFlavor string = 'queued'
 @description('Where the alert on failure reports is mailed (optional).')
 param alertEmail string = ''
 
+@description('Make the landing account a Data Lake (hierarchical namespace) account: its Event Grid subscription then also takes BlobRenamed, and only operations that complete a file.')
+param landingHierarchicalNamespace bool = false
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var names = {
@@ -122,7 +125,12 @@ module appStorage 'modules/appStorage.bicep' = {
 module landing 'modules/landing.bicep' = {
   scope: rg
   name: 'landing'
-  params: { name: names.landingStorage, location: location, tags: tags }
+  params: {
+    name: names.landingStorage
+    location: location
+    tags: tags
+    hierarchicalNamespace: landingHierarchicalNamespace
+  }
 }
 
 module kusto 'modules/kusto.bicep' = if (createCluster) {
@@ -155,7 +163,11 @@ module rbac 'modules/rbac.bicep' = {
 module landingEvents 'modules/landingEvents.bicep' = {
   scope: rg
   name: 'landing-events'
-  params: { landingStorageName: landing.outputs.name, systemTopicName: landing.outputs.systemTopicName }
+  params: {
+    landingStorageName: landing.outputs.name
+    systemTopicName: landing.outputs.systemTopicName
+    hierarchicalNamespace: landingHierarchicalNamespace
+  }
   dependsOn: [rbac] // Event Grid checks its identity's access when the subscription is created
 }
 

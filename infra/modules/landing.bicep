@@ -3,6 +3,8 @@
 param name string
 param location string
 param tags object
+@description('A Data Lake (hierarchical namespace) account; fixed at creation.')
+param hierarchicalNamespace bool = false
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
@@ -16,6 +18,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     allowBlobPublicAccess: false
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
+    isHnsEnabled: hierarchicalNamespace
     networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }

@@ -2,6 +2,13 @@
 // topic's own identity (no key), and dead-letters what it cannot deliver to landing-deadletter.
 param landingStorageName string
 param systemTopicName string
+@description('The landing account is a Data Lake (hierarchical namespace) account.')
+param hierarchicalNamespace bool = false
+
+// The operations after which a file is complete (the app's COMPLETE_APIS), and a rename into place. A Data
+// Lake account also raises BlobCreated for CreateFile (an empty file about to be appended to): filtered out
+// here, and ignored by the app should one arrive.
+var completeApis = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose', 'SftpCommit', 'RenameFile']
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: landingStorageName
@@ -17,10 +24,15 @@ resource blobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-0
   properties: {
     eventDeliverySchema: 'EventGridSchema'
     filter: {
-      includedEventTypes: ['Microsoft.Storage.BlobCreated']
+      includedEventTypes: hierarchicalNamespace
+        ? ['Microsoft.Storage.BlobCreated', 'Microsoft.Storage.BlobRenamed']
+        : ['Microsoft.Storage.BlobCreated']
       // Ends in /blobs/: '/containers/landing' alone would also match landing-failed, and every quarantine
-      // copy would come back as a new event.
+      // copy would come back as a new event. A rename's subject is its destination.
       subjectBeginsWith: '/blobServices/default/containers/landing/blobs/'
+      advancedFilters: hierarchicalNamespace
+        ? [{ operatorType: 'StringIn', key: 'data.api', values: completeApis }]
+        : []
     }
     deliveryWithResourceIdentity: {
       identity: { type: 'SystemAssigned' }

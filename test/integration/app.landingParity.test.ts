@@ -32,6 +32,7 @@ beforeAll(async () => {
   );
   await app.kusto.mgmt('.create table Sized (id:long, name:string)');
   await app.kusto.mgmt('.create table Pushed (id:long, name:string)');
+  await app.kusto.mgmt('.create table Lake (id:long, name:string)');
 });
 afterAll(async () => {
   await app.stop();
@@ -123,6 +124,61 @@ describe('files that are not data', () => {
     expect(app.ctx.counters.get('landingSkipped')).toBe(before + 1);
     expect(await blob.exists()).toBe(true);
     expect(await app.ctx.landing.failed.getBlobClient(path).exists()).toBe(false);
+  });
+});
+
+/** An event as Event Grid sends it for a Data Lake (hierarchical namespace) account. */
+function dataLakeEvent(type: 'BlobCreated' | 'BlobRenamed', data: Record<string, unknown>) {
+  return {
+    eventType: `Microsoft.Storage.${type}`,
+    subject: 's',
+    eventTime: new Date().toISOString(),
+    id: String(Math.random()),
+    data,
+  };
+}
+
+describe('Data Lake (hierarchical namespace) event sequences', () => {
+  it('create, then flush with close: one ingestion, when the file is complete', async () => {
+    const { blob, event } = await land('lake/created.csv', '1,lake\n', { kustoTable: 'Lake' });
+    const eTag = (event.data as { eTag: string }).eTag;
+    const outcomes = [
+      await handle(dataLakeEvent('BlobCreated', { api: 'CreateFile', url: blob.url, contentLength: 0 })),
+      await handle(
+        dataLakeEvent('BlobCreated', { api: 'FlushWithClose', url: blob.url, eTag, contentLength: 7 }),
+      ),
+      await handle(
+        dataLakeEvent('BlobCreated', { api: 'FlushWithClose', url: blob.url, eTag, contentLength: 7 }),
+      ),
+    ];
+    expect(outcomes.map((o) => o.outcome)).toEqual(['ignored', 'queued', 'duplicate']);
+    expect(outcomes[0]).toMatchObject({ reason: 'the file is not complete yet (CreateFile)' });
+    expect(await rows('Lake', 1)).toEqual([{ id: 1, name: 'lake' }]);
+  });
+
+  it('written under a temporary name, then renamed into place: one ingestion, of the final name', async () => {
+    // Azurite has no Data Lake endpoint: the renamed file is uploaded where the rename put it, and the events
+    // of the sequence are posted as Event Grid sends them.
+    const temp = app.ctx.landing.container.getBlockBlobClient('lake/_temporary/0/part-0.csv');
+    const { blob } = await land('lake/renamed.csv', '2,renamed\n', { kustoTable: 'Lake' });
+    const outcomes = [
+      await handle(dataLakeEvent('BlobCreated', { api: 'CreateFile', url: temp.url, contentLength: 0 })),
+      await handle(
+        dataLakeEvent('BlobCreated', {
+          api: 'FlushWithClose',
+          url: temp.url,
+          eTag: '0x1',
+          contentLength: 11,
+        }),
+      ),
+      await handle(
+        dataLakeEvent('BlobRenamed', { api: 'RenameFile', sourceUrl: temp.url, destinationUrl: blob.url }),
+      ),
+    ];
+    expect(outcomes.map((o) => o.outcome)).toEqual(['ignored', 'skipped', 'queued']);
+    expect(await rows('Lake', 2)).toContainEqual({ id: 2, name: 'renamed' });
+    await app.dm.standin.worker?.drained();
+    expect(await app.kusto.count('Lake')).toBe(2);
   });
 });
 

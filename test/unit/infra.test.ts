@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { COMPLETE_APIS } from '../../shared/app/landing/blobCreated';
 import { CONFIG_DEFAULTS, CONFIG_SETTINGS, loadConfig } from '../../shared/app/settings';
 import {
   entries,
@@ -154,6 +155,26 @@ describe('the resources', () => {
 });
 
 describe('Event Grid: landing blobs arrive as BlobCreated events on the landing-events queue', () => {
+  it('for a Data Lake landing account, also takes renames, and only the operations that complete a file', () => {
+    const [subscription] = declared('Microsoft.EventGrid/systemTopics/eventSubscriptions');
+    const filter = property(subscription?.body, 'properties.filter');
+    expect(text(property(filter, 'includedEventTypes'))).toMatch(
+      /hierarchicalNamespace\s*\?\s*\['Microsoft\.Storage\.BlobCreated', 'Microsoft\.Storage\.BlobRenamed'\]/,
+    );
+    expect(text(property(filter, 'advancedFilters'))).toMatch(
+      /hierarchicalNamespace[\s\S]*'data\.api'[\s\S]*completeApis/,
+    );
+    const events = file('modules/landingEvents.bicep');
+    const apis = text(variable(events, 'completeApis')) ?? '';
+    for (const api of [...COMPLETE_APIS, 'RenameFile']) expect(apis).toContain(`'${api}'`);
+    expect(apis).not.toContain('CreateFile');
+    const [account] = declared('Microsoft.Storage/storageAccounts').filter((r) =>
+      r.file.endsWith('landing.bicep'),
+    );
+    expect(text(property(account?.body, 'properties.isHnsEnabled'))).toBe('hierarchicalNamespace');
+    expect(file('main.bicep').source).toMatch(/param landingHierarchicalNamespace bool = false/);
+  });
+
   it('filters to the landing container with a subject ending in /blobs/, and delivers with the topic identity', () => {
     const [subscription] = declared('Microsoft.EventGrid/systemTopics/eventSubscriptions');
     const body = subscription?.body;

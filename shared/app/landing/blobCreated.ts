@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import { IngestValidationError } from '../../errors';
 
+const isUrl = (u: string) => URL.canParse(u);
 const eventData = z
   .object({
-    url: z.string().refine((u) => URL.canParse(u), 'data.url is not a URL'),
+    // BlobCreated names the blob in url; BlobRenamed in destinationUrl (and sourceUrl).
+    url: z.string().refine(isUrl, 'data.url is not a URL').optional(),
+    destinationUrl: z.string().refine(isUrl, 'data.destinationUrl is not a URL').optional(),
     eTag: z.string().optional(),
     contentLength: z.number().optional(),
+    api: z.string().optional(),
   })
   .loose();
 const eventGridEvent = z.object({ eventType: z.string(), data: eventData });
@@ -14,15 +18,26 @@ const cloudEvent = z.object({ type: z.string(), data: eventData });
 /** A blob-created event, as far as the landing path needs it. */
 export interface BlobCreated {
   readonly url: string;
+  /** The version the event is about; none for a rename (the blob as it is now is the one). */
   readonly eTag: string | undefined;
 }
 
 /**
- * The event a landing message carries (Event Grid or CloudEvents schema; an object, JSON text or a
- * one-element array); `undefined` for an event of another type, to be ignored. A message that is no event at
- * all is an IngestValidationError: it can never succeed.
+ * The storage operations after which a file is complete (the Event Grid blob schema's `data.api`): the
+ * Blob REST API's PutBlob, PutBlockList and CopyBlob, Data Lake's FlushWithClose, SFTP's SftpCommit. A
+ * Data Lake CreateFile (an empty file about to be appended to) or an append starts nothing.
  */
-export function parseBlobCreated(message: unknown): BlobCreated | undefined {
+export const COMPLETE_APIS = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose', 'SftpCommit'] as const;
+
+/** What a landing message means: a complete blob to take on, or an event to let go (and why). */
+export type LandingEvent = BlobCreated | { readonly ignore: string };
+
+/**
+ * The event a landing message carries (Event Grid or CloudEvents schema; an object, JSON text or a
+ * one-element array): a blob that is complete (created, or renamed into place), or why the event starts
+ * nothing. A message that is no event at all is an IngestValidationError: it can never succeed.
+ */
+export function parseLandingEvent(message: unknown): LandingEvent {
   let value = message;
   if (typeof value === 'string' || Buffer.isBuffer(value)) {
     try {
@@ -39,20 +54,26 @@ export function parseBlobCreated(message: unknown): BlobCreated | undefined {
   const cloud = grid.success ? undefined : cloudEvent.safeParse(value);
   const type = grid.success ? grid.data.eventType : cloud?.success ? cloud.data.type : undefined;
   const data = grid.success ? grid.data.data : cloud?.success ? cloud.data.data : undefined;
-  const badUrl = [grid, cloud].some((r) =>
-    r?.error?.issues.some((i) => i.message === 'data.url is not a URL'),
-  );
+  const badUrl = [grid, cloud].some((r) => r?.error?.issues.some((i) => /is not a URL$/.test(i.message)));
   if (badUrl)
     throw new IngestValidationError(
-      'The landing message names a blob whose data.url is not a URL: expected the blob URL Event Grid sends.',
+      'The landing message names a blob whose URL is not a URL: expected the blob URL Event Grid sends.',
       'InvalidProperty',
     );
-  if (!type || !data) {
+  if (!type || !data || (!data.url && !data.destinationUrl)) {
     throw new IngestValidationError(
       'The landing message is not an Event Grid event with data.url: expected a Microsoft.Storage.BlobCreated event (Event Grid or CloudEvents schema).',
       'InvalidProperty',
     );
   }
-  if (type !== 'Microsoft.Storage.BlobCreated') return undefined;
+  if (type === 'Microsoft.Storage.BlobRenamed') {
+    // Written under a temporary name, then renamed into place: the new name is a complete file.
+    if (!data.destinationUrl) return { ignore: 'a BlobRenamed event without data.destinationUrl' };
+    return { url: data.destinationUrl, eTag: undefined };
+  }
+  if (type !== 'Microsoft.Storage.BlobCreated') return { ignore: `not a BlobCreated event (${type})` };
+  if (!data.url) return { ignore: 'a BlobCreated event without data.url' };
+  if (data.api !== undefined && !(COMPLETE_APIS as readonly string[]).includes(data.api))
+    return { ignore: `the file is not complete yet (${data.api})` };
   return { url: data.url, eTag: data.eTag };
 }

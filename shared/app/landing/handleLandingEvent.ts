@@ -7,7 +7,7 @@ import type { AppContext } from '../context';
 import { RouteError, routeBlob, type RouteTarget } from '../routing/routeBlob';
 import { TRACKED_ENQUEUE, type Failure } from '../tracking/trackedSources';
 import type { TrackingRecord } from '../tracking/trackingStore';
-import { parseBlobCreated, type BlobCreated } from './blobCreated';
+import { parseLandingEvent, type BlobCreated } from './blobCreated';
 import { canonicalBlobUrl, landingSourceId, pathInContainer, unquoteETag } from './landingBlob';
 import { quarantine } from './quarantine';
 import { compressedRawSize } from './rawSize';
@@ -33,7 +33,7 @@ export async function handleLandingEvent(
 ): Promise<LandingOutcome> {
   let event;
   try {
-    event = parseBlobCreated(message);
+    event = parseLandingEvent(message);
   } catch (e) {
     if (!isIngestValidationError(e)) throw e;
     await ctx.landing.poison.createIfNotExists();
@@ -42,7 +42,13 @@ export async function handleLandingEvent(
     log.warn(JSON.stringify({ event: 'LandingMessagePoisoned', reason: e.message }));
     return { outcome: 'poisoned', reason: e.message };
   }
-  if (!event) return { outcome: 'ignored', reason: 'not a BlobCreated event' };
+  if ('ignore' in event) {
+    const count = ctx.counters.add('landingEventsIgnored');
+    log.debug(
+      JSON.stringify({ event: 'LandingEventIgnored', reason: event.ignore, ignoredByThisInstance: count }),
+    );
+    return { outcome: 'ignored', reason: event.ignore };
+  }
   return ingestLandingBlob(ctx, log, event);
 }
 

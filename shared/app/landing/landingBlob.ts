@@ -2,11 +2,13 @@ import { uuidV5 } from '../../uuid';
 
 /**
  * The URL that names a blob version's source id: no query, lower-case scheme and host, the path
- * percent-decoded, so Event Grid's `data.url` and the storage SDK's URL agree (docs/contracts.md).
+ * percent-decoded, a Data Lake (`.dfs.`) host as its blob endpoint, so Event Grid's `data.url` (which
+ * names the dfs endpoint for Data Lake operations) and the storage SDK's URL agree (docs/contracts.md).
  */
 export function canonicalBlobUrl(url: string): string {
   const u = new URL(url);
-  return `${u.protocol.toLowerCase()}//${u.host.toLowerCase()}${decodeURIComponent(u.pathname)}`;
+  const host = u.host.toLowerCase().replace(/^([a-z0-9]+)\.dfs\.core\./, '$1.blob.core.');
+  return `${u.protocol.toLowerCase()}//${host}${decodeURIComponent(u.pathname)}`;
 }
 
 /** An ETag as storage and Event Grid both mean it: no weak marker, no quotes. */

@@ -5,6 +5,7 @@ import picomatch from 'picomatch';
  * names uploaders write to before a rename. Skipped by default (LANDING_EXCLUDE replaces the list).
  */
 export const DEFAULT_LANDING_EXCLUDE = [
+  '**/_temporary/**',
   '**/_SUCCESS',
   '**/_committed_*',
   '**/_started_*',
