@@ -147,7 +147,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     KUSTO_AUTH: 'none',
     AzureWebJobsStorage: storage,
     LandingStorage: storage,
-    LANDING_SAS_MODE: 'account-key',
+    LANDING_BLOB_AUTH: 'account-key',
   };
   let watcher: LandingWatcher | undefined;
   if (options.landingWatcher ?? local) {

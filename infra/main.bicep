@@ -78,6 +78,29 @@ param alertEmail string = ''
 @description('Make the landing account a Data Lake (hierarchical namespace) account: its Event Grid subscription then also takes BlobRenamed, and only operations that complete a file.')
 param landingHierarchicalNamespace bool = false
 
+@description('How Kusto reads landing blobs: user-delegation (a read SAS signed by the app\'s identity) or kusto-identity (the cluster\'s own managed identity; no SAS leaves the app). With kusto-identity and an existing cluster, give its identity in existingClusterPrincipalId and set the database policy (README).')
+@allowed(['user-delegation', 'kusto-identity'])
+param landingBlobAuth string = 'user-delegation'
+
+@description('Object id of an existing cluster\'s managed identity, granted read on the landing account for landingBlobAuth kusto-identity; empty for none.')
+param existingClusterPrincipalId string = ''
+
+@description('What becomes of a landing blob once ingested: keep, delete, move (to landing-done, path kept) or tag (blob index tags).')
+@allowed(['keep', 'delete', 'move', 'tag'])
+param landingOnSuccess string = 'keep'
+
+@description('Days a blob stays in landing-done before a lifecycle rule deletes it; 0 keeps it.')
+@minValue(0)
+param landingDoneRetentionDays int = 0
+
+@secure()
+@description('Where each success is POSTed, so a downstream step can start when data is queryable (optional).')
+param successWebhookUrl string = ''
+
+@secure()
+@description('Where each failure report is POSTed (optional).')
+param failureWebhookUrl string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var names = {
@@ -130,6 +153,7 @@ module landing 'modules/landing.bicep' = {
     location: location
     tags: tags
     hierarchicalNamespace: landingHierarchicalNamespace
+    doneRetentionDays: landingDoneRetentionDays
   }
 }
 
@@ -143,6 +167,7 @@ module kusto 'modules/kusto.bicep' = if (createCluster) {
     tags: tags
     ingestorClientId: identity.outputs.clientId
     enableStreaming: httpIngestFlavor == 'managed-streaming'
+    allowIdentityIngestion: landingBlobAuth == 'kusto-identity'
   }
 }
 
@@ -157,6 +182,10 @@ module rbac 'modules/rbac.bicep' = {
     eventGridPrincipalId: landing.outputs.systemTopicPrincipalId
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
+    kustoPrincipalId: landingBlobAuth != 'kusto-identity'
+      ? ''
+      : createCluster ? kusto.outputs.principalId : existingClusterPrincipalId
+    appTagsLandingBlobs: landingOnSuccess == 'tag'
   }
 }
 
@@ -190,6 +219,10 @@ module functionApp 'modules/functionApp.bicep' = {
     kustoIngestUri: createCluster ? kusto.outputs.ingestUri : existingIngestUri
     kustoEngineUri: createCluster ? kusto.outputs.engineUri : existingEngineUri
     httpIngestFlavor: httpIngestFlavor
+    landingBlobAuth: landingBlobAuth
+    landingOnSuccess: landingOnSuccess
+    successWebhookUrl: successWebhookUrl
+    failureWebhookUrl: failureWebhookUrl
   }
   dependsOn: [rbac]
 }

@@ -129,7 +129,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       KUSTO_AUTH: 'none',
       AzureWebJobsStorage: connection(proxied),
       LandingStorage: connection(proxied),
-      LANDING_SAS_MODE: 'account-key',
+      LANDING_BLOB_AUTH: 'account-key',
       LEASE_SECONDS: '20',
       STALE_AFTER_MINUTES: '1',
       HOST_QUEUE_LEASE_SECONDS: '20',

@@ -5,6 +5,7 @@ import { TableClient } from '@azure/data-tables';
 import { BlobClient } from '@azure/storage-blob';
 import { QueueClient, StorageSharedKeyCredential as QueueKeyCredential } from '@azure/storage-queue';
 import { downloadBlob, sourcePathOf } from './blobSource';
+import { NATIVE_INGESTION } from './commands/identityPolicy';
 import type { FaultSwitches } from './faults';
 import { ingestData, type IngestOutcome } from './ingestCore';
 import { asOperation } from './operationLog';
@@ -287,7 +288,10 @@ export class DmWorker {
       );
     }
     const format = props.format ?? formatFromBlobName(message.blobPath) ?? 'csv';
-    const data = await downloadBlob(message.blobPath, this.options.accounts);
+    const store = this.options.store;
+    const data = await downloadBlob(message.blobPath, this.options.accounts, {
+      identityAllowed: (objectId) => store.identityAllowed(message.database, objectId, NATIVE_INGESTION),
+    });
     const sourceName = sourcePathOf(message.blobPath);
     return ingestData(this.options.store, {
       database: message.database,

@@ -3,7 +3,7 @@ import { KustoError } from './kustoError';
 export type Token =
   | { kind: 'word'; value: string } // identifiers and keywords, including dashed command words (create-merge)
   | { kind: 'name'; value: string } // ['bracketed name'] or ["bracketed name"]
-  | { kind: 'string'; value: string } // 'x', "x", @'x', h'x' (obfuscated), h@'x'
+  | { kind: 'string'; value: string } // 'x', "x", @'x', h'x' (obfuscated), h@'x', ```x```
   | { kind: 'number'; value: string }
   | { kind: 'punct'; value: string };
 
@@ -53,6 +53,14 @@ export function lex(text: string): Token[] {
     }
     if (c === '/' && text[i + 1] === '/') {
       while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
+    if (text.startsWith('```', i)) {
+      // A multi-line string literal: everything up to the closing fence, as written.
+      const end = text.indexOf('```', i + 3);
+      if (end === -1) throw syntaxError('a multi-line string literal (```) is not closed');
+      tokens.push({ kind: 'string', value: text.slice(i + 3, end) });
+      i = end + 3;
       continue;
     }
     const prefix = /^(h@|H@|@|h|H)(?=['"])/.exec(text.slice(i, i + 3));

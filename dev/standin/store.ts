@@ -75,7 +75,18 @@ CREATE TABLE IF NOT EXISTS koperations (operation_id TEXT, operation TEXT, db TE
   state TEXT, status TEXT);
 CREATE TABLE IF NOT EXISTS ktokens (token TEXT PRIMARY KEY, issued INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS kcounter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS kidentities (scope TEXT NOT NULL COLLATE NOCASE, object_id TEXT NOT NULL COLLATE NOCASE,
+  usages TEXT NOT NULL, PRIMARY KEY (scope, object_id));
 `;
+
+/** One entry of a ManagedIdentity policy: which identity may be used for what. */
+export interface ManagedIdentityEntry {
+  readonly objectId: string;
+  readonly allowedUsages: readonly string[];
+}
+
+/** Where a ManagedIdentity policy is set: a database, or the cluster (undefined). */
+export type PolicyScope = string | undefined;
 
 interface TableRow {
   db: string;
@@ -156,6 +167,48 @@ export class KustoStore {
       .prepare('SELECT streaming FROM kdatabases WHERE name = ?')
       .get(this.database(database)) as { streaming: number };
     return row.streaming === 1;
+  }
+
+  // -- managed identity policies ---------------------------------------------------------------------------
+
+  /** The ManagedIdentity policy of a database, or of the cluster. */
+  managedIdentities(scope: PolicyScope): ManagedIdentityEntry[] {
+    const key = scope === undefined ? '' : this.database(scope);
+    const rows = this.db
+      .prepare('SELECT object_id, usages FROM kidentities WHERE scope = ? ORDER BY object_id')
+      .all(key) as { object_id: string; usages: string }[];
+    return rows.map((r) => ({ objectId: r.object_id, allowedUsages: JSON.parse(r.usages) as string[] }));
+  }
+
+  /** Replaces the policy (`.alter`), or merges entries and usages into it (`.alter-merge`). */
+  setManagedIdentities(scope: PolicyScope, entries: readonly ManagedIdentityEntry[], merge: boolean): void {
+    const key = scope === undefined ? '' : this.database(scope);
+    const write = this.db.transaction(() => {
+      if (!merge) this.db.prepare('DELETE FROM kidentities WHERE scope = ?').run(key);
+      for (const entry of entries) {
+        const old = merge
+          ? (this.db
+              .prepare('SELECT usages FROM kidentities WHERE scope = ? AND object_id = ?')
+              .get(key, entry.objectId) as { usages: string } | undefined)
+          : undefined;
+        const usages = [...(old ? (JSON.parse(old.usages) as string[]) : [])];
+        for (const u of entry.allowedUsages)
+          if (!usages.some((x) => x.toLowerCase() === u.toLowerCase())) usages.push(u);
+        this.db
+          .prepare('INSERT OR REPLACE INTO kidentities (scope, object_id, usages) VALUES (?, ?, ?)')
+          .run(key, entry.objectId, JSON.stringify(usages));
+      }
+    });
+    write();
+  }
+
+  /** Whether the policy of the database or of the cluster (it is additive) allows the identity this usage. */
+  identityAllowed(database: string, objectId: string, usage: string): boolean {
+    return [...this.managedIdentities(database), ...this.managedIdentities(undefined)].some(
+      (e) =>
+        e.objectId.toLowerCase() === objectId.toLowerCase() &&
+        e.allowedUsages.some((u) => u.toLowerCase() === usage.toLowerCase()),
+    );
   }
 
   // -- tables ----------------------------------------------------------------------------------------------

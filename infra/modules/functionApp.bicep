@@ -17,6 +17,16 @@ param insightsName string
 param kustoIngestUri string
 param kustoEngineUri string
 param httpIngestFlavor string
+@description('How Kusto reads landing blobs: user-delegation (a SAS) or kusto-identity (the cluster\'s managed identity).')
+param landingBlobAuth string
+@description('What becomes of a landing blob once ingested: keep, delete, move (to landing-done) or tag.')
+param landingOnSuccess string
+@secure()
+@description('Where each success is POSTed (optional).')
+param successWebhookUrl string
+@secure()
+@description('Where each failure report is POSTed (optional).')
+param failureWebhookUrl string
 
 resource appStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: appStorageName
@@ -57,7 +67,10 @@ var appSettings = {
   LANDING_CONTAINER: 'landing'
   LANDING_FAILED_CONTAINER: 'landing-failed'
   LANDING_EVENTS_QUEUE: 'landing-events'
-  LANDING_SAS_MODE: 'user-delegation'
+  LANDING_DONE_CONTAINER: 'landing-done'
+  LANDING_BLOB_AUTH: landingBlobAuth
+  LANDING_KUSTO_IDENTITY: 'system'
+  LANDING_ON_SUCCESS: landingOnSuccess
   ROUTES_FILE: ''
   LANDING_ALLOWED_DATABASES: ''
   LANDING_INCLUDE: ''
@@ -66,7 +79,8 @@ var appSettings = {
   SWEEP_SCHEDULE: '0 */5 * * * *'
   STALE_AFTER_MINUTES: '120'
   MAX_REQUEUE_ATTEMPTS: '3'
-  FAILURE_WEBHOOK_URL: ''
+  FAILURE_WEBHOOK_URL: failureWebhookUrl
+  SUCCESS_WEBHOOK_URL: successWebhookUrl
   ALLOWED_BLOB_HOSTS: ''
   LEASE_SECONDS: '600'
   HTTP_INGEST_FLAVOR: httpIngestFlavor

@@ -6,12 +6,16 @@ param location string
 param tags object
 param ingestorClientId string
 param enableStreaming bool
+@description('Let the cluster read landing blobs with its system-assigned identity (LANDING_BLOB_AUTH kusto-identity).')
+param allowIdentityIngestion bool = false
 
 resource cluster 'Microsoft.Kusto/clusters@2024-04-13' = {
   name: clusterName
   location: location
   tags: tags
   sku: { name: 'Dev(No SLA)_Standard_E2a_v4', tier: 'Basic', capacity: 1 }
+  // Its own identity reads landing blobs when the app queues them with ;managed_identity=system.
+  identity: { type: 'SystemAssigned' }
   properties: {
     enableStreamingIngest: enableStreaming
     enableAutoStop: true
@@ -43,13 +47,17 @@ resource ingestor 'Microsoft.Kusto/clusters/databases/principalAssignments@2024-
 }
 
 var streamingPolicy = enableStreaming ? '\n.alter database [\'${databaseName}\'] policy streamingingestion enable\n' : ''
+// Queued ingestion may use the cluster's identity only where the ManagedIdentity policy allows NativeIngestion.
+var identityPolicy = allowIdentityIngestion
+  ? '\n.alter-merge database [\'${databaseName}\'] policy managed_identity "[{\'ObjectId\': \'system\', \'AllowedUsages\': \'NativeIngestion\'}]"\n'
+  : ''
 
 resource schema 'Microsoft.Kusto/clusters/databases/scripts@2024-04-13' = {
   parent: database
   name: 'schema'
   properties: {
     #disable-next-line use-secure-value-for-secure-inputs
-    scriptContent: '${loadTextContent('../schema.kql')}${streamingPolicy}'
+    scriptContent: '${loadTextContent('../schema.kql')}${streamingPolicy}${identityPolicy}'
     continueOnErrors: false
   }
   // The provider answers Conflict to two operations on one database at once.
@@ -59,3 +67,4 @@ resource schema 'Microsoft.Kusto/clusters/databases/scripts@2024-04-13' = {
 output ingestUri string = cluster.properties.dataIngestionUri
 output engineUri string = cluster.properties.uri
 output databaseName string = database.name
+output principalId string = cluster.identity.principalId

@@ -5,6 +5,8 @@ param location string
 param tags object
 @description('A Data Lake (hierarchical namespace) account; fixed at creation.')
 param hierarchicalNamespace bool = false
+@description('Days an ingested blob stays in landing-done before a lifecycle rule deletes it; 0 keeps it.')
+param doneRetentionDays int = 0
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
@@ -29,11 +31,33 @@ resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01' = {
 }
 
 resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = [
-  for container in ['landing', 'landing-failed', 'landing-deadletter']: {
+  for container in ['landing', 'landing-failed', 'landing-done', 'landing-deadletter']: {
     parent: blobs
     name: container
   }
 ]
+
+// Blobs moved to landing-done after their ingestion (LANDING_ON_SUCCESS=move) go after doneRetentionDays.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01-01' = if (doneRetentionDays > 0) {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-landing-done'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: ['blockBlob'], prefixMatch: ['landing-done/'] }
+            actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: doneRetentionDays } } }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [containers]
+}
 
 resource queues 'Microsoft.Storage/storageAccounts/queueServices@2025-01-01' = {
   parent: storage
@@ -64,6 +88,8 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
 output name string = storage.name
 output eventsQueue string = eventsQueue.name
 output poisonQueue string = poisonQueue.name
-output containers array = [for (c, i) in ['landing', 'landing-failed', 'landing-deadletter']: containers[i].name]
+output containers array = [
+  for (c, i) in ['landing', 'landing-failed', 'landing-done', 'landing-deadletter']: containers[i].name
+]
 output systemTopicName string = systemTopic.name
 output systemTopicPrincipalId string = systemTopic.identity.principalId

@@ -10,11 +10,16 @@ param eventGridPrincipalId string
 param deployerPrincipalId string
 @allowed(['User', 'ServicePrincipal', 'Group'])
 param deployerPrincipalType string
+@description('The Kusto cluster\'s identity, when it reads landing blobs itself (LANDING_BLOB_AUTH kusto-identity); empty for none.')
+param kustoPrincipalId string = ''
+@description('Whether the app tags ingested landing blobs (LANDING_ON_SUCCESS tag), which needs Blob Data Owner.')
+param appTagsLandingBlobs bool = false
 
 // Built-in role definition ids.
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -25,6 +30,8 @@ var principals = {
   app: { id: appPrincipalId, type: 'ServicePrincipal' }
   eventGrid: { id: eventGridPrincipalId, type: 'ServicePrincipal' }
   deployer: { id: deployerPrincipalId, type: deployerPrincipalType }
+  appTags: { id: appPrincipalId, type: 'ServicePrincipal' }
+  kusto: { id: kustoPrincipalId, type: 'ServicePrincipal' }
 }
 
 var all = [
@@ -47,7 +54,21 @@ var all = [
     scope: 'account'
     account: landingStorageName
     role: 'storageBlobDataContributor'
-    reason: 'Reads landing blobs, copies a failed one to landing-failed and deletes it from landing, and gets the user-delegation key that signs the read SAS Kusto uses.'
+    reason: 'Reads landing blobs, copies a failed one to landing-failed (an ingested one to landing-done) and deletes it from landing, and gets the user-delegation key that signs the read SAS Kusto uses.'
+  }
+  {
+    principal: 'appTags'
+    scope: 'account'
+    account: landingStorageName
+    role: 'storageBlobDataOwner'
+    reason: 'Writes blob index tags on ingested landing blobs (LANDING_ON_SUCCESS tag): only Blob Data Owner may set tags.'
+  }
+  {
+    principal: 'kusto'
+    scope: 'account'
+    account: landingStorageName
+    role: 'storageBlobDataReader'
+    reason: 'The cluster reads landing blobs with its own identity (LANDING_BLOB_AUTH kusto-identity): the docs require Blob Data Reader (Owner or Contributor on the account is not enough).'
   }
   {
     principal: 'app'
@@ -94,7 +115,14 @@ var all = [
   }
 ]
 
-var assignments = filter(all, a => a.principal != 'deployer' || !empty(deployerPrincipalId))
+var wanted = {
+  app: true
+  eventGrid: true
+  deployer: !empty(deployerPrincipalId)
+  appTags: appTagsLandingBlobs
+  kusto: !empty(kustoPrincipalId)
+}
+var assignments = filter(all, a => wanted[a.principal])
 var accountAssignments = filter(assignments, a => a.scope == 'account')
 var queueAssignments = filter(assignments, a => a.scope == 'queue')
 var containerAssignments = filter(assignments, a => a.scope == 'container')

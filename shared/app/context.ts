@@ -2,13 +2,14 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, type BlobClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { getIngestClient } from '../ingest/getIngestClient';
 import { ManagedStreamingIngestClient } from '../ingest/managedStreamingIngestClient';
 import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
 import { Counters } from './counters';
+import { kustoBlobUrl } from './landing/kustoBlobUrl';
 import { LandingSas } from './landing/landingSas';
 import { processLogger } from './processLogger';
 import { DEFAULT_LANDING_EXCLUDE, LandingFilter } from './landing/landingFilter';
@@ -16,6 +17,7 @@ import { loadRoutesFile, type LandingRouting } from './routing/routeBlob';
 import { loadConfig, type AppConfig, type StorageConnection } from './settings';
 import { FailureReporter } from './tracking/failureReporter';
 import { queuedEvidence } from './tracking/statusLookup';
+import { SuccessReporter } from './tracking/successReporter';
 import { TrackedSources } from './tracking/trackedSources';
 import { TableTrackingStore } from './tracking/trackingStore';
 
@@ -31,9 +33,14 @@ export interface LandingStorage {
   readonly service: BlobServiceClient;
   readonly container: ContainerClient;
   readonly failed: ContainerClient;
+  /** Where `LANDING_ON_SUCCESS=move` puts ingested blobs. */
+  readonly done: ContainerClient;
   readonly events: QueueClient;
   readonly poison: QueueClient;
+  /** Signs read SAS URLs for the app's own copies (quarantine, move). */
   readonly sas: LandingSas;
+  /** The URL Kusto reads a landing blob by (LANDING_BLOB_AUTH). */
+  readonly kustoUrl: (blob: BlobClient) => Promise<string>;
 }
 
 /** Everything the triggers share: built once per process from the settings, and reused. */
@@ -115,14 +122,25 @@ function kustoCredential(config: AppConfig): TokenCredential | undefined {
 function landingStorage(config: AppConfig): LandingStorage {
   const service = blobService(config.landingStorage);
   const queues = queueService(config.landingStorage);
+  // The app's own copies are signed as Kusto's reads are; with kusto-identity, by the account key where
+  // there is one (local), else by a user-delegation key.
+  const sasMode =
+    config.landingBlobAuth !== 'kusto-identity'
+      ? config.landingBlobAuth
+      : config.landingStorage.kind === 'connectionString'
+        ? 'account-key'
+        : 'user-delegation';
+  // Storage checks a SAS against its own clock: signed with the real time, whatever clock the app is given.
+  const sas = new LandingSas({ mode: sasMode, service });
   return {
     service,
     container: service.getContainerClient(config.landingContainer),
     failed: service.getContainerClient(config.landingFailedContainer),
+    done: service.getContainerClient(config.landingDoneContainer),
     events: queues.getQueueClient(config.landingEventsQueue),
     poison: queues.getQueueClient(`${config.landingEventsQueue}-poison`),
-    // Storage checks a SAS against its own clock: signed with the real time, whatever clock the app is given.
-    sas: new LandingSas({ mode: config.landingSasMode, service }),
+    sas,
+    kustoUrl: kustoBlobUrl({ auth: config.landingBlobAuth, sas, identity: config.landingKustoIdentity }),
   };
 }
 
@@ -130,6 +148,8 @@ function landingStorage(config: AppConfig): LandingStorage {
 export function createAppContext(config: AppConfig, options: AppContextOptions = {}): AppContext {
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? Date.now;
+  for (const warning of config.warnings)
+    logger.warn(JSON.stringify({ event: 'SettingDeprecated', details: warning }));
   const credential = kustoCredential(config);
   const ingest = getIngestClient(config.kustoIngestUri, {
     ...(credential && { credential }),
@@ -147,6 +167,7 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
   const tracking = new TrackedSources({
     store,
     reporter: new FailureReporter({ store, logger, webhookUrl: config.failureWebhookUrl }),
+    successes: new SuccessReporter({ logger, webhookUrl: config.successWebhookUrl }),
     wasQueued: (record) => queuedEvidence(ingest, record.sourceId),
     clock,
     logger,

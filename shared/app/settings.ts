@@ -28,7 +28,14 @@ export interface AppConfig {
   readonly landingContainer: string;
   readonly landingFailedContainer: string;
   readonly landingEventsQueue: string;
-  readonly landingSasMode: 'user-delegation' | 'account-key';
+  /** How Kusto reads landing blobs: a SAS it is given, or its own managed identity. */
+  readonly landingBlobAuth: LandingBlobAuth;
+  /** The cluster identity named in `;managed_identity=` URLs (kusto-identity): `system` or an object id. */
+  readonly landingKustoIdentity: string;
+  /** What becomes of a landing blob once it is ingested. */
+  readonly landingOnSuccess: LandingOnSuccess;
+  /** Where `move` puts ingested landing blobs (path kept). */
+  readonly landingDoneContainer: string;
   readonly routesFile: string | undefined;
   /** The only databases landing blobs may be routed to; undefined: any. */
   readonly landingAllowedDatabases: readonly string[] | undefined;
@@ -41,6 +48,8 @@ export interface AppConfig {
   readonly staleAfterMinutes: number;
   readonly maxRequeueAttempts: number;
   readonly failureWebhookUrl: string | undefined;
+  /** POST one JSON body per source that is ingested (queryable), when set. */
+  readonly successWebhookUrl: string | undefined;
   readonly httpIngestFlavor: 'queued' | 'managed-streaming';
   /** How long a worker holds a source it stores or queues; the sweep takes over after it. */
   readonly leaseSeconds: number;
@@ -48,7 +57,12 @@ export interface AppConfig {
   readonly allowedBlobHosts: readonly string[];
   /** The local storage emulator's blob origin, when the landing account is one (http, no Azure). */
   readonly localBlobOrigin: string | undefined;
+  /** What the settings do that their owner should change (a deprecated name): logged at start-up. */
+  readonly warnings: readonly string[];
 }
+
+export type LandingBlobAuth = 'user-delegation' | 'account-key' | 'kusto-identity';
+export type LandingOnSuccess = 'keep' | 'delete' | 'move' | 'tag';
 
 /** Every default the app applies; infra emits the same values. */
 export const CONFIG_DEFAULTS = {
@@ -56,7 +70,10 @@ export const CONFIG_DEFAULTS = {
   LANDING_CONTAINER: 'landing',
   LANDING_FAILED_CONTAINER: 'landing-failed',
   LANDING_EVENTS_QUEUE: 'landing-events',
-  LANDING_SAS_MODE: 'user-delegation',
+  LANDING_BLOB_AUTH: 'user-delegation',
+  LANDING_KUSTO_IDENTITY: 'system',
+  LANDING_ON_SUCCESS: 'keep',
+  LANDING_DONE_CONTAINER: 'landing-done',
   STATUS_MODE: 'table',
   SWEEP_SCHEDULE: '0 */5 * * * *',
   STALE_AFTER_MINUTES: '120',
@@ -85,7 +102,10 @@ export const CONFIG_SETTINGS = [
   'LANDING_CONTAINER',
   'LANDING_FAILED_CONTAINER',
   'LANDING_EVENTS_QUEUE',
-  'LANDING_SAS_MODE',
+  'LANDING_BLOB_AUTH',
+  'LANDING_KUSTO_IDENTITY',
+  'LANDING_ON_SUCCESS',
+  'LANDING_DONE_CONTAINER',
   'ROUTES_FILE',
   'LANDING_ALLOWED_DATABASES',
   'LANDING_INCLUDE',
@@ -95,10 +115,14 @@ export const CONFIG_SETTINGS = [
   'STALE_AFTER_MINUTES',
   'MAX_REQUEUE_ATTEMPTS',
   'FAILURE_WEBHOOK_URL',
+  'SUCCESS_WEBHOOK_URL',
   'HTTP_INGEST_FLAVOR',
   'ALLOWED_BLOB_HOSTS',
   'LEASE_SECONDS',
 ] as const;
+
+/** Settings still read under an old name, with a warning; never emitted. */
+export const DEPRECATED_SETTINGS = ['LANDING_SAS_MODE'] as const;
 
 export class ConfigError extends IngestError {
   readonly problems: readonly string[];
@@ -132,7 +156,19 @@ const settingsSchema = z.object({
   LANDING_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_CONTAINER),
   LANDING_FAILED_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_FAILED_CONTAINER),
   LANDING_EVENTS_QUEUE: storageName.default(CONFIG_DEFAULTS.LANDING_EVENTS_QUEUE),
-  LANDING_SAS_MODE: z.enum(['user-delegation', 'account-key']).default(CONFIG_DEFAULTS.LANDING_SAS_MODE),
+  LANDING_BLOB_AUTH: z.enum(['user-delegation', 'account-key', 'kusto-identity']).optional(),
+  // Replaced by LANDING_BLOB_AUTH; still read, with a warning.
+  LANDING_SAS_MODE: z.enum(['user-delegation', 'account-key']).optional(),
+  LANDING_KUSTO_IDENTITY: z
+    .string()
+    .trim()
+    .regex(
+      /^(system|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
+      "must be 'system' (the cluster's system-assigned identity) or the object id of a user-assigned one",
+    )
+    .default(CONFIG_DEFAULTS.LANDING_KUSTO_IDENTITY),
+  LANDING_ON_SUCCESS: z.enum(['keep', 'delete', 'move', 'tag']).default(CONFIG_DEFAULTS.LANDING_ON_SUCCESS),
+  LANDING_DONE_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_DONE_CONTAINER),
   ROUTES_FILE: optional(z.string()),
   LANDING_ALLOWED_DATABASES: optional(
     z
@@ -161,6 +197,7 @@ const settingsSchema = z.object({
     .min(0, 'MAX_REQUEUE_ATTEMPTS must be 0 or more')
     .default(Number(CONFIG_DEFAULTS.MAX_REQUEUE_ATTEMPTS)),
   FAILURE_WEBHOOK_URL: optional(httpUrl),
+  SUCCESS_WEBHOOK_URL: optional(httpUrl),
   HTTP_INGEST_FLAVOR: z.enum(['queued', 'managed-streaming']).default(CONFIG_DEFAULTS.HTTP_INGEST_FLAVOR),
   LEASE_SECONDS: z.coerce
     .number()
@@ -263,9 +300,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       "HTTP_INGEST_FLAVOR 'managed-streaming' streams to the engine: set KUSTO_ENGINE_URI (https://<cluster>...)",
     );
   }
+  if (parsed.success) {
+    const {
+      LANDING_CONTAINER: landing,
+      LANDING_FAILED_CONTAINER: failed,
+      LANDING_DONE_CONTAINER: done,
+    } = parsed.data;
+    if (new Set([landing, failed, done]).size < 3)
+      problems.push(
+        `LANDING_CONTAINER, LANDING_FAILED_CONTAINER and LANDING_DONE_CONTAINER must name three different containers (they are '${landing}', '${failed}', '${done}')`,
+      );
+  }
   if (problems.length > 0 || !parsed.success || !appStorage || !landingStorage)
     throw new ConfigError(problems);
   const s = parsed.data;
+  const warnings: string[] = [];
+  if (s.LANDING_SAS_MODE !== undefined) {
+    warnings.push(
+      s.LANDING_BLOB_AUTH === undefined
+        ? `LANDING_SAS_MODE is replaced by LANDING_BLOB_AUTH: read as LANDING_BLOB_AUTH=${s.LANDING_SAS_MODE}; rename the setting`
+        : `LANDING_SAS_MODE is replaced by LANDING_BLOB_AUTH and ignored (LANDING_BLOB_AUTH=${s.LANDING_BLOB_AUTH} is set): remove it`,
+    );
+  }
   return {
     kustoIngestUri: s.KUSTO_INGEST_URI,
     kustoEngineUri: s.KUSTO_ENGINE_URI,
@@ -276,7 +332,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     landingContainer: s.LANDING_CONTAINER,
     landingFailedContainer: s.LANDING_FAILED_CONTAINER,
     landingEventsQueue: s.LANDING_EVENTS_QUEUE,
-    landingSasMode: s.LANDING_SAS_MODE,
+    landingBlobAuth: s.LANDING_BLOB_AUTH ?? s.LANDING_SAS_MODE ?? CONFIG_DEFAULTS.LANDING_BLOB_AUTH,
+    landingKustoIdentity: s.LANDING_KUSTO_IDENTITY,
+    landingOnSuccess: s.LANDING_ON_SUCCESS,
+    landingDoneContainer: s.LANDING_DONE_CONTAINER,
     routesFile: s.ROUTES_FILE,
     landingAllowedDatabases: commaList(s.LANDING_ALLOWED_DATABASES),
     landingInclude: commaList(s.LANDING_INCLUDE),
@@ -286,9 +345,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     staleAfterMinutes: s.STALE_AFTER_MINUTES,
     maxRequeueAttempts: s.MAX_REQUEUE_ATTEMPTS,
     failureWebhookUrl: s.FAILURE_WEBHOOK_URL,
+    successWebhookUrl: s.SUCCESS_WEBHOOK_URL,
     httpIngestFlavor: s.HTTP_INGEST_FLAVOR,
     allowedBlobHosts: commaList(s.ALLOWED_BLOB_HOSTS) ?? [],
     localBlobOrigin: localBlobOrigin(landingStorage),
     leaseSeconds: s.LEASE_SECONDS,
+    warnings,
   };
 }

@@ -17,7 +17,7 @@ export function enqueueStored(
   if (record.kind === 'landing') {
     const blob = ctx.landing.container.getBlobClient(landingPathOf(ctx, record));
     return async () =>
-      ctx.ingest.ingestFromBlob(await ctx.landing.sas.readUrl(blob), record.props, TRACKED_ENQUEUE);
+      ctx.ingest.ingestFromBlob(await ctx.landing.kustoUrl(blob), record.props, TRACKED_ENQUEUE);
   }
   if (record.kind === 'http' && record.blobPath !== undefined) {
     const staged = { sourceId: record.sourceId, blobPath: record.blobPath, rawDataSize: record.rawDataSize };

@@ -70,7 +70,8 @@ export async function startAppUnderTest(
     LANDING_CONTAINER: `landing-${id}`,
     LANDING_FAILED_CONTAINER: `landing-failed-${id}`,
     LANDING_EVENTS_QUEUE: `landing-events-${id}`,
-    LANDING_SAS_MODE: 'account-key',
+    LANDING_DONE_CONTAINER: `landing-done-${id}`,
+    LANDING_BLOB_AUTH: 'account-key',
     ...settings,
   };
   const log = collectingLogger();

@@ -35,7 +35,7 @@ beforeAll(async () => {
     LANDING_CONTAINER: names.landing,
     LANDING_FAILED_CONTAINER: names.failed,
     LANDING_EVENTS_QUEUE: names.events,
-    LANDING_SAS_MODE: 'account-key',
+    LANDING_BLOB_AUTH: 'account-key',
   });
   resetAppContext();
   // The functions read their trigger settings at load: load them now, with these settings.

@@ -6,9 +6,10 @@
 import { Readable } from 'node:stream';
 import { ContainerClient } from '@azure/storage-blob';
 import { Client as KustoClient, KustoConnectionStringBuilder } from 'azure-kusto-data';
-import { QueuedIngestClient } from '../../shared';
+import { QueuedIngestClient, ReportLevel, ReportMethod } from '../../shared';
 import { eventually } from '../helpers/engine';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
+import { blobService } from '../helpers/stack';
 
 let dm: PrivateStandin;
 let engine: KustoClient;
@@ -323,6 +324,99 @@ describe("the official SDK's end-to-end set-up, as it sends it", () => {
     await engine.execute('demo', `.drop tables (${tables.join(',')}) ifexists`);
     const after = await run(engine, '.show tables | project TableName');
     for (const table of tables) expect(after.rows.map((r) => r.TableName)).not.toContain(table);
+  });
+});
+
+describe('the ManagedIdentity policy, and how queued blobs must carry credentials', () => {
+  const USER_ASSIGNED = '6a5820b9-fdf6-4cc4-81b9-b416b444fd6d';
+  const policies = (answer: Answer) => JSON.parse(String(answer.rows[0]?.Policies)) as unknown[];
+
+  it('.show, .alter-merge, .alter and .delete it on a database and on the cluster, with the docs columns', async () => {
+    const empty = await run(engine, '.show database demo policy managed_identity');
+    expect(empty.columns).toEqual(['EntityName', 'Policies']);
+    expect(empty.rows).toEqual([{ EntityName: '[demo]', Policies: '[]' }]);
+
+    // The docs' own example: a multi-line literal, and in the how-to single-quoted JSON.
+    await run(
+      engine,
+      `.alter-merge database demo policy managed_identity \`\`\`\n[ { "ObjectId": "${USER_ASSIGNED}", "AllowedUsages": "NativeIngestion" } ]\n\`\`\``,
+    );
+    const merged = await run(
+      engine,
+      `.alter-merge database demo policy managed_identity "[{'ObjectId': '${USER_ASSIGNED}', 'AllowedUsages': 'ExternalTable'}]"`,
+    );
+    expect(policies(merged)).toEqual([
+      expect.objectContaining({ ObjectId: USER_ASSIGNED, AllowedUsages: 'NativeIngestion, ExternalTable' }),
+    ]);
+    const replaced = await run(
+      engine,
+      `.alter database demo policy managed_identity "[{'ObjectId': 'system', 'AllowedUsages': 'ExternalTable'}]"`,
+    );
+    expect(policies(replaced)).toEqual([
+      expect.objectContaining({ ObjectId: 'system', IsSystem: true, AllowedUsages: 'ExternalTable' }),
+    ]);
+    expect(policies(await run(engine, '.delete database demo policy managed_identity'))).toEqual([]);
+
+    const cluster = await run(
+      engine,
+      `.alter-merge cluster policy managed_identity "[{'ObjectId': '${USER_ASSIGNED}', 'AllowedUsages': 'NativeIngestion'}]"`,
+    );
+    expect(cluster.rows[0]).toMatchObject({ EntityName: '' });
+    expect(policies(await run(engine, '.show cluster policy managed_identity'))).toHaveLength(1);
+    await run(engine, `.delete cluster policy managed_identity ${USER_ASSIGNED}`);
+    expect(policies(await run(engine, '.show cluster policy managed_identity'))).toEqual([]);
+
+    expect(
+      await refusal(
+        engine,
+        `.alter-merge database demo policy managed_identity "[{'ObjectId': 'my-cluster', 'AllowedUsages': 'NativeIngestion'}]"`,
+      ),
+    ).toMatch(/ObjectId 'my-cluster' is neither .* nor 'system'/);
+  });
+
+  it('reads a ;managed_identity= blob only where the policy allows it NativeIngestion, and no bare blob URL', async () => {
+    await engine.execute('demo', '.create-merge table Identity (id:long)');
+    const container = blobService(0).getContainerClient(`mi-${Date.now()}`);
+    await container.createIfNotExists();
+    const blob = container.getBlockBlobClient('one.csv');
+    await blob.upload('1\n', 2);
+    const client = new QueuedIngestClient({ ingestUri: dm.standin.dmUrl });
+    const verdict = async (url: string) => {
+      const receipt = await client.ingestFromBlob(url, {
+        database: 'demo',
+        table: 'Identity',
+        format: 'csv',
+        flushImmediately: true,
+        reportLevel: ReportLevel.FailuresAndSuccesses,
+        reportMethod: ReportMethod.Table,
+      });
+      return eventually(
+        async () => {
+          const s = await client.getIngestionStatus(receipt);
+          return s.status === 'Pending' ? undefined : s;
+        },
+        20_000,
+        `the verdict on ${url}`,
+      );
+    };
+    const byIdentity = `${blob.url};managed_identity=${USER_ASSIGNED}`;
+    expect(await verdict(byIdentity)).toMatchObject({
+      status: 'Failed',
+      errorCode: 'BadRequest_InvalidManagedIdentity',
+      failureStatus: 'Permanent',
+    });
+    expect(await verdict(blob.url)).toMatchObject({ status: 'Failed', errorCode: 'Download_Forbidden' });
+
+    await run(
+      engine,
+      `.alter-merge database demo policy managed_identity "[{'ObjectId': '${USER_ASSIGNED}', 'AllowedUsages': 'NativeIngestion'}]"`,
+    );
+    expect(await verdict(byIdentity)).toMatchObject({ status: 'Succeeded' });
+    // Inline ingestion never takes an identity (the docs: queued ingestion only).
+    expect(await refusal(engine, `.ingest into table Identity (h'${byIdentity}')`)).toMatch(
+      /read only by queued ingestion/,
+    );
+    await run(engine, '.delete database demo policy managed_identity');
   });
 });
 

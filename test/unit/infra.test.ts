@@ -122,7 +122,7 @@ describe('the resources', () => {
 
   it('creates the landing containers and queue, and keeps shared keys off on every storage account', () => {
     const landing = file('landing.bicep').source;
-    expect(landing).toContain("['landing', 'landing-failed', 'landing-deadletter']");
+    expect(landing).toContain("['landing', 'landing-failed', 'landing-done', 'landing-deadletter']");
     expect(
       declared('Microsoft.Storage/storageAccounts/queueServices/queues').map((q) =>
         text(property(q.body, 'name')),
@@ -259,12 +259,25 @@ describe('role assignments: least privilege, each with its reason', () => {
       'tries the app by dropping files',
     ],
     ['deployer', 'account appStorageName', 'storageTableDataContributor', 'reads the tracking tables'],
+    [
+      'appTags',
+      'account landingStorageName',
+      'storageBlobDataOwner',
+      'LANDING_ON_SUCCESS=tag only: blob index tags need Blob Data Owner',
+    ],
+    [
+      'kusto',
+      'account landingStorageName',
+      'storageBlobDataReader',
+      'LANDING_BLOB_AUTH=kusto-identity only: the cluster reads landing blobs itself',
+    ],
   ];
 
   // Built-in role definition ids (facts of Azure, not of this Bicep).
   const BUILT_IN: Readonly<Record<string, string>> = {
     storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
     storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+    storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
     storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
     storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
     storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
@@ -307,6 +320,19 @@ describe('role assignments: least privilege, each with its reason', () => {
         .map((d) => d.key)
         .sort(),
     ).not.toEqual(expected());
+  });
+
+  it('grant the optional roles only when their mode is chosen', () => {
+    const wanted = Object.fromEntries(entries(variable(rbac(), 'wanted')));
+    expect(wanted).toMatchObject({
+      app: 'true',
+      appTags: 'appTagsLandingBlobs',
+      kusto: '!empty(kustoPrincipalId)',
+      deployer: '!empty(deployerPrincipalId)',
+    });
+    const main = file('main.bicep').source;
+    expect(main).toMatch(/appTagsLandingBlobs: landingOnSuccess == 'tag'/);
+    expect(main).toMatch(/kustoPrincipalId: landingBlobAuth != 'kusto-identity'\s*\? ''/);
   });
 
   it('use the built-in role ids', () => {
@@ -491,6 +517,46 @@ describe('Azure Data Explorer', () => {
   });
 });
 
+describe('landing after success, and the cluster reading landing blobs itself', () => {
+  it('lets the cluster read with its own identity where kusto-identity is chosen: the NativeIngestion policy in the script', () => {
+    const [cluster] = declared('Microsoft.Kusto/clusters');
+    expect(text(property(cluster?.body, 'identity.type'))).toBe('SystemAssigned');
+    const kusto = file('kusto.bicep').source;
+    expect(kusto).toMatch(
+      /allowIdentityIngestion\s*\?\s*'\\n\.alter-merge database \[\\'\$\{databaseName\}\\'\] policy managed_identity "\[\{\\'ObjectId\\': \\'system\\', \\'AllowedUsages\\': \\'NativeIngestion\\'\}\]"/,
+    );
+    expect(kusto).toContain('${streamingPolicy}${identityPolicy}');
+    expect(kusto).toMatch(/output principalId string = cluster\.identity\.principalId/);
+    const main = file('main.bicep').source;
+    expect(main).toMatch(/allowIdentityIngestion: landingBlobAuth == 'kusto-identity'/);
+    // account-key cannot work in Azure: the landing account has shared keys off.
+    expect(main).toMatch(/@allowed\(\['user-delegation', 'kusto-identity'\]\)\s*param landingBlobAuth/);
+  });
+
+  it('expires landing-done blobs by a lifecycle rule only when a retention is given', () => {
+    const [policy] = declared('Microsoft.Storage/storageAccounts/managementPolicies');
+    expect(policy?.file).toMatch(/landing\.bicep$/);
+    const landing = file('landing.bicep').source;
+    expect(landing).toMatch(/resource lifecycle '[^']+' = if \(doneRetentionDays > 0\)/);
+    const rule = text(property(policy?.body, 'properties.policy.rules'));
+    expect(rule).toContain("prefixMatch: ['landing-done/']");
+    expect(rule).toContain('daysAfterModificationGreaterThan: doneRetentionDays');
+    expect(file('main.bicep').source).toMatch(/doneRetentionDays: landingDoneRetentionDays/);
+  });
+
+  it('passes the success and failure webhooks as secure parameters from the azd environment', () => {
+    const main = file('main.bicep').source;
+    for (const name of ['successWebhookUrl', 'failureWebhookUrl'])
+      expect(main).toMatch(
+        new RegExp(`@secure\\(\\)\\s*@description\\([^\\n]+\\)\\s*param ${name} string = ''`),
+      );
+    const parameters = readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8');
+    expect(parameters).toContain('"successWebhookUrl": { "value": "${SUCCESS_WEBHOOK_URL=}" }');
+    expect(parameters).toContain('"landingOnSuccess": { "value": "${LANDING_ON_SUCCESS=keep}" }');
+    expect(parameters).toContain('"landingBlobAuth": { "value": "${LANDING_BLOB_AUTH=user-delegation}" }');
+  });
+});
+
 describe('app settings', () => {
   const settings = () => Object.fromEntries(entries(variable(file('functionApp.bicep'), 'appSettings')));
 
@@ -524,7 +590,8 @@ describe('app settings', () => {
       'LANDING_CONTAINER',
       'LANDING_FAILED_CONTAINER',
       'LANDING_EVENTS_QUEUE',
-      'LANDING_SAS_MODE',
+      'LANDING_KUSTO_IDENTITY',
+      'LANDING_DONE_CONTAINER',
       'STATUS_MODE',
       'SWEEP_SCHEDULE',
       'STALE_AFTER_MINUTES',
@@ -546,13 +613,19 @@ describe('app settings', () => {
       'landingStorage.properties.primaryEndpoints.blob': 'https://stland.blob.core.windows.net/',
       'landingStorage.properties.primaryEndpoints.queue': 'https://stland.queue.core.windows.net/',
       httpIngestFlavor: 'queued',
+      landingBlobAuth: 'user-delegation',
+      landingOnSuccess: 'keep',
+      successWebhookUrl: '',
+      failureWebhookUrl: '',
       'insights.properties.ConnectionString': 'InstrumentationKey=x',
     };
     const env = Object.fromEntries(Object.entries(settings()).map(([k, v]) => [k, resolved[v] ?? v]));
     const config = loadConfig(env);
     expect(config).toMatchObject({
       kustoAuth: 'managed-identity',
-      landingSasMode: 'user-delegation',
+      landingBlobAuth: 'user-delegation',
+      landingOnSuccess: 'keep',
+      warnings: [],
       appStorage: {
         kind: 'identity',
         blobServiceUri: 'https://stapp.blob.core.windows.net',

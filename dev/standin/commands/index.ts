@@ -5,6 +5,13 @@ import type { ResultTable } from '../resultTable';
 import { asOperation } from '../operationLog';
 import { runClear } from './clearCommands';
 import type { CommandContext } from './context';
+import {
+  alterIdentityPolicy,
+  deleteIdentityPolicy,
+  identityPolicyTable,
+  isIdentityPolicyCommand,
+  parseScope,
+} from './identityPolicy';
 import { ingestCommand, isInlineIngest } from './ingestCommand';
 import { alterPolicy, createDatabase, createTable, dropTables } from './schemaCommands';
 import { NODE_ID, runShow } from './showCommands';
@@ -21,6 +28,8 @@ export const SUPPORTED_COMMANDS = [
   ".alter table T policy ingestionbatching @'{...}'",
   '.alter table T policy streamingingestion enable|disable',
   '.alter database D policy streamingingestion enable|disable',
+  '.alter[-merge] cluster|database D policy managed_identity "[{ObjectId, AllowedUsages}]"',
+  '.delete cluster|database D policy managed_identity [ObjectId]',
   ".ingest into table T (h'url', ...) with (...)",
   '.ingest inline into table T [with (...)] <| data',
   '.clear database cache streamingingestion schema',
@@ -30,7 +39,8 @@ export const SUPPORTED_COMMANDS = [
   '.show cluster',
   '.show databases',
   '.show database D schema [as json]',
-  '.show database D policy retention|streamingingestion|ingestionbatching',
+  '.show database D policy retention|streamingingestion|ingestionbatching|managed_identity',
+  '.show cluster policy managed_identity',
   '.show tables',
   '.show table T cslschema',
   '.show table T schema as json',
@@ -133,6 +143,18 @@ function runHead(
   const { store } = ctx;
   cursor.expectPunct('.');
   const verb = cursor.next().value.toLowerCase();
+  if (isIdentityPolicyCommand(cursor)) {
+    if (verb === 'show') {
+      const scope = parseScope(store, cursor);
+      cursor.expectWord('policy');
+      cursor.expectWord('managed_identity');
+      cursor.expectEnd();
+      return identityPolicyTable(store, scope);
+    }
+    if (verb === 'alter' || verb === 'alter-merge')
+      return alterIdentityPolicy(store, cursor, verb === 'alter-merge');
+    if (verb === 'delete') return deleteIdentityPolicy(store, cursor);
+  }
   if (verb === 'show') return runShow(ctx, database, cursor, unsupported);
   if (verb === 'clear') return runClear(store, database, cursor, NODE_ID, unsupported);
   if (verb === 'create' && cursor.acceptWord('database')) return createDatabase(store, cursor);

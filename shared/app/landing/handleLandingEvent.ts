@@ -103,7 +103,7 @@ export async function ingestLandingBlob(
     if (route.error) return await reject(ctx, log, record, route.error);
     try {
       await ctx.tracking.queue(record, async () =>
-        ctx.ingest.ingestFromBlob(await ctx.landing.sas.readUrl(blob), route.props, TRACKED_ENQUEUE),
+        ctx.ingest.ingestFromBlob(await ctx.landing.kustoUrl(blob), route.props, TRACKED_ENQUEUE),
       );
     } catch (e) {
       if (!isIngestValidationError(e)) throw e;

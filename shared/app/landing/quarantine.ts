@@ -1,5 +1,7 @@
 import { isNotFound, isHttpStatus } from '../../errors';
+import type { ContainerClient } from '@azure/storage-blob';
 import type { AppContext } from '../context';
+import { unquoteETag } from './landingBlob';
 
 /** Blob metadata is sent as HTTP headers: ASCII only, 8 KB for all names and values together. */
 const METADATA_LIMIT = 8 * 1024;
@@ -38,32 +40,59 @@ export async function quarantine(
   ctx: Pick<AppContext, 'landing' | 'clock'>,
   item: QuarantineItem,
 ): Promise<'quarantined' | 'gone'> {
+  const moved = await moveLandingBlob(ctx, item, ctx.landing.failed, (original) => {
+    const fixed: Record<string, string> = {
+      ...original,
+      quarantine_error_code: encodeMetadataValue(item.errorCode, 100),
+      quarantine_source_id: item.sourceId,
+      quarantined_on: new Date(ctx.clock()).toISOString(),
+    };
+    const room = Math.max(64, METADATA_LIMIT - metadataSize(fixed) - 'quarantine_reason'.length - 16);
+    return { ...fixed, quarantine_reason: encodeMetadataValue(item.reason, Math.min(room, 4096)) };
+  });
+  return moved === 'moved' ? 'quarantined' : 'gone';
+}
+
+/**
+ * Moves one version of a landing blob to another container of the landing account, path kept: copied
+ * (only from that version), then deleted from landing only if it is still that version. 'superseded' when
+ * the blob was overwritten since (the new version has its own event, and is left alone), 'gone' when it
+ * is not there.
+ */
+export async function moveLandingBlob(
+  ctx: Pick<AppContext, 'landing'>,
+  item: { readonly path: string; readonly eTag: string },
+  target: ContainerClient,
+  metadataOf: (original: Record<string, string>) => Record<string, string> = (m) => m,
+): Promise<'moved' | 'gone' | 'superseded'> {
   const source = ctx.landing.container.getBlobClient(item.path);
-  const target = ctx.landing.failed.getBlobClient(item.path);
+  const ifMatch = { ifMatch: `"${item.eTag}"` };
   let original: Record<string, string>;
   try {
-    original = (await source.getProperties()).metadata ?? {};
+    const properties = await source.getProperties();
+    if (unquoteETag(properties.etag ?? '') !== item.eTag) return 'superseded';
+    original = properties.metadata ?? {};
   } catch (e) {
     if (isNotFound(e)) return 'gone';
     throw e;
   }
-  const fixed: Record<string, string> = {
-    ...original,
-    quarantine_error_code: encodeMetadataValue(item.errorCode, 100),
-    quarantine_source_id: item.sourceId,
-    quarantined_on: new Date(ctx.clock()).toISOString(),
-  };
-  const room = Math.max(64, METADATA_LIMIT - metadataSize(fixed) - 'quarantine_reason'.length - 16);
-  const metadata = { ...fixed, quarantine_reason: encodeMetadataValue(item.reason, Math.min(room, 4096)) };
-  await ctx.landing.failed.createIfNotExists();
-  const poller = await target.beginCopyFromURL(await ctx.landing.sas.readUrl(source), {
-    metadata,
-    sourceConditions: { ifMatch: `"${item.eTag}"` },
-  });
-  await poller.pollUntilDone();
-  await source.delete({ conditions: { ifMatch: `"${item.eTag}"` } }).catch((e: unknown) => {
+  await target.createIfNotExists();
+  try {
+    const poller = await target
+      .getBlobClient(item.path)
+      .beginCopyFromURL(await ctx.landing.sas.readUrl(source), {
+        metadata: metadataOf(original),
+        sourceConditions: ifMatch,
+      });
+    await poller.pollUntilDone();
+  } catch (e) {
+    if (isHttpStatus(e, 412)) return 'superseded';
+    if (isNotFound(e)) return 'gone';
+    throw e;
+  }
+  await source.delete({ conditions: ifMatch }).catch((e: unknown) => {
     // 412: the blob was overwritten meanwhile; the new version has its own event.
     if (!isNotFound(e) && !isHttpStatus(e, 412)) throw e;
   });
-  return 'quarantined';
+  return 'moved';
 }

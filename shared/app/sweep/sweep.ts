@@ -2,6 +2,7 @@ import { classify, isNotFound } from '../../errors';
 import type { IngestionStatus } from '../../ingest/types';
 import type { Logger } from '../../log';
 import type { AppContext } from '../context';
+import { afterLandingSuccess } from '../landing/afterSuccess';
 import {
   ingestLandingBlob,
   landingPathOf,
@@ -212,7 +213,11 @@ async function settle(
   if (step === 'requeue' && (!enqueue || !(await storedVersionIsThere(ctx, record)))) step = 'fail';
   switch (step) {
     case 'succeed':
-      await ctx.tracking.succeed(record, status);
+      await ctx.tracking.succeed(
+        record,
+        status,
+        record.kind === 'landing' ? () => afterLandingSuccess(ctx, record) : undefined,
+      );
       summary.succeeded += 1;
       return;
     case 'requeue':

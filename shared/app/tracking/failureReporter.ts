@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from '../../log';
-import { withRetry } from '../../retry';
+import { postWebhook } from '../webhook';
 import type { FailureReport, TrackingPersistence } from './trackingStore';
 
 export interface FailureReporterOptions {
@@ -24,27 +24,6 @@ export class FailureReporter {
     else logger.error(line);
     await this.options.store.recordFailure(report);
     const url = this.options.webhookUrl;
-    if (!url) return;
-    try {
-      await withRetry(async (_, signal) => {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: line,
-          signal: signal
-            ? AbortSignal.any([signal, AbortSignal.timeout(10_000)])
-            : AbortSignal.timeout(10_000),
-        });
-        if (!response.ok)
-          throw Object.assign(new Error(`the webhook answered HTTP ${response.status}`), {
-            statusCode: response.status,
-          });
-      });
-    } catch (e) {
-      // The report is in the log and the table already; a webhook outage must not stop the sweep.
-      logger.error(
-        JSON.stringify({ event: 'WebhookFailed', sourceId: report.sourceId, details: (e as Error).message }),
-      );
-    }
+    if (url) await postWebhook(url, line, logger, report);
   }
 }

@@ -3,6 +3,7 @@ import { mayHaveBeenApplied } from '../../errors';
 import { silentLogger, type Logger } from '../../log';
 import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
 import type { FailureReporter } from './failureReporter';
+import { SuccessReporter } from './successReporter';
 import type { QueuedEvidence } from './statusLookup';
 import {
   isTrackingConflict,
@@ -59,6 +60,8 @@ export interface Failure {
 export interface TrackedSourcesOptions {
   readonly store: TrackingPersistence;
   readonly reporter: FailureReporter;
+  /** Tells of each success (log line, webhook). @default a silent one */
+  readonly successes?: SuccessReporter;
   /**
    * What the ingestion service knows of the source: asked before queueing a source whose previous holder's
    * lease ran out, since that holder may have queued it just before it stopped.
@@ -83,6 +86,7 @@ export interface TrackedSourcesOptions {
 export class TrackedSources {
   readonly store: TrackingPersistence;
   private readonly reporter: FailureReporter;
+  private readonly successes: SuccessReporter;
   private readonly clock: () => number;
   private readonly wasQueued: (record: TrackingRecord) => Promise<QueuedEvidence>;
   private readonly logger: Logger;
@@ -92,6 +96,7 @@ export class TrackedSources {
     this.leaseMs = options.leaseMs ?? LEASE_MS;
     this.store = options.store;
     this.reporter = options.reporter;
+    this.successes = options.successes ?? new SuccessReporter();
     this.clock = options.clock ?? Date.now;
     this.wasQueued = options.wasQueued ?? (() => Promise.resolve('none' as const));
     this.logger = options.logger ?? silentLogger;
@@ -250,13 +255,24 @@ export class TrackedSources {
     }
   }
 
-  /** Closes a source that was ingested by streaming (nothing was queued). */
-  closeStreamed(record: TrackingRecord): Promise<TrackingRecord> {
+  /** Closes a source that was ingested by streaming (nothing was queued), and tells of it. */
+  async closeStreamed(record: TrackingRecord): Promise<TrackingRecord> {
+    await this.reportSuccess(record, 'streamed', 'none');
     return this.close(record, { finalStatus: 'Succeeded', details: 'streamed', leaseUntil: undefined });
   }
 
-  /** Closes a source the service reports as done. */
-  succeed(record: TrackingRecord, status: IngestionStatus): Promise<TrackingRecord> {
+  /**
+   * Closes a source the service reports as done: acts on it first (`act`: what becomes of a landing blob,
+   * saying what it did), then tells of it, then closes it. A stop anywhere before the close repeats the
+   * three, each of which tolerates a repeat (the act finds its work done; the report has one key).
+   */
+  async succeed(
+    record: TrackingRecord,
+    status: IngestionStatus,
+    act?: () => Promise<string>,
+  ): Promise<TrackingRecord> {
+    const action = act ? await act() : 'none';
+    await this.reportSuccess(record, status.details, action);
     return this.close(record, { finalStatus: status.status, details: status.details });
   }
 
@@ -332,6 +348,21 @@ export class TrackedSources {
     const closed = await this.update(record, { ...changes, state: 'closed' });
     await this.store.unmarkOpen(record.sourceId);
     return closed;
+  }
+
+  private reportSuccess(record: TrackingRecord, details: string | undefined, action: string): Promise<void> {
+    return this.successes.report({
+      event: 'IngestionSucceeded',
+      sourceId: record.sourceId,
+      kind: record.kind,
+      database: record.database,
+      table: record.table,
+      source: sourceOf(record),
+      details,
+      action,
+      key: 'succeeded',
+      at: new Date(this.clock()),
+    });
   }
 
   private report(record: TrackingRecord, failure: Failure): Promise<void> {

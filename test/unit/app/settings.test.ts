@@ -28,18 +28,67 @@ describe('loadConfig', () => {
       landingContainer: 'landing',
       landingFailedContainer: 'landing-failed',
       landingEventsQueue: 'landing-events',
-      landingSasMode: 'user-delegation',
+      landingBlobAuth: 'user-delegation',
+      landingKustoIdentity: 'system',
+      landingOnSuccess: 'keep',
+      landingDoneContainer: 'landing-done',
       routesFile: undefined,
+      landingAllowedDatabases: undefined,
+      landingInclude: undefined,
+      landingExclude: undefined,
       statusMode: 'table',
       sweepSchedule: '0 */5 * * * *',
       staleAfterMinutes: 120,
       maxRequeueAttempts: 3,
       failureWebhookUrl: undefined,
+      successWebhookUrl: undefined,
       httpIngestFlavor: 'queued',
       allowedBlobHosts: [],
       localBlobOrigin: 'http://127.0.0.1:10000',
       leaseSeconds: 600,
+      warnings: [],
     });
+  });
+
+  it('reads LANDING_SAS_MODE as LANDING_BLOB_AUTH, with a warning to rename it', () => {
+    const old = loadConfig({ ...local, LANDING_SAS_MODE: 'account-key' });
+    expect(old.landingBlobAuth).toBe('account-key');
+    expect(old.warnings).toEqual([
+      expect.stringMatching(/LANDING_SAS_MODE is replaced by LANDING_BLOB_AUTH.*rename/),
+    ]);
+    const both = loadConfig({
+      ...local,
+      LANDING_SAS_MODE: 'account-key',
+      LANDING_BLOB_AUTH: 'kusto-identity',
+    });
+    expect(both.landingBlobAuth).toBe('kusto-identity');
+    expect(both.warnings).toEqual([expect.stringMatching(/ignored.*remove it/)]);
+  });
+
+  it('checks the landing success and identity settings', () => {
+    expect(
+      loadConfig({
+        ...local,
+        LANDING_BLOB_AUTH: 'kusto-identity',
+        LANDING_KUSTO_IDENTITY: '6A5820B9-FDF6-4CC4-81B9-B416B444FD6D',
+        LANDING_ON_SUCCESS: 'move',
+        SUCCESS_WEBHOOK_URL: 'https://hooks.example/done',
+      }),
+    ).toMatchObject({
+      landingBlobAuth: 'kusto-identity',
+      landingKustoIdentity: '6A5820B9-FDF6-4CC4-81B9-B416B444FD6D',
+      landingOnSuccess: 'move',
+      successWebhookUrl: 'https://hooks.example/done',
+    });
+    expect(problemsOf({ ...local, LANDING_KUSTO_IDENTITY: 'my-cluster' })).toEqual([
+      expect.stringMatching(/LANDING_KUSTO_IDENTITY is not valid: must be 'system'/),
+    ]);
+    expect(problemsOf({ ...local, LANDING_ON_SUCCESS: 'archive' })).toEqual([
+      expect.stringMatching(/LANDING_ON_SUCCESS is not valid/),
+    ]);
+    expect(problemsOf({ ...local, LANDING_DONE_CONTAINER: 'landing' })).toEqual([
+      expect.stringMatching(/three different containers/),
+    ]);
   });
 
   it('reads identity-based storage settings (Azure)', () => {
