@@ -9,7 +9,11 @@ import * as health from '../../functions/health';
 import * as ingestBlobs from '../../functions/ingestBlobs';
 import * as ingestHttp from '../../functions/ingestHttp';
 import * as ingestLanding from '../../functions/ingestLanding';
+import * as ingestList from '../../functions/ingestList';
+import * as ingestRetry from '../../functions/ingestRetry';
+import * as ingestRetryMany from '../../functions/ingestRetryMany';
 import * as ingestStatus from '../../functions/ingestStatus';
+import * as landingReplay from '../../functions/landingReplay';
 import * as sweepStatus from '../../functions/sweepStatus';
 import { queueTriggerSettings, type QueueTriggerSettings } from './hostJson';
 import { HostError, startHttpServer, type HttpFunction } from './httpServer';
@@ -23,6 +27,10 @@ const HTTP_FUNCTIONS: readonly HttpFunction[] = [
   { name: 'ingestBlobs', options: ingestBlobs.options, handler: ingestBlobs.handler },
   { name: 'ingestHttp', options: ingestHttp.options, handler: ingestHttp.handler },
   { name: 'ingestStatus', options: ingestStatus.options, handler: ingestStatus.handler },
+  { name: 'ingestList', options: ingestList.options, handler: ingestList.handler },
+  { name: 'ingestRetry', options: ingestRetry.options, handler: ingestRetry.handler },
+  { name: 'ingestRetryMany', options: ingestRetryMany.options, handler: ingestRetryMany.handler },
+  { name: 'landingReplay', options: landingReplay.options, handler: landingReplay.handler },
   { name: 'health', options: health.options, handler: health.handler },
 ];
 

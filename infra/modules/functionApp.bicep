@@ -68,6 +68,7 @@ var appSettings = {
   LANDING_FAILED_CONTAINER: 'landing-failed'
   LANDING_EVENTS_QUEUE: 'landing-events'
   LANDING_DONE_CONTAINER: 'landing-done'
+  LANDING_DEADLETTER_CONTAINER: 'landing-deadletter'
   LANDING_BLOB_AUTH: landingBlobAuth
   LANDING_KUSTO_IDENTITY: 'system'
   LANDING_ON_SUCCESS: landingOnSuccess

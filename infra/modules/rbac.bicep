@@ -47,7 +47,7 @@ var all = [
     scope: 'account'
     account: appStorageName
     role: 'storageTableDataContributor'
-    reason: 'The tracking tables: IngestionTracking, IngestionOpen, IngestionFailures.'
+    reason: 'The tracking tables: IngestionTracking, IngestionOpen, IngestionFailures and the listing index IngestionIndex.'
   }
   {
     principal: 'app'

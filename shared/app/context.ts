@@ -26,6 +26,7 @@ export const TABLES = {
   tracking: 'IngestionTracking',
   open: 'IngestionOpen',
   failures: 'IngestionFailures',
+  index: 'IngestionIndex',
 } as const;
 
 /** The landing account's containers and queues. */
@@ -35,6 +36,8 @@ export interface LandingStorage {
   readonly failed: ContainerClient;
   /** Where `LANDING_ON_SUCCESS=move` puts ingested blobs. */
   readonly done: ContainerClient;
+  /** Event Grid's dead letters (the operator's replay reads them). */
+  readonly deadLetters: ContainerClient;
   readonly events: QueueClient;
   readonly poison: QueueClient;
   /** Signs read SAS URLs for the app's own copies (quarantine, move). */
@@ -70,7 +73,12 @@ export interface AppContextOptions {
   /** @default Date.now */
   readonly clock?: () => number;
   /** Table names (tests give each run its own). @default TABLES */
-  readonly tables?: { readonly tracking: string; readonly open: string; readonly failures: string };
+  readonly tables?: {
+    readonly tracking: string;
+    readonly open: string;
+    readonly failures: string;
+    readonly index: string;
+  };
   /** Extra options for the ingest client (tests: storage fault policies). @default none */
   readonly ingestOptions?: Omit<QueuedIngestClientOptions, 'ingestUri' | 'credential'>;
   /** Policies added to the tracking tables' clients, once per call (tests: faults). @default none */
@@ -137,6 +145,7 @@ function landingStorage(config: AppConfig): LandingStorage {
     container: service.getContainerClient(config.landingContainer),
     failed: service.getContainerClient(config.landingFailedContainer),
     done: service.getContainerClient(config.landingDoneContainer),
+    deadLetters: service.getContainerClient(config.landingDeadLetterContainer),
     events: queues.getQueueClient(config.landingEventsQueue),
     poison: queues.getQueueClient(`${config.landingEventsQueue}-poison`),
     sas,
@@ -162,6 +171,7 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     tracking: tableClient(config.appStorage, tables.tracking, policies),
     open: tableClient(config.appStorage, tables.open, policies),
     failures: tableClient(config.appStorage, tables.failures, policies),
+    index: tableClient(config.appStorage, tables.index, policies),
   });
   const routesFile = config.routesFile ? loadRoutesFile(config.routesFile) : undefined;
   const tracking = new TrackedSources({

@@ -36,6 +36,8 @@ export interface AppConfig {
   readonly landingOnSuccess: LandingOnSuccess;
   /** Where `move` puts ingested landing blobs (path kept). */
   readonly landingDoneContainer: string;
+  /** Where Event Grid dead-letters landing events it could not deliver (the replay reads it). */
+  readonly landingDeadLetterContainer: string;
   readonly routesFile: string | undefined;
   /** The only databases landing blobs may be routed to; undefined: any. */
   readonly landingAllowedDatabases: readonly string[] | undefined;
@@ -74,6 +76,7 @@ export const CONFIG_DEFAULTS = {
   LANDING_KUSTO_IDENTITY: 'system',
   LANDING_ON_SUCCESS: 'keep',
   LANDING_DONE_CONTAINER: 'landing-done',
+  LANDING_DEADLETTER_CONTAINER: 'landing-deadletter',
   STATUS_MODE: 'table',
   SWEEP_SCHEDULE: '0 */5 * * * *',
   STALE_AFTER_MINUTES: '120',
@@ -106,6 +109,7 @@ export const CONFIG_SETTINGS = [
   'LANDING_KUSTO_IDENTITY',
   'LANDING_ON_SUCCESS',
   'LANDING_DONE_CONTAINER',
+  'LANDING_DEADLETTER_CONTAINER',
   'ROUTES_FILE',
   'LANDING_ALLOWED_DATABASES',
   'LANDING_INCLUDE',
@@ -169,6 +173,7 @@ const settingsSchema = z.object({
     .default(CONFIG_DEFAULTS.LANDING_KUSTO_IDENTITY),
   LANDING_ON_SUCCESS: z.enum(['keep', 'delete', 'move', 'tag']).default(CONFIG_DEFAULTS.LANDING_ON_SUCCESS),
   LANDING_DONE_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_DONE_CONTAINER),
+  LANDING_DEADLETTER_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_DEADLETTER_CONTAINER),
   ROUTES_FILE: optional(z.string()),
   LANDING_ALLOWED_DATABASES: optional(
     z
@@ -336,6 +341,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     landingKustoIdentity: s.LANDING_KUSTO_IDENTITY,
     landingOnSuccess: s.LANDING_ON_SUCCESS,
     landingDoneContainer: s.LANDING_DONE_CONTAINER,
+    landingDeadLetterContainer: s.LANDING_DEADLETTER_CONTAINER,
     routesFile: s.ROUTES_FILE,
     landingAllowedDatabases: commaList(s.LANDING_ALLOWED_DATABASES),
     landingInclude: commaList(s.LANDING_INCLUDE),

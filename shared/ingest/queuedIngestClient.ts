@@ -442,6 +442,21 @@ export class QueuedIngestClient {
     );
   }
 
+  /**
+   * Whether a blob staged by `uploadToTempStorage` is still in temp storage: the service cleans temp
+   * storage up, so an old staged blob may be gone (then the data must be sent again).
+   */
+  async uploadedExists(uploaded: UploadedSource, call: IngestCallOptions = {}): Promise<boolean> {
+    this.assertOpen();
+    const { containers } = await this.resources.getResources(call.abortSignal);
+    const container = containers.find((c) =>
+      uploaded.blobPath.startsWith(`${stripQuery(c.url).replace(/\/+$/, '')}/`),
+    );
+    if (!container) return false;
+    const signed = container.sas ? `${uploaded.blobPath}?${container.sas}` : uploaded.blobPath;
+    return this.storage.blobExists(container, signed, { abortSignal: call.abortSignal });
+  }
+
   private async upload(
     source: DataSource,
     props: ValidatedProps,

@@ -32,6 +32,11 @@ export class StorageClients {
     return this.restFor(container).tempBlob(container, blobName);
   }
 
+  /** Whether a blob in a temp container (`blobUrl` signed with its container's SAS) is there. */
+  blobExists(container: StorageResource, signedUrl: string, options?: CallOptions): Promise<boolean> {
+    return this.restFor(container).blobExists(signedUrl, options);
+  }
+
   sendMessage(queue: StorageResource, text: string, options?: CallOptions): Promise<void> {
     return this.restFor(queue).putMessage(queue, text, options);
   }

@@ -141,6 +141,17 @@ export class StorageRest {
     };
   }
 
+  /** Get Blob Properties by a signed URL: whether the blob is there (a staged blob may have been cleaned up). */
+  async blobExists(signedUrl: string, options?: CallOptions): Promise<boolean> {
+    try {
+      await this.send('HEAD', signedUrl, {}, '', options);
+      return true;
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return false;
+      throw e;
+    }
+  }
+
   /** Put Message; the text goes as it is (the ingestion message is base64 already). */
   async putMessage(queue: StorageResource, text: string, options?: CallOptions): Promise<void> {
     const path = `${queue.accountUrl}/${encodeURIComponent(queue.name)}/messages`;
@@ -178,7 +189,7 @@ export class StorageRest {
   }
 
   private async send(
-    method: 'PUT' | 'POST',
+    method: 'PUT' | 'POST' | 'HEAD',
     url: string,
     headers: Record<string, string>,
     body: RequestBodyType & (Buffer | string),
@@ -188,7 +199,7 @@ export class StorageRest {
     const request = createPipelineRequest({
       url,
       method,
-      body,
+      ...(method !== 'HEAD' && { body }),
       timeout: this.timeout,
       abortSignal: options?.abortSignal,
       allowInsecureConnection: url.startsWith('http:'),
@@ -197,7 +208,7 @@ export class StorageRest {
         'x-ms-version': API_VERSION,
         'x-ms-client-request-id': requestId,
         'user-agent': this.userAgent,
-        'content-length': String(Buffer.byteLength(body)),
+        ...(method !== 'HEAD' && { 'content-length': String(Buffer.byteLength(body)) }),
       }),
     });
     const response = await this.pipeline.sendRequest(this.httpClient, request);

@@ -71,6 +71,7 @@ export async function startAppUnderTest(
     LANDING_FAILED_CONTAINER: `landing-failed-${id}`,
     LANDING_EVENTS_QUEUE: `landing-events-${id}`,
     LANDING_DONE_CONTAINER: `landing-done-${id}`,
+    LANDING_DEADLETTER_CONTAINER: `landing-dl-${id}`,
     LANDING_BLOB_AUTH: 'account-key',
     ...settings,
   };
@@ -79,7 +80,12 @@ export async function startAppUnderTest(
     ...options,
     clock: () => Date.now() + offsetMs,
     logger: log,
-    tables: { tracking: `Tracking${id}`, open: `Open${id}`, failures: `Failures${id}` },
+    tables: {
+      tracking: `Tracking${id}`,
+      open: `Open${id}`,
+      failures: `Failures${id}`,
+      index: `Index${id}`,
+    },
   });
   await ctx.ready();
   return {

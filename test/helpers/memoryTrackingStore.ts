@@ -1,7 +1,12 @@
 import {
+  categoryOf,
+  indexRowKey,
   TrackingConflictError,
   type FailureReport,
   type OpenEntry,
+  type SourcePage,
+  type SourceQuery,
+  type SourceSummary,
   type TrackingPersistence,
   type TrackingRecord,
 } from '../../shared/app/tracking/trackingStore';
@@ -16,6 +21,8 @@ export class MemoryTrackingStore implements TrackingPersistence {
   readonly rows = new Map<string, TrackingRecord>();
   readonly open = new Map<string, Date>();
   readonly failures = new Map<string, FailureReport>();
+  /** The listing's index, by row key. */
+  readonly index = new Map<string, SourceSummary & { category: string }>();
   readonly calls: Method[] = [];
   private version = 0;
   private readonly failNext = new Map<Method, number>();
@@ -102,5 +109,50 @@ export class MemoryTrackingStore implements TrackingPersistence {
     this.enter('recordFailure');
     this.failures.set(`${report.sourceId}-${report.key}`, report);
     return Promise.resolve();
+  }
+
+  async indexSource(record: Omit<TrackingRecord, 'etag'>): Promise<void> {
+    this.enter('indexSource');
+    this.index.set(indexRowKey(record.createdOn, record.sourceId), {
+      sourceId: record.sourceId,
+      database: record.database,
+      table: record.table,
+      kind: record.kind,
+      state: record.state,
+      finalStatus: record.finalStatus,
+      errorCode: record.errorCode,
+      details: record.details,
+      createdOn: record.createdOn,
+      updatedOn: record.updatedOn,
+      attempts: record.requeueCount + 1,
+      category: categoryOf(record),
+    });
+    return Promise.resolve();
+  }
+
+  async unindexSource(record: Pick<TrackingRecord, 'sourceId' | 'createdOn'>): Promise<void> {
+    this.enter('unindexSource');
+    this.index.delete(indexRowKey(record.createdOn, record.sourceId));
+    return Promise.resolve();
+  }
+
+  async listSources(query: SourceQuery): Promise<SourcePage> {
+    this.enter('listSources');
+    const same = (a: string, b: string | undefined) => b === undefined || a.toLowerCase() === b.toLowerCase();
+    const rows = [...this.index.entries()]
+      .filter(([key]) => !query.continuationToken || key > query.continuationToken)
+      .filter(([, s]) => same(s.database, query.database) && same(s.table, query.table))
+      .filter(([, s]) => !query.category || s.category === query.category)
+      .filter(
+        ([, s]) =>
+          (!query.since || s.createdOn >= query.since) && (!query.until || s.createdOn < query.until),
+      )
+      .sort(([a], [b]) => a.localeCompare(b))
+      .slice(0, query.pageSize);
+    const full = rows.length === query.pageSize;
+    return Promise.resolve({
+      items: rows.map(([, s]) => s),
+      continuationToken: full ? rows[rows.length - 1]?.[0] : undefined,
+    });
   }
 }

@@ -592,6 +592,7 @@ describe('app settings', () => {
       'LANDING_EVENTS_QUEUE',
       'LANDING_KUSTO_IDENTITY',
       'LANDING_DONE_CONTAINER',
+      'LANDING_DEADLETTER_CONTAINER',
       'STATUS_MODE',
       'SWEEP_SCHEDULE',
       'STALE_AFTER_MINUTES',

@@ -88,7 +88,11 @@ describe('the deploy package', () => {
       'ingestBlobs',
       'ingestHttp',
       'ingestLanding',
+      'ingestList',
+      'ingestRetry',
+      'ingestRetryMany',
       'ingestStatus',
+      'landingReplay',
       'sweepStatus',
     ]);
     expect(triggers.ingestHttp).toMatchObject({ type: 'httpTrigger', route: 'ingest/{database}/{table}' });

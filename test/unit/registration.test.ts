@@ -67,9 +67,18 @@ describe('the compiled app, as the Functions host loads it', () => {
 
   it('matches one compiled file per function with the main glob', () => {
     expect(mainFiles().sort()).toEqual(
-      ['health', 'ingestBlobs', 'ingestHttp', 'ingestLanding', 'ingestStatus', 'sweepStatus'].map(
-        (f) => `dist/functions/${f}.js`,
-      ),
+      [
+        'health',
+        'ingestBlobs',
+        'ingestHttp',
+        'ingestLanding',
+        'ingestList',
+        'ingestRetry',
+        'ingestRetryMany',
+        'ingestStatus',
+        'landingReplay',
+        'sweepStatus',
+      ].map((f) => `dist/functions/${f}.js`),
     );
   });
 
@@ -79,7 +88,11 @@ describe('the compiled app, as the Functions host loads it', () => {
       'ingestBlobs',
       'ingestHttp',
       'ingestLanding',
+      'ingestList',
+      'ingestRetry',
+      'ingestRetryMany',
       'ingestStatus',
+      'landingReplay',
       'sweepStatus',
     ]);
     expect(trigger('ingestLanding')).toMatchObject({
@@ -105,6 +118,16 @@ describe('the compiled app, as the Functions host loads it', () => {
       authLevel: 'function',
       route: 'ingest/status/{sourceId}',
     });
+    for (const [name, method, route] of [
+      ['ingestList', 'GET', 'ingest'],
+      ['ingestRetry', 'POST', 'ingest/status/{sourceId}/retry'],
+      ['ingestRetryMany', 'POST', 'ingest/retry'],
+      ['landingReplay', 'POST', 'landing/replay'],
+    ] as const)
+      expect([name, trigger(name)]).toEqual([
+        name,
+        expect.objectContaining({ type: 'httpTrigger', methods: [method], authLevel: 'function', route }),
+      ]);
     expect(trigger('health')).toMatchObject({
       type: 'httpTrigger',
       methods: ['GET'],
@@ -119,7 +142,16 @@ describe('the compiled app, as the Functions host loads it', () => {
   });
 
   it('gives every HTTP function an HTTP output', () => {
-    for (const name of ['ingestHttp', 'ingestBlobs', 'ingestStatus', 'health']) {
+    for (const name of [
+      'ingestHttp',
+      'ingestBlobs',
+      'ingestStatus',
+      'ingestList',
+      'ingestRetry',
+      'ingestRetryMany',
+      'landingReplay',
+      'health',
+    ]) {
       const fn = mockRegistered.find((r) => r.name === name);
       expect(Object.values(fn?.bindings ?? {})).toContainEqual(
         expect.objectContaining({ type: 'http', direction: 'out' }),

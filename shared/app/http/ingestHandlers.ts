@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IngestValidationError, isTransient } from '../../errors';
+import { isTransient } from '../../errors';
 import type { Logger } from '../../log';
 import { parseDataFormat } from '../../message/dataFormat';
 import { isUuid } from '../../uuid';
@@ -8,6 +8,7 @@ import { pushData } from '../push/pushData';
 import { queueBlobRefs } from '../push/queueBlobRefs';
 import { sourceStatus } from '../tracking/sourceStatus';
 import { errorResult } from './errorResult';
+import { readJsonBody } from './jsonBody';
 import { errorBody, HttpProblem, statusUrl, type HttpRequestLike, type HttpResult } from './httpTypes';
 import { parsePushRequest } from './pushRequest';
 
@@ -72,35 +73,6 @@ const blobsBody = z
   })
   .strict();
 
-const MAX_JSON_BODY = 1024 * 1024;
-
-async function readJson(body: ReadableStream<Uint8Array>): Promise<unknown> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_JSON_BODY)
-      throw new IngestValidationError(
-        'The JSON body is over 1 MB: send fewer blobs per request.',
-        'TooLarge',
-      );
-    chunks.push(chunk);
-  }
-  if (size === 0)
-    throw new IngestValidationError(
-      'The body is empty: send { "blobs": [{ "url": "https://...?<sas>" }] }.',
-      'EmptyInput',
-    );
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new IngestValidationError(
-      'The body is not JSON: send { "blobs": [{ "url": "https://...?<sas>" }] }.',
-      'InvalidProperty',
-    );
-  }
-}
-
 /** `POST /api/ingest/{database}/{table}/blobs`: queues existing blobs by URL, with a result per blob. */
 export async function handleIngestBlobs(
   req: HttpRequestLike,
@@ -114,7 +86,9 @@ export async function handleIngestBlobs(
         'EmptyInput',
         'Send { "blobs": [{ "url": "https://...?<sas>", "rawSize": 123 }] } as the body.',
       );
-    const parsed = blobsBody.safeParse(await readJson(req.body));
+    const parsed = blobsBody.safeParse(
+      await readJsonBody(req.body, '{ "blobs": [{ "url": "https://...?<sas>" }] }'),
+    );
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
       throw new HttpProblem(400, 'InvalidProperty', `The body is not valid: ${issues}.`);

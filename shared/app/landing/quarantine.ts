@@ -96,3 +96,53 @@ export async function moveLandingBlob(
   });
   return 'moved';
 }
+
+/**
+ * Moves a quarantined blob back into landing (an operator's retry once its cause is fixed): the copy drops
+ * the quarantine metadata and never overwrites a blob uploaded there since. The new version is a new
+ * source; its ETag names it.
+ */
+export async function restoreQuarantined(
+  ctx: Pick<AppContext, 'landing'>,
+  path: string,
+  retriedFrom: string,
+): Promise<
+  | { readonly restored: 'restored'; readonly eTag: string }
+  | { readonly restored: 'gone' }
+  | { readonly restored: 'exists' }
+> {
+  const source = ctx.landing.failed.getBlobClient(path);
+  let properties;
+  try {
+    properties = await source.getProperties();
+  } catch (e) {
+    if (isNotFound(e)) return { restored: 'gone' };
+    throw e;
+  }
+  // Never empty: a copy given no metadata keeps the source's, quarantine notes included.
+  const metadata = {
+    ...Object.fromEntries(
+      Object.entries(properties.metadata ?? {}).filter(([k]) => !/^quarantine(d)?_/i.test(k)),
+    ),
+    retried_from: retriedFrom,
+  };
+  const target = ctx.landing.container.getBlobClient(path);
+  let eTag: string;
+  try {
+    const poller = await target.beginCopyFromURL(await ctx.landing.sas.readUrl(source), {
+      metadata,
+      conditions: { ifNoneMatch: '*' },
+      sourceConditions: { ifMatch: properties.etag ?? '*' },
+    });
+    const copied = await poller.pollUntilDone();
+    eTag = unquoteETag(copied.etag ?? (await target.getProperties()).etag ?? '');
+  } catch (e) {
+    if (isHttpStatus(e, 409) || isHttpStatus(e, 412)) return { restored: 'exists' };
+    if (isNotFound(e)) return { restored: 'gone' };
+    throw e;
+  }
+  await source.delete({ conditions: { ifMatch: properties.etag ?? '*' } }).catch((e: unknown) => {
+    if (!isNotFound(e) && !isHttpStatus(e, 412)) throw e;
+  });
+  return { restored: 'restored', eTag };
+}

@@ -122,7 +122,7 @@ async function sweepOne(
     return;
   }
   if (record.state === 'closed') {
-    await ctx.tracking.finishClose(record.sourceId); // a stop between the two writes of a close
+    await ctx.tracking.finishClose(record.sourceId, record); // a stop between the writes of a close
     return;
   }
   if (ctx.tracking.isLeased(record)) return; // a worker is storing or queueing it right now

@@ -1,13 +1,19 @@
 import type { AppContext } from '../context';
 import { readStatus } from './statusLookup';
+import type { AttemptEntry, SourceKind } from './trackingStore';
 
 /** What the status API says of one source: our record, and the service's word while it is queued. */
 export interface SourceStatus {
   readonly sourceId: string;
   readonly database: string;
   readonly table: string;
+  readonly kind: SourceKind;
   readonly state: string;
   readonly requeueCount: number;
+  /** Each attempt's outcome, oldest first: re-queues, failures, an operator's retries, the success. */
+  readonly history: readonly AttemptEntry[];
+  /** An operator's retry of this (quarantined) blob made it this new source. */
+  readonly retriedAs?: string;
   readonly status: string;
   readonly errorCode?: string;
   readonly failureStatus?: string;
@@ -24,8 +30,11 @@ export async function sourceStatus(ctx: AppContext, sourceId: string): Promise<S
     sourceId,
     database: record.database,
     table: record.table,
+    kind: record.kind,
     state: record.state,
     requeueCount: record.requeueCount,
+    history: record.history ?? [],
+    ...(record.retriedAs && { retriedAs: record.retriedAs }),
   };
   if (record.state !== 'queued') {
     return {

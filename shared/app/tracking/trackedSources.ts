@@ -6,8 +6,10 @@ import type { FailureReporter } from './failureReporter';
 import { SuccessReporter } from './successReporter';
 import type { QueuedEvidence } from './statusLookup';
 import {
+  HISTORY_LIMIT,
   isTrackingConflict,
   TrackingConflictError,
+  type AttemptEntry,
   type FailureReport,
   type NewTrackingRecord,
   type TrackingChanges,
@@ -135,10 +137,16 @@ export class TrackedSources {
         requeueCount: 0,
         writeId,
       });
-      if (inserted) return { kind: 'new', record: inserted };
+      if (inserted) {
+        await this.indexQuietly(inserted);
+        return { kind: 'new', record: inserted };
+      }
       const existing = await this.store.get(source.sourceId);
       // Our own insert, applied, whose answer was lost (the retry found the row): it is new, and ours.
-      if (existing?.writeId === writeId) return { kind: 'new', record: existing };
+      if (existing?.writeId === writeId) {
+        await this.indexQuietly(existing);
+        return { kind: 'new', record: existing };
+      }
       if (existing) return this.resume(existing, source);
     }
     throw new TrackingConflictError(source.sourceId);
@@ -249,6 +257,7 @@ export class TrackedSources {
   async discard(record: TrackingRecord): Promise<void> {
     try {
       await this.store.remove(record);
+      await this.store.unindexSource(record);
       await this.store.unmarkOpen(record.sourceId);
     } catch (e) {
       this.warn(record, 'discard', e);
@@ -258,7 +267,12 @@ export class TrackedSources {
   /** Closes a source that was ingested by streaming (nothing was queued), and tells of it. */
   async closeStreamed(record: TrackingRecord): Promise<TrackingRecord> {
     await this.reportSuccess(record, 'streamed', 'none');
-    return this.close(record, { finalStatus: 'Succeeded', details: 'streamed', leaseUntil: undefined });
+    return this.close(record, {
+      finalStatus: 'Succeeded',
+      details: 'streamed',
+      leaseUntil: undefined,
+      history: this.noted(record, { outcome: 'Succeeded', details: 'streamed' }),
+    });
   }
 
   /**
@@ -273,7 +287,11 @@ export class TrackedSources {
   ): Promise<TrackingRecord> {
     const action = act ? await act() : 'none';
     await this.reportSuccess(record, status.details, action);
-    return this.close(record, { finalStatus: status.status, details: status.details });
+    return this.close(record, {
+      finalStatus: status.status,
+      details: status.details,
+      history: this.noted(record, { outcome: status.status, details: action }),
+    });
   }
 
   /**
@@ -292,7 +310,12 @@ export class TrackedSources {
         ? record
         : await this.update(record, { ...fields, reportedFailure: failure.key });
     await act?.();
-    return this.close(marked, { ...fields, finalStatus: failure.finalStatus, leaseUntil: undefined });
+    return this.close(marked, {
+      ...fields,
+      finalStatus: failure.finalStatus,
+      leaseUntil: undefined,
+      history: this.noted(marked, { outcome: failure.finalStatus, ...fields }),
+    });
   }
 
   /**
@@ -323,8 +346,47 @@ export class TrackedSources {
       stuckReported: false,
       uncertain: false,
       ...fields,
+      history: this.noted(record, { outcome: 'requeued', ...fields }),
     });
     return this.queue(claimed, enqueue);
+  }
+
+  /**
+   * An operator's retry of a source that ended in failure, under the same source id, as its next attempt:
+   * the row is reopened (listed, leased, its failure cleared and kept in the history), then queued with
+   * `enqueue`. If the enqueue fails, the lease is released and the sweep queues what is stored.
+   */
+  async retry(record: TrackingRecord, enqueue: () => Promise<IngestionReceipt>): Promise<TrackingRecord> {
+    await this.store.markOpen(record.sourceId, new Date(this.clock()));
+    const reopened = await this.claim(record, {
+      // Where the sweep would pick it up if this stops: a landing blob is routed and queued again, a
+      // staged push queued from its temp blob.
+      state: record.kind === 'landing' ? 'queuing' : 'uploaded',
+      requeueCount: record.requeueCount + 1,
+      finalStatus: undefined,
+      errorCode: undefined,
+      failureStatus: undefined,
+      details: undefined,
+      reportedFailure: undefined,
+      stuckReported: false,
+      uncertain: false,
+      history: this.noted(record, { outcome: 'retried' }),
+    });
+    await this.indexQuietly(reopened);
+    try {
+      return await this.queue(reopened, enqueue);
+    } catch (e) {
+      await this.release(reopened);
+      throw e;
+    }
+  }
+
+  /** Records on a closed source that an operator's retry made it a new source (a new blob version). */
+  async retriedAs(record: TrackingRecord, newSourceId: string): Promise<TrackingRecord> {
+    return this.update(record, {
+      retriedAs: newSourceId,
+      history: this.noted(record, { outcome: 'retried', details: `as ${newSourceId}` }),
+    });
   }
 
   /** Reports a source still pending past the stale limit, once per attempt. */
@@ -339,15 +401,39 @@ export class TrackedSources {
     return this.update(record, { stuckReported: true });
   }
 
-  /** Ends what a stop between the two writes of a close left: closed, but still listed. */
-  async finishClose(sourceId: string): Promise<void> {
+  /** Ends what a stop between the writes of a close left: closed, but still listed (its index row too). */
+  async finishClose(sourceId: string, record?: TrackingRecord): Promise<void> {
+    if (record) await this.store.indexSource(record);
     await this.store.unmarkOpen(sourceId);
   }
 
+  /** The row, its listing row, then off the open list: a stop in between is finished by the sweep. */
   private async close(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
     const closed = await this.update(record, { ...changes, state: 'closed' });
+    await this.store.indexSource(closed);
     await this.store.unmarkOpen(record.sourceId);
     return closed;
+  }
+
+  /** The history with one more entry for the record's current attempt. */
+  private noted(
+    record: TrackingRecord,
+    entry: Omit<AttemptEntry, 'at' | 'attempt'>,
+  ): readonly AttemptEntry[] {
+    const details = entry.details?.slice(0, 500);
+    const next: AttemptEntry = {
+      at: new Date(this.clock()).toISOString(),
+      attempt: record.requeueCount + 1,
+      outcome: entry.outcome,
+      ...(entry.errorCode !== undefined && { errorCode: entry.errorCode }),
+      ...(details !== undefined && { details }),
+    };
+    return [...(record.history ?? []), next].slice(-HISTORY_LIMIT);
+  }
+
+  /** The listing's row is derived: a failed write is repaired at the close, so it never fails a step. */
+  private async indexQuietly(record: TrackingRecord): Promise<void> {
+    await this.store.indexSource(record).catch((e: unknown) => this.warn(record, 'index', e));
   }
 
   private reportSuccess(record: TrackingRecord, details: string | undefined, action: string): Promise<void> {

@@ -1,10 +1,24 @@
-import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import { IngestError, isHttpStatus } from '../../errors';
 import type { IngestionProps } from '../../ingest/types';
 
 /** Where a source is in its lifecycle (docs/lifecycle.md). */
 export type TrackingState = 'queuing' | 'uploaded' | 'queued' | 'closed';
 export type SourceKind = 'landing' | 'http' | 'blob';
+
+/** One attempt's outcome in a source's history (the status API shows them, oldest first). */
+export interface AttemptEntry {
+  readonly at: string;
+  /** 1 for the first attempt; a re-queue or an operator's retry starts the next. */
+  readonly attempt: number;
+  /** 'Succeeded', 'Failed', 'Rejected', 'Abandoned', 'requeued', 'retried', ... */
+  readonly outcome: string;
+  readonly errorCode?: string | undefined;
+  readonly details?: string | undefined;
+}
+
+/** How the listing groups final states: `open`, or the kind of end a source came to. */
+export type SourceCategory = 'open' | 'succeeded' | 'failed' | 'rejected';
 
 /** One source the app took on (docs/contracts.md, 'IngestionTracking'). */
 export interface TrackingRecord {
@@ -50,8 +64,64 @@ export interface TrackingRecord {
    * the client retried and got 'exists' or 'changed') recognises itself by it.
    */
   readonly writeId?: string | undefined;
+  /** Each attempt's outcome, oldest first (the last HISTORY_LIMIT). */
+  readonly history?: readonly AttemptEntry[] | undefined;
+  /** A quarantined landing blob an operator retried became a new blob version: its source id. */
+  readonly retriedAs?: string | undefined;
   /** The table service's ETag: every change is conditional on it. */
   readonly etag: string;
+}
+
+/** How many attempts a row remembers. */
+export const HISTORY_LIMIT = 20;
+
+/** The category a record is listed under. */
+export function categoryOf(record: Pick<TrackingRecord, 'state' | 'finalStatus'>): SourceCategory {
+  if (record.state !== 'closed') return 'open';
+  switch (record.finalStatus) {
+    case 'Succeeded':
+    case 'Skipped':
+      return 'succeeded';
+    case 'Rejected':
+    case 'Abandoned':
+      return 'rejected';
+    default:
+      return 'failed'; // Failed, PartiallySucceeded, and anything the service may add
+  }
+}
+
+/** One row of the listing: what the index keeps of a source. */
+export interface SourceSummary {
+  readonly sourceId: string;
+  readonly database: string;
+  readonly table: string;
+  readonly kind: SourceKind;
+  readonly state: TrackingState;
+  readonly finalStatus?: string | undefined;
+  readonly errorCode?: string | undefined;
+  readonly details?: string | undefined;
+  readonly createdOn: Date;
+  readonly updatedOn: Date;
+  readonly attempts: number;
+}
+
+/** A page of the listing: newest first (by when the source was taken on). */
+export interface SourceQuery {
+  readonly database?: string | undefined;
+  readonly table?: string | undefined;
+  readonly category?: SourceCategory | undefined;
+  /** Taken on at or after. */
+  readonly since?: Date | undefined;
+  /** Taken on before. */
+  readonly until?: Date | undefined;
+  readonly pageSize: number;
+  /** Where the previous page ended. */
+  readonly continuationToken?: string | undefined;
+}
+
+export interface SourcePage {
+  readonly items: readonly SourceSummary[];
+  readonly continuationToken: string | undefined;
 }
 
 export type NewTrackingRecord = Omit<TrackingRecord, 'etag' | 'createdOn' | 'updatedOn' | 'requeueCount'>;
@@ -113,12 +183,20 @@ export interface TrackingPersistence {
   openEntries(): AsyncIterable<OpenEntry>;
   /** One row per failure report, keyed so that writing it twice is harmless. */
   recordFailure(report: FailureReport): Promise<void>;
+  /** Writes the listing's row of the source (idempotent: the row's current state). */
+  indexSource(record: Omit<TrackingRecord, 'etag'>): Promise<void>;
+  /** Removes the listing's row (a refused source leaves nothing behind). */
+  unindexSource(record: Pick<TrackingRecord, 'sourceId' | 'database' | 'table' | 'createdOn'>): Promise<void>;
+  /** A page of sources by database, table, category and time, newest first. */
+  listSources(query: SourceQuery): Promise<SourcePage>;
 }
 
 export interface TableTrackingStoreOptions {
   readonly tracking: TableClient;
   readonly open: TableClient;
   readonly failures: TableClient;
+  /** The listing's index: one partition per table, rows newest first; and a partition naming the tables. */
+  readonly index: TableClient;
   /** How long tracking rows live. @default 30 days */
   readonly retentionDays?: number;
 }
@@ -128,6 +206,26 @@ export const openPartition = (sourceId: string): string => `open-${sourceId.slic
 export const OPEN_PARTITIONS = Array.from({ length: 16 }, (_, i) => `open-${i.toString(16)}`);
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+/** The index partition of one table: Kusto names are case-insensitive, so are these. */
+export const indexPartition = (database: string, table: string): string =>
+  `t|${database.toLowerCase()}|${table.toLowerCase()}`;
+/** The index partition that names every table with sources. */
+const TABLES_PARTITION = 'tables';
+/** Newest first: row keys sort by the inverted time the source was taken on, then its id. */
+const MAX_TIME = 9_999_999_999_999;
+const invertedTime = (at: Date): string => String(MAX_TIME - at.getTime()).padStart(13, '0');
+export const indexRowKey = (createdOn: Date, sourceId: string): string =>
+  `${invertedTime(createdOn)}-${sourceId}`;
+
+const historyOf = (v: unknown): AttemptEntry[] | undefined => {
+  if (typeof v !== 'string') return undefined;
+  try {
+    return JSON.parse(v) as AttemptEntry[];
+  } catch {
+    return undefined;
+  }
+};
 
 function toEntity(record: Omit<TrackingRecord, 'etag'>, expiresOn: Date): Entity {
   const entity: Entity = {
@@ -159,6 +257,8 @@ function toEntity(record: Omit<TrackingRecord, 'etag'>, expiresOn: Date): Entity
     Uncertain: record.uncertain,
     LeaseUntil: record.leaseUntil,
     WriteId: record.writeId,
+    History: record.history && JSON.stringify(record.history.slice(-HISTORY_LIMIT)),
+    RetriedAs: record.retriedAs,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) entity[k] = v;
   return entity;
@@ -193,6 +293,8 @@ function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingReco
     uncertain: e.Uncertain === true,
     leaseUntil: e.LeaseUntil === undefined ? undefined : date(e.LeaseUntil),
     writeId: str(e.WriteId),
+    history: historyOf(e.History),
+    retriedAs: str(e.RetriedAs),
     etag: e.etag,
   };
 }
@@ -203,6 +305,9 @@ function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingReco
  * follows open items, not history) and `IngestionFailures` (one row per report).
  */
 export class TableTrackingStore implements TrackingPersistence {
+  /** Tables this process has named in the index already: each is written once per process. */
+  private readonly knownTables = new Set<string>();
+
   constructor(private readonly options: TableTrackingStoreOptions) {}
 
   async ensureTables(): Promise<void> {
@@ -210,6 +315,7 @@ export class TableTrackingStore implements TrackingPersistence {
       this.options.tracking.createTable(),
       this.options.open.createTable(),
       this.options.failures.createTable(),
+      this.options.index.createTable(),
     ]);
   }
 
@@ -304,7 +410,123 @@ export class TableTrackingStore implements TrackingPersistence {
     );
   }
 
+  async indexSource(record: Omit<TrackingRecord, 'etag'>): Promise<void> {
+    const partition = indexPartition(record.database, record.table);
+    if (!this.knownTables.has(partition)) {
+      await this.options.index.upsertEntity(
+        {
+          partitionKey: TABLES_PARTITION,
+          rowKey: partition,
+          Database: record.database,
+          Table: record.table,
+        },
+        'Replace',
+      );
+      this.knownTables.add(partition);
+    }
+    const entity: Entity = {
+      partitionKey: partition,
+      rowKey: indexRowKey(record.createdOn, record.sourceId),
+      SourceId: record.sourceId,
+      Database: record.database,
+      Table: record.table,
+      Kind: record.kind,
+      State: record.state,
+      Category: categoryOf(record),
+      CreatedOn: record.createdOn,
+      UpdatedOn: record.updatedOn,
+      Attempts: record.requeueCount + 1,
+      ExpiresOn: this.expiry(record.createdOn),
+    };
+    const optional = {
+      FinalStatus: record.finalStatus,
+      ErrorCode: record.errorCode,
+      Details: record.details?.slice(0, 2_000),
+    };
+    for (const [k, v] of Object.entries(optional)) if (v !== undefined) entity[k] = v;
+    await this.options.index.upsertEntity(entity, 'Replace');
+  }
+
+  async unindexSource(
+    record: Pick<TrackingRecord, 'sourceId' | 'database' | 'table' | 'createdOn'>,
+  ): Promise<void> {
+    try {
+      await this.options.index.deleteEntity(
+        indexPartition(record.database, record.table),
+        indexRowKey(record.createdOn, record.sourceId),
+      );
+    } catch (e) {
+      if (!isHttpStatus(e, 404)) throw e;
+    }
+  }
+
+  /**
+   * Reads the partitions of the tables asked for (one, or every table of the database, or every table),
+   * each from where the last page ended, in row-key order (newest first), and merges them: the cost follows
+   * the tables and the time range asked for, never all history.
+   */
+  async listSources(query: SourceQuery): Promise<SourcePage> {
+    const partitions =
+      query.database !== undefined && query.table !== undefined
+        ? [indexPartition(query.database, query.table)]
+        : await this.tablePartitions(query.database);
+    const conditions: string[] = [];
+    if (query.continuationToken) conditions.push(odata`RowKey gt ${query.continuationToken}`);
+    if (query.until) conditions.push(odata`RowKey gt ${`${invertedTime(query.until)}.`}`);
+    if (query.since) conditions.push(odata`RowKey lt ${`${invertedTime(query.since)}.`}`);
+    if (query.category) conditions.push(odata`Category eq ${query.category}`);
+    const pages = await Promise.all(
+      partitions.map(async (partition) => {
+        const rows: Record<string, unknown>[] = [];
+        const filter = [odata`PartitionKey eq ${partition}`, ...conditions].join(' and ');
+        for await (const row of this.options.index.listEntities({
+          queryOptions: { filter },
+        })) {
+          rows.push(row);
+          if (rows.length >= query.pageSize) break;
+        }
+        return rows;
+      }),
+    );
+    const merged = pages
+      .flat()
+      .sort((a, b) => String(a.rowKey).localeCompare(String(b.rowKey)))
+      .slice(0, query.pageSize);
+    const full = merged.length === query.pageSize;
+    return {
+      items: merged.map(toSummary),
+      continuationToken: full ? String(merged[merged.length - 1]?.rowKey) : undefined,
+    };
+  }
+
+  private async tablePartitions(database: string | undefined): Promise<string[]> {
+    const out: string[] = [];
+    for await (const row of this.options.index.listEntities<{ Database?: string }>({
+      queryOptions: { filter: odata`PartitionKey eq ${TABLES_PARTITION}` },
+    })) {
+      if (database === undefined || row.Database?.toLowerCase() === database.toLowerCase())
+        out.push(row.rowKey ?? '');
+    }
+    return out;
+  }
+
   private expiry(from: Date): Date {
     return new Date(from.getTime() + (this.options.retentionDays ?? 30) * 86_400_000);
   }
+}
+
+function toSummary(e: Record<string, unknown>): SourceSummary {
+  return {
+    sourceId: str(e.SourceId) ?? '',
+    database: str(e.Database) ?? '',
+    table: str(e.Table) ?? '',
+    kind: (str(e.Kind) ?? 'blob') as SourceKind,
+    state: (str(e.State) ?? 'queuing') as TrackingState,
+    finalStatus: str(e.FinalStatus),
+    errorCode: str(e.ErrorCode),
+    details: str(e.Details),
+    createdOn: date(e.CreatedOn),
+    updatedOn: date(e.UpdatedOn),
+    attempts: typeof e.Attempts === 'number' ? e.Attempts : 1,
+  };
 }

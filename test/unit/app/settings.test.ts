@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       landingKustoIdentity: 'system',
       landingOnSuccess: 'keep',
       landingDoneContainer: 'landing-done',
+      landingDeadLetterContainer: 'landing-deadletter',
       routesFile: undefined,
       landingAllowedDatabases: undefined,
       landingInclude: undefined,
