@@ -30,6 +30,7 @@ async function main(): Promise<void> {
       '',
       `kusto-ingest-functions is running locally: the local function host runs ${registeredFunctions().join(', ')}.`,
       `  Function host (HTTP API)   ${h}/api/health`,
+      `  Operator console           ${h}/api/console`,
       `  Kusto engine / ingest      ${stack.standin.engineUrl}   ${stack.standin.dmUrl}`,
       `  Azurite                    ${stack.azurite.blobEndpoint()}   (landing container: landing)`,
       `  Run the sweep now          curl -X POST ${h}/admin/functions/sweepStatus`,

@@ -5,6 +5,7 @@
  * (`timerTrigger.ts`).
  */
 import type { Timer } from '@azure/functions';
+import * as consolePage from '../../functions/console';
 import * as health from '../../functions/health';
 import * as ingestBlobs from '../../functions/ingestBlobs';
 import * as ingestHttp from '../../functions/ingestHttp';
@@ -13,6 +14,7 @@ import * as ingestList from '../../functions/ingestList';
 import * as ingestRetry from '../../functions/ingestRetry';
 import * as ingestRetryMany from '../../functions/ingestRetryMany';
 import * as ingestStatus from '../../functions/ingestStatus';
+import * as ingestSummary from '../../functions/ingestSummary';
 import * as landingReplay from '../../functions/landingReplay';
 import * as sweepStatus from '../../functions/sweepStatus';
 import { queueTriggerSettings, type QueueTriggerSettings } from './hostJson';
@@ -31,6 +33,8 @@ const HTTP_FUNCTIONS: readonly HttpFunction[] = [
   { name: 'ingestRetry', options: ingestRetry.options, handler: ingestRetry.handler },
   { name: 'ingestRetryMany', options: ingestRetryMany.options, handler: ingestRetryMany.handler },
   { name: 'landingReplay', options: landingReplay.options, handler: landingReplay.handler },
+  { name: 'ingestSummary', options: ingestSummary.options, handler: ingestSummary.handler },
+  { name: 'console', options: consolePage.options, handler: consolePage.handler },
   { name: 'health', options: health.options, handler: health.handler },
 ];
 

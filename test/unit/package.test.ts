@@ -84,6 +84,7 @@ describe('the deploy package', () => {
       mockRegistered.map((r) => [r.name, Object.values(r.bindings).find((b) => b.type.endsWith('Trigger'))]),
     );
     expect(Object.keys(triggers).sort()).toEqual([
+      'console',
       'health',
       'ingestBlobs',
       'ingestHttp',
@@ -92,6 +93,7 @@ describe('the deploy package', () => {
       'ingestRetry',
       'ingestRetryMany',
       'ingestStatus',
+      'ingestSummary',
       'landingReplay',
       'sweepStatus',
     ]);

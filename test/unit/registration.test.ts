@@ -68,6 +68,7 @@ describe('the compiled app, as the Functions host loads it', () => {
   it('matches one compiled file per function with the main glob', () => {
     expect(mainFiles().sort()).toEqual(
       [
+        'console',
         'health',
         'ingestBlobs',
         'ingestHttp',
@@ -76,6 +77,7 @@ describe('the compiled app, as the Functions host loads it', () => {
         'ingestRetry',
         'ingestRetryMany',
         'ingestStatus',
+        'ingestSummary',
         'landingReplay',
         'sweepStatus',
       ].map((f) => `dist/functions/${f}.js`),
@@ -84,6 +86,7 @@ describe('the compiled app, as the Functions host loads it', () => {
 
   it('registers every function once, with the intended triggers', () => {
     expect(mockRegistered.map((r) => r.name).sort()).toEqual([
+      'console',
       'health',
       'ingestBlobs',
       'ingestHttp',
@@ -92,6 +95,7 @@ describe('the compiled app, as the Functions host loads it', () => {
       'ingestRetry',
       'ingestRetryMany',
       'ingestStatus',
+      'ingestSummary',
       'landingReplay',
       'sweepStatus',
     ]);
@@ -123,6 +127,8 @@ describe('the compiled app, as the Functions host loads it', () => {
       ['ingestRetry', 'POST', 'ingest/status/{sourceId}/retry'],
       ['ingestRetryMany', 'POST', 'ingest/retry'],
       ['landingReplay', 'POST', 'landing/replay'],
+      ['ingestSummary', 'GET', 'ingest/summary'],
+      ['console', 'GET', 'console'],
     ] as const)
       expect([name, trigger(name)]).toEqual([
         name,
@@ -150,6 +156,8 @@ describe('the compiled app, as the Functions host loads it', () => {
       'ingestRetry',
       'ingestRetryMany',
       'landingReplay',
+      'ingestSummary',
+      'console',
       'health',
     ]) {
       const fn = mockRegistered.find((r) => r.name === name);

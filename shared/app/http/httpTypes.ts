@@ -15,6 +15,8 @@ export interface HttpRequestLike {
 export interface HttpResult {
   readonly status: number;
   readonly jsonBody?: unknown;
+  /** A text body (the console page), with its content-type in `headers`. */
+  readonly body?: string;
   readonly headers?: Record<string, string>;
 }
 

@@ -6,6 +6,8 @@ import type { AppContext } from '../context';
 import { replayLanding } from '../operator/replayLanding';
 import { retryMany } from '../operator/retryMany';
 import { retrySource } from '../operator/retrySource';
+import { summarize } from '../operator/summary';
+import { CONSOLE_PAGE } from './consolePage';
 import type { SourceCategory } from '../tracking/trackingStore';
 import { errorResult } from './errorResult';
 import { errorBody, HttpProblem, statusUrl, type HttpRequestLike, type HttpResult } from './httpTypes';
@@ -192,4 +194,30 @@ export async function handleReplayLanding(
   } catch (e) {
     return errorResult(e, log);
   }
+}
+
+/** `GET /api/ingest/summary?since=`: counts for the console's header (default: the last 24 hours). */
+export async function handleSummary(req: HttpRequestLike, ctx: AppContext, log: Logger): Promise<HttpResult> {
+  try {
+    const since = optionalTime('since', req.query.get('since')) ?? new Date(ctx.clock() - 86_400_000);
+    return { status: 200, jsonBody: await summarize(ctx, since) };
+  } catch (e) {
+    return errorResult(e, log);
+  }
+}
+
+/** `GET /api/console`: the operator console, one page over this API (it carries no data itself). */
+export function handleConsole(): HttpResult {
+  return {
+    status: 200,
+    body: CONSOLE_PAGE,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      // The page runs only its own inline script and talks only to this app.
+      'content-security-policy':
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'",
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-store',
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mayHaveBeenApplied } from '../../errors';
+import { classify, mayHaveBeenApplied } from '../../errors';
 import { silentLogger, type Logger } from '../../log';
 import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
 import type { FailureReporter } from './failureReporter';
@@ -403,16 +403,25 @@ export class TrackedSources {
 
   /** Ends what a stop between the writes of a close left: closed, but still listed (its index row too). */
   async finishClose(sourceId: string, record?: TrackingRecord): Promise<void> {
-    if (record) await this.store.indexSource(record);
+    if (record) await this.indexClosed(record);
     await this.store.unmarkOpen(sourceId);
   }
 
   /** The row, its listing row, then off the open list: a stop in between is finished by the sweep. */
   private async close(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
     const closed = await this.update(record, { ...changes, state: 'closed' });
-    await this.store.indexSource(closed);
+    await this.indexClosed(closed);
     await this.store.unmarkOpen(record.sourceId);
     return closed;
+  }
+
+  private async indexClosed(record: TrackingRecord): Promise<void> {
+    await this.store.indexSource(record).catch((e: unknown) => {
+      // An outage: stop here, and the sweep's finishClose writes it again. A row storage refuses for good
+      // must not keep the source open forever: the listing misses it, the tracking row stays true.
+      if (classify(e).transient) throw e;
+      this.warn(record, 'index', e);
+    });
   }
 
   /** The history with one more entry for the record's current attempt. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import { IngestError, isHttpStatus } from '../../errors';
 import type { IngestionProps } from '../../ingest/types';
@@ -207,9 +208,17 @@ export const OPEN_PARTITIONS = Array.from({ length: 16 }, (_, i) => `open-${i.to
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
-/** The index partition of one table: Kusto names are case-insensitive, so are these. */
+/** Names that read well as a partition key: valid Kusto names, short; anything else is hashed. */
+const KEYABLE_NAME = /^[\p{L}\p{N}_ .-]{1,100}$/u;
+
+/**
+ * The index partition of one table: Kusto names are case-insensitive, so are these. A rejected source can
+ * carry a name that is not valid (too long, '/', '#'): its partition is a hash, as a key cannot hold it.
+ */
 export const indexPartition = (database: string, table: string): string =>
-  `t|${database.toLowerCase()}|${table.toLowerCase()}`;
+  KEYABLE_NAME.test(database) && KEYABLE_NAME.test(table)
+    ? `t|${database.toLowerCase()}|${table.toLowerCase()}`
+    : `h|${createHash('sha256').update(`${database.toLowerCase()}\n${table.toLowerCase()}`).digest('hex')}`;
 /** The index partition that names every table with sources. */
 const TABLES_PARTITION = 'tables';
 /** Newest first: row keys sort by the inverted time the source was taken on, then its id. */
@@ -417,8 +426,8 @@ export class TableTrackingStore implements TrackingPersistence {
         {
           partitionKey: TABLES_PARTITION,
           rowKey: partition,
-          Database: record.database,
-          Table: record.table,
+          Database: record.database.slice(0, 2_000),
+          Table: record.table.slice(0, 2_000),
         },
         'Replace',
       );

@@ -1,0 +1,24 @@
+import {
+  app,
+  type HttpRequest,
+  type HttpResponseInit,
+  type HttpTriggerOptions,
+  type InvocationContext,
+} from '@azure/functions';
+import { handleConsole } from '../shared/app/http/operatorHandlers';
+
+/**
+ * `GET /api/console?code=<function key>`: the operator console page. The page keeps the key for its API
+ * calls; it loads no settings and no dependency, so it answers even when the app is misconfigured.
+ */
+export const options: Omit<HttpTriggerOptions, 'handler'> = {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'console',
+};
+
+export function handler(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+  return Promise.resolve(handleConsole());
+}
+
+app.http('console', { ...options, handler });
