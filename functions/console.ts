@@ -5,6 +5,7 @@ import {
   type HttpTriggerOptions,
   type InvocationContext,
 } from '@azure/functions';
+import { operatorAuthLevel, operatorGate } from '../shared/app/http/operatorAuth';
 import { handleConsole } from '../shared/app/http/operatorHandlers';
 
 /**
@@ -13,12 +14,12 @@ import { handleConsole } from '../shared/app/http/operatorHandlers';
  */
 export const options: Omit<HttpTriggerOptions, 'handler'> = {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: operatorAuthLevel(),
   route: 'console',
 };
 
-export function handler(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
-  return Promise.resolve(handleConsole());
+export function handler(request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+  return Promise.resolve(operatorGate(request, 'page') ?? handleConsole());
 }
 
 app.http('console', { ...options, handler });

@@ -101,6 +101,9 @@ param successWebhookUrl string = ''
 @description('Where each failure report is POSTed (optional).')
 param failureWebhookUrl string = ''
 
+@description('Client id of an Entra app registration (ID tokens on, redirect URI https://<app>/.auth/login/aad/callback): the operator console and API then sign users in instead of taking a function key. Empty keeps function keys.')
+param consoleEntraClientId string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var names = {
@@ -223,6 +226,7 @@ module functionApp 'modules/functionApp.bicep' = {
     landingOnSuccess: landingOnSuccess
     successWebhookUrl: successWebhookUrl
     failureWebhookUrl: failureWebhookUrl
+    consoleEntraClientId: consoleEntraClientId
   }
   dependsOn: [rbac]
 }

@@ -27,6 +27,8 @@ param successWebhookUrl string
 @secure()
 @description('Where each failure report is POSTed (optional).')
 param failureWebhookUrl string
+@description('Client id of an Entra app registration: the console and operator API then sign users in with it instead of taking a function key; empty keeps keys.')
+param consoleEntraClientId string = ''
 
 resource appStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: appStorageName
@@ -85,6 +87,7 @@ var appSettings = {
   ALLOWED_BLOB_HOSTS: ''
   LEASE_SECONDS: '600'
   HTTP_INGEST_FLAVOR: httpIngestFlavor
+  OPERATOR_AUTH: empty(consoleEntraClientId) ? 'key' : 'entra'
   // Telemetry, with Entra ID auth
   // With local auth off, the connection string alone cannot send telemetry: the identity must sign in.
   APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
@@ -119,6 +122,30 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: { maximumInstanceCount: 100, instanceMemoryMB: 2048 }
       runtime: { name: 'node', version: nodeVersion }
     }
+  }
+}
+
+// With an Entra app registration, App Service authentication signs operators in for the console and the
+// operator API (OPERATOR_AUTH entra: those functions check the signed-in principal). Anonymous requests
+// still reach the app, so the ingestion API keeps its function keys and /api/health stays open.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(consoleEntraClientId)) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: { enabled: true }
+    globalValidation: { requireAuthentication: false, unauthenticatedClientAction: 'AllowAnonymous' }
+    httpSettings: { requireHttps: true }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: consoleEntraClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: { allowedAudiences: [consoleEntraClientId, 'api://${consoleEntraClientId}'] }
+      }
+    }
+    login: { tokenStore: { enabled: true } }
   }
 }
 

@@ -59,6 +59,11 @@ export interface AppConfig {
   readonly allowedBlobHosts: readonly string[];
   /** The local storage emulator's blob origin, when the landing account is one (http, no Azure). */
   readonly localBlobOrigin: string | undefined;
+  /**
+   * How the console and the operator API are protected: a function key, or Entra sign-in through App
+   * Service authentication (the functions are then anonymous to the host and check the signed-in user).
+   */
+  readonly operatorAuth: 'key' | 'entra';
   /** What the settings do that their owner should change (a deprecated name): logged at start-up. */
   readonly warnings: readonly string[];
 }
@@ -83,13 +88,17 @@ export const CONFIG_DEFAULTS = {
   MAX_REQUEUE_ATTEMPTS: '3',
   HTTP_INGEST_FLAVOR: 'queued',
   LEASE_SECONDS: '600',
+  OPERATOR_AUTH: 'key',
 } as const;
 
 /**
  * A setting a trigger binding needs when its module loads (the queue name, the timer schedule): the
  * environment's value, else the app's own default.
  */
-export function triggerSetting(name: 'LANDING_EVENTS_QUEUE' | 'SWEEP_SCHEDULE', env = process.env): string {
+export function triggerSetting(
+  name: 'LANDING_EVENTS_QUEUE' | 'SWEEP_SCHEDULE' | 'OPERATOR_AUTH',
+  env = process.env,
+): string {
   const value = env[name]?.trim();
   return value ? value : CONFIG_DEFAULTS[name];
 }
@@ -123,6 +132,7 @@ export const CONFIG_SETTINGS = [
   'HTTP_INGEST_FLAVOR',
   'ALLOWED_BLOB_HOSTS',
   'LEASE_SECONDS',
+  'OPERATOR_AUTH',
 ] as const;
 
 /** Settings still read under an old name, with a warning; never emitted. */
@@ -209,6 +219,7 @@ const settingsSchema = z.object({
     .int('LEASE_SECONDS must be a whole number')
     .min(10, 'LEASE_SECONDS must be at least 10 (the longest bounded retry of one step)')
     .default(Number(CONFIG_DEFAULTS.LEASE_SECONDS)),
+  OPERATOR_AUTH: z.enum(['key', 'entra']).default(CONFIG_DEFAULTS.OPERATOR_AUTH),
   ALLOWED_BLOB_HOSTS: optional(
     z
       .string()
@@ -356,6 +367,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     allowedBlobHosts: commaList(s.ALLOWED_BLOB_HOSTS) ?? [],
     localBlobOrigin: localBlobOrigin(landingStorage),
     leaseSeconds: s.LEASE_SECONDS,
+    operatorAuth: s.OPERATOR_AUTH,
     warnings,
   };
 }

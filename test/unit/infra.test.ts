@@ -557,6 +557,23 @@ describe('landing after success, and the cluster reading landing blobs itself', 
   });
 });
 
+describe('the operator console behind Entra sign-in', () => {
+  it('turns on App Service authentication only with an app registration, letting anonymous requests through to the keyed API', () => {
+    const [auth] = declared('Microsoft.Web/sites/config');
+    expect(text(property(auth?.body, 'name'))).toBe('authsettingsV2');
+    const source = file('functionApp.bicep').source;
+    expect(source).toMatch(/resource auth '[^']+' = if \(!empty\(consoleEntraClientId\)\)/);
+    expect(text(property(auth?.body, 'properties.globalValidation'))).toContain(
+      "unauthenticatedClientAction: 'AllowAnonymous'",
+    );
+    expect(
+      text(property(auth?.body, 'properties.identityProviders.azureActiveDirectory.registration')),
+    ).toContain('clientId: consoleEntraClientId');
+    expect(source).toMatch(/OPERATOR_AUTH: empty\(consoleEntraClientId\) \? 'key' : 'entra'/);
+    expect(file('main.bicep').source).toMatch(/consoleEntraClientId: consoleEntraClientId/);
+  });
+});
+
 describe('app settings', () => {
   const settings = () => Object.fromEntries(entries(variable(file('functionApp.bicep'), 'appSettings')));
 
@@ -618,6 +635,7 @@ describe('app settings', () => {
       landingOnSuccess: 'keep',
       successWebhookUrl: '',
       failureWebhookUrl: '',
+      "empty(consoleEntraClientId) ? 'key' : 'entra'": 'key',
       'insights.properties.ConnectionString': 'InstrumentationKey=x',
     };
     const env = Object.fromEntries(Object.entries(settings()).map(([k, v]) => [k, resolved[v] ?? v]));

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       allowedBlobHosts: [],
       localBlobOrigin: 'http://127.0.0.1:10000',
       leaseSeconds: 600,
+      operatorAuth: 'key',
       warnings: [],
     });
   });
