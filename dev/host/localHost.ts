@@ -5,6 +5,12 @@
  * (`timerTrigger.ts`).
  */
 import type { Timer } from '@azure/functions';
+import * as backfillBlobs from '../../functions/backfillBlobs';
+import * as backfillCancel from '../../functions/backfillCancel';
+import * as backfillItem from '../../functions/backfillItem';
+import * as backfillPage from '../../functions/backfillPage';
+import * as backfillStart from '../../functions/backfillStart';
+import * as backfillStatus from '../../functions/backfillStatus';
 import * as consolePage from '../../functions/console';
 import * as health from '../../functions/health';
 import * as ingestBlobs from '../../functions/ingestBlobs';
@@ -35,6 +41,10 @@ const HTTP_FUNCTIONS: readonly HttpFunction[] = [
   { name: 'landingReplay', options: landingReplay.options, handler: landingReplay.handler },
   { name: 'ingestSummary', options: ingestSummary.options, handler: ingestSummary.handler },
   { name: 'console', options: consolePage.options, handler: consolePage.handler },
+  { name: 'backfillStart', options: backfillStart.options, handler: backfillStart.handler },
+  { name: 'backfillBlobs', options: backfillBlobs.options, handler: backfillBlobs.handler },
+  { name: 'backfillStatus', options: backfillStatus.options, handler: backfillStatus.handler },
+  { name: 'backfillCancel', options: backfillCancel.options, handler: backfillCancel.handler },
   { name: 'health', options: health.options, handler: health.handler },
 ];
 
@@ -94,6 +104,28 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     handler: ingestLanding.handler,
     log,
   });
+  // The backfill's task queues are on the app's own storage account.
+  const appConnection = process.env[backfillPage.options.connection];
+  if (!appConnection)
+    throw new Error(
+      `${backfillPage.options.connection} is not set: the local host needs a connection string for the backfill queues.`,
+    );
+  const backfillQueues = await Promise.all(
+    [
+      { name: 'backfillPage', fn: backfillPage },
+      { name: 'backfillItem', fn: backfillItem },
+    ].map(({ name, fn }) =>
+      startQueueTrigger({
+        ...queueTriggerSettings(),
+        ...options.queue,
+        functionName: name,
+        connectionString: appConnection,
+        queueName: fn.options.queueName,
+        handler: fn.handler,
+        log,
+      }),
+    ),
+  );
   const timer =
     (options.timer ?? true)
       ? startTimerTrigger(sweepStatus.options.schedule, () => runFunction('sweepStatus'), log)
@@ -107,11 +139,17 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
   return {
     url: http.url,
-    functions: [...HTTP_FUNCTIONS.map((f) => f.name), 'ingestLanding', 'sweepStatus'].sort(),
+    functions: [
+      ...HTTP_FUNCTIONS.map((f) => f.name),
+      'ingestLanding',
+      'sweepStatus',
+      'backfillPage',
+      'backfillItem',
+    ].sort(),
     runFunction,
     stop: async () => {
       await http.stop();
-      await Promise.all([queue.stop(), timer?.stop()]);
+      await Promise.all([queue.stop(), ...backfillQueues.map((q) => q.stop()), timer?.stop()]);
     },
   };
 }

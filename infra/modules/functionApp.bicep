@@ -88,6 +88,8 @@ var appSettings = {
   LEASE_SECONDS: '600'
   HTTP_INGEST_FLAVOR: httpIngestFlavor
   OPERATOR_AUTH: empty(consoleEntraClientId) ? 'key' : 'entra'
+  BACKFILL_PAGES_QUEUE: 'backfill-pages'
+  BACKFILL_ITEMS_QUEUE: 'backfill-items'
   // Telemetry, with Entra ID auth
   // With local auth off, the connection string alone cannot send telemetry: the identity must sign in.
   APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString

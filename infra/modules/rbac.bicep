@@ -47,7 +47,14 @@ var all = [
     scope: 'account'
     account: appStorageName
     role: 'storageTableDataContributor'
-    reason: 'The tracking tables: IngestionTracking, IngestionOpen, IngestionFailures and the listing index IngestionIndex.'
+    reason: 'The tracking tables: IngestionTracking, IngestionOpen, IngestionFailures and the listing index IngestionIndex, and the backfill jobs IngestionBackfill.'
+  }
+  {
+    principal: 'app'
+    scope: 'account'
+    account: appStorageName
+    role: 'storageQueueDataContributor'
+    reason: 'The backfill task queues (backfill-pages, backfill-items): the app sends page and item tasks, and their queue triggers read, delete and poison them.'
   }
   {
     principal: 'app'

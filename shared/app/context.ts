@@ -8,6 +8,7 @@ import { getIngestClient } from '../ingest/getIngestClient';
 import { ManagedStreamingIngestClient } from '../ingest/managedStreamingIngestClient';
 import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
+import { BackfillStore } from './backfill/backfillStore';
 import { Counters } from './counters';
 import { kustoBlobUrl } from './landing/kustoBlobUrl';
 import { LandingSas } from './landing/landingSas';
@@ -27,6 +28,7 @@ export const TABLES = {
   open: 'IngestionOpen',
   failures: 'IngestionFailures',
   index: 'IngestionIndex',
+  backfill: 'IngestionBackfill',
 } as const;
 
 /** The landing account's containers and queues. */
@@ -46,6 +48,13 @@ export interface LandingStorage {
   readonly kustoUrl: (blob: BlobClient) => Promise<string>;
 }
 
+/** The backfill's job table and task queues (on the app's storage account). */
+export interface BackfillResources {
+  readonly store: BackfillStore;
+  readonly pages: QueueClient;
+  readonly items: QueueClient;
+}
+
 /** Everything the triggers share: built once per process from the settings, and reused. */
 export interface AppContext {
   readonly config: AppConfig;
@@ -59,6 +68,7 @@ export interface AppContext {
   /** Which landing blobs are data (include and exclude globs). */
   readonly landingFilter: LandingFilter;
   readonly landing: LandingStorage;
+  readonly backfill: BackfillResources;
   /** Counts of what leaves no record (skipped landing blobs, ignored events), for logs and telemetry. */
   readonly counters: Counters;
   readonly clock: () => number;
@@ -78,6 +88,7 @@ export interface AppContextOptions {
     readonly open: string;
     readonly failures: string;
     readonly index: string;
+    readonly backfill: string;
   };
   /** Extra options for the ingest client (tests: storage fault policies). @default none */
   readonly ingestOptions?: Omit<QueuedIngestClientOptions, 'ingestUri' | 'credential'>;
@@ -174,10 +185,18 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     index: tableClient(config.appStorage, tables.index, policies),
   });
   const routesFile = config.routesFile ? loadRoutesFile(config.routesFile) : undefined;
+  const backfillStore = new BackfillStore(tableClient(config.appStorage, tables.backfill, policies));
+  const appQueues = queueService(config.appStorage);
+  const backfill: BackfillResources = {
+    store: backfillStore,
+    pages: appQueues.getQueueClient(config.backfillPagesQueue),
+    items: appQueues.getQueueClient(config.backfillItemsQueue),
+  };
   const tracking = new TrackedSources({
     store,
     reporter: new FailureReporter({ store, logger, webhookUrl: config.failureWebhookUrl }),
     successes: new SuccessReporter({ logger, webhookUrl: config.successWebhookUrl }),
+    onJobSourceClosed: (jobId, sourceId, outcome) => backfillStore.recordOutcome(jobId, sourceId, outcome),
     wasQueued: (record) => queuedEvidence(ingest, record.sourceId),
     clock,
     logger,
@@ -208,6 +227,7 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
       exclude: [...(config.landingExclude ?? DEFAULT_LANDING_EXCLUDE), ...(routesFile?.exclude ?? [])],
     }),
     landing,
+    backfill,
     counters: new Counters(),
     clock,
     logger,
@@ -217,6 +237,9 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
         landing.container.createIfNotExists(),
         landing.failed.createIfNotExists(),
         landing.events.createIfNotExists(),
+        backfillStore.ensureTable(),
+        backfill.pages.createIfNotExists(),
+        backfill.items.createIfNotExists(),
       ]).then(
         () => undefined,
         (e: unknown) => {

@@ -64,6 +64,9 @@ export interface AppConfig {
    * Service authentication (the functions are then anonymous to the host and check the signed-in user).
    */
   readonly operatorAuth: 'key' | 'entra';
+  /** The backfill's task queues, on the app's storage account. */
+  readonly backfillPagesQueue: string;
+  readonly backfillItemsQueue: string;
   /** What the settings do that their owner should change (a deprecated name): logged at start-up. */
   readonly warnings: readonly string[];
 }
@@ -89,6 +92,8 @@ export const CONFIG_DEFAULTS = {
   HTTP_INGEST_FLAVOR: 'queued',
   LEASE_SECONDS: '600',
   OPERATOR_AUTH: 'key',
+  BACKFILL_PAGES_QUEUE: 'backfill-pages',
+  BACKFILL_ITEMS_QUEUE: 'backfill-items',
 } as const;
 
 /**
@@ -96,7 +101,12 @@ export const CONFIG_DEFAULTS = {
  * environment's value, else the app's own default.
  */
 export function triggerSetting(
-  name: 'LANDING_EVENTS_QUEUE' | 'SWEEP_SCHEDULE' | 'OPERATOR_AUTH',
+  name:
+    | 'LANDING_EVENTS_QUEUE'
+    | 'SWEEP_SCHEDULE'
+    | 'OPERATOR_AUTH'
+    | 'BACKFILL_PAGES_QUEUE'
+    | 'BACKFILL_ITEMS_QUEUE',
   env = process.env,
 ): string {
   const value = env[name]?.trim();
@@ -133,6 +143,8 @@ export const CONFIG_SETTINGS = [
   'ALLOWED_BLOB_HOSTS',
   'LEASE_SECONDS',
   'OPERATOR_AUTH',
+  'BACKFILL_PAGES_QUEUE',
+  'BACKFILL_ITEMS_QUEUE',
 ] as const;
 
 /** Settings still read under an old name, with a warning; never emitted. */
@@ -220,6 +232,8 @@ const settingsSchema = z.object({
     .min(10, 'LEASE_SECONDS must be at least 10 (the longest bounded retry of one step)')
     .default(Number(CONFIG_DEFAULTS.LEASE_SECONDS)),
   OPERATOR_AUTH: z.enum(['key', 'entra']).default(CONFIG_DEFAULTS.OPERATOR_AUTH),
+  BACKFILL_PAGES_QUEUE: storageName.default(CONFIG_DEFAULTS.BACKFILL_PAGES_QUEUE),
+  BACKFILL_ITEMS_QUEUE: storageName.default(CONFIG_DEFAULTS.BACKFILL_ITEMS_QUEUE),
   ALLOWED_BLOB_HOSTS: optional(
     z
       .string()
@@ -368,6 +382,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     localBlobOrigin: localBlobOrigin(landingStorage),
     leaseSeconds: s.LEASE_SECONDS,
     operatorAuth: s.OPERATOR_AUTH,
+    backfillPagesQueue: s.BACKFILL_PAGES_QUEUE,
+    backfillItemsQueue: s.BACKFILL_ITEMS_QUEUE,
     warnings,
   };
 }

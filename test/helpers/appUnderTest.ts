@@ -72,6 +72,8 @@ export async function startAppUnderTest(
     LANDING_EVENTS_QUEUE: `landing-events-${id}`,
     LANDING_DONE_CONTAINER: `landing-done-${id}`,
     LANDING_DEADLETTER_CONTAINER: `landing-dl-${id}`,
+    BACKFILL_PAGES_QUEUE: `backfill-pages-${id}`,
+    BACKFILL_ITEMS_QUEUE: `backfill-items-${id}`,
     LANDING_BLOB_AUTH: 'account-key',
     ...settings,
   };
@@ -85,6 +87,7 @@ export async function startAppUnderTest(
       open: `Open${id}`,
       failures: `Failures${id}`,
       index: `Index${id}`,
+      backfill: `Backfill${id}`,
     },
   });
   await ctx.ready();

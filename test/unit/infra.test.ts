@@ -222,6 +222,7 @@ describe('role assignments: least privilege, each with its reason', () => {
       'the Functions host storage by identity (the host docs require Blob Data Owner) and the deployment package',
     ],
     ['app', 'account appStorageName', 'storageTableDataContributor', 'the tracking tables'],
+    ['app', 'account appStorageName', 'storageQueueDataContributor', 'the backfill task queues'],
     [
       'app',
       'account landingStorageName',
@@ -610,6 +611,8 @@ describe('app settings', () => {
       'LANDING_KUSTO_IDENTITY',
       'LANDING_DONE_CONTAINER',
       'LANDING_DEADLETTER_CONTAINER',
+      'BACKFILL_PAGES_QUEUE',
+      'BACKFILL_ITEMS_QUEUE',
       'STATUS_MODE',
       'SWEEP_SCHEDULE',
       'STALE_AFTER_MINUTES',

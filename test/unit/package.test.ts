@@ -84,6 +84,12 @@ describe('the deploy package', () => {
       mockRegistered.map((r) => [r.name, Object.values(r.bindings).find((b) => b.type.endsWith('Trigger'))]),
     );
     expect(Object.keys(triggers).sort()).toEqual([
+      'backfillBlobs',
+      'backfillCancel',
+      'backfillItem',
+      'backfillPage',
+      'backfillStart',
+      'backfillStatus',
       'console',
       'health',
       'ingestBlobs',

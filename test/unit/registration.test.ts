@@ -68,6 +68,12 @@ describe('the compiled app, as the Functions host loads it', () => {
   it('matches one compiled file per function with the main glob', () => {
     expect(mainFiles().sort()).toEqual(
       [
+        'backfillBlobs',
+        'backfillCancel',
+        'backfillItem',
+        'backfillPage',
+        'backfillStart',
+        'backfillStatus',
         'console',
         'health',
         'ingestBlobs',
@@ -86,6 +92,12 @@ describe('the compiled app, as the Functions host loads it', () => {
 
   it('registers every function once, with the intended triggers', () => {
     expect(mockRegistered.map((r) => r.name).sort()).toEqual([
+      'backfillBlobs',
+      'backfillCancel',
+      'backfillItem',
+      'backfillPage',
+      'backfillStart',
+      'backfillStatus',
       'console',
       'health',
       'ingestBlobs',
@@ -129,11 +141,24 @@ describe('the compiled app, as the Functions host loads it', () => {
       ['landingReplay', 'POST', 'landing/replay'],
       ['ingestSummary', 'GET', 'ingest/summary'],
       ['console', 'GET', 'console'],
+      ['backfillStart', 'POST', 'backfill'],
+      ['backfillStatus', 'GET', 'backfill/{jobId}'],
+      ['backfillCancel', 'DELETE', 'backfill/{jobId}'],
+      ['backfillBlobs', 'GET', 'backfill/{jobId}/blobs'],
     ] as const)
       expect([name, trigger(name)]).toEqual([
         name,
         expect.objectContaining({ type: 'httpTrigger', methods: [method], authLevel: 'function', route }),
       ]);
+    for (const [name, queueName] of [
+      ['backfillPage', 'backfill-pages'],
+      ['backfillItem', 'backfill-items'],
+    ] as const)
+      expect(trigger(name)).toMatchObject({
+        type: 'queueTrigger',
+        queueName,
+        connection: 'AzureWebJobsStorage',
+      });
     expect(trigger('health')).toMatchObject({
       type: 'httpTrigger',
       methods: ['GET'],
@@ -157,6 +182,10 @@ describe('the compiled app, as the Functions host loads it', () => {
       'ingestRetryMany',
       'landingReplay',
       'ingestSummary',
+      'backfillBlobs',
+      'backfillCancel',
+      'backfillStart',
+      'backfillStatus',
       'console',
       'health',
     ]) {

@@ -4,7 +4,7 @@ import { ReportLevel, ReportMethod, type IngestionProps } from '../../ingest/typ
 import type { Logger } from '../../log';
 import { isBinaryFormat } from '../../message/dataFormat';
 import type { AppContext } from '../context';
-import { RouteError, routeBlob, type RouteTarget } from '../routing/routeBlob';
+import { RouteError, routeBlob, type LandingRouting, type RouteTarget } from '../routing/routeBlob';
 import { TRACKED_ENQUEUE, type Failure } from '../tracking/trackedSources';
 import type { TrackingRecord } from '../tracking/trackingStore';
 import { parseLandingEvent, type BlobCreated } from './blobCreated';
@@ -52,6 +52,13 @@ export async function handleLandingEvent(
   return ingestLandingBlob(ctx, log, event);
 }
 
+/** How a backfill job takes a landing blob on: its own routing, and its id on the source. */
+export interface LandingIngestOptions {
+  /** @default the app's (ROUTES_FILE, LANDING_ALLOWED_DATABASES) */
+  readonly routing?: LandingRouting;
+  readonly jobId?: string;
+}
+
 /**
  * Takes one landing blob version on: routes it, tracks it, queues it by URL with a read SAS, or reports
  * and quarantines it. The sweep calls this too, for a version whose delivery stopped half-way.
@@ -60,6 +67,7 @@ export async function ingestLandingBlob(
   ctx: AppContext,
   log: Logger,
   event: BlobCreated,
+  options: LandingIngestOptions = {},
 ): Promise<LandingOutcome> {
   const path = pathInContainer(ctx.landing.container.url, event.url);
   if (path === undefined)
@@ -80,7 +88,7 @@ export async function ingestLandingBlob(
   }
   const sourceUrl = canonicalBlobUrl(blob.url);
   const sourceId = landingSourceId(sourceUrl, eTag);
-  const route = await routeLanding(ctx, blob, path, properties, sourceId);
+  const route = await routeLanding(blob, path, properties, sourceId, options.routing ?? ctx.routing);
 
   const begun = await ctx.tracking.begin({
     sourceId,
@@ -90,6 +98,7 @@ export async function ingestLandingBlob(
     props: route.props,
     sourceUrl,
     eTag,
+    ...(options.jobId !== undefined && { jobId: options.jobId }),
   });
   if (begun.kind !== 'new' && begun.kind !== 'resumed') {
     // Queued or closed already, or another delivery is at work on it (the sweep finishes what it leaves).
@@ -159,11 +168,11 @@ async function rawSizeOf(
 
 /** The ingestion properties of a landing blob, or why it cannot be routed (and as much of them as is known). */
 async function routeLanding(
-  ctx: AppContext,
   blob: BlobClient,
   path: string,
   properties: BlobGetPropertiesResponse,
   sourceId: string,
+  routing: LandingRouting,
 ): Promise<{ props: IngestionProps; error?: IngestError }> {
   const reporting = {
     sourceId,
@@ -172,7 +181,7 @@ async function routeLanding(
   };
   let target: RouteTarget;
   try {
-    target = routeBlob({ path, metadata: properties.metadata ?? {} }, ctx.routing.rules, ctx.routing);
+    target = routeBlob({ path, metadata: properties.metadata ?? {} }, routing.rules, routing);
   } catch (e) {
     if (!(e instanceof RouteError)) throw e;
     return {

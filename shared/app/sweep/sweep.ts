@@ -1,6 +1,7 @@
 import { classify, isNotFound } from '../../errors';
 import type { IngestionStatus } from '../../ingest/types';
 import type { Logger } from '../../log';
+import { jobIngestOptions } from '../backfill/backfillJob';
 import type { AppContext } from '../context';
 import { afterLandingSuccess } from '../landing/afterSuccess';
 import {
@@ -169,7 +170,9 @@ async function redrive(
 ): Promise<void> {
   if (record.kind === 'landing') {
     const url = ctx.landing.container.getBlobClient(landingPathOf(ctx, record)).url;
-    const outcome = await ingestLandingBlob(ctx, log, { url, eTag: record.eTag });
+    // A backfill job's blob is routed as its job routes it.
+    const options = record.jobId ? await jobIngestOptions(ctx, record.jobId) : undefined;
+    const outcome = await ingestLandingBlob(ctx, log, { url, eTag: record.eTag }, options);
     if (outcome.outcome !== 'ignored') {
       summary.reenqueued += outcome.outcome === 'queued' ? 1 : 0;
       summary.quarantined += outcome.outcome === 'rejected' ? 1 : 0;

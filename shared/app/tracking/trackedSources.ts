@@ -6,6 +6,7 @@ import type { FailureReporter } from './failureReporter';
 import { SuccessReporter } from './successReporter';
 import type { QueuedEvidence } from './statusLookup';
 import {
+  categoryOf,
   HISTORY_LIMIT,
   isTrackingConflict,
   TrackingConflictError,
@@ -65,6 +66,15 @@ export interface TrackedSourcesOptions {
   /** Tells of each success (log line, webhook). @default a silent one */
   readonly successes?: SuccessReporter;
   /**
+   * Told how a source of a backfill job ended, before its row is closed (so a stop repeats it; it must be
+   * idempotent). @default nothing
+   */
+  readonly onJobSourceClosed?: (
+    jobId: string,
+    sourceId: string,
+    outcome: 'succeeded' | 'failed',
+  ) => Promise<void>;
+  /**
    * What the ingestion service knows of the source: asked before queueing a source whose previous holder's
    * lease ran out, since that holder may have queued it just before it stopped.
    * @default nothing is known, so nothing is skipped
@@ -89,6 +99,7 @@ export class TrackedSources {
   readonly store: TrackingPersistence;
   private readonly reporter: FailureReporter;
   private readonly successes: SuccessReporter;
+  private readonly onJobSourceClosed: TrackedSourcesOptions['onJobSourceClosed'];
   private readonly clock: () => number;
   private readonly wasQueued: (record: TrackingRecord) => Promise<QueuedEvidence>;
   private readonly logger: Logger;
@@ -99,6 +110,7 @@ export class TrackedSources {
     this.store = options.store;
     this.reporter = options.reporter;
     this.successes = options.successes ?? new SuccessReporter();
+    this.onJobSourceClosed = options.onJobSourceClosed;
     this.clock = options.clock ?? Date.now;
     this.wasQueued = options.wasQueued ?? (() => Promise.resolve('none' as const));
     this.logger = options.logger ?? silentLogger;
@@ -409,6 +421,14 @@ export class TrackedSources {
 
   /** The row, its listing row, then off the open list: a stop in between is finished by the sweep. */
   private async close(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
+    if (record.jobId !== undefined && this.onJobSourceClosed) {
+      const category = categoryOf({ state: 'closed', finalStatus: changes.finalStatus });
+      await this.onJobSourceClosed(
+        record.jobId,
+        record.sourceId,
+        category === 'succeeded' ? 'succeeded' : 'failed',
+      );
+    }
     const closed = await this.update(record, { ...changes, state: 'closed' });
     await this.indexClosed(closed);
     await this.store.unmarkOpen(record.sourceId);

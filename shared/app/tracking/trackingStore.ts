@@ -40,6 +40,8 @@ export interface TrackingRecord {
   readonly statusTableUrl?: string | undefined;
   /** What a request with an Idempotency-Key asked for, so that a reuse of the key for other data is refused. */
   readonly fingerprint?: string | undefined;
+  /** The backfill job that took this source on, if one did (its counts follow the source's end). */
+  readonly jobId?: string | undefined;
   readonly createdOn: Date;
   readonly updatedOn: Date;
   readonly requeueCount: number;
@@ -257,6 +259,7 @@ function toEntity(record: Omit<TrackingRecord, 'etag'>, expiresOn: Date): Entity
     RawDataSize: record.rawDataSize,
     StatusTableUrl: record.statusTableUrl,
     Fingerprint: record.fingerprint,
+    JobId: record.jobId,
     FinalStatus: record.finalStatus,
     ErrorCode: record.errorCode,
     FailureStatus: record.failureStatus,
@@ -290,6 +293,7 @@ function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingReco
     rawDataSize: typeof e.RawDataSize === 'number' ? e.RawDataSize : undefined,
     statusTableUrl: str(e.StatusTableUrl),
     fingerprint: str(e.Fingerprint),
+    jobId: str(e.JobId),
     createdOn: date(e.CreatedOn),
     updatedOn: date(e.UpdatedOn),
     requeueCount: typeof e.RequeueCount === 'number' ? e.RequeueCount : 0,

@@ -48,6 +48,8 @@ describe('loadConfig', () => {
       localBlobOrigin: 'http://127.0.0.1:10000',
       leaseSeconds: 600,
       operatorAuth: 'key',
+      backfillPagesQueue: 'backfill-pages',
+      backfillItemsQueue: 'backfill-items',
       warnings: [],
     });
   });

@@ -1,0 +1,16 @@
+import { app, type InvocationContext, type StorageQueueTriggerOptions } from '@azure/functions';
+import { runItem } from '../shared/app/backfill/backfillJob';
+import { getAppContext } from '../shared/app/context';
+import { triggerSetting } from '../shared/app/settings';
+
+/** One blob version of a backfill job, through the tracked landing path (ingested once, reported like any other). */
+export const options: Omit<StorageQueueTriggerOptions, 'handler'> = {
+  queueName: triggerSetting('BACKFILL_ITEMS_QUEUE'),
+  connection: 'AzureWebJobsStorage',
+};
+
+export async function handler(message: unknown, context: InvocationContext): Promise<void> {
+  await runItem(getAppContext(), context, message);
+}
+
+app.storageQueue('backfillItem', { ...options, handler });

@@ -1,0 +1,328 @@
+import { randomUUID } from 'node:crypto';
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import { classify, isNotFound, isHttpStatus } from '../../errors';
+import type { Logger } from '../../log';
+import type { AppContext } from '../context';
+import { ingestLandingBlob, type LandingIngestOptions } from '../landing/handleLandingEvent';
+import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landingBlob';
+import { routeBlob } from '../routing/routeBlob';
+import { jobRouting, type BackfillOptions } from './backfillOptions';
+import type { DryRunEntry, JobRecord } from './backfillStore';
+
+/** Blobs listed per page task: one listing call, then one table read and one message per new blob. */
+export const PAGE_SIZE = 1_000;
+
+/** A page task's message: which page of which job. */
+export interface PageTask {
+  readonly jobId: string;
+  readonly page: number;
+}
+
+/** An item task's message: one blob version of a job. */
+export interface ItemTask {
+  readonly jobId: string;
+  readonly url: string;
+  readonly eTag: string;
+}
+
+/** Why a request cannot start a job: its container is missing or cannot be listed. */
+export class BackfillRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackfillRefused';
+  }
+}
+
+const encode = (task: object): string => Buffer.from(JSON.stringify(task)).toString('base64');
+
+const pageTaskSchema = z.object({ jobId: z.uuid(), page: z.number().int().nonnegative() });
+const itemTaskSchema = z.object({ jobId: z.uuid(), url: z.url(), eTag: z.string().min(1) });
+
+/** A task message as the queue trigger gives it (an object, or text): undefined when it is none of ours. */
+function parseTask<T>(schema: z.ZodType<T>, message: unknown): T | undefined {
+  let value = message;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Starts a job: checks that its container can be listed, records the job and its first page, and sends
+ * the first page task. The listing, the skip checks and the ingestions run in the page and item tasks,
+ * spread over the instances the queues wake.
+ */
+export async function startBackfill(ctx: AppContext, options: BackfillOptions): Promise<JobRecord> {
+  await ctx.ready();
+  const container = ctx.landing.service.getContainerClient(options.container);
+  try {
+    await container.listBlobsFlat({ prefix: options.prefix }).byPage({ maxPageSize: 1 }).next();
+  } catch (e) {
+    if (isNotFound(e))
+      throw new BackfillRefused(
+        400,
+        'ContainerNotFound',
+        `The container '${options.container}' does not exist.`,
+      );
+    if (isHttpStatus(e, 403))
+      throw new BackfillRefused(
+        403,
+        'ContainerNotReadable',
+        `The app's identity may not list '${options.container}': give it Storage Blob Data Reader there.`,
+      );
+    throw e;
+  }
+  const job: JobRecord = {
+    jobId: randomUUID(),
+    state: 'running',
+    options,
+    createdOn: new Date(ctx.clock()),
+    listingDone: false,
+  };
+  await ctx.backfill.store.createJob(job);
+  await ctx.backfill.store.createPage(job.jobId, 0, '', 0);
+  await sendPageTask(ctx, { jobId: job.jobId, page: 0 }, 0);
+  return job;
+}
+
+async function sendPageTask(ctx: AppContext, task: PageTask, delaySeconds: number): Promise<void> {
+  await ctx.backfill.pages.sendMessage(encode(task), {
+    visibilityTimeout: Math.min(Math.ceil(delaySeconds), 6 * 86_400),
+  });
+  await ctx.backfill.store.updatePage(task.jobId, task.page, { taskSent: true });
+}
+
+/** The job's filters over a listed blob: prefix aside (the listing applies it), globs, times, the landing filter. */
+function matcher(ctx: AppContext, options: BackfillOptions) {
+  const include = options.include.length > 0 ? picomatch([...options.include], { dot: true }) : undefined;
+  const exclude = options.exclude.length > 0 ? picomatch([...options.exclude], { dot: true }) : undefined;
+  return (name: string, size: number, modified: Date | undefined): boolean => {
+    if (size === 0) return false; // the landing path skips empty blobs too
+    if (include && !include(name)) return false;
+    if (exclude?.(name)) return false;
+    if (ctx.landingFilter.skipReason(name)) return false;
+    const at = modified?.toISOString();
+    if (options.modifiedSince && (!at || at < options.modifiedSince)) return false;
+    if (options.modifiedUntil && (!at || at >= options.modifiedUntil)) return false;
+    return true;
+  };
+}
+
+/**
+ * Runs one page task: lists the page, skips blob versions that are tracked already (by the landing path or
+ * another job), sends one item task per new one (spread over time by maxBlobsPerSecond), writes the next
+ * page's start once and sends its task, then marks the page done with its counts. Repeating it (a retried
+ * message) repeats no count and forks no chain; items it sends twice are one source each (the source id is
+ * the blob version's).
+ */
+export async function runPage(ctx: AppContext, log: Logger, message: unknown): Promise<void> {
+  const task = parseTask(pageTaskSchema, message);
+  if (!task) {
+    log.error(JSON.stringify({ event: 'BackfillTaskInvalid', queue: 'pages' }));
+    return; // nobody can act on it: dropped, and said so
+  }
+  await ctx.ready();
+  const { store } = ctx.backfill;
+  const job = await store.getJob(task.jobId);
+  if (!job || job.state !== 'running') return;
+  const page = await store.getPage(task.jobId, task.page);
+  if (!page || page.done) return;
+  const { options } = job;
+  const container = ctx.landing.service.getContainerClient(options.container);
+  const listing = container
+    .listBlobsFlat({ prefix: options.prefix, includeMetadata: options.dryRun })
+    .byPage({ maxPageSize: PAGE_SIZE, ...(page.token && { continuationToken: page.token }) });
+  const first = await listing.next();
+  const response = first.done === true ? undefined : first.value;
+  const blobs = response?.segment.blobItems ?? [];
+  const next = response?.continuationToken;
+  const matches = matcher(ctx, options);
+  const room = options.limit === undefined ? Infinity : options.limit - page.matchedBefore;
+  let matched = 0;
+  let skipped = 0;
+  let queued = 0;
+  let bytes = 0;
+  const dry: DryRunEntry[] = [];
+  const rate = options.maxBlobsPerSecond;
+  let limitReached = false;
+  for (const item of blobs) {
+    const size = item.properties.contentLength ?? 0;
+    if (!matches(item.name, size, item.properties.lastModified)) continue;
+    if (matched >= room) {
+      limitReached = true;
+      break;
+    }
+    matched += 1;
+    bytes += size;
+    const blob = container.getBlobClient(item.name);
+    if (options.dryRun) {
+      dry.push(dryRunEntry(ctx, options, item.name, size, item.metadata ?? {}));
+      continue;
+    }
+    const eTag = unquoteETag(item.properties.etag);
+    const sourceId = landingSourceId(canonicalBlobUrl(blob.url), eTag);
+    const tracked = await ctx.tracking.get(sourceId);
+    if (tracked && tracked.jobId !== task.jobId) {
+      skipped += 1;
+      continue;
+    }
+    if (tracked) continue; // this job's, from an earlier run of this page: under way or done
+    const item_: ItemTask = { jobId: task.jobId, url: blob.url, eTag };
+    await ctx.backfill.items.sendMessage(encode(item_), {
+      ...(rate !== undefined && {
+        visibilityTimeout: Math.min(Math.floor((matched - 1) / rate), 86_400),
+      }),
+    });
+    queued += 1;
+  }
+  if (options.dryRun && dry.length > 0) await store.addDryRunEntries(task.jobId, task.page, dry);
+  const more = next !== undefined && next !== '' && !limitReached && matched < room;
+  if (more) {
+    await store.createPage(task.jobId, task.page + 1, next, page.matchedBefore + matched);
+    const following = await store.getPage(task.jobId, task.page + 1);
+    // A page task sent ahead of the items it follows would outrun maxBlobsPerSecond.
+    if (following && !following.taskSent)
+      await sendPageTask(ctx, { jobId: task.jobId, page: task.page + 1 }, rate ? matched / rate : 0);
+  } else {
+    await store.updateJob(task.jobId, { listingDone: true });
+  }
+  await store.updatePage(task.jobId, task.page, { done: true, matched, skipped, queued, bytes });
+  log.info(
+    JSON.stringify({
+      event: 'BackfillPage',
+      jobId: task.jobId,
+      page: task.page,
+      matched,
+      skipped,
+      queued,
+      more,
+    }),
+  );
+}
+
+function dryRunEntry(
+  ctx: AppContext,
+  options: BackfillOptions,
+  path: string,
+  size: number,
+  metadata: Record<string, string>,
+): DryRunEntry {
+  const routing = jobRouting(ctx, options);
+  try {
+    const target = routeBlob({ path, metadata }, routing.rules, routing);
+    return {
+      path,
+      size,
+      database: target.database,
+      table: target.table,
+      format: target.format,
+      creationTime: target.creationTime,
+    };
+  } catch (e) {
+    return { path, size, error: classify(e).message };
+  }
+}
+
+/** The ingest options a job's blobs are taken on with (its routing and id), for item tasks and the sweep. */
+export async function jobIngestOptions(
+  ctx: AppContext,
+  jobId: string,
+): Promise<LandingIngestOptions | undefined> {
+  const job = await ctx.backfill.store.getJob(jobId);
+  if (!job) return undefined;
+  return { routing: jobRouting(ctx, job.options), jobId };
+}
+
+/**
+ * Runs one item task: the blob version goes through the landing path, tracked under the job, so the live
+ * landing path and any other job can never ingest it twice. What does not become this job's source
+ * (tracked by others meanwhile, gone, changed, empty) is counted as skipped.
+ */
+export async function runItem(ctx: AppContext, log: Logger, message: unknown): Promise<void> {
+  const task = parseTask(itemTaskSchema, message);
+  if (!task) {
+    log.error(JSON.stringify({ event: 'BackfillTaskInvalid', queue: 'items' }));
+    return;
+  }
+  await ctx.ready();
+  const job = await ctx.backfill.store.getJob(task.jobId);
+  if (!job || job.state !== 'running') return;
+  const outcome = await ingestLandingBlob(
+    ctx,
+    log,
+    { url: task.url, eTag: task.eTag },
+    { routing: jobRouting(ctx, job.options), jobId: task.jobId },
+  );
+  if (outcome.outcome === 'queued' || outcome.outcome === 'rejected') return; // its close records it
+  if (outcome.outcome === 'duplicate') {
+    const record = await ctx.tracking.get(outcome.sourceId);
+    if (record?.jobId === task.jobId) return; // this job's own, sent twice
+  }
+  const sourceId = landingSourceId(canonicalBlobUrl(task.url), task.eTag);
+  await ctx.backfill.store.recordSkippedOnce(task.jobId, sourceId);
+}
+
+/** What `GET /api/backfill/{jobId}` answers. */
+export interface JobStatus {
+  readonly jobId: string;
+  readonly state: 'running' | 'completed' | 'cancelled';
+  readonly dryRun: boolean;
+  readonly counts: {
+    readonly pages: number;
+    readonly matched: number;
+    readonly skipped: number;
+    readonly queued: number;
+    readonly succeeded: number;
+    readonly failed: number;
+    readonly bytes: number;
+  };
+  readonly createdOn: string;
+}
+
+/** The job's counts: its pages' (listing), and its sources' ends (written as each closes). */
+export async function jobStatus(ctx: AppContext, jobId: string): Promise<JobStatus | undefined> {
+  await ctx.ready();
+  const job = await ctx.backfill.store.getJob(jobId);
+  if (!job) return undefined;
+  const pages = (await ctx.backfill.store.listPages(jobId)).filter((p) => p.done);
+  const sum = (k: 'matched' | 'skipped' | 'queued' | 'bytes') => pages.reduce((n, p) => n + p[k], 0);
+  const ends = job.options.dryRun
+    ? { succeeded: 0, failed: 0, skipped: 0 }
+    : await ctx.backfill.store.countOutcomes(jobId);
+  const matched = sum('matched');
+  const skipped = sum('skipped') + ends.skipped;
+  const finished = job.options.dryRun || skipped + ends.succeeded + ends.failed >= matched;
+  return {
+    jobId,
+    state: job.state === 'cancelled' ? 'cancelled' : job.listingDone && finished ? 'completed' : 'running',
+    dryRun: job.options.dryRun,
+    counts: {
+      pages: pages.length,
+      matched,
+      skipped,
+      queued: sum('queued'),
+      succeeded: ends.succeeded,
+      failed: ends.failed,
+      bytes: sum('bytes'),
+    },
+    createdOn: job.createdOn.toISOString(),
+  };
+}
+
+/** Stops a job: no page or item task of it does anything more; what is queued to Kusto already lands. */
+export async function cancelJob(ctx: AppContext, jobId: string): Promise<boolean> {
+  await ctx.ready();
+  if (!(await ctx.backfill.store.getJob(jobId))) return false;
+  await ctx.backfill.store.updateJob(jobId, { state: 'cancelled' });
+  return true;
+}

@@ -1,0 +1,138 @@
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import { IngestValidationError } from '../../errors';
+import { isDataFormat } from '../../message/dataFormat';
+import { validateEntityName } from '../../names';
+import type { AppContext } from '../context';
+import { compileTimePattern, type LandingRouting, type RoutingRule } from '../routing/routeBlob';
+
+/** What `POST /api/backfill` takes (docs/contracts.md, 'Backfill'). */
+export const backfillRequestSchema = z
+  .object({
+    /** A container of the landing account. @default the landing container */
+    container: z.string().optional(),
+    /** Another storage account: not yet supported (the answer says so). */
+    accountUrl: z.string().optional(),
+    prefix: z.string().max(1024).optional(),
+    include: z.array(z.string().min(1)).max(100).optional(),
+    exclude: z.array(z.string().min(1)).max(100).optional(),
+    database: z.string().optional(),
+    table: z.string().optional(),
+    format: z.string().optional(),
+    mapping: z.string().optional(),
+    creationTimePattern: z.string().optional(),
+    tags: z.array(z.string().min(1).max(1024)).max(50).optional(),
+    modifiedSince: z.string().optional(),
+    modifiedUntil: z.string().optional(),
+    limit: z.number().int().positive().optional(),
+    maxBlobsPerSecond: z.number().positive().max(10_000).optional(),
+    dryRun: z.boolean().optional(),
+  })
+  .strict();
+
+export type BackfillRequest = z.infer<typeof backfillRequestSchema>;
+
+/** A job's options, checked: what the job record keeps and every task of the job reads. */
+export interface BackfillOptions {
+  readonly container: string;
+  readonly prefix: string;
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  /** The job's own routing rule (`**`), ahead of the app's rules; undefined: route as landing blobs. */
+  readonly rule: RoutingRule | undefined;
+  readonly modifiedSince: string | undefined;
+  readonly modifiedUntil: string | undefined;
+  readonly limit: number | undefined;
+  readonly maxBlobsPerSecond: number | undefined;
+  readonly dryRun: boolean;
+}
+
+const invalid = (message: string) => new IngestValidationError(message, 'InvalidProperty');
+
+function time(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime()))
+    throw invalid(`${name} '${value.slice(0, 60)}' is not a date: use ISO 8601.`);
+  return at.toISOString();
+}
+
+function globs(name: string, patterns: readonly string[] | undefined): string[] {
+  for (const p of patterns ?? []) {
+    try {
+      picomatch(p);
+    } catch (e) {
+      throw invalid(`${name} glob '${p.slice(0, 100)}' is not valid: ${(e as Error).message}`);
+    }
+  }
+  return [...(patterns ?? [])];
+}
+
+/** Checks a request and turns it into the job's options; a clear InvalidProperty error otherwise. */
+export function backfillOptions(ctx: Pick<AppContext, 'config'>, request: BackfillRequest): BackfillOptions {
+  if (request.accountUrl !== undefined)
+    throw new IngestValidationError(
+      'accountUrl: backfilling from another storage account is not supported yet; copy the blobs into the landing account, or backfill a container of it.',
+      'InvalidProperty',
+    );
+  const container = request.container ?? ctx.config.landingContainer;
+  if (container !== ctx.config.landingContainer)
+    throw new IngestValidationError(
+      `container '${container.slice(0, 63)}': only the landing container ('${ctx.config.landingContainer}') can be backfilled yet; other containers need their own failure handling (they are never quarantined) and are not supported yet.`,
+      'InvalidProperty',
+    );
+  const named = [request.database, request.table].filter((v) => v !== undefined).length;
+  if (named === 1)
+    throw invalid('Give database and table together, or neither (then blobs route as landing blobs).');
+  if (named === 0 && (request.format !== undefined || request.mapping !== undefined))
+    throw invalid('format and mapping need database and table: give all of them, or none.');
+  if (request.format !== undefined && !isDataFormat(request.format.toLowerCase()))
+    throw invalid(
+      `format '${request.format.slice(0, 40)}' is not a Kusto data format (csv, json, parquet...).`,
+    );
+  if (request.creationTimePattern !== undefined) {
+    try {
+      compileTimePattern(request.creationTimePattern);
+    } catch (e) {
+      throw invalid((e as Error).message);
+    }
+  }
+  const ruled = named === 2 || request.creationTimePattern !== undefined || (request.tags?.length ?? 0) > 0;
+  const rule: RoutingRule | undefined = ruled
+    ? {
+        match: '**',
+        ...(request.database !== undefined && { database: validateEntityName('database', request.database) }),
+        ...(request.table !== undefined && { table: validateEntityName('table', request.table) }),
+        ...(request.format !== undefined && { format: request.format.toLowerCase() }),
+        ...(request.mapping !== undefined && { mapping: validateEntityName('mapping', request.mapping) }),
+        ...(request.creationTimePattern !== undefined && {
+          creationTimePattern: request.creationTimePattern,
+        }),
+        ...(request.tags !== undefined && { tags: request.tags }),
+      }
+    : undefined;
+  const modifiedSince = time('modifiedSince', request.modifiedSince);
+  const modifiedUntil = time('modifiedUntil', request.modifiedUntil);
+  if (modifiedSince && modifiedUntil && modifiedSince >= modifiedUntil)
+    throw invalid('modifiedSince must be before modifiedUntil.');
+  return {
+    container,
+    prefix: request.prefix ?? '',
+    include: globs('include', request.include),
+    exclude: globs('exclude', request.exclude),
+    rule,
+    modifiedSince,
+    modifiedUntil,
+    limit: request.limit,
+    maxBlobsPerSecond: request.maxBlobsPerSecond,
+    dryRun: request.dryRun ?? false,
+  };
+}
+
+/** How the job's blobs are routed: its rule first, then the app's rules, within the allowed databases. */
+export function jobRouting(ctx: Pick<AppContext, 'routing'>, options: BackfillOptions): LandingRouting {
+  return {
+    rules: options.rule ? [options.rule, ...ctx.routing.rules] : ctx.routing.rules,
+    allowedDatabases: ctx.routing.allowedDatabases,
+  };
+}

@@ -1,0 +1,208 @@
+import type { QueueClient } from '@azure/storage-queue';
+import { runItem, runPage } from '../../shared/app/backfill/backfillJob';
+import {
+  handleBackfillBlobs,
+  handleBackfillStatus,
+  handleCancelBackfill,
+  handleStartBackfill,
+} from '../../shared/app/http/backfillHandlers';
+import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
+import { runSweep } from '../../shared/app/sweep/sweep';
+import { apiRequest } from '../helpers/apiRequest';
+import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import { eventually } from '../helpers/engine';
+
+let app: AppUnderTest;
+const TABLES = ['Hist1', 'Hist2', 'Hist3'];
+const PER_TABLE = 370; // 1,110 blobs: two listing pages
+const paths: string[] = [];
+
+beforeAll(async () => {
+  app = await startAppUnderTest();
+  for (const t of TABLES) await app.kusto.mgmt(`.create table ${t} (id:long, name:string)`);
+  for (const [ti, t] of TABLES.entries())
+    for (let i = 0; i < PER_TABLE; i++)
+      paths.push(`demo/${t}/2024/0${(i % 9) + 1}/1${i % 10}/part-${ti}-${i}.csv`);
+  // Blobs that were there before the app: no event was ever raised for them.
+  for (let i = 0; i < paths.length; i += 50)
+    await Promise.all(
+      paths.slice(i, i + 50).map((p, j) => {
+        const body = `${i + j},${p}\n`;
+        return app.ctx.landing.container.getBlockBlobClient(p).upload(body, Buffer.byteLength(body));
+      }),
+    );
+}, 120_000);
+afterAll(async () => {
+  await app.stop();
+});
+
+interface Status {
+  state: string;
+  counts: Record<'pages' | 'matched' | 'skipped' | 'queued' | 'succeeded' | 'failed' | 'bytes', number>;
+}
+
+async function start(job: Record<string, unknown>) {
+  return handleStartBackfill(apiRequest('POST', '/api/backfill', JSON.stringify(job)), app.ctx, app.log);
+}
+
+async function status(jobId: string): Promise<Status> {
+  const r = await handleBackfillStatus(
+    { ...apiRequest('GET', `/api/backfill/${jobId}`), params: { jobId } },
+    app.ctx,
+    app.log,
+  );
+  expect(r.status).toBe(200);
+  return r.jsonBody as Status;
+}
+
+/** Drains one task queue through its function, as the queue trigger would; how many ran. */
+async function drain(queue: QueueClient, run: (message: unknown) => Promise<void>): Promise<number> {
+  let ran = 0;
+  for (;;) {
+    const { receivedMessageItems: items } = await queue.receiveMessages({
+      numberOfMessages: 32,
+      visibilityTimeout: 120,
+    });
+    if (items.length === 0) return ran;
+    await Promise.all(
+      items.map(async (m) => {
+        await run(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')));
+        await queue.deleteMessage(m.messageId, m.popReceipt);
+      }),
+    );
+    ran += items.length;
+  }
+}
+
+/** Runs page and item tasks, and the sweep, until the job completes. */
+async function runToEnd(jobId: string): Promise<Status> {
+  return eventually(
+    async () => {
+      await drain(app.ctx.backfill.pages, (m) => runPage(app.ctx, app.log, m));
+      await drain(app.ctx.backfill.items, (m) => runItem(app.ctx, app.log, m));
+      await runSweep(app.ctx, app.log);
+      const s = await status(jobId);
+      return s.state === 'completed' ? s : undefined;
+    },
+    120_000,
+    `job ${jobId} completed`,
+  );
+}
+
+const totalRows = async () => {
+  let n = 0;
+  for (const t of TABLES) n += await app.kusto.count(t);
+  return n;
+};
+
+describe('backfill: blobs that were there before the app', () => {
+  it('a dry run lists exactly what the real run then ingests, and queues nothing', async () => {
+    const dry = await start({ prefix: 'demo/Hist1/', creationTimePattern: "yyyy'/'MM'/'dd", dryRun: true });
+    expect(dry.status).toBe(202);
+    const jobId = (dry.jsonBody as { jobId: string }).jobId;
+    const done = await runToEnd(jobId);
+    expect(done.counts).toMatchObject({ matched: PER_TABLE, queued: 0, succeeded: 0 });
+    const listed: { path: string; database: string; table: string; creationTime: string }[] = [];
+    let token: string | null = null;
+    do {
+      const r = await handleBackfillBlobs(
+        {
+          ...apiRequest(
+            'GET',
+            `/api/backfill/${jobId}/blobs?pageSize=200${token ? `&continuationToken=${token}` : ''}`,
+          ),
+          params: { jobId },
+        },
+        app.ctx,
+        app.log,
+      );
+      const body = r.jsonBody as { blobs: typeof listed; continuationToken: string | null };
+      listed.push(...body.blobs);
+      token = body.continuationToken;
+    } while (token);
+    expect(listed.map((b) => b.path).sort()).toEqual(paths.filter((p) => p.startsWith('demo/Hist1/')).sort());
+    expect(listed[0]).toMatchObject({ database: 'demo', table: 'Hist1' });
+    expect(listed.find((b) => b.path.includes('/2024/03/12/'))?.creationTime).toBe(
+      '2024-03-12T00:00:00.000Z',
+    );
+    expect(await totalRows()).toBe(0);
+    expect((await app.ctx.backfill.items.getProperties()).approximateMessagesCount).toBe(0);
+  }, 60_000);
+
+  it('ingests every blob once with its creation time; live events for the same blobs do not double them; a rerun skips all', async () => {
+    // The live landing path takes a few of them on first (their events arrive during the backfill).
+    const live = paths.slice(0, 5);
+    for (const p of live) {
+      const blob = app.ctx.landing.container.getBlobClient(p);
+      const etag = (await blob.getProperties()).etag ?? '';
+      expect((await handleLandingEvent(blobCreatedEvent(blob.url, etag), app.ctx, app.log)).outcome).toBe(
+        'queued',
+      );
+    }
+    const started = await start({ prefix: 'demo/', creationTimePattern: "yyyy'/'MM'/'dd" });
+    expect(started).toMatchObject({ status: 202 });
+    const jobId = (started.jsonBody as { jobId: string }).jobId;
+    // A page task delivered twice (a retried message): the chain is not forked, nothing is sent twice.
+    await drain(app.ctx.backfill.pages, async (m) => {
+      await runPage(app.ctx, app.log, m);
+      await runPage(app.ctx, app.log, m);
+    });
+    const done = await runToEnd(jobId);
+    expect(done.counts).toMatchObject({
+      pages: 2,
+      matched: paths.length,
+      skipped: live.length,
+      queued: paths.length - live.length,
+      succeeded: paths.length - live.length,
+      failed: 0,
+    });
+    await eventually(
+      async () => ((await totalRows()) >= paths.length ? true : undefined),
+      30_000,
+      'every row',
+    );
+    await app.dm.standin.worker?.drained();
+    expect(await totalRows()).toBe(paths.length);
+    const extents = await app.kusto.mgmt('.show table Hist2 extents');
+    expect(extents.rows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(extents.rows)).toMatch(/2024-0\d-1\d/);
+
+    const rerun = await start({ prefix: 'demo/', creationTimePattern: "yyyy'/'MM'/'dd" });
+    const again = await runToEnd((rerun.jsonBody as { jobId: string }).jobId);
+    expect(again.counts).toMatchObject({ matched: paths.length, skipped: paths.length, queued: 0 });
+    expect(await totalRows()).toBe(paths.length);
+  }, 240_000);
+
+  it('completes a prefix that matches nothing with matched 0, and cancels on request', async () => {
+    const none = await start({ prefix: 'nothing/here/' });
+    expect(await runToEnd((none.jsonBody as { jobId: string }).jobId)).toMatchObject({
+      counts: { matched: 0 },
+    });
+    const cancelled = await start({ prefix: 'demo/', database: 'demo', table: 'Hist1' });
+    const jobId = (cancelled.jsonBody as { jobId: string }).jobId;
+    const r = await handleCancelBackfill(
+      { ...apiRequest('DELETE', `/api/backfill/${jobId}`), params: { jobId } },
+      app.ctx,
+      app.log,
+    );
+    expect(r).toMatchObject({ status: 202, jsonBody: { state: 'cancelled' } });
+    expect(await drain(app.ctx.backfill.pages, (m) => runPage(app.ctx, app.log, m))).toBe(1);
+    expect(await status(jobId)).toMatchObject({ state: 'cancelled', counts: { pages: 0, queued: 0 } });
+  });
+
+  it.each([
+    [{ database: 'demo' }, /database and table together/],
+    [{ format: 'csv' }, /format and mapping need database and table/],
+    [{ database: 'demo', table: 'T', format: 'excel' }, /not a Kusto data format/],
+    [{ creationTimePattern: "MM'/'dd" }, /needs at least yyyy/],
+    [{ container: 'elsewhere' }, /only the landing container/],
+    [{ accountUrl: 'https://other.blob.core.windows.net' }, /not supported yet/],
+    [{ modifiedSince: 'yesterday' }, /not a date/],
+    [{ limit: -1 }, /limit/],
+    [{ unknown: true }, /unknown|Unrecognized/i],
+  ])('refuses %j with what was wrong', async (job, pattern) => {
+    const r = await start(job);
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.jsonBody)).toMatch(pattern);
+  });
+});
