@@ -7,6 +7,7 @@
 import type { Timer } from '@azure/functions';
 import * as backfillBlobs from '../../functions/backfillBlobs';
 import * as backfillCancel from '../../functions/backfillCancel';
+import * as backfillFailures from '../../functions/backfillFailures';
 import * as backfillItem from '../../functions/backfillItem';
 import * as backfillPage from '../../functions/backfillPage';
 import * as backfillStart from '../../functions/backfillStart';
@@ -45,6 +46,7 @@ const HTTP_FUNCTIONS: readonly HttpFunction[] = [
   { name: 'backfillBlobs', options: backfillBlobs.options, handler: backfillBlobs.handler },
   { name: 'backfillStatus', options: backfillStatus.options, handler: backfillStatus.handler },
   { name: 'backfillCancel', options: backfillCancel.options, handler: backfillCancel.handler },
+  { name: 'backfillFailures', options: backfillFailures.options, handler: backfillFailures.handler },
   { name: 'health', options: health.options, handler: health.handler },
 ];
 

@@ -86,6 +86,7 @@ describe('the deploy package', () => {
     expect(Object.keys(triggers).sort()).toEqual([
       'backfillBlobs',
       'backfillCancel',
+      'backfillFailures',
       'backfillItem',
       'backfillPage',
       'backfillStart',

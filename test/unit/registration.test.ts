@@ -70,6 +70,7 @@ describe('the compiled app, as the Functions host loads it', () => {
       [
         'backfillBlobs',
         'backfillCancel',
+        'backfillFailures',
         'backfillItem',
         'backfillPage',
         'backfillStart',
@@ -94,6 +95,7 @@ describe('the compiled app, as the Functions host loads it', () => {
     expect(mockRegistered.map((r) => r.name).sort()).toEqual([
       'backfillBlobs',
       'backfillCancel',
+      'backfillFailures',
       'backfillItem',
       'backfillPage',
       'backfillStart',
@@ -145,6 +147,7 @@ describe('the compiled app, as the Functions host loads it', () => {
       ['backfillStatus', 'GET', 'backfill/{jobId}'],
       ['backfillCancel', 'DELETE', 'backfill/{jobId}'],
       ['backfillBlobs', 'GET', 'backfill/{jobId}/blobs'],
+      ['backfillFailures', 'GET', 'backfill/{jobId}/failures'],
     ] as const)
       expect([name, trigger(name)]).toEqual([
         name,
@@ -184,6 +187,7 @@ describe('the compiled app, as the Functions host loads it', () => {
       'ingestSummary',
       'backfillBlobs',
       'backfillCancel',
+      'backfillFailures',
       'backfillStart',
       'backfillStatus',
       'console',

@@ -277,6 +277,8 @@ export interface JobStatus {
   readonly jobId: string;
   readonly state: 'running' | 'completed' | 'cancelled';
   readonly dryRun: boolean;
+  /** The listing reached its end: `matched` is final. */
+  readonly listingDone: boolean;
   readonly counts: {
     readonly pages: number;
     readonly matched: number;
@@ -306,6 +308,7 @@ export async function jobStatus(ctx: AppContext, jobId: string): Promise<JobStat
     jobId,
     state: job.state === 'cancelled' ? 'cancelled' : job.listingDone && finished ? 'completed' : 'running',
     dryRun: job.options.dryRun,
+    listingDone: job.listingDone,
     counts: {
       pages: pages.length,
       matched,

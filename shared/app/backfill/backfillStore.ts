@@ -186,6 +186,26 @@ export class BackfillStore {
     return counts;
   }
 
+  /** The job's sources that ended with this outcome: their ids, paged. */
+  async listOutcomes(
+    jobId: string,
+    outcome: JobOutcome,
+    pageSize: number,
+    after: string | undefined,
+  ): Promise<{ sourceIds: string[]; continuationToken: string | undefined }> {
+    const base = odata`PartitionKey eq ${outcomes(jobId)} and Outcome eq ${outcome}`;
+    const filter = after ? `${base} and ${odata`RowKey gt ${after}`}` : base;
+    const sourceIds: string[] = [];
+    for await (const e of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
+      sourceIds.push(e.rowKey ?? '');
+      if (sourceIds.length >= pageSize) break;
+    }
+    return {
+      sourceIds,
+      continuationToken: sourceIds.length >= pageSize ? sourceIds[sourceIds.length - 1] : undefined,
+    };
+  }
+
   async addDryRunEntries(jobId: string, page: number, entries: readonly DryRunEntry[]): Promise<void> {
     // One transaction per 100 rows of one partition: a page of 1,000 blobs is 10 requests.
     for (let i = 0; i < entries.length; i += 100) {

@@ -33,6 +33,7 @@ export async function handleStartBackfill(
       throw new HttpProblem(400, 'InvalidProperty', `The job is not valid: ${issues}.`);
     }
     const options = backfillOptions(ctx, parsed.data);
+    await ctx.ready();
     const others = (await ctx.backfill.store.listJobs()).filter(
       (j) =>
         j.state === 'running' &&
@@ -124,6 +125,43 @@ export async function handleBackfillBlobs(
       status: 200,
       jsonBody: { blobs: page.entries, continuationToken: page.continuationToken ?? null },
     };
+  } catch (e) {
+    return errorResult(e, log);
+  }
+}
+
+/**
+ * `GET /api/backfill/{jobId}/failures?continuationToken=`: the job's blobs that failed, with the error code
+ * and reason of each (for the CLI's failures report), 200 per page.
+ */
+export async function handleBackfillFailures(
+  req: HttpRequestLike,
+  ctx: AppContext,
+  log: Logger,
+): Promise<HttpResult> {
+  try {
+    const jobId = jobIdOf(req);
+    await ctx.ready();
+    if (!(await ctx.backfill.store.getJob(jobId)))
+      return errorBody(404, 'NotFound', 'No backfill job has this id.');
+    const token = req.query.get('continuationToken') ?? undefined;
+    if (token !== undefined && !isUuid(token))
+      throw new HttpProblem(400, 'InvalidProperty', 'continuationToken is not one this API gave.');
+    const page = await ctx.backfill.store.listOutcomes(jobId, 'failed', 200, token);
+    const failures = await Promise.all(
+      page.sourceIds.map(async (sourceId) => {
+        const record = await ctx.tracking.get(sourceId);
+        return {
+          sourceId,
+          source: record?.sourceUrl ?? null,
+          finalStatus: record?.finalStatus ?? null,
+          errorCode: record?.errorCode ?? null,
+          details: record?.details ?? null,
+          statusUrl: `${new URL(req.url).origin}/api/ingest/status/${sourceId}`,
+        };
+      }),
+    );
+    return { status: 200, jsonBody: { failures, continuationToken: page.continuationToken ?? null } };
   } catch (e) {
     return errorResult(e, log);
   }
