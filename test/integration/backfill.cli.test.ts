@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { LocalHost, startLocalHost } from '../../dev/host/localHost';
 import { resetAppContext } from '../../shared/app/context';
 import { closeIngestClients } from '../../shared/ingest/getIngestClient';
-import { engine } from '../helpers/engine';
+import { engine, eventually } from '../helpers/engine';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
 import { blobService, connectionString } from '../helpers/stack';
 
@@ -114,4 +114,57 @@ describe('npm run backfill', () => {
     expect(report[1]).toMatch(/broken\.csv,Stream_WrongNumberOfFields,/);
     expect(await engine(dm?.standin.engineUrl ?? '').count(table)).toBe(20);
   }, 90_000);
+
+  it('a job whose host is stopped half-way and started again completes, every blob ingested once', async () => {
+    const container = blobService(0).getContainerClient(landing);
+    const count = 1_500;
+    for (let i = 0; i < count; i += 100)
+      await Promise.all(
+        Array.from({ length: Math.min(100, count - i) }, (_, j) => {
+          const body = `${i + j},restart\n`;
+          return container.getBlockBlobClient(`restart/${i + j}.csv`).upload(body, body.length);
+        }),
+      );
+    const kusto = engine(dm?.standin.engineUrl ?? '');
+    await kusto.mgmt('.create table Restarted (id:long, name:string)');
+    const started = await fetch(`${host?.url ?? ''}/api/backfill`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        prefix: 'restart/',
+        database: 'demo',
+        table: 'Restarted',
+        maxBlobsPerSecond: 400,
+      }),
+    });
+    expect(started.status).toBe(202);
+    const { jobId } = (await started.json()) as { jobId: string };
+    const status = async () =>
+      (await (await fetch(`${host?.url ?? ''}/api/backfill/${jobId}`)).json()) as {
+        state: string;
+        listingDone: boolean;
+        counts: { pages: number; matched: number; succeeded: number; failed: number; skipped: number };
+      };
+    // Stopped once the first page is listed, with its item tasks and the next page's task still waiting.
+    await eventually(async () => ((await status()).counts.pages >= 1 ? true : undefined), 30_000, 'page 1');
+    await host?.stop();
+    const mid = await status().catch(() => undefined); // the host is down: nothing answers
+    expect(mid).toBeUndefined();
+    jest.resetModules();
+    const { startLocalHost: start } = jest.requireActual<{ startLocalHost: typeof startLocalHost }>(
+      '../../dev/host/localHost',
+    );
+    host = await start({ port: 0, queue: { pollIntervalMs: 100 }, log: () => undefined });
+    const done = await eventually(
+      async () => {
+        const s = await status();
+        return s.state === 'completed' ? s : undefined;
+      },
+      120_000,
+      'the job completed after the restart',
+    );
+    expect(done.counts).toMatchObject({ matched: count, succeeded: count, failed: 0, skipped: 0 });
+    await dm?.standin.worker?.drained();
+    expect(await kusto.count('Restarted')).toBe(count);
+  }, 180_000);
 });
