@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import picomatch from 'picomatch';
+import { FUNCTION_NAMES } from '../helpers/functionNames';
 
 interface Registered {
   name: string;
@@ -83,27 +84,7 @@ describe('the deploy package', () => {
     const triggers = Object.fromEntries(
       mockRegistered.map((r) => [r.name, Object.values(r.bindings).find((b) => b.type.endsWith('Trigger'))]),
     );
-    expect(Object.keys(triggers).sort()).toEqual([
-      'backfillBlobs',
-      'backfillCancel',
-      'backfillFailures',
-      'backfillItem',
-      'backfillPage',
-      'backfillStart',
-      'backfillStatus',
-      'console',
-      'health',
-      'ingestBlobs',
-      'ingestHttp',
-      'ingestLanding',
-      'ingestList',
-      'ingestRetry',
-      'ingestRetryMany',
-      'ingestStatus',
-      'ingestSummary',
-      'landingReplay',
-      'sweepStatus',
-    ]);
+    expect(Object.keys(triggers).sort()).toEqual([...FUNCTION_NAMES]);
     expect(triggers.ingestHttp).toMatchObject({ type: 'httpTrigger', route: 'ingest/{database}/{table}' });
     expect(triggers.ingestLanding).toMatchObject({ type: 'queueTrigger', queueName: 'landing-events' });
     expect(triggers.sweepStatus).toMatchObject({ type: 'timerTrigger', schedule: '0 */5 * * * *' });

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
+import { FUNCTION_NAMES } from '../helpers/functionNames';
 
 interface Binding {
   type: string;
@@ -66,53 +67,11 @@ describe('the compiled app, as the Functions host loads it', () => {
   });
 
   it('matches one compiled file per function with the main glob', () => {
-    expect(mainFiles().sort()).toEqual(
-      [
-        'backfillBlobs',
-        'backfillCancel',
-        'backfillFailures',
-        'backfillItem',
-        'backfillPage',
-        'backfillStart',
-        'backfillStatus',
-        'console',
-        'health',
-        'ingestBlobs',
-        'ingestHttp',
-        'ingestLanding',
-        'ingestList',
-        'ingestRetry',
-        'ingestRetryMany',
-        'ingestStatus',
-        'ingestSummary',
-        'landingReplay',
-        'sweepStatus',
-      ].map((f) => `dist/functions/${f}.js`),
-    );
+    expect(mainFiles().sort()).toEqual([...FUNCTION_NAMES].map((f) => `dist/functions/${f}.js`));
   });
 
   it('registers every function once, with the intended triggers', () => {
-    expect(mockRegistered.map((r) => r.name).sort()).toEqual([
-      'backfillBlobs',
-      'backfillCancel',
-      'backfillFailures',
-      'backfillItem',
-      'backfillPage',
-      'backfillStart',
-      'backfillStatus',
-      'console',
-      'health',
-      'ingestBlobs',
-      'ingestHttp',
-      'ingestLanding',
-      'ingestList',
-      'ingestRetry',
-      'ingestRetryMany',
-      'ingestStatus',
-      'ingestSummary',
-      'landingReplay',
-      'sweepStatus',
-    ]);
+    expect(mockRegistered.map((r) => r.name).sort()).toEqual([...FUNCTION_NAMES]);
     expect(trigger('ingestLanding')).toMatchObject({
       type: 'queueTrigger',
       queueName: 'landing-events',

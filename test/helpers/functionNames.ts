@@ -1,0 +1,22 @@
+/** Every function the app registers, sorted: the registration and package tests check against it. */
+export const FUNCTION_NAMES = [
+  'backfillBlobs',
+  'backfillCancel',
+  'backfillFailures',
+  'backfillItem',
+  'backfillPage',
+  'backfillStart',
+  'backfillStatus',
+  'console',
+  'health',
+  'ingestBlobs',
+  'ingestHttp',
+  'ingestLanding',
+  'ingestList',
+  'ingestRetry',
+  'ingestRetryMany',
+  'ingestStatus',
+  'ingestSummary',
+  'landingReplay',
+  'sweepStatus',
+] as const;
