@@ -198,6 +198,25 @@ describe('backfill: blobs that were there before the app', () => {
     expect(r).toMatchObject({ status: 202, jsonBody: { state: 'cancelled' } });
     expect(await drain(app.ctx.backfill.pages, (m) => runPage(app.ctx, app.log, m))).toBe(1);
     expect(await status(jobId)).toMatchObject({ state: 'cancelled', counts: { pages: 0, queued: 0 } });
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    for (const [path, want] of [
+      [`/api/backfill/${unknown}`, 404],
+      [`/api/backfill/not-a-job`, 400],
+    ] as const) {
+      const jobIdParam = path.split('/')[3] ?? '';
+      const r = await handleBackfillStatus(
+        { ...apiRequest('GET', path), params: { jobId: jobIdParam } },
+        app.ctx,
+        app.log,
+      );
+      expect([path, r.status]).toEqual([path, want]);
+    }
+    const notDry = await handleBackfillBlobs(
+      { ...apiRequest('GET', `/api/backfill/${jobId}/blobs`), params: { jobId } },
+      app.ctx,
+      app.log,
+    );
+    expect(notDry).toMatchObject({ status: 409, jsonBody: { error: { code: 'NotADryRun' } } });
   });
 
   it.each([

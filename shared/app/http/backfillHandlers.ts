@@ -2,6 +2,7 @@ import type { Logger } from '../../log';
 import { isUuid } from '../../uuid';
 import { backfillOptions, backfillRequestSchema } from '../backfill/backfillOptions';
 import { BackfillRefused, cancelJob, jobStatus, startBackfill } from '../backfill/backfillJob';
+import type { JobRecord } from '../backfill/backfillStore';
 import type { AppContext } from '../context';
 import { errorResult } from './errorResult';
 import { errorBody, HttpProblem, type HttpRequestLike, type HttpResult } from './httpTypes';
@@ -17,6 +18,17 @@ function jobIdOf(req: HttpRequestLike): string {
   if (!isUuid(jobId))
     throw new HttpProblem(400, 'InvalidProperty', `'${jobId.slice(0, 80)}' is not a job id.`);
   return jobId;
+}
+
+const NO_JOB = () => new HttpProblem(404, 'NotFound', 'No backfill job has this id.');
+
+/** The job the request names: 400 for a malformed id, 404 for an unknown one. */
+async function requestedJob(req: HttpRequestLike, ctx: AppContext): Promise<JobRecord> {
+  const jobId = jobIdOf(req);
+  await ctx.ready();
+  const job = await ctx.backfill.store.getJob(jobId);
+  if (!job) throw NO_JOB();
+  return job;
 }
 
 /** `POST /api/backfill`: checks the request and the container at once, then starts the job (202). */
@@ -78,7 +90,7 @@ export async function handleBackfillStatus(
 ): Promise<HttpResult> {
   try {
     const status = await jobStatus(ctx, jobIdOf(req));
-    if (!status) return errorBody(404, 'NotFound', 'No backfill job has this id.');
+    if (!status) throw NO_JOB();
     return { status: 200, jsonBody: status };
   } catch (e) {
     return errorResult(e, log);
@@ -93,7 +105,7 @@ export async function handleCancelBackfill(
 ): Promise<HttpResult> {
   try {
     const jobId = jobIdOf(req);
-    if (!(await cancelJob(ctx, jobId))) return errorBody(404, 'NotFound', 'No backfill job has this id.');
+    if (!(await cancelJob(ctx, jobId))) throw NO_JOB();
     return { status: 202, jsonBody: { jobId, state: 'cancelled' } };
   } catch (e) {
     return errorResult(e, log);
@@ -107,10 +119,8 @@ export async function handleBackfillBlobs(
   log: Logger,
 ): Promise<HttpResult> {
   try {
-    const jobId = jobIdOf(req);
-    await ctx.ready();
-    const job = await ctx.backfill.store.getJob(jobId);
-    if (!job) return errorBody(404, 'NotFound', 'No backfill job has this id.');
+    const job = await requestedJob(req, ctx);
+    const jobId = job.jobId;
     if (!job.options.dryRun)
       return errorBody(409, 'NotADryRun', 'Only a dry run lists its blobs: its status has the counts.');
     const sizeText = req.query.get('pageSize');
@@ -140,10 +150,7 @@ export async function handleBackfillFailures(
   log: Logger,
 ): Promise<HttpResult> {
   try {
-    const jobId = jobIdOf(req);
-    await ctx.ready();
-    if (!(await ctx.backfill.store.getJob(jobId)))
-      return errorBody(404, 'NotFound', 'No backfill job has this id.');
+    const { jobId } = await requestedJob(req, ctx);
     const token = req.query.get('continuationToken') ?? undefined;
     if (token !== undefined && !isUuid(token))
       throw new HttpProblem(400, 'InvalidProperty', 'continuationToken is not one this API gave.');
