@@ -6,7 +6,7 @@ import type { Logger } from '../../log';
 import type { AppContext } from '../context';
 import { ingestLandingBlob, type LandingIngestOptions } from '../landing/handleLandingEvent';
 import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landingBlob';
-import { routeBlob } from '../routing/routeBlob';
+import { routeBlob, type LandingRouting } from '../routing/routeBlob';
 import { jobRouting, type BackfillOptions } from './backfillOptions';
 import type { DryRunEntry, JobRecord } from './backfillStore';
 
@@ -147,6 +147,7 @@ export async function runPage(ctx: AppContext, log: Logger, message: unknown): P
   const blobs = response?.segment.blobItems ?? [];
   const next = response?.continuationToken;
   const matches = matcher(ctx, options);
+  const routing = jobRouting(ctx, options);
   const room = options.limit === undefined ? Infinity : options.limit - page.matchedBefore;
   let matched = 0;
   let skipped = 0;
@@ -166,7 +167,7 @@ export async function runPage(ctx: AppContext, log: Logger, message: unknown): P
     bytes += size;
     const blob = container.getBlobClient(item.name);
     if (options.dryRun) {
-      dry.push(dryRunEntry(ctx, options, item.name, size, item.metadata ?? {}));
+      dry.push(dryRunEntry(routing, item.name, size, item.metadata ?? {}));
       continue;
     }
     const eTag = unquoteETag(item.properties.etag);
@@ -211,13 +212,11 @@ export async function runPage(ctx: AppContext, log: Logger, message: unknown): P
 }
 
 function dryRunEntry(
-  ctx: AppContext,
-  options: BackfillOptions,
+  routing: LandingRouting,
   path: string,
   size: number,
   metadata: Record<string, string>,
 ): DryRunEntry {
-  const routing = jobRouting(ctx, options);
   try {
     const target = routeBlob({ path, metadata }, routing.rules, routing);
     return {

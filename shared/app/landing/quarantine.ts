@@ -53,11 +53,67 @@ export async function quarantine(
   return moved === 'moved' ? 'quarantined' : 'gone';
 }
 
+/** What a move did: the copy's version, or why nothing was moved. */
+type MoveResult =
+  | { readonly moved: true; readonly eTag: string }
+  | { readonly moved: false; readonly why: 'gone' | 'superseded' | 'exists' };
+
 /**
- * Moves one version of a landing blob to another container of the landing account, path kept: copied
- * (only from that version), then deleted from landing only if it is still that version. 'superseded' when
- * the blob was overwritten since (the new version has its own event, and is left alone), 'gone' when it
- * is not there.
+ * Moves a blob between two containers of the landing account, path kept: copied (only from the version it
+ * was read as, or `eTag` when given), then deleted from `from` only if it is still that version.
+ * 'superseded' when it was overwritten since (the new version has its own event, and is left alone),
+ * 'gone' when it is not there, 'exists' when `keepExisting` and a blob is at the path in `to` already.
+ */
+async function moveBlob(
+  ctx: Pick<AppContext, 'landing'>,
+  move: {
+    readonly from: ContainerClient;
+    readonly to: ContainerClient;
+    readonly path: string;
+    readonly eTag?: string;
+    readonly metadataOf: (original: Record<string, string>) => Record<string, string>;
+    readonly keepExisting?: boolean;
+  },
+): Promise<MoveResult> {
+  const source = move.from.getBlobClient(move.path);
+  let properties;
+  try {
+    properties = await source.getProperties();
+  } catch (e) {
+    if (isNotFound(e)) return { moved: false, why: 'gone' };
+    throw e;
+  }
+  const version = unquoteETag(properties.etag ?? '');
+  if (move.eTag !== undefined && version !== move.eTag) return { moved: false, why: 'superseded' };
+  const ifMatch = { ifMatch: `"${version}"` };
+  await move.to.createIfNotExists();
+  const target = move.to.getBlobClient(move.path);
+  let eTag: string;
+  try {
+    const poller = await target.beginCopyFromURL(await ctx.landing.sas.readUrl(source), {
+      metadata: move.metadataOf(properties.metadata ?? {}),
+      sourceConditions: ifMatch,
+      ...(move.keepExisting && { conditions: { ifNoneMatch: '*' } }),
+    });
+    const copied = await poller.pollUntilDone();
+    eTag = unquoteETag(copied.etag ?? (await target.getProperties()).etag ?? '');
+  } catch (e) {
+    if (move.keepExisting && (isHttpStatus(e, 409) || isHttpStatus(e, 412)))
+      return { moved: false, why: 'exists' };
+    if (isHttpStatus(e, 412)) return { moved: false, why: 'superseded' };
+    if (isNotFound(e)) return { moved: false, why: 'gone' };
+    throw e;
+  }
+  await source.delete({ conditions: ifMatch }).catch((e: unknown) => {
+    // 412: the blob was overwritten meanwhile; the new version has its own event.
+    if (!isNotFound(e) && !isHttpStatus(e, 412)) throw e;
+  });
+  return { moved: true, eTag };
+}
+
+/**
+ * Moves one version of a landing blob to another container of the landing account (path and metadata
+ * kept, or as `metadataOf` makes them).
  */
 export async function moveLandingBlob(
   ctx: Pick<AppContext, 'landing'>,
@@ -65,36 +121,15 @@ export async function moveLandingBlob(
   target: ContainerClient,
   metadataOf: (original: Record<string, string>) => Record<string, string> = (m) => m,
 ): Promise<'moved' | 'gone' | 'superseded'> {
-  const source = ctx.landing.container.getBlobClient(item.path);
-  const ifMatch = { ifMatch: `"${item.eTag}"` };
-  let original: Record<string, string>;
-  try {
-    const properties = await source.getProperties();
-    if (unquoteETag(properties.etag ?? '') !== item.eTag) return 'superseded';
-    original = properties.metadata ?? {};
-  } catch (e) {
-    if (isNotFound(e)) return 'gone';
-    throw e;
-  }
-  await target.createIfNotExists();
-  try {
-    const poller = await target
-      .getBlobClient(item.path)
-      .beginCopyFromURL(await ctx.landing.sas.readUrl(source), {
-        metadata: metadataOf(original),
-        sourceConditions: ifMatch,
-      });
-    await poller.pollUntilDone();
-  } catch (e) {
-    if (isHttpStatus(e, 412)) return 'superseded';
-    if (isNotFound(e)) return 'gone';
-    throw e;
-  }
-  await source.delete({ conditions: ifMatch }).catch((e: unknown) => {
-    // 412: the blob was overwritten meanwhile; the new version has its own event.
-    if (!isNotFound(e) && !isHttpStatus(e, 412)) throw e;
+  const result = await moveBlob(ctx, {
+    from: ctx.landing.container,
+    to: target,
+    path: item.path,
+    eTag: item.eTag,
+    metadataOf,
   });
-  return 'moved';
+  // 'exists' cannot come back: the landing move overwrites.
+  return result.moved ? 'moved' : result.why === 'gone' ? 'gone' : 'superseded';
 }
 
 /**
@@ -111,38 +146,17 @@ export async function restoreQuarantined(
   | { readonly restored: 'gone' }
   | { readonly restored: 'exists' }
 > {
-  const source = ctx.landing.failed.getBlobClient(path);
-  let properties;
-  try {
-    properties = await source.getProperties();
-  } catch (e) {
-    if (isNotFound(e)) return { restored: 'gone' };
-    throw e;
-  }
-  // Never empty: a copy given no metadata keeps the source's, quarantine notes included.
-  const metadata = {
-    ...Object.fromEntries(
-      Object.entries(properties.metadata ?? {}).filter(([k]) => !/^quarantine(d)?_/i.test(k)),
-    ),
-    retried_from: retriedFrom,
-  };
-  const target = ctx.landing.container.getBlobClient(path);
-  let eTag: string;
-  try {
-    const poller = await target.beginCopyFromURL(await ctx.landing.sas.readUrl(source), {
-      metadata,
-      conditions: { ifNoneMatch: '*' },
-      sourceConditions: { ifMatch: properties.etag ?? '*' },
-    });
-    const copied = await poller.pollUntilDone();
-    eTag = unquoteETag(copied.etag ?? (await target.getProperties()).etag ?? '');
-  } catch (e) {
-    if (isHttpStatus(e, 409) || isHttpStatus(e, 412)) return { restored: 'exists' };
-    if (isNotFound(e)) return { restored: 'gone' };
-    throw e;
-  }
-  await source.delete({ conditions: { ifMatch: properties.etag ?? '*' } }).catch((e: unknown) => {
-    if (!isNotFound(e) && !isHttpStatus(e, 412)) throw e;
+  const result = await moveBlob(ctx, {
+    from: ctx.landing.failed,
+    to: ctx.landing.container,
+    path,
+    keepExisting: true,
+    // Never empty: a copy given no metadata keeps the source's, quarantine notes included.
+    metadataOf: (original) => ({
+      ...Object.fromEntries(Object.entries(original).filter(([k]) => !/^quarantine(d)?_/i.test(k))),
+      retried_from: retriedFrom,
+    }),
   });
-  return { restored: 'restored', eTag };
+  if (result.moved) return { restored: 'restored', eTag: result.eTag };
+  return { restored: result.why === 'gone' ? 'gone' : 'exists' };
 }
