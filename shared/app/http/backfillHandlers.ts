@@ -6,7 +6,7 @@ import type { JobRecord } from '../backfill/backfillStore';
 import type { AppContext } from '../context';
 import { errorResult } from './errorResult';
 import { errorBody, HttpProblem, type HttpRequestLike, type HttpResult } from './httpTypes';
-import { readJsonBody } from './jsonBody';
+import { checkedBody, readJsonBody } from './jsonBody';
 
 const EXAMPLE =
   '{ "prefix": "2024/", "database": "D", "table": "T", "creationTimePattern": "yyyy\'/\'MM\'/\'dd" }';
@@ -39,12 +39,8 @@ export async function handleStartBackfill(
 ): Promise<HttpResult> {
   try {
     if (req.body === null) throw new HttpProblem(400, 'EmptyInput', `Send the job as JSON, e.g. ${EXAMPLE}.`);
-    const parsed = backfillRequestSchema.safeParse(await readJsonBody(req.body, EXAMPLE));
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      throw new HttpProblem(400, 'InvalidProperty', `The job is not valid: ${issues}.`);
-    }
-    const options = backfillOptions(ctx, parsed.data);
+    const body = checkedBody(backfillRequestSchema, await readJsonBody(req.body, EXAMPLE), 'The job');
+    const options = backfillOptions(ctx, body);
     await ctx.ready();
     const others = (await ctx.backfill.store.listJobs()).filter(
       (j) =>

@@ -8,7 +8,7 @@ import { pushData } from '../push/pushData';
 import { queueBlobRefs } from '../push/queueBlobRefs';
 import { sourceStatus } from '../tracking/sourceStatus';
 import { errorResult } from './errorResult';
-import { readJsonBody } from './jsonBody';
+import { checkedBody, readJsonBody } from './jsonBody';
 import { errorBody, HttpProblem, statusUrl, type HttpRequestLike, type HttpResult } from './httpTypes';
 import { parsePushRequest } from './pushRequest';
 
@@ -86,19 +86,16 @@ export async function handleIngestBlobs(
         'EmptyInput',
         'Send { "blobs": [{ "url": "https://...?<sas>", "rawSize": 123 }] } as the body.',
       );
-    const parsed = blobsBody.safeParse(
+    const body = checkedBody(
+      blobsBody,
       await readJsonBody(req.body, '{ "blobs": [{ "url": "https://...?<sas>" }] }'),
     );
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      throw new HttpProblem(400, 'InvalidProperty', `The body is not valid: ${issues}.`);
-    }
     const results = await queueBlobRefs(ctx, {
       database: req.params.database ?? '',
       table: req.params.table ?? '',
-      format: parseDataFormat(parsed.data.format ?? 'csv'),
-      mapping: parsed.data.mapping,
-      blobs: parsed.data.blobs,
+      format: parseDataFormat(body.format ?? 'csv'),
+      mapping: body.mapping,
+      blobs: body.blobs,
     });
     const answered = results.map((r) =>
       'error' in r

@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import { IngestValidationError } from '../../errors';
+import { HttpProblem } from './httpTypes';
 
 /** A JSON request body is small: anything bigger is refused before it is parsed. */
 const MAX_JSON_BODY = 1024 * 1024;
@@ -19,4 +21,12 @@ export async function readJsonBody(body: ReadableStream<Uint8Array>, example: st
   } catch {
     throw new IngestValidationError(`The body is not JSON: send ${example}.`, 'InvalidProperty');
   }
+}
+
+/** A parsed body checked against its schema: a 400 InvalidProperty naming every problem otherwise. */
+export function checkedBody<T>(schema: z.ZodType<T>, value: unknown, what = 'The body'): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+  throw new HttpProblem(400, 'InvalidProperty', `${what} is not valid: ${issues}.`);
 }

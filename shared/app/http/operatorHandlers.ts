@@ -11,7 +11,7 @@ import { CONSOLE_PAGE } from './consolePage';
 import type { SourceCategory } from '../tracking/trackingStore';
 import { errorResult } from './errorResult';
 import { errorBody, HttpProblem, statusUrl, type HttpRequestLike, type HttpResult } from './httpTypes';
-import { readJsonBody } from './jsonBody';
+import { checkedBody, readJsonBody } from './jsonBody';
 
 const CATEGORIES: readonly SourceCategory[] = ['open', 'succeeded', 'failed', 'rejected'];
 const MAX_PAGE = 500;
@@ -165,17 +165,14 @@ export async function handleRetryMany(
   try {
     if (req.body === null)
       throw new HttpProblem(400, 'EmptyInput', 'Send { "database": "D", "table": "T", "errorCode": "E" }.');
-    const parsed = retryManyBody.safeParse(
+    const body = checkedBody(
+      retryManyBody,
       await readJsonBody(req.body, '{ "database": "D", "table": "T", "errorCode": "E" }'),
     );
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      throw new HttpProblem(400, 'InvalidProperty', `The body is not valid: ${issues}.`);
-    }
     const result = await retryMany(ctx, log, {
-      database: validateEntityName('database', parsed.data.database),
-      table: parsed.data.table === undefined ? undefined : validateEntityName('table', parsed.data.table),
-      errorCode: parsed.data.errorCode,
+      database: validateEntityName('database', body.database),
+      table: body.table === undefined ? undefined : validateEntityName('table', body.table),
+      errorCode: body.errorCode,
     });
     return { status: 202, jsonBody: result };
   } catch (e) {

@@ -1,5 +1,6 @@
 import { isNotFound } from '../../errors';
 import type { AppContext } from '../context';
+import { poisonCount } from '../landing/poisonQueue';
 import type { SourceCategory } from '../tracking/trackingStore';
 
 /** How many rows a count reads at most: past it, the count says "at least". */
@@ -67,15 +68,6 @@ export async function summarize(ctx: AppContext, since: Date): Promise<Summary> 
     poisonMessages: await poisonCount(ctx),
     deadLetters: await deadLetterCount(ctx),
   };
-}
-
-async function poisonCount(ctx: AppContext): Promise<number> {
-  try {
-    return (await ctx.landing.poison.getProperties()).approximateMessagesCount ?? 0;
-  } catch (e) {
-    if (isNotFound(e)) return 0;
-    throw e;
-  }
 }
 
 async function deadLetterCount(ctx: AppContext): Promise<number> {

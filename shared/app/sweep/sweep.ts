@@ -1,8 +1,9 @@
-import { classify, isNotFound } from '../../errors';
+import { classify } from '../../errors';
 import type { IngestionStatus } from '../../ingest/types';
 import type { Logger } from '../../log';
 import { jobIngestOptions } from '../backfill/backfillJob';
 import type { AppContext } from '../context';
+import { poisonCount } from '../landing/poisonQueue';
 import { afterLandingSuccess } from '../landing/afterSuccess';
 import {
   ingestLandingBlob,
@@ -96,15 +97,6 @@ export async function runSweep(
   }
   log.info(JSON.stringify({ event: 'SweepCompleted', ...summary }));
   return summary;
-}
-
-async function poisonCount(ctx: AppContext): Promise<number> {
-  try {
-    return (await ctx.landing.poison.getProperties()).approximateMessagesCount ?? 0;
-  } catch (e) {
-    if (isNotFound(e)) return 0;
-    throw e;
-  }
 }
 
 async function sweepOne(
