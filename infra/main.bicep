@@ -72,6 +72,10 @@ param databaseName string = 'ingest'
 @allowed(['queued', 'managed-streaming'])
 param httpIngestFlavor string = 'queued'
 
+@description('How the service reports each source: table (a status row each; up to ~10^4 sources a day), queue (reports on its status queues) or failures-only (failure reports only, for the largest volumes; the app\'s identity gets the database Monitor role on a new cluster, to cross-check with .show ingestion failures). See the README.')
+@allowed(['table', 'queue', 'failures-only'])
+param statusMode string = 'table'
+
 @description('Where the alert on failure reports is mailed (optional).')
 param alertEmail string = ''
 
@@ -171,6 +175,7 @@ module kusto 'modules/kusto.bicep' = if (createCluster) {
     ingestorClientId: identity.outputs.clientId
     enableStreaming: httpIngestFlavor == 'managed-streaming'
     allowIdentityIngestion: landingBlobAuth == 'kusto-identity'
+    grantMonitor: statusMode == 'failures-only'
   }
 }
 
@@ -222,6 +227,7 @@ module functionApp 'modules/functionApp.bicep' = {
     kustoIngestUri: createCluster ? kusto.outputs.ingestUri : existingIngestUri
     kustoEngineUri: createCluster ? kusto.outputs.engineUri : existingEngineUri
     httpIngestFlavor: httpIngestFlavor
+    statusMode: statusMode
     landingBlobAuth: landingBlobAuth
     landingOnSuccess: landingOnSuccess
     successWebhookUrl: successWebhookUrl

@@ -48,6 +48,7 @@ export {
   type UploadedSource,
 } from './ingest/queuedIngestClient';
 export { partSourceId } from './ingest/splitParts';
+export { parseStatusMessage, type StatusReport, type ReceivedStatusMessage } from './status/statusQueue';
 export { getIngestClient, closeIngestClients } from './ingest/getIngestClient';
 export {
   StreamingIngestClient,

@@ -3,7 +3,8 @@ import { KustoError } from './kustoError';
 import type { ResultTable } from './resultTable';
 
 /** What may follow a control command's result, as real clients use it. */
-export const SUPPORTED_COMMAND_PIPES = '| project a, b; | where c == v (or !=); | count; | take n';
+export const SUPPORTED_COMMAND_PIPES =
+  '| project a, b; | where c == v (or !=, and <, <=, >, >= with numbers and datetime(...)); | count; | take n';
 
 const notSupported = (what: string): KustoError =>
   new KustoError(
@@ -24,8 +25,19 @@ function columnIndex(table: ResultTable, name: string): number {
   return i;
 }
 
-function literal(cursor: Cursor): string | number | boolean | null {
+type Literal = string | number | boolean | null | Date;
+
+function literal(cursor: Cursor): Literal {
   const t = cursor.next();
+  if (t.kind === 'word' && t.value.toLowerCase() === 'datetime' && cursor.acceptPunct('(')) {
+    // The lexer splits a datetime into numbers, words and colons with nothing between them: rejoin them.
+    let text = '';
+    while (!cursor.done && !cursor.isPunct(')')) text += cursor.next().value;
+    cursor.expectPunct(')');
+    const ms = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(text) ? text : `${text}Z`);
+    if (Number.isNaN(ms)) throw syntaxError(`'datetime(${text})' is not a datetime`);
+    return new Date(ms);
+  }
   if (t.kind === 'string') return t.value;
   if (t.kind === 'number') return Number(t.value);
   if (t.kind === 'word') {
@@ -37,8 +49,26 @@ function literal(cursor: Cursor): string | number | boolean | null {
 }
 
 /** Equality as KQL has it for the scalar values a command result holds. */
-function equal(cell: unknown, value: string | number | boolean | null): boolean {
+/** An order comparison of a number or datetime cell; other cells (null, strings) never match. */
+function compare(cell: unknown, op: string, value: Literal): boolean {
+  const left = value instanceof Date ? Date.parse(String(cell)) : Number(cell);
+  const right = value instanceof Date ? value.getTime() : Number(value);
+  if (cell === null || cell === undefined || Number.isNaN(left) || Number.isNaN(right)) return false;
+  switch (op) {
+    case '<':
+      return left < right;
+    case '<=':
+      return left <= right;
+    case '>':
+      return left > right;
+    default:
+      return left >= right;
+  }
+}
+
+function equal(cell: unknown, value: Literal): boolean {
   if (value === null) return cell === null || cell === undefined;
+  if (value instanceof Date) return Date.parse(String(cell)) === value.getTime();
   if (typeof value === 'number') return Number(cell) === value;
   if (typeof value === 'boolean') return cell === value || String(cell).toLowerCase() === String(value);
   return typeof cell === 'string' ? cell === value : JSON.stringify(cell) === value;
@@ -64,16 +94,19 @@ export function applyPipes(result: ResultTable, pipes: readonly Token[]): Result
       };
     } else if (name === 'where') {
       const column = columnIndex(current, cursor.name());
-      const negate = cursor.acceptPunct('!=');
-      if (!negate && !cursor.acceptPunct('=='))
+      const order = ['<', '<=', '>', '>='].find((op) => cursor.acceptPunct(op));
+      const negate = order === undefined && cursor.acceptPunct('!=');
+      if (order === undefined && !negate && !cursor.acceptPunct('=='))
         throw notSupported(
-          `The where clause near '${cursor.peek()?.value ?? 'the end'}' (only c == v and c != v)`,
+          `The where clause near '${cursor.peek()?.value ?? 'the end'}' (only ==, !=, <, <=, >, >=)`,
         );
       const value = literal(cursor);
       if (cursor.isWord('and') || cursor.isWord('or')) throw notSupported('and/or in where');
       current = {
         columns: current.columns,
-        rows: current.rows.filter((row) => equal(row[column], value) !== negate),
+        rows: current.rows.filter((row) =>
+          order !== undefined ? compare(row[column], order, value) : equal(row[column], value) !== negate,
+        ),
       };
     } else if (name === 'count') {
       current = { columns: [{ name: 'Count', type: 'long' }], rows: [[current.rows.length]] };

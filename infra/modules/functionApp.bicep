@@ -17,6 +17,8 @@ param insightsName string
 param kustoIngestUri string
 param kustoEngineUri string
 param httpIngestFlavor string
+@description('STATUS_MODE: table, queue or failures-only.')
+param statusMode string
 @description('How Kusto reads landing blobs: user-delegation (a SAS) or kusto-identity (the cluster\'s managed identity).')
 param landingBlobAuth string
 @description('What becomes of a landing blob once ingested: keep, delete, move (to landing-done) or tag.')
@@ -78,7 +80,8 @@ var appSettings = {
   LANDING_ALLOWED_DATABASES: ''
   LANDING_INCLUDE: ''
   LANDING_EXCLUDE: ''
-  STATUS_MODE: 'table'
+  STATUS_MODE: statusMode
+  SETTLE_MARGIN_MINUTES: '5'
   SWEEP_SCHEDULE: '0 */5 * * * *'
   STALE_AFTER_MINUTES: '120'
   MAX_REQUEUE_ATTEMPTS: '3'

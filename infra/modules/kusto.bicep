@@ -8,6 +8,8 @@ param ingestorClientId string
 param enableStreaming bool
 @description('Let the cluster read landing blobs with its system-assigned identity (LANDING_BLOB_AUTH kusto-identity).')
 param allowIdentityIngestion bool = false
+@description('Let the app run .show commands on the database (STATUS_MODE failures-only cross-checks with .show ingestion failures).')
+param grantMonitor bool = false
 
 resource cluster 'Microsoft.Kusto/clusters@2024-04-13' = {
   name: clusterName
@@ -46,6 +48,19 @@ resource ingestor 'Microsoft.Kusto/clusters/databases/principalAssignments@2024-
   }
 }
 
+// Monitor, not Admin: it may read .show ingestion failures and policies, and change nothing.
+resource monitor 'Microsoft.Kusto/clusters/databases/principalAssignments@2024-04-13' = if (grantMonitor) {
+  parent: database
+  name: 'app-monitor'
+  properties: {
+    principalId: ingestorClientId
+    principalType: 'App'
+    role: 'Monitor'
+    tenantId: tenant().tenantId
+  }
+  dependsOn: [ingestor] // one database operation at a time
+}
+
 var streamingPolicy = enableStreaming ? '\n.alter database [\'${databaseName}\'] policy streamingingestion enable\n' : ''
 // Queued ingestion may use the cluster's identity only where the ManagedIdentity policy allows NativeIngestion.
 var identityPolicy = allowIdentityIngestion
@@ -61,7 +76,7 @@ resource schema 'Microsoft.Kusto/clusters/databases/scripts@2024-04-13' = {
     continueOnErrors: false
   }
   // The provider answers Conflict to two operations on one database at once.
-  dependsOn: [ingestor]
+  dependsOn: [ingestor, monitor]
 }
 
 output ingestUri string = cluster.properties.dataIngestionUri

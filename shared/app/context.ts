@@ -6,6 +6,7 @@ import { BlobServiceClient, type BlobClient, type ContainerClient } from '@azure
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { getIngestClient } from '../ingest/getIngestClient';
 import { ManagedStreamingIngestClient } from '../ingest/managedStreamingIngestClient';
+import { KustoRestClient } from '../kusto/kustoRestClient';
 import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
 import { BackfillStore } from './backfill/backfillStore';
@@ -61,6 +62,8 @@ export interface AppContext {
   readonly ingest: QueuedIngestClient;
   /** Streams small HTTP pushes when HTTP_INGEST_FLAVOR is managed-streaming; undefined otherwise. */
   readonly managed: ManagedStreamingIngestClient | undefined;
+  /** The engine's management commands: set when STATUS_MODE is failures-only (the failures cross-check). */
+  readonly engine: Pick<KustoRestClient, 'executeMgmt'> | undefined;
   /** The tracked-source lifecycle: every tracking write goes through it. */
   readonly tracking: TrackedSources;
   /** How landing blobs are routed (the rules file, the allowed databases). */
@@ -197,7 +200,13 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     reporter: new FailureReporter({ store, logger, webhookUrl: config.failureWebhookUrl }),
     successes: new SuccessReporter({ logger, webhookUrl: config.successWebhookUrl }),
     onJobSourceClosed: (jobId, sourceId, outcome) => backfillStore.recordOutcome(jobId, sourceId, outcome),
-    wasQueued: (record) => queuedEvidence(ingest, record.sourceId),
+    // Only a status row can tell whether a stopped holder queued its source. With queue reports nothing
+    // can: the source is taken as queued but uncertain (its report closes it; with none, the sweep queues
+    // it again past STALE_AFTER_MINUTES), never queued twice at once.
+    wasQueued:
+      config.statusMode === 'table'
+        ? (record) => queuedEvidence(ingest, record.sourceId)
+        : () => Promise.resolve('pending' as const),
     clock,
     logger,
     leaseMs: config.leaseSeconds * 1000,
@@ -213,11 +222,16 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
           logger,
         })
       : undefined;
+  const engine =
+    config.statusMode === 'failures-only' && config.kustoEngineUri
+      ? new KustoRestClient({ baseUrl: config.kustoEngineUri, credential, logger })
+      : undefined;
   let readiness: Promise<void> | undefined;
   return {
     config,
     ingest,
     managed,
+    engine,
     tracking,
     routing: { rules: routesFile?.rules ?? [], allowedDatabases: config.landingAllowedDatabases },
     // The settings' globs and the rules file's together: an include of either takes a path, an exclude of

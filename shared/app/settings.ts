@@ -45,7 +45,15 @@ export interface AppConfig {
   readonly landingInclude: readonly string[] | undefined;
   /** Globs over the path in the landing container that are skipped; undefined: the default list. */
   readonly landingExclude: readonly string[] | undefined;
-  readonly statusMode: 'table';
+  /**
+   * How the service reports each source: a status row per source read by the sweep (`table`), reports on
+   * the status queues drained by the sweep (`queue`), or failure reports only, a source with none being
+   * closed as ingested once its table's batching window and SETTLE_MARGIN_MINUTES have passed
+   * (`failures-only`; cross-checked with `.show ingestion failures`).
+   */
+  readonly statusMode: StatusMode;
+  /** failures-only: how long past the batching window a source with no failure report waits to be closed. */
+  readonly settleMarginMinutes: number;
   readonly sweepSchedule: string;
   readonly staleAfterMinutes: number;
   readonly maxRequeueAttempts: number;
@@ -71,6 +79,7 @@ export interface AppConfig {
   readonly warnings: readonly string[];
 }
 
+export type StatusMode = 'table' | 'queue' | 'failures-only';
 export type LandingBlobAuth = 'user-delegation' | 'account-key' | 'kusto-identity';
 export type LandingOnSuccess = 'keep' | 'delete' | 'move' | 'tag';
 
@@ -86,6 +95,7 @@ export const CONFIG_DEFAULTS = {
   LANDING_DONE_CONTAINER: 'landing-done',
   LANDING_DEADLETTER_CONTAINER: 'landing-deadletter',
   STATUS_MODE: 'table',
+  SETTLE_MARGIN_MINUTES: '5',
   SWEEP_SCHEDULE: '0 */5 * * * *',
   STALE_AFTER_MINUTES: '120',
   MAX_REQUEUE_ATTEMPTS: '3',
@@ -134,6 +144,7 @@ export const CONFIG_SETTINGS = [
   'LANDING_INCLUDE',
   'LANDING_EXCLUDE',
   'STATUS_MODE',
+  'SETTLE_MARGIN_MINUTES',
   'SWEEP_SCHEDULE',
   'STALE_AFTER_MINUTES',
   'MAX_REQUEUE_ATTEMPTS',
@@ -207,7 +218,10 @@ const settingsSchema = z.object({
   ),
   LANDING_INCLUDE: optional(z.string()),
   LANDING_EXCLUDE: optional(z.string()),
-  STATUS_MODE: z.enum(['table']).default(CONFIG_DEFAULTS.STATUS_MODE),
+  STATUS_MODE: z.enum(['table', 'queue', 'failures-only']).default(CONFIG_DEFAULTS.STATUS_MODE),
+  SETTLE_MARGIN_MINUTES: positiveInt('SETTLE_MARGIN_MINUTES').default(
+    Number(CONFIG_DEFAULTS.SETTLE_MARGIN_MINUTES),
+  ),
   SWEEP_SCHEDULE: z
     .string()
     .refine(
@@ -330,6 +344,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       "HTTP_INGEST_FLAVOR 'managed-streaming' streams to the engine: set KUSTO_ENGINE_URI (https://<cluster>...)",
     );
   }
+  if (parsed.success && parsed.data.STATUS_MODE === 'failures-only' && !parsed.data.KUSTO_ENGINE_URI) {
+    problems.push(
+      "STATUS_MODE 'failures-only' cross-checks failures with '.show ingestion failures' on the engine: set KUSTO_ENGINE_URI (https://<cluster>...), and give the app's identity a database role that may run .show commands (Monitor)",
+    );
+  }
   if (parsed.success) {
     const {
       LANDING_CONTAINER: landing,
@@ -372,6 +391,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     landingInclude: commaList(s.LANDING_INCLUDE),
     landingExclude: commaList(s.LANDING_EXCLUDE),
     statusMode: s.STATUS_MODE,
+    settleMarginMinutes: s.SETTLE_MARGIN_MINUTES,
     sweepSchedule: s.SWEEP_SCHEDULE,
     staleAfterMinutes: s.STALE_AFTER_MINUTES,
     maxRequeueAttempts: s.MAX_REQUEUE_ATTEMPTS,

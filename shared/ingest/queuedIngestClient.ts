@@ -7,6 +7,7 @@ import {
   IngestResourceError,
   IngestServiceError,
   IngestValidationError,
+  isNotFound,
 } from '../errors';
 import { applicationHeader, clientVersionHeader } from '../kusto/clientDetails';
 import { KustoRestClient } from '../kusto/kustoRestClient';
@@ -16,6 +17,7 @@ import { withFailover } from '../resources/failover';
 import { ResourceManager } from '../resources/resourceManager';
 import type { StorageResource } from '../resources/storageUrl';
 import { withRetry, type RetryOptions } from '../retry';
+import { parseStatusMessage, type ReceivedStatusMessage } from '../status/statusQueue';
 import { pendingEntity, readStatusRow } from '../status/statusTable';
 import { uploadBlocks } from '../upload/blockUpload';
 import { ByteCounter, gzipBuffer, single } from '../upload/compression';
@@ -292,6 +294,63 @@ export class QueuedIngestClient {
       if (status) return status;
     }
     return undefined;
+  }
+
+  /**
+   * One batch from every success and failure queue the service handed out (ReportMethod Queue). The
+   * messages stay invisible to every other reader for `visibilityTimeoutInSeconds`, then come back unless
+   * deleted: a report is deleted once it has been acted on, and a report for someone else's source (the
+   * queues are shared by every client of the cluster) is simply not deleted.
+   */
+  async receiveStatusReports(
+    options: { readonly maxPerQueue?: number; readonly visibilityTimeoutInSeconds?: number } = {},
+    signal?: AbortSignal,
+  ): Promise<ReceivedStatusMessage[]> {
+    this.assertOpen();
+    const maxPerQueue = options.maxPerQueue ?? 32;
+    checkPositiveInteger('maxPerQueue', maxPerQueue, 32);
+    const visibilityTimeout = options.visibilityTimeoutInSeconds ?? 60;
+    checkPositiveInteger('visibilityTimeoutInSeconds', visibilityTimeout, 7 * 24 * 3600);
+    const resources = await this.resources.getResources(signal);
+    const queues = [
+      ...resources.successQueues.map((q) => ({ kind: 'success' as const, q })),
+      ...resources.failureQueues.map((q) => ({ kind: 'failure' as const, q })),
+    ];
+    const batches = await Promise.all(
+      queues.map(async ({ kind, q }) => {
+        const client = this.storage.queue(q);
+        const received = await withRetry(
+          () =>
+            client.receiveMessages({
+              numberOfMessages: maxPerQueue,
+              visibilityTimeout,
+              ...(signal && { abortSignal: signal }),
+            }),
+          { ...this.retry, abortSignal: signal },
+        );
+        return received.receivedMessageItems.map((item): ReceivedStatusMessage => ({
+          report: parseStatusMessage(item.messageText, kind),
+          queue: kind,
+          messageId: item.messageId,
+          dequeueCount: item.dequeueCount,
+          delete: (deleteSignal?: AbortSignal) =>
+            withRetry(
+              async () => {
+                try {
+                  await client.deleteMessage(item.messageId, item.popReceipt, {
+                    ...(deleteSignal && { abortSignal: deleteSignal }),
+                  });
+                } catch (e) {
+                  // Gone already, or received again by someone else (whose copy will be acted on again).
+                  if (!isNotFound(e)) throw e;
+                }
+              },
+              { ...this.retry, abortSignal: deleteSignal },
+            ),
+        }));
+      }),
+    );
+    return batches.flat();
   }
 
   /** Stops new calls; calls under way finish. */

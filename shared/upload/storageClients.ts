@@ -1,6 +1,7 @@
 import { AzureSASCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
+import { QueueClient } from '@azure/storage-queue';
 import type { StorageResource } from '../resources/storageUrl';
 import { StorageRest, type CallOptions, type EntityValue, type TempBlob } from './storageRest';
 
@@ -20,6 +21,7 @@ type PolicyList = { policy: PipelinePolicy; position: 'perRetry' }[];
  */
 export class StorageClients {
   private readonly tables = new Map<string, TableClient>();
+  private readonly queues = new Map<string, QueueClient>();
   private readonly rest = new Map<string, StorageRest>();
   private readonly options: StorageClientsOptions;
 
@@ -61,6 +63,16 @@ export class StorageClients {
       return resource.sas
         ? new TableClient(resource.accountUrl, resource.name, new AzureSASCredential(resource.sas), options)
         : new TableClient(resource.accountUrl, resource.name, options);
+    });
+  }
+
+  /** An SDK queue client, for reading the status queues (the service's reports). */
+  queue(resource: StorageResource): QueueClient {
+    return cached(this.queues, resource.url, () => {
+      const url = `${resource.accountUrl}/${encodeURIComponent(resource.name)}`;
+      return new QueueClient(resource.sas ? `${url}?${resource.sas}` : url, undefined, {
+        retryOptions: { maxTries: 1 },
+      });
     });
   }
 

@@ -133,13 +133,46 @@ describe('failures are reported as the service reports them', () => {
         .exists(),
     ).toBe(true);
     const shown = await kusto.mgmt('.show ingestion failures');
+    // The documented columns, in the documented order (learn.microsoft.com .show ingestion failures).
+    expect(shown.columns).toEqual([
+      'OperationId',
+      'Database',
+      'Table',
+      'FailedOn',
+      'IngestionSourcePath',
+      'Details',
+      'FailureKind',
+      'RootActivityId',
+      'OperationKind',
+      'OriginatesFromUpdatePolicy',
+      'ErrorCode',
+      'Principal',
+      'User',
+      'IngestionProperties',
+      'NumberOfSources',
+      'ShouldRetry',
+    ]);
     expect(shown.objects).toContainEqual(
       expect.objectContaining({
         Table: table,
         ErrorCode: 'Stream_WrongNumberOfFields',
         FailureKind: 'Permanent',
+        IngestionSourcePath: receipt.blobPath?.split('?')[0],
       }),
     );
+    // Filtered by time, as the failures-only sweep asks: later than now, none; since a minute ago, this one.
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const since = new Date(Date.now() - 60_000).toISOString();
+    expect(
+      (await kusto.mgmt(`.show ingestion failures | where FailedOn >= datetime(${later})`)).objects,
+    ).toEqual([]);
+    expect(
+      (
+        await kusto.mgmt(
+          `.show ingestion failures | where FailedOn > datetime(${since}) | where Table == '${table}'`,
+        )
+      ).objects,
+    ).toHaveLength(1);
   });
 
   it('success: a Succeeded row, a success-queue message for QueueAndTable, and the temp blob deleted', async () => {

@@ -505,12 +505,20 @@ describe('Azure Data Explorer', () => {
     const [cluster] = declared('Microsoft.Kusto/clusters');
     expect(text(property(cluster?.body, 'sku.name'))).toBe('Dev(No SLA)_Standard_E2a_v4');
     expect(text(property(cluster?.body, 'properties.enableStreamingIngest'))).toBe('enableStreaming');
-    const [assignment] = declared('Microsoft.Kusto/clusters/databases/principalAssignments');
+    const [assignment, monitor] = declared('Microsoft.Kusto/clusters/databases/principalAssignments');
     expect(text(property(assignment?.body, 'properties.role'))).toBe('Ingestor');
     expect(text(property(assignment?.body, 'properties.principalType'))).toBe('App');
+    // failures-only reads .show ingestion failures: Monitor, only then, after the Ingestor assignment.
+    expect(text(property(monitor?.body, 'properties.role'))).toBe('Monitor');
     const kusto = file('kusto.bicep').source;
-    // The schema script waits for the principal assignment: the provider refuses parallel database operations.
-    expect(kusto).toMatch(/resource schema [\s\S]*?dependsOn: \[ingestor\]/);
+    expect(kusto).toMatch(/resource monitor '[^']+' = if \(grantMonitor\)[\s\S]*?dependsOn: \[ingestor\]/);
+    expect(file('main.bicep').source).toMatch(/grantMonitor: statusMode == 'failures-only'/);
+    expect(file('main.bicep').source).toMatch(
+      /@allowed\(\['table', 'queue', 'failures-only'\]\)\s*param statusMode string = 'table'/,
+    );
+    expect(file('functionApp.bicep').source).toMatch(/STATUS_MODE: statusMode/);
+    // The schema script waits for the principal assignments: the provider refuses parallel database operations.
+    expect(kusto).toMatch(/resource schema [\s\S]*?dependsOn: \[ingestor, monitor\]/);
     expect(kusto).toContain("loadTextContent('../schema.kql')");
     expect(kusto).toMatch(/policy streamingingestion enable/);
     expect(file('main.bicep').source).toMatch(/enableStreaming: httpIngestFlavor == 'managed-streaming'/);
@@ -613,7 +621,7 @@ describe('app settings', () => {
       'LANDING_DEADLETTER_CONTAINER',
       'BACKFILL_PAGES_QUEUE',
       'BACKFILL_ITEMS_QUEUE',
-      'STATUS_MODE',
+      'SETTLE_MARGIN_MINUTES',
       'SWEEP_SCHEDULE',
       'STALE_AFTER_MINUTES',
       'MAX_REQUEUE_ATTEMPTS',
@@ -634,6 +642,7 @@ describe('app settings', () => {
       'landingStorage.properties.primaryEndpoints.blob': 'https://stland.blob.core.windows.net/',
       'landingStorage.properties.primaryEndpoints.queue': 'https://stland.queue.core.windows.net/',
       httpIngestFlavor: 'queued',
+      statusMode: 'failures-only',
       landingBlobAuth: 'user-delegation',
       landingOnSuccess: 'keep',
       successWebhookUrl: '',
@@ -645,6 +654,7 @@ describe('app settings', () => {
     const config = loadConfig(env);
     expect(config).toMatchObject({
       kustoAuth: 'managed-identity',
+      statusMode: 'failures-only', // the strictest mode: it needs the engine URI, which is emitted
       landingBlobAuth: 'user-delegation',
       landingOnSuccess: 'keep',
       warnings: [],

@@ -237,21 +237,26 @@ function showCluster(ctx: CommandContext): ResultTable {
   );
 }
 
+/** The documented columns, in their order (learn.microsoft.com/kusto/management/ingestion-failures). */
 function showIngestionFailures(store: KustoStore): ResultTable {
   return resultTable(
     [
-      ['OperationId', 'guid'],
+      ['OperationId', 'string'],
       ['Database', 'string'],
       ['Table', 'string'],
       ['FailedOn', 'datetime'],
       ['IngestionSourcePath', 'string'],
       ['Details', 'string'],
       ['FailureKind', 'string'],
-      ['RootActivityId', 'guid'],
+      ['RootActivityId', 'string'],
       ['OperationKind', 'string'],
       ['OriginatesFromUpdatePolicy', 'bool'],
-      ['ShouldRetry', 'bool'],
       ['ErrorCode', 'string'],
+      ['Principal', 'string'],
+      ['User', 'string'],
+      ['IngestionProperties', 'string'],
+      ['NumberOfSources', 'int'],
+      ['ShouldRetry', 'bool'],
     ],
     store
       .failures()
@@ -266,8 +271,12 @@ function showIngestionFailures(store: KustoStore): ResultTable {
         f.rootActivityId,
         f.operationKind,
         false,
-        f.failureKind === 'Transient',
         f.errorCode,
+        '',
+        '',
+        '',
+        1,
+        f.failureKind === 'Transient',
       ]),
   );
 }

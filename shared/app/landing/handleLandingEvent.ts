@@ -1,6 +1,7 @@
 import type { BlobClient, BlobGetPropertiesResponse } from '@azure/storage-blob';
 import { classify, isIngestValidationError, isNotFound, type IngestError } from '../../errors';
-import { ReportLevel, ReportMethod, type IngestionProps } from '../../ingest/types';
+import type { IngestionProps } from '../../ingest/types';
+import { statusReporting } from '../tracking/statusReporting';
 import type { Logger } from '../../log';
 import { isBinaryFormat } from '../../message/dataFormat';
 import type { AppContext } from '../context';
@@ -88,7 +89,7 @@ export async function ingestLandingBlob(
   }
   const sourceUrl = canonicalBlobUrl(blob.url);
   const sourceId = landingSourceId(sourceUrl, eTag);
-  const route = await routeLanding(blob, path, properties, sourceId, options.routing ?? ctx.routing);
+  const route = await routeLanding(blob, path, properties, sourceId, options.routing ?? ctx.routing, ctx);
 
   const begun = await ctx.tracking.begin({
     sourceId,
@@ -173,12 +174,9 @@ async function routeLanding(
   properties: BlobGetPropertiesResponse,
   sourceId: string,
   routing: LandingRouting,
+  ctx: AppContext,
 ): Promise<{ props: IngestionProps; error?: IngestError }> {
-  const reporting = {
-    sourceId,
-    reportLevel: ReportLevel.FailuresAndSuccesses,
-    reportMethod: ReportMethod.Table,
-  };
+  const reporting = { sourceId, ...statusReporting(ctx.config.statusMode) };
   let target: RouteTarget;
   try {
     target = routeBlob({ path, metadata: properties.metadata ?? {} }, routing.rules, routing);

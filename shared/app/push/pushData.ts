@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { classify, IngestValidationError } from '../../errors';
 import { validateProps } from '../../ingest/ingestionProps';
 import type { UploadedSource } from '../../ingest/queuedIngestClient';
-import { ReportLevel, ReportMethod, type IngestionProps } from '../../ingest/types';
+import type { IngestionProps } from '../../ingest/types';
+import { statusReporting } from '../tracking/statusReporting';
+import type { StatusMode } from '../settings';
 import type { DataFormat } from '../../message/dataFormat';
 import { newUuid, uuidV5 } from '../../uuid';
 import type { AppContext } from '../context';
@@ -56,7 +58,11 @@ export function pushFingerprint(request: PushRequest): string {
 }
 
 /** The ingestion properties of a push, checked before anything is recorded. */
-export function pushProps(request: PushRequest, sourceId: string): IngestionProps {
+export function pushProps(
+  request: PushRequest,
+  sourceId: string,
+  mode: StatusMode = 'table',
+): IngestionProps {
   const props: IngestionProps = {
     database: request.database,
     table: request.table,
@@ -66,8 +72,7 @@ export function pushProps(request: PushRequest, sourceId: string): IngestionProp
     ...(request.tags.length > 0 && { tags: request.tags }),
     ...(request.ignoreFirstRecord && { ignoreFirstRecord: true }),
     sourceId,
-    reportLevel: ReportLevel.FailuresAndSuccesses,
-    reportMethod: ReportMethod.Table,
+    ...statusReporting(mode),
   };
   validateProps(props);
   return props;
@@ -100,7 +105,7 @@ export async function pushData(
   body: AsyncIterable<Uint8Array> | null,
 ): Promise<PushOutcome> {
   const sourceId = pushSourceId(request.database, request.table, request.idempotencyKey);
-  const props = pushProps(request, sourceId);
+  const props = pushProps(request, sourceId, ctx.config.statusMode);
   if (body === null)
     throw new IngestValidationError(
       'The request has no body: send the data to ingest as the body.',

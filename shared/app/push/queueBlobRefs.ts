@@ -1,6 +1,7 @@
 import { classify, type IngestError } from '../../errors';
 import { validateProps } from '../../ingest/ingestionProps';
-import { ReportLevel, ReportMethod, type IngestionProps } from '../../ingest/types';
+import type { IngestionProps } from '../../ingest/types';
+import { statusReporting } from '../tracking/statusReporting';
 import { stripQuery } from '../../log';
 import type { DataFormat } from '../../message/dataFormat';
 import { newUuid } from '../../uuid';
@@ -39,8 +40,7 @@ export async function queueBlobRefs(ctx: AppContext, request: BlobRefsRequest): 
     table: request.table,
     format: request.format,
     ...(request.mapping !== undefined && { mappingReference: request.mapping }),
-    reportLevel: ReportLevel.FailuresAndSuccesses,
-    reportMethod: ReportMethod.Table,
+    ...statusReporting(ctx.config.statusMode),
   };
   validateProps(base);
   const policy = { allowedHosts: ctx.config.allowedBlobHosts, localOrigin: ctx.config.localBlobOrigin };

@@ -1,36 +1,25 @@
 import { classify } from '../../errors';
-import type { IngestionStatus } from '../../ingest/types';
 import type { Logger } from '../../log';
 import { jobIngestOptions } from '../backfill/backfillJob';
 import type { AppContext } from '../context';
 import { poisonCount } from '../landing/poisonQueue';
-import { afterLandingSuccess } from '../landing/afterSuccess';
 import {
   ingestLandingBlob,
   landingPathOf,
   landingRejection,
   quarantineSource,
 } from '../landing/handleLandingEvent';
-import { enqueueStored, storedVersionIsThere } from '../storedSource';
+import { enqueueStored } from '../storedSource';
 import { readStatus } from '../tracking/statusLookup';
 import { sourceOf } from '../tracking/trackedSources';
 import { isTrackingConflict, type OpenEntry, type TrackingRecord } from '../tracking/trackingStore';
-import { openStep, statusStep, type SweepTimings } from './sweepDecision';
+import { FailureLog } from './failureLog';
+import { settle } from './settle';
+import { drainStatusReports, type DrainOptions } from './statusReports';
+import { openStep, type SweepTimings } from './sweepDecision';
+import { emptySummary, type SweepSummary } from './sweepSummary';
 
-/** What one sweep did; logged as one `SweepCompleted` line. */
-export interface SweepSummary {
-  open: number;
-  succeeded: number;
-  failed: number;
-  requeued: number;
-  reenqueued: number;
-  abandoned: number;
-  stuck: number;
-  pending: number;
-  quarantined: number;
-  poisonMessages: number;
-  errors: number;
-}
+export type { SweepSummary } from './sweepSummary';
 
 export interface SweepOptions {
   /** A push still 'queuing' after this long was abandoned by a crash. @default the lease (LEASE_SECONDS) */
@@ -39,6 +28,8 @@ export interface SweepOptions {
   readonly reenqueueAfterMs?: number;
   /** Items examined at once. @default 16 */
   readonly concurrency?: number;
+  /** How the status queues are drained (STATUS_MODE queue and failures-only). */
+  readonly drain?: DrainOptions;
 }
 
 /**
@@ -52,34 +43,44 @@ export async function runSweep(
   options: SweepOptions = {},
 ): Promise<SweepSummary> {
   await ctx.ready();
-  const summary: SweepSummary = {
-    open: 0,
-    succeeded: 0,
-    failed: 0,
-    requeued: 0,
-    reenqueued: 0,
-    abandoned: 0,
-    stuck: 0,
-    pending: 0,
-    quarantined: 0,
-    poisonMessages: 0,
-    errors: 0,
-  };
+  const summary = emptySummary();
   const timings: SweepTimings = {
     abandonAfterMs: options.abandonAfterMs ?? ctx.tracking.leaseMs,
     redriveAfterMs: options.reenqueueAfterMs ?? ctx.tracking.leaseMs / 2,
   };
   const concurrency = options.concurrency ?? 16;
+  const mode = ctx.config.statusMode;
+  // With queue reports, the reports close what is done: the open list is read only for what has waited
+  // long enough to need something (a redrive, an abandon, a stuck report, a close by silence), so a source
+  // ingested in time costs no read here.
+  if (mode !== 'table') await drainStatusReports(ctx, log, summary, options.drain);
+  const failureLog = mode === 'failures-only' && ctx.engine ? new FailureLog(ctx.engine, log) : undefined;
+  const quietMs =
+    mode === 'table'
+      ? 0
+      : Math.min(
+          timings.abandonAfterMs,
+          timings.redriveAfterMs,
+          ctx.config.staleAfterMinutes * 60_000,
+          ...(mode === 'failures-only' ? [ctx.config.settleMarginMinutes * 60_000] : []),
+        );
   const inFlight = new Set<Promise<void>>();
   for await (const entry of ctx.tracking.openEntries()) {
     summary.open += 1;
-    const work: Promise<void> = sweepOne(ctx, log, entry, summary, timings).catch((e: unknown) => {
-      if (isTrackingConflict(e)) return; // changed meanwhile (a retry, another sweep): next pass
-      summary.errors += 1;
-      log.error(
-        JSON.stringify({ event: 'SweepItemError', sourceId: entry.sourceId, message: classify(e).message }),
-      );
-    });
+    // Listed no earlier than its row last changed: younger than every limit, nothing is due.
+    if (ctx.clock() - entry.since.getTime() < quietMs) {
+      summary.pending += 1;
+      continue;
+    }
+    const work: Promise<void> = sweepOne(ctx, log, entry, summary, timings, failureLog).catch(
+      (e: unknown) => {
+        if (isTrackingConflict(e)) return; // changed meanwhile (a retry, another sweep): next pass
+        summary.errors += 1;
+        log.error(
+          JSON.stringify({ event: 'SweepItemError', sourceId: entry.sourceId, message: classify(e).message }),
+        );
+      },
+    );
     const tracked = work.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     if (inFlight.size >= concurrency) await Promise.race(inFlight);
@@ -105,6 +106,7 @@ async function sweepOne(
   entry: OpenEntry,
   summary: SweepSummary,
   timings: SweepTimings,
+  failureLog: FailureLog | undefined,
 ): Promise<void> {
   const now = ctx.clock();
   const record = await ctx.tracking.get(entry.sourceId);
@@ -146,8 +148,96 @@ async function sweepOne(
       await redrive(ctx, log, record, summary);
       return;
     case 'read-status':
-      await settle(ctx, log, record, await readStatus(ctx.ingest, record), summary);
+      switch (ctx.config.statusMode) {
+        case 'table':
+          await settle(ctx, log, record, await readStatus(ctx.ingest, record), summary);
+          return;
+        case 'queue':
+          // No report yet (the drain closed every source that has one): stuck once past the stale limit.
+          await settle(ctx, log, record, { sourceId: record.sourceId, status: 'Pending' }, summary);
+          return;
+        case 'failures-only':
+          if (!failureLog) throw new Error("STATUS_MODE 'failures-only' needs KUSTO_ENGINE_URI");
+          await settleBySilence(ctx, log, record, summary, failureLog);
+      }
   }
+}
+
+/**
+ * failures-only: a queued source with no failure report is taken as ingested once its table's batching
+ * window and SETTLE_MARGIN_MINUTES have passed, unless `.show ingestion failures` knows a failure of it the
+ * queue never brought. A source whose message may never have been sent (uncertain) is never taken as
+ * ingested by silence: past the stale limit it is queued again.
+ */
+async function settleBySilence(
+  ctx: AppContext,
+  log: Logger,
+  record: TrackingRecord,
+  summary: SweepSummary,
+  failureLog: FailureLog,
+): Promise<void> {
+  const pending = { sourceId: record.sourceId, status: 'Pending' } as const;
+  if (record.uncertain === true) {
+    await settle(ctx, log, record, pending, summary);
+    return;
+  }
+  const windowMs = await failureLog.batchingWindowMs(record.database, record.table);
+  const marginMs = ctx.config.settleMarginMinutes * 60_000;
+  if (ctx.clock() - record.updatedOn.getTime() < windowMs + marginMs) {
+    summary.pending += 1;
+    return;
+  }
+  const failure = await failureLog.failureOf(
+    { database: record.database, table: record.table, path: sourceOf(record) },
+    attemptStart(record),
+  );
+  if (failure) {
+    summary.missedFailures += 1;
+    log.warn(
+      JSON.stringify({
+        event: 'MissedFailureReport',
+        sourceId: record.sourceId,
+        errorCode: failure.errorCode,
+        operationId: failure.operationId,
+      }),
+    );
+    const failureStatus = failure.failureKind === 'Transient' ? 'Transient' : 'Permanent';
+    await settle(
+      ctx,
+      log,
+      record,
+      {
+        sourceId: record.sourceId,
+        status: 'Failed',
+        failureStatus,
+        ...(failure.errorCode !== undefined && { errorCode: failure.errorCode }),
+        ...(failure.details !== undefined && { details: failure.details }),
+        ...(failure.operationId !== undefined && { operationId: failure.operationId }),
+      },
+      summary,
+    );
+    return;
+  }
+  const minutes = (ms: number) => Math.round(ms / 6_000) / 10;
+  await settle(
+    ctx,
+    log,
+    record,
+    {
+      sourceId: record.sourceId,
+      status: 'Succeeded',
+      details: `no failure reported within the batching window (${minutes(windowMs)} min) and ${minutes(marginMs)} min more`,
+    },
+    summary,
+  );
+}
+
+/** When the current attempt began: the last re-queue or retry, else the source's creation. */
+function attemptStart(record: TrackingRecord): number {
+  const started = [...(record.history ?? [])]
+    .reverse()
+    .find((h) => h.outcome === 'requeued' || h.outcome === 'retried');
+  return started ? Date.parse(started.at) : record.createdOn.getTime();
 }
 
 /**
@@ -190,70 +280,4 @@ async function redrive(
     key: 'abandoned',
   });
   summary.abandoned += 1;
-}
-
-async function settle(
-  ctx: AppContext,
-  log: Logger,
-  record: TrackingRecord,
-  status: IngestionStatus,
-  summary: SweepSummary,
-): Promise<void> {
-  const now = ctx.clock();
-  let step = statusStep(record, status, now, {
-    maxRequeueAttempts: ctx.config.maxRequeueAttempts,
-    staleAfterMs: ctx.config.staleAfterMinutes * 60_000,
-  });
-  const enqueue = enqueueStored(ctx, record);
-  if (step === 'requeue' && (!enqueue || !(await storedVersionIsThere(ctx, record)))) step = 'fail';
-  switch (step) {
-    case 'succeed':
-      await ctx.tracking.succeed(
-        record,
-        status,
-        record.kind === 'landing' ? () => afterLandingSuccess(ctx, record) : undefined,
-      );
-      summary.succeeded += 1;
-      return;
-    case 'requeue':
-      if (enqueue) await ctx.tracking.requeue(record, status, ctx.config.maxRequeueAttempts, enqueue);
-      summary.requeued += 1;
-      return;
-    case 'fail': {
-      // A landing blob that failed for good leaves the landing container, with the reason on it.
-      const quarantined =
-        record.kind === 'landing' && status.status === 'Failed' && status.failureStatus === 'Permanent';
-      const reason = {
-        code: status.errorCode ?? 'Failed',
-        message: `${status.errorCode ?? 'Failed'}: ${status.details ?? ''}`,
-      };
-      await ctx.tracking.fail(
-        record,
-        {
-          event: 'IngestionFailed',
-          finalStatus: status.status,
-          errorCode: status.errorCode,
-          failureStatus: status.failureStatus,
-          details: status.details,
-          action: quarantined ? `quarantined to ${ctx.config.landingFailedContainer}` : 'reported',
-          key: `final-${record.requeueCount}`,
-        },
-        quarantined ? () => quarantineSource(ctx, record, reason) : undefined,
-      );
-      if (quarantined) summary.quarantined += 1;
-      summary.failed += 1;
-      log.debug(`Closed ${record.sourceId} as ${status.status}`);
-      return;
-    }
-    case 'stuck':
-      await ctx.tracking.reportStuck(
-        record,
-        `Still ${status.status} after ${ctx.config.staleAfterMinutes} minutes.`,
-      );
-      summary.stuck += 1;
-      summary.pending += 1;
-      return;
-    case 'pending':
-      summary.pending += 1;
-  }
 }

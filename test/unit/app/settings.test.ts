@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       landingInclude: undefined,
       landingExclude: undefined,
       statusMode: 'table',
+      settleMarginMinutes: 5,
       sweepSchedule: '0 */5 * * * *',
       staleAfterMinutes: 120,
       maxRequeueAttempts: 3,
@@ -180,6 +181,19 @@ describe('loadConfig', () => {
       KUSTO_ENGINE_URI: 'http://127.0.0.1:8080',
     });
     expect(config.httpIngestFlavor).toBe('managed-streaming');
+  });
+
+  it('needs the engine endpoint for STATUS_MODE failures-only, and knows no other mode', () => {
+    expect(problemsOf({ ...local, STATUS_MODE: 'failures-only' })).toEqual([
+      expect.stringMatching(/STATUS_MODE 'failures-only'.*set KUSTO_ENGINE_URI.*Monitor/),
+    ]);
+    expect(
+      loadConfig({ ...local, STATUS_MODE: 'failures-only', KUSTO_ENGINE_URI: 'http://127.0.0.1:8080' }),
+    ).toMatchObject({ statusMode: 'failures-only', settleMarginMinutes: 5 });
+    expect(loadConfig({ ...local, STATUS_MODE: 'queue' }).statusMode).toBe('queue');
+    expect(problemsOf({ ...local, STATUS_MODE: 'rows' })).toEqual([
+      expect.stringMatching(/^STATUS_MODE is not valid/),
+    ]);
   });
 
   it('treats empty settings as unset', () => {
