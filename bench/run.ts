@@ -12,10 +12,19 @@ import { coldStart } from './scenarios/coldStart';
 import { httpPush } from './scenarios/httpPush';
 import { largeFile } from './scenarios/largeFile';
 import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
+import { statusModes } from './scenarios/statusModes';
 import { sweep } from './scenarios/sweep';
 import type { Scenario } from './scenarios/types';
 
-const SCENARIOS: readonly Scenario[] = [smallFiles, smallFilesTable, largeFile, sweep, httpPush, coldStart];
+const SCENARIOS: readonly Scenario[] = [
+  smallFiles,
+  smallFilesTable,
+  largeFile,
+  sweep,
+  httpPush,
+  coldStart,
+  statusModes,
+];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -6,6 +6,8 @@ export interface QueueTriggerSettings {
   readonly maxDequeueCount: number;
   readonly visibilityTimeoutSeconds: number;
   readonly batchSize: number;
+  /** A new batch is fetched once this few of the last are still running (so at most batchSize + this). */
+  readonly newBatchThreshold: number;
   readonly maxPollingIntervalMs: number;
 }
 
@@ -29,15 +31,19 @@ export function queueTriggerSettings(root = process.cwd()): QueueTriggerSettings
         maxDequeueCount?: number;
         visibilityTimeout?: string;
         batchSize?: number;
+        newBatchThreshold?: number;
         maxPollingInterval?: string;
       };
     };
   };
   const queues = hostJson.extensions?.queues ?? {};
+  const batchSize = queues.batchSize ?? 16;
   return {
     maxDequeueCount: queues.maxDequeueCount ?? 5,
     visibilityTimeoutSeconds: timeSpanSeconds(queues.visibilityTimeout ?? '00:00:00'),
-    batchSize: queues.batchSize ?? 16,
+    batchSize,
+    // The host's default on a one-instance plan (Flex Consumption scales out by instances, not cores).
+    newBatchThreshold: queues.newBatchThreshold ?? Math.floor(batchSize / 2),
     maxPollingIntervalMs: timeSpanSeconds(queues.maxPollingInterval ?? '00:01:00') * 1000,
   };
 }

@@ -69,20 +69,33 @@ export async function startQueueTrigger(options: QueueTriggerOptions): Promise<Q
     wake = new AbortController();
     await sleep(ms, undefined, { signal: wake.signal }).catch(() => undefined);
   };
+  // As the host does: a batch is fetched, and the next one as soon as only newBatchThreshold are still
+  // running, so a slow message never holds up the batch it came in.
+  const inFlight = new Set<Promise<void>>();
   const loop = (async () => {
     while (state.running) {
+      if (inFlight.size > options.newBatchThreshold) {
+        await Promise.race(inFlight);
+        continue;
+      }
       try {
         const { receivedMessageItems } = await queue.receiveMessages({
           numberOfMessages: options.batchSize,
           visibilityTimeout: options.leaseSeconds ?? 300,
         });
-        await Promise.all(receivedMessageItems.map(handleOne));
+        for (const m of receivedMessageItems) {
+          const running: Promise<void> = handleOne(m)
+            .catch((e: unknown) => log(`[host] queue trigger ${functionName}: ${(e as Error).message}`))
+            .finally(() => inFlight.delete(running));
+          inFlight.add(running);
+        }
         if (receivedMessageItems.length === 0) await idle(idleMs);
       } catch (e) {
         log(`[host] queue trigger ${functionName}: ${(e as Error).message}`);
         await idle(1000);
       }
     }
+    await Promise.all(inFlight);
   })();
 
   return {

@@ -146,7 +146,7 @@ describe('npm run backfill', () => {
         counts: { pages: number; matched: number; succeeded: number; failed: number; skipped: number };
       };
     // Stopped once the first page is listed, with its item tasks and the next page's task still waiting.
-    await eventually(async () => ((await status()).counts.pages >= 1 ? true : undefined), 30_000, 'page 1');
+    await eventually(async () => ((await status()).counts.pages >= 1 ? true : undefined), 60_000, 'page 1');
     await host?.stop();
     const mid = await status().catch(() => undefined); // the host is down: nothing answers
     expect(mid).toBeUndefined();

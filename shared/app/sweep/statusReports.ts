@@ -1,3 +1,4 @@
+import { BoundedPool } from '../../boundedPool';
 import { classify } from '../../errors';
 import type { Logger } from '../../log';
 import type { ReceivedStatusMessage } from '../../status/statusQueue';
@@ -34,32 +35,33 @@ export async function drainStatusReports(
   const concurrency = options.concurrency ?? 16;
   // Messages left in the queue come back once their invisibility ends: each is counted once per sweep.
   const seen = new Set<string>();
+  // One pool across batches: the next batch is received while the last one's reports are acted on (those
+  // stay invisible meanwhile, so they are not received again).
+  const pool = new BoundedPool(concurrency);
   while (seen.size < maxMessages) {
     const batch = await ctx.ingest.receiveStatusReports({
       visibilityTimeoutInSeconds: options.visibilityTimeoutInSeconds ?? 120,
     });
     const fresh = batch.filter((m) => !seen.has(m.messageId));
-    if (fresh.length === 0) return;
-    for (const m of fresh) seen.add(m.messageId);
-    const inFlight = new Set<Promise<void>>();
+    if (fresh.length === 0) break;
     for (const message of fresh) {
-      const work = actOn(ctx, log, message, summary).catch((e: unknown) => {
-        if (isTrackingConflict(e)) return; // changed meanwhile: the report comes back next sweep
-        summary.errors += 1;
-        log.error(
-          JSON.stringify({
-            event: 'StatusReportError',
-            sourceId: message.report?.sourceId,
-            message: classify(e).message,
-          }),
-        );
-      });
-      const tracked = work.finally(() => inFlight.delete(tracked));
-      inFlight.add(tracked);
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+      seen.add(message.messageId);
+      await pool.run(() =>
+        actOn(ctx, log, message, summary).catch((e: unknown) => {
+          if (isTrackingConflict(e)) return; // changed meanwhile: the report comes back next sweep
+          summary.errors += 1;
+          log.error(
+            JSON.stringify({
+              event: 'StatusReportError',
+              sourceId: message.report?.sourceId,
+              message: classify(e).message,
+            }),
+          );
+        }),
+      );
     }
-    await Promise.all(inFlight);
   }
+  await pool.drain();
 }
 
 async function actOn(

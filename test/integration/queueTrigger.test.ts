@@ -1,0 +1,87 @@
+/**
+ * The local host's queue trigger against Azurite, with the host's batching: the next batch is fetched once
+ * only newBatchThreshold of the last are still running, so one slow message never holds up the rest.
+ */
+import { randomBytes } from 'node:crypto';
+import { QueueClient } from '@azure/storage-queue';
+import { startQueueTrigger, type QueueTrigger } from '../../dev/host/queueTrigger';
+import { eventually } from '../helpers/engine';
+import { connectionString } from '../helpers/stack';
+
+const settings = { maxDequeueCount: 2, visibilityTimeoutSeconds: 1, batchSize: 4, newBatchThreshold: 2 };
+let trigger: QueueTrigger | undefined;
+afterEach(async () => {
+  await trigger?.stop();
+  trigger = undefined;
+});
+
+async function queueWith(texts: string[]): Promise<{ name: string; queue: QueueClient }> {
+  const name = `qt-${randomBytes(4).toString('hex')}`;
+  const queue = new QueueClient(connectionString(0), name);
+  await queue.create();
+  for (const t of texts) await queue.sendMessage(Buffer.from(t).toString('base64'));
+  return { name, queue };
+}
+
+describe('the local queue trigger', () => {
+  it('keeps fetching while a slow message runs, never more than batchSize + newBatchThreshold at once', async () => {
+    const texts = ['slow', ...Array.from({ length: 30 }, (_, i) => `fast-${i}`)];
+    const { name } = await queueWith(texts);
+    let release!: () => void;
+    const slowGate = new Promise<void>((r) => (release = r));
+    const handled = new Set<string>();
+    let running = 0;
+    let peak = 0;
+    trigger = await startQueueTrigger({
+      ...settings,
+      maxPollingIntervalMs: 100,
+      functionName: 'test',
+      connectionString: connectionString(0),
+      queueName: name,
+      log: () => undefined,
+      handler: async (message) => {
+        running += 1;
+        peak = Math.max(peak, running);
+        if (message === 'slow') await slowGate;
+        else await new Promise((r) => setTimeout(r, 5));
+        handled.add(String(message));
+        running -= 1;
+      },
+    });
+    await eventually(
+      () => Promise.resolve(handled.size === 30 ? true : undefined),
+      20_000,
+      'every fast message',
+    );
+    expect(handled.has('slow')).toBe(false);
+    release();
+    await eventually(() => Promise.resolve(handled.has('slow') ? true : undefined), 10_000, 'the slow one');
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(settings.batchSize + settings.newBatchThreshold);
+  }, 40_000);
+
+  it('moves a message that fails maxDequeueCount times to the poison queue', async () => {
+    const { name, queue } = await queueWith(['bad']);
+    let tries = 0;
+    trigger = await startQueueTrigger({
+      ...settings,
+      maxPollingIntervalMs: 100,
+      functionName: 'test',
+      connectionString: connectionString(0),
+      queueName: name,
+      log: () => undefined,
+      handler: () => {
+        tries += 1;
+        return Promise.reject(new Error('always'));
+      },
+    });
+    const poison = new QueueClient(connectionString(0), `${name}-poison`);
+    await eventually(
+      async () => ((await poison.peekMessages()).peekedMessageItems.length === 1 ? true : undefined),
+      20_000,
+      'the poison message',
+    );
+    expect(tries).toBe(2);
+    expect((await queue.peekMessages()).peekedMessageItems).toHaveLength(0);
+  }, 40_000);
+});
