@@ -10,6 +10,7 @@ import { relaunchTrusting } from '../dev/tls';
 import { printTable, type Row } from './harness';
 import { coldStart } from './scenarios/coldStart';
 import { httpPush } from './scenarios/httpPush';
+import { landingPath } from './scenarios/landingPath';
 import { largeFile } from './scenarios/largeFile';
 import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
 import { statusModes } from './scenarios/statusModes';
@@ -24,6 +25,7 @@ const SCENARIOS: readonly Scenario[] = [
   httpPush,
   coldStart,
   statusModes,
+  landingPath,
 ];
 
 async function main(): Promise<void> {

@@ -4,37 +4,11 @@
  * the status row, Put Message, mark it queued. Seven requests per push, 50 pushes in flight.
  */
 import { gzipSync } from 'node:zlib';
-import { AzureNamedKeyCredential } from '@azure/core-auth';
-import { generateTableSas, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { pool } from '../harness';
 import { body4k } from './httpBody';
 import { latencies, report, run, setting, timed } from './common';
-import { insertEntity, putBlob, putEntity, putMessage, resources } from './raw';
-
-function connection(): { name: string; key: string; tableEndpoint: string } {
-  const parts = new Map(
-    setting('AzureWebJobsStorage')
-      .split(';')
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
-  );
-  return {
-    name: parts.get('AccountName') ?? '',
-    key: parts.get('AccountKey') ?? '',
-    tableEndpoint: parts.get('TableEndpoint') ?? '',
-  };
-}
-
-async function tableUrl(name: string): Promise<string> {
-  const c = connection();
-  const credential = new AzureNamedKeyCredential(c.name, c.key);
-  await new TableClient(c.tableEndpoint, name, credential, { allowInsecureConnection: true }).createTable();
-  const sas = generateTableSas(name, credential, {
-    permissions: { add: true, update: true, query: true, delete: true },
-    expiresOn: new Date(Date.now() + 3_600_000),
-  });
-  return `${c.tableEndpoint}/${name}?${sas}`;
-}
+import { insertEntity, putBlob, putEntity, putMessage, resources, tableUrl } from './raw';
 
 run(async () => {
   const r = await resources();

@@ -1,4 +1,6 @@
 /** Storage requests with no SDK in between, for the ceilings: keep-alive node:http(s), nothing else. */
+import { AzureNamedKeyCredential } from '@azure/core-auth';
+import { generateTableSas, TableClient } from '@azure/data-tables';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setting } from './common';
@@ -17,11 +19,10 @@ export async function send(
   url: string,
   headers: Record<string, string>,
   body: Buffer | string,
-): Promise<void> {
+): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await sendOnce(method, url, headers, body);
-      return;
+      return await sendOnce(method, url, headers, body);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if ((code !== 'ECONNRESET' && code !== 'EPIPE') || attempt === 3) throw e;
@@ -34,7 +35,7 @@ function sendOnce(
   url: string,
   headers: Record<string, string>,
   body: Buffer | string,
-): Promise<void> {
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const secure = u.protocol === 'https:';
@@ -46,10 +47,11 @@ function sendOnce(
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       },
       (res) => {
-        res.resume();
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
           (res.statusCode ?? 500) < 300
-            ? resolve()
+            ? resolve(Buffer.concat(chunks).toString('utf8'))
             : reject(new Error(`${method} ${u.pathname}: HTTP ${res.statusCode}`)),
         );
       },
@@ -85,14 +87,19 @@ export function split(url: string): [string, string] {
   return [b, s];
 }
 
-export const putBlob = (containerUrl: string, name: string, data: Buffer): Promise<void> => {
+export const putBlob = async (containerUrl: string, name: string, data: Buffer): Promise<void> => {
   const [b, s] = split(containerUrl);
-  return send('PUT', `${b}/${name}?${s}`, { ...VERSION, 'x-ms-blob-type': 'BlockBlob' }, data);
+  await send('PUT', `${b}/${name}?${s}`, { ...VERSION, 'x-ms-blob-type': 'BlockBlob' }, data);
 };
 
-export const putMessage = (queueUrl: string, text: string): Promise<void> => {
+/** Get Blob Properties of a blob URL with its SAS. */
+export const headBlob = async (blobUrl: string): Promise<void> => {
+  await send('HEAD', blobUrl, VERSION, '');
+};
+
+export const putMessage = async (queueUrl: string, text: string): Promise<void> => {
   const [b, s] = split(queueUrl);
-  return send(
+  await send(
     'POST',
     `${b}/messages?${s}`,
     VERSION,
@@ -100,13 +107,42 @@ export const putMessage = (queueUrl: string, text: string): Promise<void> => {
   );
 };
 
-export const insertEntity = (tableUrl: string, entity: Record<string, unknown>): Promise<void> => {
+/** Get Messages: up to `count`, hidden for `visibilitySeconds`; the XML's ids, pop receipts and texts. */
+export async function getMessages(
+  queueUrl: string,
+  count: number,
+  visibilitySeconds: number,
+): Promise<{ id: string; popReceipt: string; text: string }[]> {
+  const [b, s] = split(queueUrl);
+  const xml = await send(
+    'GET',
+    `${b}/messages?numofmessages=${count}&visibilitytimeout=${visibilitySeconds}&${s}`,
+    VERSION,
+    '',
+  );
+  const field = (m: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(m)?.[1] ?? '';
+  return xml
+    .split('<QueueMessage>')
+    .slice(1)
+    .map((m) => ({
+      id: field(m, 'MessageId'),
+      popReceipt: field(m, 'PopReceipt'),
+      text: field(m, 'MessageText'),
+    }));
+}
+
+export const deleteMessage = async (queueUrl: string, id: string, popReceipt: string): Promise<void> => {
+  const [b, s] = split(queueUrl);
+  await send('DELETE', `${b}/messages/${id}?popreceipt=${encodeURIComponent(popReceipt)}&${s}`, VERSION, '');
+};
+
+export const insertEntity = async (tableUrl: string, entity: Record<string, unknown>): Promise<void> => {
   const [b, s] = split(tableUrl);
-  return send('POST', `${b}?${s}`, { ...TABLE_HEADERS, prefer: 'return-no-content' }, JSON.stringify(entity));
+  await send('POST', `${b}?${s}`, { ...TABLE_HEADERS, prefer: 'return-no-content' }, JSON.stringify(entity));
 };
 
 /** Insert Or Replace, or with `ifMatch` an unconditional-looking conditional Update (as tracking does). */
-export const putEntity = (
+export const putEntity = async (
   tableUrl: string,
   pk: string,
   rk: string,
@@ -114,10 +150,36 @@ export const putEntity = (
   ifMatch?: string,
 ): Promise<void> => {
   const [b, s] = split(tableUrl);
-  return send(
+  await send(
     'PUT',
     `${b}(PartitionKey='${pk}',RowKey='${rk}')?${s}`,
     { ...TABLE_HEADERS, ...(ifMatch && { 'if-match': ifMatch }) },
     JSON.stringify(entity),
   );
 };
+
+/** The AzureWebJobsStorage account's name, key and table endpoint (a connection string with a key). */
+function connection(): { name: string; key: string; tableEndpoint: string } {
+  const parts = new Map(
+    setting('AzureWebJobsStorage')
+      .split(';')
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
+  );
+  return {
+    name: parts.get('AccountName') ?? '',
+    key: parts.get('AccountKey') ?? '',
+    tableEndpoint: parts.get('TableEndpoint') ?? '',
+  };
+}
+
+/** Creates a table of the app's account and answers its URL with a SAS (add, update, query, delete). */
+export async function tableUrl(name: string): Promise<string> {
+  const c = connection();
+  const credential = new AzureNamedKeyCredential(c.name, c.key);
+  await new TableClient(c.tableEndpoint, name, credential, { allowInsecureConnection: true }).createTable();
+  const sas = generateTableSas(name, credential, {
+    permissions: { add: true, update: true, query: true, delete: true },
+    expiresOn: new Date(Date.now() + 3_600_000),
+  });
+  return `${c.tableEndpoint}/${name}?${sas}`;
+}
