@@ -30,7 +30,7 @@ run(async () => {
   const storage = setting('AzureWebJobsStorage');
   await writeLandingEvents(storage, count);
   const expiresOn = new Date(Date.now() + 3_600_000);
-  const events = await QueueServiceClient.fromConnectionString(storage)
+  const events = QueueServiceClient.fromConnectionString(storage)
     .getQueueClient(landingEvents)
     .generateSasUrl({ permissions: QueueSASPermissions.parse('rp'), expiresOn });
   const container = await BlobServiceClient.fromConnectionString(storage)
@@ -51,7 +51,7 @@ run(async () => {
     };
     const id = randomUUID();
     const pk = `src-${id.slice(0, 2)}`;
-    await headBlob(`${event.data.url}?${containerSas ?? ''}`);
+    await headBlob(`${event.data.url}?${containerSas}`);
     await putEntity(open, `open-${id.slice(0, 1)}`, id, { CreatedOn: new Date().toISOString() });
     const row = {
       Kind: 'landing',

@@ -18,7 +18,7 @@ run(async () => {
   const storage = setting('AzureWebJobsStorage');
   await writeLandingEvents(storage, count);
   const events = QueueServiceClient.fromConnectionString(storage).getQueueClient(landingEvents);
-  const watched = await events.generateSasUrl({
+  const watched = events.generateSasUrl({
     permissions: QueueSASPermissions.parse('r'),
     expiresOn: new Date(Date.now() + 3_600_000),
   });
