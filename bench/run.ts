@@ -8,12 +8,14 @@ import { parseArgs } from 'node:util';
 import { ensureTestCertificate, TEST_TLS_DIR } from '../dev/testRunner';
 import { relaunchTrusting } from '../dev/tls';
 import { printTable, type Row } from './harness';
+import { backfill } from './scenarios/backfill';
 import { coldStart } from './scenarios/coldStart';
 import { httpPush } from './scenarios/httpPush';
 import { landingPath } from './scenarios/landingPath';
 import { largeFile } from './scenarios/largeFile';
 import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
 import { statusModes } from './scenarios/statusModes';
+import { statusVolume } from './scenarios/statusVolume';
 import { sweep } from './scenarios/sweep';
 import type { Scenario } from './scenarios/types';
 
@@ -26,6 +28,8 @@ const SCENARIOS: readonly Scenario[] = [
   coldStart,
   statusModes,
   landingPath,
+  statusVolume,
+  backfill,
 ];
 
 async function main(): Promise<void> {

@@ -19,10 +19,11 @@ export async function send(
   url: string,
   headers: Record<string, string>,
   body: Buffer | string,
+  accept: readonly number[] = [],
 ): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sendOnce(method, url, headers, body);
+      return await sendOnce(method, url, headers, body, accept);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if ((code !== 'ECONNRESET' && code !== 'EPIPE') || attempt === 3) throw e;
@@ -35,6 +36,7 @@ function sendOnce(
   url: string,
   headers: Record<string, string>,
   body: Buffer | string,
+  accept: readonly number[],
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
@@ -50,7 +52,7 @@ function sendOnce(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          (res.statusCode ?? 500) < 300
+          (res.statusCode ?? 500) < 300 || accept.includes(res.statusCode ?? 0)
             ? resolve(Buffer.concat(chunks).toString('utf8'))
             : reject(new Error(`${method} ${u.pathname}: HTTP ${res.statusCode}`)),
         );
@@ -135,6 +137,35 @@ export const deleteMessage = async (queueUrl: string, id: string, popReceipt: st
   const [b, s] = split(queueUrl);
   await send('DELETE', `${b}/messages/${id}?popreceipt=${encodeURIComponent(popReceipt)}&${s}`, VERSION, '');
 };
+
+/** Get Entity of a row that may not exist (404 is an answer, not an error). */
+export const getEntity = async (tableUrl: string, pk: string, rk: string): Promise<void> => {
+  const [b, s] = split(tableUrl);
+  await send('GET', `${b}(PartitionKey='${pk}',RowKey='${rk}')?${s}`, TABLE_HEADERS, '', [404]);
+};
+
+/** One page of List Blobs: names and ETags, and the marker of the next page ('' at the end). */
+export async function listBlobsPage(
+  containerUrl: string,
+  prefix: string,
+  marker: string,
+  maxResults: number,
+): Promise<{ blobs: { name: string; eTag: string }[]; next: string }> {
+  const [b, s] = split(containerUrl);
+  const xml = await send(
+    'GET',
+    `${b}?restype=container&comp=list&prefix=${encodeURIComponent(prefix)}&maxresults=${maxResults}` +
+      `${marker ? `&marker=${encodeURIComponent(marker)}` : ''}&${s}`,
+    VERSION,
+    '',
+  );
+  const field = (m: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(m)?.[1] ?? '';
+  const blobs = xml
+    .split('<Blob>')
+    .slice(1)
+    .map((m) => ({ name: field(m, 'Name'), eTag: field(m, 'Etag') }));
+  return { blobs, next: field(xml.slice(xml.lastIndexOf('</Blobs>')), 'NextMarker') };
+}
 
 export const insertEntity = async (tableUrl: string, entity: Record<string, unknown>): Promise<void> => {
   const [b, s] = split(tableUrl);

@@ -1,0 +1,138 @@
+/**
+ * Scenario 9: BENCH_ITEMS (default 100,000) HTTP pushes in STATUS_MODE=queue, end to end, with a stand-in of
+ * this process's own whose worker ingests as they come, and the sweep every BENCH_SWEEP_SECONDS (default 5)
+ * meanwhile, as the timer would run it. Done when every source is closed: every one must be closed as
+ * ingested once (the sweeps' succeeded add up to the items, none failed, re-queued or reported stuck), and
+ * the table must hold exactly one row per item (nothing ingested twice).
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startStandin } from '../../dev/standin/standin';
+import type { StandinAccount } from '../../dev/standin/storageResources';
+import { createAppContext } from '../../shared/app/context';
+import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
+import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
+import { loadConfig } from '../../shared/app/settings';
+import { runSweep } from '../../shared/app/sweep/sweep';
+import { emptySummary, type SweepSummary } from '../../shared/app/sweep/sweepSummary';
+import { silentLogger } from '../../shared/log';
+import { pool } from '../harness';
+import { report, run, setting, timed } from './common';
+
+function request(i: number): HttpRequestLike {
+  return {
+    method: 'POST',
+    url: 'http://localhost:7071/api/ingest/demo/Volume',
+    headers: new Headers({ 'content-type': 'text/csv' }),
+    query: new URLSearchParams(),
+    params: { database: 'demo', table: 'Volume' },
+    body: new Blob([`${i},item ${i}\n`]).stream(),
+  };
+}
+
+run(async () => {
+  const items = Number(setting('BENCH_ITEMS', '100000'));
+  const sweepEveryMs = Number(setting('BENCH_SWEEP_SECONDS', '5')) * 1000;
+  const accounts = JSON.parse(setting('BENCH_ACCOUNTS')) as StandinAccount[];
+  const id = randomBytes(3).toString('hex');
+  const standin = await startStandin({
+    accounts,
+    dmPort: 0,
+    enginePort: 0,
+    worker: true,
+    batchingWindowMs: 1000,
+    layout: {
+      ingestionQueues: [`ingest-${id}`],
+      tempContainers: [`temp-${id}`],
+      statusTable: `status${id}`,
+      successQueue: `success-${id}`,
+      failureQueue: `failure-${id}`,
+    },
+  });
+  const kusto = async (path: string, csl: string): Promise<unknown> => {
+    const response = await fetch(`${standin.engineUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ db: 'demo', csl }),
+    });
+    if (!response.ok) throw new Error(`${csl}: HTTP ${response.status}`);
+    return response.json();
+  };
+  await kusto('/v1/rest/mgmt', '.create table Volume (id:long, name:string)');
+  const ctx = createAppContext(
+    loadConfig({ ...process.env, KUSTO_INGEST_URI: standin.dmUrl, STATUS_MODE: 'queue' }),
+    {
+      logger: silentLogger,
+      tables: {
+        tracking: `Tracking${id}`,
+        open: `Open${id}`,
+        failures: `Failures${id}`,
+        index: `Index${id}`,
+        backfill: `Backfill${id}`,
+      },
+    },
+  );
+  await ctx.ready();
+  const total = emptySummary();
+  const add = (s: SweepSummary) => {
+    for (const k of Object.keys(total) as (keyof SweepSummary)[]) if (k !== 'open') total[k] += s[k];
+  };
+  let sweeps = 0;
+  let longestSweepS = 0;
+  const sweep = async (): Promise<number> => {
+    let open = 0;
+    const s = await timed(async () => {
+      const summary = await runSweep(ctx, silentLogger);
+      add(summary);
+      open = summary.open;
+    });
+    sweeps += 1;
+    longestSweepS = Math.max(longestSweepS, s);
+    return open;
+  };
+  let pushed = false;
+  const deadline = Date.now() + Number(setting('BENCH_DEADLINE_MINUTES', '240')) * 60_000;
+  const seconds = await timed(async () => {
+    const sweeping = (async () => {
+      for (;;) {
+        const started = Date.now();
+        const open = await sweep();
+        if (pushed && open === 0) return;
+        if (Date.now() > deadline) throw new Error(`${open} sources still open at the deadline`);
+        await sleep(Math.max(0, sweepEveryMs - (Date.now() - started)));
+      }
+    })();
+    await pool(items, 50, async (i) => {
+      const result = await handleIngestPush(request(i), ctx, silentLogger);
+      if (result.status !== 202) throw new Error(`push ${i}: ${result.status}`);
+    });
+    pushed = true;
+    await sweeping;
+  });
+  const counted = (await kusto('/v1/rest/query', 'Volume | count')) as { Tables: { Rows: unknown[][] }[] };
+  const rows = Number(counted.Tables[0]?.Rows[0]?.[0]);
+  const perId = (await kusto('/v1/rest/query', 'Volume | summarize count() by id')) as {
+    Tables: { Rows: unknown[][] }[];
+  };
+  const ids = perId.Tables[0]?.Rows.length ?? 0;
+  const twice = (perId.Tables[0]?.Rows ?? []).filter((r) => Number(r[1]) !== 1).length;
+  await standin.stop();
+  const wrong = [
+    total.succeeded !== items && `${total.succeeded} closed as ingested`,
+    rows !== items && `${rows} rows in the table`,
+    ids !== items && `${ids} distinct ids in the table`,
+    twice > 0 && `${twice} ids ingested more than once`,
+    total.failed + total.requeued + total.reenqueued + total.stuck + total.abandoned > 0 &&
+      `failed ${total.failed}, requeued ${total.requeued}, re-enqueued ${total.reenqueued}, stuck ${total.stuck}, abandoned ${total.abandoned}`,
+  ].filter(Boolean);
+  if (wrong.length > 0) throw new Error(`${items} items: ${wrong.join('; ')}`);
+  report({
+    items,
+    itemsPerSec: items / seconds,
+    closed: total.succeeded,
+    rows,
+    reports: total.reports,
+    sweeps,
+    longestSweepS,
+  });
+});

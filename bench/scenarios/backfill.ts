@@ -1,0 +1,58 @@
+/**
+ * Scenario 10: a backfill's listing and queueing. BENCH_BACKFILL_BLOBS (default 100,000) blobs written once;
+ * then, alternating, the job's page tasks through the local host's queue trigger (ours) and the raw
+ * requests they need (List Blobs pages, one table read and one message per blob); and ours over a tenth of
+ * them (the bf/0/ prefix), whose peak RSS shows whether memory grows with the number of blobs.
+ */
+import { median, round, runChild, type Metrics, type Row } from '../harness';
+import { withPausedStack } from './pausedStack';
+import type { Scenario } from './types';
+
+export const backfill: Scenario = {
+  name: 'backfill',
+  title: '10. Backfill: listing and queueing through the page tasks, against the raw requests',
+  run: (ctx) =>
+    withPausedStack(undefined, async (stack) => {
+      const blobs = Number(process.env.BENCH_BACKFILL_BLOBS ?? '100000');
+      const env = { ...stack.env, ...stack.appEnv };
+      await runChild('backfillSetup', { ...env, BENCH_BLOBS: String(blobs) });
+      const variants = [
+        { name: 'ours', child: 'backfillPages', prefix: 'bf/', count: blobs },
+        { name: 'ceiling', child: 'backfillCeiling', prefix: 'bf/', count: blobs },
+        { name: 'ours, a tenth', child: 'backfillPages', prefix: 'bf/0/', count: blobs / 10 },
+      ];
+      const samples: Record<string, Metrics[]> = {};
+      for (let run = 0; run < ctx.runs; run++)
+        for (const v of variants) {
+          const m = await runChild(v.child, { ...env, BENCH_PREFIX: v.prefix, BENCH_BLOBS: String(v.count) });
+          (samples[v.name] ??= []).push(m);
+          ctx.log(
+            `  ${v.name} run ${run + 1}: ${round(m.blobsPerSec ?? NaN)} blobs/s, peak RSS ${round(m.peakRssMb ?? NaN)} MB`,
+          );
+        }
+      const m = (name: string, k: string) => median((samples[name] ?? []).map((s) => s[k] ?? NaN));
+      const ours = m('ours', 'blobsPerSec');
+      const ceiling = m('ceiling', 'blobsPerSec');
+      const rss = m('ours', 'peakRssMb');
+      const rssTenth = m('ours, a tenth', 'peakRssMb');
+      const rows: Row[] = [
+        {
+          scenario: 'backfill',
+          metric: `blobs/s listed and queued (${blobs})`,
+          ours,
+          ceiling,
+          target: '>= 80% of ceiling',
+          met: ours / ceiling >= 0.8,
+        },
+        {
+          scenario: 'backfill',
+          metric: `peak RSS MB, ${blobs} / ${blobs / 10} blobs`,
+          ours: rss,
+          note: `${round(rss)} / ${round(rssTenth)}`,
+          target: 'flat: <= 1.2x for 10x the blobs',
+          met: rss / rssTenth <= 1.2,
+        },
+      ];
+      return rows;
+    }),
+};
