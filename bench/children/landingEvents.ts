@@ -1,19 +1,27 @@
-/** The landing blobs and their BlobCreated events both landing children start from (written, not timed). */
+/**
+ * What both landing children share. The events go through in rounds of BENCH_ROUND (default 1,000): the
+ * in-memory Azurite scans a queue's every message on each receive and delete, so 20,000 events waiting at
+ * once (and 20,000 ingestion messages piling up behind a paused DM) would measure Azurite's scans, not the
+ * landing path. Each round's blobs and events are written, and the DM's queues counted and emptied, untimed.
+ */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { blobCreatedEventFor } from '../../dev/host/landingWatcher';
-import { pool } from '../harness';
+import { median, pool } from '../harness';
+import { setting, timed } from './common';
+import { resources } from './raw';
 
 export const landingEvents = process.env.LANDING_EVENTS_QUEUE ?? 'landing-events';
 export const landingContainer = process.env.LANDING_CONTAINER ?? 'landing';
 
-/** `count` 1 KB CSV blobs under landing/bench/Landed/, and one event each in the landing events queue. */
-export async function writeLandingEvents(storage: string, count: number): Promise<void> {
+/** `count` 1 KB CSV blobs under landing/bench/Landed/ from `first` on, and one event each in the events queue. */
+async function writeLandingEvents(storage: string, first: number, count: number): Promise<void> {
   const container = BlobServiceClient.fromConnectionString(storage).getContainerClient(landingContainer);
   const queue = QueueServiceClient.fromConnectionString(storage).getQueueClient(landingEvents);
   await Promise.all([container.createIfNotExists(), queue.createIfNotExists()]);
   const row = (i: number) => `${i},${'x'.repeat(1000)}\n`;
-  await pool(count, 50, async (i) => {
+  await pool(count, 50, async (j) => {
+    const i = first + j;
     const body = row(i);
     const blob = container.getBlockBlobClient(`bench/Landed/${i}.csv`);
     const uploaded = await blob.upload(body, body.length);
@@ -22,10 +30,43 @@ export async function writeLandingEvents(storage: string, count: number): Promis
   });
 }
 
-/** A queue's approximate message count (visible and invisible), read with fetch. */
-export async function approximateCount(sasUrl: string): Promise<number> {
-  const [base, sas] = sasUrl.split('?');
-  const response = await fetch(`${base ?? ''}?comp=metadata&${sas ?? ''}`);
-  if (!response.ok) throw new Error(`queue metadata: HTTP ${response.status}`);
-  return Number(response.headers.get('x-ms-approximate-messages-count') ?? NaN);
+/** The messages on the DM's ingestion queues (the same account here, read with its key), then none. */
+async function takeIngestionMessages(storage: string): Promise<number> {
+  const service = QueueServiceClient.fromConnectionString(storage);
+  let count = 0;
+  for (const url of (await resources()).get('SecuredReadyForAggregationQueue') ?? []) {
+    const queue = service.getQueueClient(new URL(url).pathname.split('/').pop() ?? '');
+    count += (await queue.getProperties()).approximateMessagesCount ?? 0;
+    await queue.clearMessages();
+  }
+  return count;
+}
+
+/**
+ * Runs BENCH_EVENTS events through `handleRound` in rounds, timing only `handleRound`, and checks that each
+ * round left exactly one ingestion message per event. Answers the seconds handling took.
+ */
+export async function inRounds(handleRound: (count: number) => Promise<void>): Promise<{
+  events: number;
+  seconds: number;
+  /** Events per second in the median round: Azurite's own stalls (tens of seconds, now and then) left out. */
+  medianRate: number;
+}> {
+  const events = Number(setting('BENCH_EVENTS', '20000'));
+  const round = Number(setting('BENCH_ROUND', '1000'));
+  const storage = setting('AzureWebJobsStorage');
+  await takeIngestionMessages(storage);
+  let seconds = 0;
+  const rates: number[] = [];
+  for (let first = 0; first < events; first += round) {
+    const count = Math.min(round, events - first);
+    await writeLandingEvents(storage, first, count);
+    const s = await timed(() => handleRound(count));
+    if (process.env.BENCH_TRACE) console.error(`round of ${count}: ${s.toFixed(2)} s`);
+    seconds += s;
+    rates.push(count / s);
+    const queued = await takeIngestionMessages(storage);
+    if (queued !== count) throw new Error(`${queued} ingestion messages for ${count} events`);
+  }
+  return { events, seconds, medianRate: median(rates) };
 }

@@ -1,4 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import {
   createDefaultHttpClient,
   createEmptyPipeline,
@@ -25,6 +27,29 @@ import type { StorageResource } from '../resources/storageUrl';
  */
 
 const API_VERSION = '2024-11-04';
+
+/**
+ * A kept-alive socket idle this long is closed by us rather than reused. Servers close idle connections
+ * (Node's own http server after 5 s, as Azurite does; load balancers after minutes), and a request written
+ * to a socket the server just closed fails with ECONNRESET before the server saw it: for Put Message, a
+ * failure that cannot be told from one after the message was stored, so the source is left uncertain for the
+ * sweep. A new connection after a quiet spell costs one handshake.
+ */
+export const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+
+const agents = {
+  http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }),
+  https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }),
+};
+
+/** Our agents for requests no proxy took: a free socket is destroyed on its timeout (Node's agent does so). */
+const idleSocketPolicy: PipelinePolicy = {
+  name: 'idleSocketAgent',
+  sendRequest: (request, next) => {
+    request.agent ??= request.url.startsWith('https:') ? agents.https : agents.http;
+    return next(request);
+  },
+};
 
 export interface StorageRestOptions {
   /** Extra pipeline policies (fault injection in tests, custom telemetry). */
@@ -105,6 +130,7 @@ export class StorageRest {
   constructor(options: StorageRestOptions = {}) {
     this.pipeline = createEmptyPipeline();
     this.pipeline.addPolicy(proxyPolicy());
+    this.pipeline.addPolicy(idleSocketPolicy);
     for (const policy of options.policies ?? []) this.pipeline.addPolicy(policy);
     this.httpClient = createDefaultHttpClient();
     this.timeout = options.requestTimeoutInMs ?? 120_000;
