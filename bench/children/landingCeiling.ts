@@ -89,6 +89,7 @@ run(async () => {
         });
     }
     await pool.drain();
+    return 0;
   });
   report({
     eventsPerSec: medianRate,

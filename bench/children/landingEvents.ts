@@ -43,10 +43,10 @@ async function takeIngestionMessages(storage: string): Promise<number> {
 }
 
 /**
- * Runs BENCH_EVENTS events through `handleRound` in rounds, timing only `handleRound`, and checks that each
- * round left exactly one ingestion message per event. Answers the seconds handling took.
+ * Runs BENCH_EVENTS events through `handleRound` in rounds, timing only `handleRound` (which answers how
+ * many sources it left uncertain), and checks that each round left one ingestion message per event. Answers the seconds handling took.
  */
-export async function inRounds(handleRound: (count: number) => Promise<void>): Promise<{
+export async function inRounds(handleRound: (count: number) => Promise<number>): Promise<{
   events: number;
   seconds: number;
   /** Events per second in the median round: Azurite's own stalls (tens of seconds, now and then) left out. */
@@ -61,12 +61,18 @@ export async function inRounds(handleRound: (count: number) => Promise<void>): P
   for (let first = 0; first < events; first += round) {
     const count = Math.min(round, events - first);
     await writeLandingEvents(storage, first, count);
-    const s = await timed(() => handleRound(count));
+    let uncertain = 0;
+    const s = await timed(async () => {
+      uncertain = await handleRound(count);
+    });
     if (process.env.BENCH_TRACE) console.error(`round of ${count}: ${s.toFixed(2)} s`);
     seconds += s;
     rates.push(count / s);
     const queued = await takeIngestionMessages(storage);
-    if (queued !== count) throw new Error(`${queued} ingestion messages for ${count} events`);
+    // A Put Message cut off by its timeout (Azurite stalls now and then) leaves its source uncertain: the sweep
+    // (not run here) finds whether it was stored and queues it if not. Anything else missing is a loss.
+    if (queued > count || queued < count - uncertain)
+      throw new Error(`${queued} ingestion messages for ${count} events (${uncertain} uncertain)`);
   }
   return { events, seconds, medianRate: median(rates) };
 }

@@ -39,10 +39,16 @@ run(async () => {
   });
   const { events, seconds, medianRate } = await inRounds(async () => {
     counting = true;
-    const host = await startLocalHost({ port: 0, timer: false, log: () => undefined });
+    let uncertain = 0;
+    const host = await startLocalHost({
+      port: 0,
+      timer: false,
+      log: (line) => (uncertain += line.includes('"event":"EnqueueUncertain"') ? 1 : 0),
+    });
     while ((await approximateCount(watched)) > 0) await new Promise((r) => setTimeout(r, 50));
     await host.stop();
     counting = false;
+    return uncertain;
   });
   report({
     eventsPerSec: medianRate,
