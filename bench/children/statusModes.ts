@@ -9,18 +9,14 @@
  */
 import { subscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
-import { randomBytes } from 'node:crypto';
-import { startStandin } from '../../dev/standin/standin';
-import type { StandinAccount } from '../../dev/standin/storageResources';
-import { createAppContext } from '../../shared/app/context';
 import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
-import { loadConfig } from '../../shared/app/settings';
 import { runSweep } from '../../shared/app/sweep/sweep';
 import { emptySummary } from '../../shared/app/sweep/sweepSummary';
 import { silentLogger } from '../../shared/log';
 import { pool } from '../harness';
 import { report, run, setting, timed } from './common';
+import { privateStack } from './privateStack';
 
 interface Counts {
   blob: number;
@@ -48,22 +44,12 @@ function request(i: number): HttpRequestLike {
 run(async () => {
   const mode = setting('BENCH_STATUS_MODE');
   const items = Number(setting('BENCH_ITEMS', '1000'));
-  const accounts = JSON.parse(setting('BENCH_ACCOUNTS')) as StandinAccount[];
-  const id = randomBytes(3).toString('hex');
-  const standin = await startStandin({
-    accounts,
-    dmPort: 0,
-    enginePort: 0,
-    worker: true,
-    faults: { workerPaused: true },
+  let offsetMs = 0;
+  const { standin, ctx, accounts, id } = await privateStack({
+    statusMode: mode,
+    workerPaused: true,
     batchingWindowMs: 200,
-    layout: {
-      ingestionQueues: [`ingest-${id}`],
-      tempContainers: [`temp-${id}`],
-      statusTable: `status${id}`,
-      successQueue: `success-${id}`,
-      failureQueue: `failure-${id}`,
-    },
+    clock: () => Date.now() + offsetMs,
   });
   const portOf = (url: string) => new URL(url).port;
   const services = new Map<string, keyof Counts>();
@@ -91,27 +77,6 @@ run(async () => {
     return { seconds, c };
   };
 
-  let offsetMs = 0;
-  const ctx = createAppContext(
-    loadConfig({
-      ...process.env,
-      KUSTO_INGEST_URI: standin.dmUrl,
-      KUSTO_ENGINE_URI: standin.engineUrl,
-      STATUS_MODE: mode,
-    }),
-    {
-      logger: silentLogger,
-      clock: () => Date.now() + offsetMs,
-      tables: {
-        tracking: `Tracking${id}`,
-        open: `Open${id}`,
-        failures: `Failures${id}`,
-        index: `Index${id}`,
-        backfill: `Backfill${id}`,
-      },
-    },
-  );
-  await ctx.ready();
   await fetch(`${standin.engineUrl}/v1/rest/mgmt`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -5,19 +5,15 @@
  * ingested once (the sweeps' succeeded add up to the items, none failed, re-queued or reported stuck), and
  * the table must hold exactly one row per item (nothing ingested twice).
  */
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startStandin } from '../../dev/standin/standin';
-import type { StandinAccount } from '../../dev/standin/storageResources';
-import { createAppContext } from '../../shared/app/context';
 import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
-import { loadConfig } from '../../shared/app/settings';
 import { runSweep } from '../../shared/app/sweep/sweep';
 import { emptySummary, type SweepSummary } from '../../shared/app/sweep/sweepSummary';
 import { silentLogger } from '../../shared/log';
 import { pool } from '../harness';
 import { report, run, setting, timed } from './common';
+import { privateStack } from './privateStack';
 
 function request(i: number): HttpRequestLike {
   return {
@@ -33,21 +29,10 @@ function request(i: number): HttpRequestLike {
 run(async () => {
   const items = Number(setting('BENCH_ITEMS', '100000'));
   const sweepEveryMs = Number(setting('BENCH_SWEEP_SECONDS', '5')) * 1000;
-  const accounts = JSON.parse(setting('BENCH_ACCOUNTS')) as StandinAccount[];
-  const id = randomBytes(3).toString('hex');
-  const standin = await startStandin({
-    accounts,
-    dmPort: 0,
-    enginePort: 0,
-    worker: true,
+  const { standin, ctx } = await privateStack({
+    statusMode: 'queue',
+    workerPaused: false,
     batchingWindowMs: 1000,
-    layout: {
-      ingestionQueues: [`ingest-${id}`],
-      tempContainers: [`temp-${id}`],
-      statusTable: `status${id}`,
-      successQueue: `success-${id}`,
-      failureQueue: `failure-${id}`,
-    },
   });
   const kusto = async (path: string, csl: string): Promise<unknown> => {
     const response = await fetch(`${standin.engineUrl}${path}`, {
@@ -59,20 +44,6 @@ run(async () => {
     return response.json();
   };
   await kusto('/v1/rest/mgmt', '.create table Volume (id:long, name:string)');
-  const ctx = createAppContext(
-    loadConfig({ ...process.env, KUSTO_INGEST_URI: standin.dmUrl, STATUS_MODE: 'queue' }),
-    {
-      logger: silentLogger,
-      tables: {
-        tracking: `Tracking${id}`,
-        open: `Open${id}`,
-        failures: `Failures${id}`,
-        index: `Index${id}`,
-        backfill: `Backfill${id}`,
-      },
-    },
-  );
-  await ctx.ready();
   const total = emptySummary();
   const add = (s: SweepSummary) => {
     for (const k of Object.keys(total) as (keyof SweepSummary)[]) if (k !== 'open') total[k] += s[k];
