@@ -15,7 +15,9 @@ let opened = 0;
 beforeAll(async () => {
   server = createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.writeHead(201).end());
+    // A queue named 'slow' answers after longer than the idle timeout: a busy socket is not idle.
+    const wait = req.url?.includes('/slow/') ? IDLE_SOCKET_TIMEOUT_MS + 1_000 : 0;
+    req.on('end', () => setTimeout(() => res.writeHead(201).end(), wait));
   });
   server.keepAliveTimeout = IDLE_SOCKET_TIMEOUT_MS * 3;
   server.on('connection', (socket: Socket) => {
@@ -46,4 +48,10 @@ it('ends an idle kept-alive connection itself, before the server would, and open
   expect(idleFor).toBeLessThan(server.keepAliveTimeout);
   await rest.putMessage(queue, 'three');
   expect(opened).toBe(2);
+}, 20_000);
+
+it('lets a request whose answer takes longer than the idle timeout finish', async () => {
+  const { port } = server.address() as AddressInfo;
+  const slow = parseStorageResourceUrl(`http://127.0.0.1:${port}/devstoreaccount1/slow?sig=x`);
+  await expect(new StorageRest().putMessage(slow, 'slow')).resolves.toBeUndefined();
 }, 20_000);
