@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient, ContainerSASPermissions } from '@azure/storage-blob';
 import { QueueSASPermissions, QueueServiceClient } from '@azure/storage-queue';
+import { queueTriggerSettings } from '../../dev/host/hostJson';
 import { BoundedPool } from '../../shared/boundedPool';
 import { report, run, setting } from './common';
 import { inRounds, landingContainer, landingEvents } from './landingEvents';
@@ -22,8 +23,8 @@ import {
   tableUrl,
 } from './raw';
 
-const BATCH = 16;
-const THRESHOLD = 8;
+// The host's fetch policy, from host.json as the local host reads it.
+const { batchSize: BATCH, newBatchThreshold: THRESHOLD } = queueTriggerSettings();
 
 run(async () => {
   const storage = setting('AzureWebJobsStorage');
@@ -74,7 +75,7 @@ run(async () => {
   };
   const { events, seconds, medianRate } = await inRounds(async (count) => {
     let handled = 0;
-    // The host's fetch policy: at most BATCH + THRESHOLD at once, a new batch once THRESHOLD are left.
+    // At most BATCH + THRESHOLD at once, as the host runs them.
     const pool = new BoundedPool(BATCH + THRESHOLD);
     while (handled < count) {
       const batch = await getMessages(eventsQueue, BATCH, 300);

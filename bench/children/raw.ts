@@ -109,6 +109,10 @@ export const putMessage = async (queueUrl: string, text: string): Promise<void> 
   );
 };
 
+/** The text of the first `<name>` element of an XML fragment (storage answers have no attributes on these). */
+const field = (xml: string, name: string): string =>
+  new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1] ?? '';
+
 /** Get Messages: up to `count`, hidden for `visibilitySeconds`; the XML's ids, pop receipts and texts. */
 export async function getMessages(
   queueUrl: string,
@@ -122,7 +126,6 @@ export async function getMessages(
     VERSION,
     '',
   );
-  const field = (m: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(m)?.[1] ?? '';
   return xml
     .split('<QueueMessage>')
     .slice(1)
@@ -159,7 +162,6 @@ export async function listBlobsPage(
     VERSION,
     '',
   );
-  const field = (m: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(m)?.[1] ?? '';
   const blobs = xml
     .split('<Blob>')
     .slice(1)

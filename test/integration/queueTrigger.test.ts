@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
-import { startQueueTrigger, type QueueTrigger } from '../../dev/host/queueTrigger';
+import { startQueueTrigger, type QueueTrigger, type QueueTriggerOptions } from '../../dev/host/queueTrigger';
 import { eventually } from '../helpers/engine';
 import { connectionString } from '../helpers/stack';
 
@@ -23,6 +23,18 @@ async function queueWith(texts: string[]): Promise<{ name: string; queue: QueueC
   return { name, queue };
 }
 
+function triggerOn(queueName: string, handler: QueueTriggerOptions['handler']): Promise<QueueTrigger> {
+  return startQueueTrigger({
+    ...settings,
+    maxPollingIntervalMs: 100,
+    functionName: 'test',
+    connectionString: connectionString(0),
+    queueName,
+    log: () => undefined,
+    handler,
+  });
+}
+
 describe('the local queue trigger', () => {
   it('keeps fetching while a slow message runs, never more than batchSize + newBatchThreshold at once', async () => {
     const texts = ['slow', ...Array.from({ length: 30 }, (_, i) => `fast-${i}`)];
@@ -32,21 +44,13 @@ describe('the local queue trigger', () => {
     const handled = new Set<string>();
     let running = 0;
     let peak = 0;
-    trigger = await startQueueTrigger({
-      ...settings,
-      maxPollingIntervalMs: 100,
-      functionName: 'test',
-      connectionString: connectionString(0),
-      queueName: name,
-      log: () => undefined,
-      handler: async (message) => {
-        running += 1;
-        peak = Math.max(peak, running);
-        if (message === 'slow') await slowGate;
-        else await new Promise((r) => setTimeout(r, 5));
-        handled.add(String(message));
-        running -= 1;
-      },
+    trigger = await triggerOn(name, async (message) => {
+      running += 1;
+      peak = Math.max(peak, running);
+      if (message === 'slow') await slowGate;
+      else await new Promise((r) => setTimeout(r, 5));
+      handled.add(String(message));
+      running -= 1;
     });
     await eventually(
       () => Promise.resolve(handled.size === 30 ? true : undefined),
@@ -63,17 +67,9 @@ describe('the local queue trigger', () => {
   it('moves a message that fails maxDequeueCount times to the poison queue', async () => {
     const { name, queue } = await queueWith(['bad']);
     let tries = 0;
-    trigger = await startQueueTrigger({
-      ...settings,
-      maxPollingIntervalMs: 100,
-      functionName: 'test',
-      connectionString: connectionString(0),
-      queueName: name,
-      log: () => undefined,
-      handler: () => {
-        tries += 1;
-        return Promise.reject(new Error('always'));
-      },
+    trigger = await triggerOn(name, () => {
+      tries += 1;
+      return Promise.reject(new Error('always'));
     });
     const poison = new QueueClient(connectionString(0), `${name}-poison`);
     await eventually(
