@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 export const USAGE = `Usage: npm run backfill -- [--url http://127.0.0.1:7071] [--key <function key>]
+  [--container c] [--account-url https://<account>.blob.core.windows.net]
   [--prefix p/] [--include glob]... [--exclude glob]... [--database D --table T [--format csv] [--mapping m]]
   [--creation-time-pattern "yyyy'/'MM'/'dd"] [--tags a,b] [--modified-since ISO] [--modified-until ISO]
   [--limit N] [--max-blobs-per-second N] [--dry-run] [--wait] [--failures-csv file.csv]`;
@@ -30,6 +31,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     options: {
       url: { type: 'string' },
       key: { type: 'string' },
+      container: { type: 'string' },
+      'account-url': { type: 'string' },
       prefix: { type: 'string' },
       include: { type: 'string', multiple: true },
       exclude: { type: 'string', multiple: true },
@@ -55,6 +58,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     return n;
   };
   const given: Record<string, unknown> = {
+    container: values.container,
+    accountUrl: values['account-url'],
     prefix: values.prefix,
     include: values.include,
     exclude: values.exclude,

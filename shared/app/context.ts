@@ -11,6 +11,7 @@ import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/qu
 import { silentLogger, type Logger } from '../log';
 import { BackfillStore } from './backfill/backfillStore';
 import { Counters } from './counters';
+import { SourceAccounts } from './backfill/sourceAccounts';
 import { kustoBlobUrl } from './landing/kustoBlobUrl';
 import { LandingSas } from './landing/landingSas';
 import { processLogger } from './processLogger';
@@ -54,6 +55,8 @@ export interface BackfillResources {
   readonly store: BackfillStore;
   readonly pages: QueueClient;
   readonly items: QueueClient;
+  /** Other storage accounts jobs read (`accountUrl`), with the app's identity. */
+  readonly accounts: SourceAccounts;
 }
 
 /** Everything the triggers share: built once per process from the settings, and reused. */
@@ -97,12 +100,25 @@ export interface AppContextOptions {
   readonly ingestOptions?: Omit<QueuedIngestClientOptions, 'ingestUri' | 'credential'>;
   /** Policies added to the tracking tables' clients, once per call (tests: faults). @default none */
   readonly trackingPolicies?: readonly PipelinePolicy[];
+  /**
+   * The identity the app reads other storage accounts with (a backfill's `accountUrl`).
+   * @default the landing storage's identity settings, else DefaultAzureCredential (AZURE_CLIENT_ID)
+   */
+  readonly storageCredential?: TokenCredential;
 }
 
 function storageCredential(connection: Extract<StorageConnection, { kind: 'identity' }>): TokenCredential {
   return connection.managedIdentity
     ? new ManagedIdentityCredential(connection.clientId ? { clientId: connection.clientId } : {})
     : new DefaultAzureCredential(connection.clientId ? { managedIdentityClientId: connection.clientId } : {});
+}
+
+/** The app's own identity for storage: as the landing storage's settings name it, else the default chain. */
+function appStorageCredential(config: AppConfig): TokenCredential {
+  const landing = config.landingStorage;
+  if (landing.kind === 'identity') return storageCredential(landing);
+  const clientId = config.azureClientId;
+  return new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
 }
 
 const insecure = (connectionString: string): boolean =>
@@ -194,6 +210,11 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     store: backfillStore,
     pages: appQueues.getQueueClient(config.backfillPagesQueue),
     items: appQueues.getQueueClient(config.backfillItemsQueue),
+    accounts: new SourceAccounts({
+      credential: () => options.storageCredential ?? appStorageCredential(config),
+      auth: config.landingBlobAuth,
+      identity: config.landingKustoIdentity,
+    }),
   };
   const tracking = new TrackedSources({
     store,

@@ -1,14 +1,12 @@
-import type { QueueClient } from '@azure/storage-queue';
-import { runItem, runPage } from '../../shared/app/backfill/backfillJob';
+import { runPage } from '../../shared/app/backfill/backfillJob';
 import {
   handleBackfillBlobs,
   handleBackfillStatus,
   handleCancelBackfill,
-  handleStartBackfill,
 } from '../../shared/app/http/backfillHandlers';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
-import { runSweep } from '../../shared/app/sweep/sweep';
 import { apiRequest } from '../helpers/apiRequest';
+import { drainTasks, jobStatus, runJobToEnd, startJob } from '../helpers/backfillTasks';
 import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 
@@ -42,58 +40,10 @@ afterAll(async () => {
   await app.stop();
 });
 
-interface Status {
-  state: string;
-  counts: Record<'pages' | 'matched' | 'skipped' | 'queued' | 'succeeded' | 'failed' | 'bytes', number>;
-}
-
-async function start(job: Record<string, unknown>) {
-  return handleStartBackfill(apiRequest('POST', '/api/backfill', JSON.stringify(job)), app.ctx, app.log);
-}
-
-async function status(jobId: string): Promise<Status> {
-  const r = await handleBackfillStatus(
-    { ...apiRequest('GET', `/api/backfill/${jobId}`), params: { jobId } },
-    app.ctx,
-    app.log,
-  );
-  expect(r.status).toBe(200);
-  return r.jsonBody as Status;
-}
-
-/** Drains one task queue through its function, as the queue trigger would; how many ran. */
-async function drain(queue: QueueClient, run: (message: unknown) => Promise<void>): Promise<number> {
-  let ran = 0;
-  for (;;) {
-    const { receivedMessageItems: items } = await queue.receiveMessages({
-      numberOfMessages: 32,
-      visibilityTimeout: 120,
-    });
-    if (items.length === 0) return ran;
-    await Promise.all(
-      items.map(async (m) => {
-        await run(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')));
-        await queue.deleteMessage(m.messageId, m.popReceipt);
-      }),
-    );
-    ran += items.length;
-  }
-}
-
-/** Runs page and item tasks, and the sweep, until the job completes. */
-async function runToEnd(jobId: string): Promise<Status> {
-  return eventually(
-    async () => {
-      await drain(app.ctx.backfill.pages, (m) => runPage(app.ctx, app.log, m));
-      await drain(app.ctx.backfill.items, (m) => runItem(app.ctx, app.log, m));
-      await runSweep(app.ctx, app.log);
-      const s = await status(jobId);
-      return s.state === 'completed' ? s : undefined;
-    },
-    allow(60_000, 60),
-    `job ${jobId} completed`,
-  );
-}
+const start = (job: Record<string, unknown>) => startJob(app, job);
+const status = (jobId: string) => jobStatus(app, jobId);
+const drain = drainTasks;
+const runToEnd = (jobId: string) => runJobToEnd(app, jobId, allow(60_000, 60));
 
 const totalRows = async () => {
   let n = 0;
@@ -224,8 +174,9 @@ describe('backfill: blobs that were there before the app', () => {
     [{ format: 'csv' }, /format and mapping need database and table/],
     [{ database: 'demo', table: 'T', format: 'excel' }, /not a Kusto data format/],
     [{ creationTimePattern: "MM'/'dd" }, /needs at least yyyy/],
-    [{ container: 'elsewhere' }, /only the landing container/],
-    [{ accountUrl: 'https://other.blob.core.windows.net' }, /not supported yet/],
+    [{ container: 'Bad_Name' }, /not a container name/],
+    [{ accountUrl: 'https://example.com' }, /ALLOWED_BLOB_HOSTS/],
+    [{ accountUrl: 'http://other.blob.core.windows.net' }, /not https/],
     [{ modifiedSince: 'yesterday' }, /not a date/],
     [{ limit: -1 }, /limit/],
     [{ unknown: true }, /unknown|Unrecognized/i],

@@ -2,35 +2,12 @@
  * The production path for landing blobs: a user-delegation SAS, signed with a key the app's identity
  * obtains over OAuth (no account key). Exercised on an https Azurite started with `--oauth basic`.
  */
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { BlobClient, BlobServiceClient } from '@azure/storage-blob';
 import { LandingSas } from '../../shared/app/landing/landingSas';
 import { QueuedIngestClient, ReportLevel, ReportMethod } from '../../shared';
+import { EmulatorTokenCredential, httpsBlobEndpoint } from '../helpers/emulatorToken';
 import { engine, eventually } from '../helpers/engine';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
-
-/** A token Azurite's basic OAuth accepts: right issuer, audience and lifetime (it checks no signature). */
-class EmulatorTokenCredential implements TokenCredential {
-  requests = 0;
-  getToken(): Promise<AccessToken> {
-    this.requests += 1;
-    const now = Math.floor(Date.now() / 1000);
-    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-    const payload = {
-      aud: 'https://storage.azure.com',
-      iss: 'https://sts.windows.net/00000000-0000-0000-0000-000000000001/',
-      iat: now - 60,
-      nbf: now - 60,
-      exp: now + 3600,
-      oid: '00000000-0000-0000-0000-00000000beef',
-      tid: '00000000-0000-0000-0000-000000000001',
-    };
-    return Promise.resolve({
-      token: `${part({ alg: 'none', typ: 'JWT' })}.${part(payload)}.sig`,
-      expiresOnTimestamp: (now + 3600) * 1000,
-    });
-  }
-}
 
 let dm: PrivateStandin;
 beforeAll(async () => {
@@ -41,15 +18,8 @@ afterAll(async () => {
 });
 
 describe('user-delegation SAS for landing blobs', () => {
-  const endpoint = process.env.KIF_TEST_HTTPS_BLOB ?? '';
-
   it('signs a read SAS with a delegation key obtained by identity, which storage honours and Kusto reads through', async () => {
-    expect(endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/devstoreaccount1$/);
-    if (process.env.NODE_EXTRA_CA_CERTS !== process.env.KIF_TEST_TLS_CA) {
-      throw new Error(
-        'Run the tests with npm test (or node dist/dev/testRunner.js): it starts jest trusting the test certificate.',
-      );
-    }
+    const endpoint = httpsBlobEndpoint();
     const credential = new EmulatorTokenCredential();
     const service = new BlobServiceClient(endpoint, credential);
     const container = service.getContainerClient(`landing-ud-${Date.now()}`);

@@ -4,6 +4,10 @@ describe('npm run backfill: the command line', () => {
   it('turns flags into the job, with the app URL and key from flags or the environment', () => {
     const cli = parseCli(
       [
+        '--account-url',
+        'https://archive.blob.core.windows.net',
+        '--container',
+        'exports',
         '--prefix',
         'exports/',
         '--include',
@@ -32,6 +36,8 @@ describe('npm run backfill: the command line', () => {
       wait: true,
       failuresCsv: undefined,
       job: {
+        accountUrl: 'https://archive.blob.core.windows.net',
+        container: 'exports',
         prefix: 'exports/',
         include: ['**/*.csv', '**/*.json'],
         database: 'Ops',

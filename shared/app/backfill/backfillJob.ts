@@ -8,7 +8,7 @@ import type { AppContext } from '../context';
 import { ingestLandingBlob, type LandingIngestOptions } from '../landing/handleLandingEvent';
 import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landingBlob';
 import { routeBlob, type LandingRouting } from '../routing/routeBlob';
-import { jobRouting, type BackfillOptions } from './backfillOptions';
+import { jobPlace, jobRouting, type BackfillOptions } from './backfillOptions';
 import type { DryRunEntry, JobRecord } from './backfillStore';
 
 /** Blobs listed per page task: one listing call, then one table read and one message per new blob. */
@@ -68,7 +68,8 @@ function parseTask<T>(schema: z.ZodType<T>, message: unknown): T | undefined {
  */
 export async function startBackfill(ctx: AppContext, options: BackfillOptions): Promise<JobRecord> {
   await ctx.ready();
-  const container = ctx.landing.service.getContainerClient(options.container);
+  const { container } = jobPlace(ctx, options);
+  const where = options.accountUrl ? ` on ${options.accountUrl}` : '';
   try {
     await container.listBlobsFlat({ prefix: options.prefix }).byPage({ maxPageSize: 1 }).next();
   } catch (e) {
@@ -76,14 +77,16 @@ export async function startBackfill(ctx: AppContext, options: BackfillOptions): 
       throw new BackfillRefused(
         400,
         'ContainerNotFound',
-        `The container '${options.container}' does not exist.`,
+        `The container '${options.container}'${where} does not exist.`,
       );
-    if (isHttpStatus(e, 403))
+    if (isHttpStatus(e, 403) || isHttpStatus(e, 401))
       throw new BackfillRefused(
         403,
         'ContainerNotReadable',
-        `The app's identity may not list '${options.container}': give it Storage Blob Data Reader there.`,
+        `The app's identity may not list '${options.container}'${where}: give it Storage Blob Data Reader there.`,
       );
+    const refused = accountProblem(e, options);
+    if (refused) throw refused;
     throw e;
   }
   const job: JobRecord = {
@@ -97,6 +100,28 @@ export async function startBackfill(ctx: AppContext, options: BackfillOptions): 
   await ctx.backfill.store.createPage(job.jobId, 0, '', 0);
   await sendPageTask(ctx, { jobId: job.jobId, page: 0 }, 0);
   return job;
+}
+
+/**
+ * Why another account cannot be read at all: no such host, or no identity to read it with. Undefined for
+ * anything else (a transient failure is answered as one).
+ */
+function accountProblem(e: unknown, options: BackfillOptions): BackfillRefused | undefined {
+  if (options.accountUrl === undefined) return undefined;
+  const error = e as { code?: unknown; name?: unknown; message?: unknown };
+  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN')
+    return new BackfillRefused(
+      400,
+      'AccountNotFound',
+      `The storage account ${options.accountUrl} does not resolve: check accountUrl.`,
+    );
+  if (error.name === 'CredentialUnavailableError' || error.name === 'AuthenticationError')
+    return new BackfillRefused(
+      403,
+      'AccountNotReadable',
+      `The app has no identity to read ${options.accountUrl} with (${String(error.message).slice(0, 200)}): other accounts are read with the app's managed identity.`,
+    );
+  return undefined;
 }
 
 async function sendPageTask(ctx: AppContext, task: PageTask, delaySeconds: number): Promise<void> {
@@ -142,7 +167,7 @@ export async function runPage(ctx: AppContext, log: Logger, message: unknown): P
   const page = await store.getPage(task.jobId, task.page);
   if (!page || page.done) return;
   const { options } = job;
-  const container = ctx.landing.service.getContainerClient(options.container);
+  const { container } = jobPlace(ctx, options);
   const listing = container
     .listBlobsFlat({ prefix: options.prefix, includeMetadata: options.dryRun })
     .byPage({ maxPageSize: PAGE_SIZE, ...(page.token && { continuationToken: page.token }) });
@@ -250,12 +275,12 @@ export async function jobIngestOptions(
 ): Promise<LandingIngestOptions | undefined> {
   const job = await ctx.backfill.store.getJob(jobId);
   if (!job) return undefined;
-  return { routing: jobRouting(ctx, job.options), jobId };
+  return { routing: jobRouting(ctx, job.options), jobId, place: jobPlace(ctx, job.options) };
 }
 
 /**
- * Runs one item task: the blob version goes through the landing path, tracked under the job, so the live
- * landing path and any other job can never ingest it twice. What does not become this job's source
+ * Runs one item task: the blob version goes through the landing path (from its job's container), tracked
+ * under the job, so the live landing path and any other job can never ingest it twice. What does not become this job's source
  * (tracked by others meanwhile, gone, changed, empty) is counted as skipped.
  */
 export async function runItem(ctx: AppContext, log: Logger, message: unknown): Promise<void> {
@@ -271,7 +296,7 @@ export async function runItem(ctx: AppContext, log: Logger, message: unknown): P
     ctx,
     log,
     { url: task.url, eTag: task.eTag },
-    { routing: jobRouting(ctx, job.options), jobId: task.jobId },
+    { routing: jobRouting(ctx, job.options), jobId: task.jobId, place: jobPlace(ctx, job.options) },
   );
   if (outcome.outcome === 'queued' || outcome.outcome === 'rejected') return; // its close records it
   if (outcome.outcome === 'duplicate') {

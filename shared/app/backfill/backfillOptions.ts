@@ -1,6 +1,8 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { IngestValidationError } from '../../errors';
+import { landingPlace, type BlobPlace } from '../landing/blobPlace';
+import { checkAccountUrl } from '../push/blobUrlPolicy';
 import { isDataFormat } from '../../message/dataFormat';
 import { validateEntityName } from '../../names';
 import type { AppContext } from '../context';
@@ -9,10 +11,10 @@ import { compileTimePattern, type LandingRouting, type RoutingRule } from '../ro
 /** What `POST /api/backfill` takes (docs/contracts.md, 'Backfill'). */
 export const backfillRequestSchema = z
   .object({
-    /** A container of the landing account. @default the landing container */
+    /** The container to list. @default the landing container */
     container: z.string().optional(),
-    /** Another storage account: not yet supported (the answer says so). */
-    accountUrl: z.string().optional(),
+    /** Another storage account's blob endpoint, read with the app's identity. @default the landing account */
+    accountUrl: z.string().max(2048).optional(),
     prefix: z.string().max(1024).optional(),
     include: z.array(z.string().min(1)).max(100).optional(),
     exclude: z.array(z.string().min(1)).max(100).optional(),
@@ -34,6 +36,8 @@ export type BackfillRequest = z.infer<typeof backfillRequestSchema>;
 
 /** A job's options, checked: what the job record keeps and every task of the job reads. */
 export interface BackfillOptions {
+  /** Another account's blob endpoint (checked, normalised); undefined: the landing account. */
+  readonly accountUrl?: string | undefined;
   readonly container: string;
   readonly prefix: string;
   readonly include: readonly string[];
@@ -45,6 +49,33 @@ export interface BackfillOptions {
   readonly limit: number | undefined;
   readonly maxBlobsPerSecond: number | undefined;
   readonly dryRun: boolean;
+}
+
+/** Storage's rule for container names. */
+const CONTAINER_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+/**
+ * The app's own containers on the landing account besides landing: backfilling them would ingest again what
+ * was ingested (done) or what failed for good (quarantine: an operator retries those one by one).
+ */
+function ownContainers(ctx: Pick<AppContext, 'config'>): Map<string, string> {
+  const c = ctx.config;
+  return new Map([
+    [c.landingFailedContainer, 'the quarantine of blobs that failed (retry them with the operator API)'],
+    [c.landingDoneContainer, 'where ingested landing blobs are moved (LANDING_ON_SUCCESS=move)'],
+    [c.landingDeadLetterContainer, "Event Grid's dead letters (replay them with the operator API)"],
+  ]);
+}
+
+/**
+ * The account a job reads, checked as a blob reference's host is (the allow list, https); undefined for the
+ * landing account, however it is named.
+ */
+function sourceAccount(ctx: Pick<AppContext, 'config' | 'landing'>, accountUrl: string | undefined) {
+  if (accountUrl === undefined) return undefined;
+  const policy = { allowedHosts: ctx.config.allowedBlobHosts, localOrigin: ctx.config.localBlobOrigin };
+  const checked = checkAccountUrl(accountUrl, policy);
+  return checked === ctx.landing.service.url.replace(/\/+$/, '').toLowerCase() ? undefined : checked;
 }
 
 const invalid = (message: string) => new IngestValidationError(message, 'InvalidProperty');
@@ -69,18 +100,20 @@ function globs(name: string, patterns: readonly string[] | undefined): string[] 
 }
 
 /** Checks a request and turns it into the job's options; a clear InvalidProperty error otherwise. */
-export function backfillOptions(ctx: Pick<AppContext, 'config'>, request: BackfillRequest): BackfillOptions {
-  if (request.accountUrl !== undefined)
-    throw new IngestValidationError(
-      'accountUrl: backfilling from another storage account is not supported yet; copy the blobs into the landing account, or backfill a container of it.',
-      'InvalidProperty',
-    );
+export function backfillOptions(
+  ctx: Pick<AppContext, 'config' | 'landing'>,
+  request: BackfillRequest,
+): BackfillOptions {
+  const accountUrl = sourceAccount(ctx, request.accountUrl);
   const container = request.container ?? ctx.config.landingContainer;
-  if (container !== ctx.config.landingContainer)
-    throw new IngestValidationError(
-      `container '${container.slice(0, 63)}': only the landing container ('${ctx.config.landingContainer}') can be backfilled yet; other containers need their own failure handling (they are never quarantined) and are not supported yet.`,
-      'InvalidProperty',
+  if (!CONTAINER_NAME.test(container) || container.includes('--'))
+    throw invalid(
+      `container '${container.slice(0, 70)}' is not a container name: 3 to 63 lower-case letters, digits and single hyphens.`,
     );
+  if (accountUrl === undefined) {
+    const own = ownContainers(ctx).get(container);
+    if (own) throw invalid(`container '${container}' is ${own}: it cannot be backfilled.`);
+  }
   const named = [request.database, request.table].filter((v) => v !== undefined).length;
   if (named === 1)
     throw invalid('Give database and table together, or neither (then blobs route as landing blobs).');
@@ -116,6 +149,7 @@ export function backfillOptions(ctx: Pick<AppContext, 'config'>, request: Backfi
   if (modifiedSince && modifiedUntil && modifiedSince >= modifiedUntil)
     throw invalid('modifiedSince must be before modifiedUntil.');
   return {
+    ...(accountUrl !== undefined && { accountUrl }),
     container,
     prefix: request.prefix ?? '',
     include: globs('include', request.include),
@@ -134,5 +168,27 @@ export function jobRouting(ctx: Pick<AppContext, 'routing'>, options: BackfillOp
   return {
     rules: options.rule ? [options.rule, ...ctx.routing.rules] : ctx.routing.rules,
     allowedDatabases: ctx.routing.allowedDatabases,
+  };
+}
+
+/** Where a job's blobs are: the landing container (the landing path's own), or another, read only. */
+export function jobPlace(
+  ctx: Pick<AppContext, 'config' | 'landing' | 'backfill'>,
+  options: BackfillOptions,
+): BlobPlace {
+  const { accountUrl, container } = options;
+  if (accountUrl === undefined) {
+    if (container === ctx.config.landingContainer) return landingPlace(ctx);
+    return {
+      kind: 'backfill',
+      container: ctx.landing.service.getContainerClient(container),
+      kustoUrl: ctx.landing.kustoUrl,
+    };
+  }
+  const accounts = ctx.backfill.accounts;
+  return {
+    kind: 'backfill',
+    container: accounts.service(accountUrl).getContainerClient(container),
+    kustoUrl: (blob) => accounts.kustoUrl(accountUrl, blob),
   };
 }

@@ -9,6 +9,7 @@ import { RouteError, routeBlob, type LandingRouting, type RouteTarget } from '..
 import { TRACKED_ENQUEUE, type Failure } from '../tracking/trackedSources';
 import type { TrackingRecord } from '../tracking/trackingStore';
 import { parseLandingEvent, type BlobCreated } from './blobCreated';
+import { landingPlace, type BlobPlace } from './blobPlace';
 import { canonicalBlobUrl, landingSourceId, pathInContainer, unquoteETag } from './landingBlob';
 import { quarantine } from './quarantine';
 import { compressedRawSize } from './rawSize';
@@ -53,16 +54,20 @@ export async function handleLandingEvent(
   return ingestLandingBlob(ctx, log, event);
 }
 
-/** How a backfill job takes a landing blob on: its own routing, and its id on the source. */
+/** How a backfill job takes a blob on: its own routing, its id on the source, and where its blobs are. */
 export interface LandingIngestOptions {
   /** @default the app's (ROUTES_FILE, LANDING_ALLOWED_DATABASES) */
   readonly routing?: LandingRouting;
   readonly jobId?: string;
+  /** @default the landing container */
+  readonly place?: BlobPlace;
 }
 
 /**
  * Takes one landing blob version on: routes it, tracks it, queues it by URL with a read SAS, or reports
- * and quarantines it. The sweep calls this too, for a version whose delivery stopped half-way.
+ * and quarantines it. The sweep calls this too, for a version whose delivery stopped half-way. A backfill
+ * of another container takes its blobs on the same way, but reports what cannot be ingested and leaves it
+ * where it is.
  */
 export async function ingestLandingBlob(
   ctx: AppContext,
@@ -70,14 +75,15 @@ export async function ingestLandingBlob(
   event: BlobCreated,
   options: LandingIngestOptions = {},
 ): Promise<LandingOutcome> {
-  const path = pathInContainer(ctx.landing.container.url, event.url);
+  const place = options.place ?? landingPlace(ctx);
+  const path = pathInContainer(place.container.url, event.url);
   if (path === undefined)
-    return { outcome: 'ignored', reason: `not in the '${ctx.config.landingContainer}' container` };
+    return { outcome: 'ignored', reason: `not in the '${place.container.containerName}' container` };
   const filtered = ctx.landingFilter.skipReason(path);
   if (filtered) return skipped(ctx, log, path, filtered);
   await ctx.ready();
 
-  const blob = ctx.landing.container.getBlobClient(path);
+  const blob = place.container.getBlobClient(path);
   const properties = await propertiesOf(blob);
   // Gone: deleted by its owner, or quarantined by an earlier delivery.
   if (!properties) return { outcome: 'ignored', reason: `blob ${path} is gone` };
@@ -93,7 +99,7 @@ export async function ingestLandingBlob(
 
   const begun = await ctx.tracking.begin({
     sourceId,
-    kind: 'landing',
+    kind: place.kind,
     database: route.props.database,
     table: route.props.table,
     props: route.props,
@@ -113,7 +119,7 @@ export async function ingestLandingBlob(
     if (route.error) return await reject(ctx, log, record, route.error);
     try {
       await ctx.tracking.queue(record, async () =>
-        ctx.ingest.ingestFromBlob(await ctx.landing.kustoUrl(blob), route.props, TRACKED_ENQUEUE),
+        ctx.ingest.ingestFromBlob(await place.kustoUrl(blob), route.props, TRACKED_ENQUEUE),
       );
     } catch (e) {
       if (!isIngestValidationError(e)) throw e;
@@ -203,31 +209,41 @@ async function routeLanding(
   };
 }
 
-/** The report of a landing blob that cannot be ingested, before it is quarantined. */
-export function landingRejection(ctx: AppContext, error: { code: string; message: string }): Failure {
+/** The report of a blob that cannot be ingested: before a landing blob is quarantined; another is left be. */
+export function landingRejection(
+  ctx: AppContext,
+  error: { code: string; message: string },
+  kind: TrackingRecord['kind'] = 'landing',
+): Failure {
   return {
     event: 'LandingRejected',
     finalStatus: 'Rejected',
     errorCode: error.code,
     failureStatus: 'Permanent',
     details: error.message,
-    action: `quarantined to ${ctx.config.landingFailedContainer}`,
+    action: kind === 'landing' ? `quarantined to ${ctx.config.landingFailedContainer}` : LEFT_IN_PLACE,
     key: 'rejected',
   };
 }
+
+/** What becomes of a blob outside the landing container that failed: nothing; it is retried by its URL. */
+export const LEFT_IN_PLACE = 'reported; the blob is left where it is (not the landing container)';
 
 /** Where a landing source's blob is inside the landing container. */
 export function landingPathOf(ctx: AppContext, record: TrackingRecord): string {
   return pathInContainer(ctx.landing.container.url, record.sourceUrl ?? '') ?? '';
 }
 
-/** Moves the blob of a landing source to the quarantine container, if it is still the version that failed. */
+/**
+ * Moves the blob of a landing source to the quarantine container, if it is still the version that failed.
+ * A blob outside the landing container is left where it is.
+ */
 export async function quarantineSource(
   ctx: AppContext,
   record: TrackingRecord,
   reason: { code: string; message: string },
 ): Promise<void> {
-  if (!record.eTag) return;
+  if (record.kind !== 'landing' || !record.eTag) return;
   await quarantine(ctx, {
     path: landingPathOf(ctx, record),
     eTag: record.eTag,
@@ -245,6 +261,10 @@ async function reject(
   e: unknown,
 ): Promise<LandingOutcome> {
   const error = classify(e);
+  if (record.kind !== 'landing') {
+    await ctx.tracking.fail(record, landingRejection(ctx, error, record.kind));
+    return { outcome: 'rejected', sourceId: record.sourceId, reason: error.message };
+  }
   await ctx.tracking.fail(record, landingRejection(ctx, error), () => quarantineSource(ctx, record, error));
   log.warn(JSON.stringify({ event: 'LandingQuarantined', sourceId: record.sourceId }));
   return { outcome: 'rejected', sourceId: record.sourceId, reason: error.message };

@@ -32,7 +32,9 @@ export type RetryOutcome =
  * Retries one source that ended in failure once its cause is fixed (docs/contracts.md, 'Operator API'): a
  * push is queued again from its temp blob under the same source id, as its next attempt; a landing blob
  * still in landing likewise; a quarantined landing blob is moved back into landing, which makes a new blob
- * version and so a new source, linked from the old one (`retriedAs`). Tracked and reported like any other.
+ * version and so a new source, linked from the old one (`retriedAs`); a backfilled blob of another container
+ * (never moved) is queued again from its URL, if it is still the same version. Tracked and reported like
+ * any other.
  */
 export async function retrySource(ctx: AppContext, log: Logger, sourceId: string): Promise<RetryOutcome> {
   await ctx.ready();
@@ -59,6 +61,18 @@ export async function retrySource(ctx: AppContext, log: Logger, sourceId: string
         kind: 'gone',
         code: 'StagedBlobGone',
         why: 'The pushed data is no longer in Kusto’s temp storage (it is cleaned up): push it again.',
+      };
+    await ctx.tracking.retry(record, enqueue);
+    log.info(JSON.stringify({ event: 'IngestionRetried', sourceId, kind: record.kind }));
+    return { kind: 'retried', sourceId };
+  }
+  if (record.kind === 'backfill') {
+    const enqueue = enqueueStored(ctx, record);
+    if (!enqueue || !(await storedVersionIsThere(ctx, record)))
+      return {
+        kind: 'gone',
+        code: 'SourceGone',
+        why: `The blob ${record.sourceUrl ?? ''} was changed or deleted since: backfill it again (its new version is a new source).`,
       };
     await ctx.tracking.retry(record, enqueue);
     log.info(JSON.stringify({ event: 'IngestionRetried', sourceId, kind: record.kind }));

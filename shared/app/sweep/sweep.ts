@@ -2,13 +2,9 @@ import { classify } from '../../errors';
 import type { Logger } from '../../log';
 import { jobIngestOptions } from '../backfill/backfillJob';
 import type { AppContext } from '../context';
+import { blobOf, landingPlace } from '../landing/blobPlace';
 import { poisonCount } from '../landing/poisonQueue';
-import {
-  ingestLandingBlob,
-  landingPathOf,
-  landingRejection,
-  quarantineSource,
-} from '../landing/handleLandingEvent';
+import { ingestLandingBlob, landingRejection, quarantineSource } from '../landing/handleLandingEvent';
 import { enqueueStored } from '../storedSource';
 import { readStatus } from '../tracking/statusLookup';
 import { sourceOf } from '../tracking/trackedSources';
@@ -127,10 +123,10 @@ async function sweepOne(
       return;
     case 'finish-rejection': {
       const reason = { code: record.errorCode ?? 'Rejected', message: record.details ?? '' };
-      await ctx.tracking.fail(record, landingRejection(ctx, reason), () =>
+      await ctx.tracking.fail(record, landingRejection(ctx, reason, record.kind), () =>
         quarantineSource(ctx, record, reason),
       );
-      summary.quarantined += 1;
+      if (record.kind === 'landing') summary.quarantined += 1;
       return;
     }
     case 'abandon':
@@ -250,11 +246,13 @@ async function redrive(
   record: TrackingRecord,
   summary: SweepSummary,
 ): Promise<void> {
-  if (record.kind === 'landing') {
-    const url = ctx.landing.container.getBlobClient(landingPathOf(ctx, record)).url;
-    // A backfill job's blob is routed as its job routes it.
+  if (record.kind === 'landing' || record.kind === 'backfill') {
+    // A backfill job's blob is routed as its job routes it, and read where its job found it.
     const options = record.jobId ? await jobIngestOptions(ctx, record.jobId) : undefined;
-    const outcome = await ingestLandingBlob(ctx, log, { url, eTag: record.eTag }, options);
+    const blob = blobOf(options?.place ?? landingPlace(ctx), record);
+    const outcome = blob
+      ? await ingestLandingBlob(ctx, log, { url: blob.url, eTag: record.eTag }, options)
+      : ({ outcome: 'ignored', reason: 'its job is gone' } as const);
     if (outcome.outcome !== 'ignored') {
       summary.reenqueued += outcome.outcome === 'queued' ? 1 : 0;
       summary.quarantined += outcome.outcome === 'rejected' ? 1 : 0;

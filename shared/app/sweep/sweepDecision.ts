@@ -25,7 +25,8 @@ export function openStep(record: TrackingRecord, now: number, timings: SweepTimi
   switch (record.state) {
     case 'queuing':
       if (record.reportedFailure !== undefined) return 'finish-rejection';
-      if (record.kind === 'landing') return age >= timings.redriveAfterMs ? 'redrive' : 'wait';
+      if (record.kind === 'landing' || record.kind === 'backfill')
+        return age >= timings.redriveAfterMs ? 'redrive' : 'wait';
       return age >= timings.abandonAfterMs ? 'abandon' : 'wait';
     case 'uploaded':
       return age >= timings.redriveAfterMs ? 'redrive' : 'wait';

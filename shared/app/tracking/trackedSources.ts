@@ -371,9 +371,9 @@ export class TrackedSources {
   async retry(record: TrackingRecord, enqueue: () => Promise<IngestionReceipt>): Promise<TrackingRecord> {
     await this.store.markOpen(record.sourceId, new Date(this.clock()));
     const reopened = await this.claim(record, {
-      // Where the sweep would pick it up if this stops: a landing blob is routed and queued again, a
-      // staged push queued from its temp blob.
-      state: record.kind === 'landing' ? 'queuing' : 'uploaded',
+      // Where the sweep would pick it up if this stops: a landing (or backfilled) blob is routed and queued
+      // again, a staged push queued from its temp blob.
+      state: record.kind === 'landing' || record.kind === 'backfill' ? 'queuing' : 'uploaded',
       requeueCount: record.requeueCount + 1,
       finalStatus: undefined,
       errorCode: undefined,

@@ -5,7 +5,12 @@ import type { IngestionProps } from '../../ingest/types';
 
 /** Where a source is in its lifecycle (docs/lifecycle.md). */
 export type TrackingState = 'queuing' | 'uploaded' | 'queued' | 'closed';
-export type SourceKind = 'landing' | 'http' | 'blob';
+/**
+ * What a source is: a blob of the landing container (`landing`), an HTTP push staged by the app (`http`), a
+ * caller's blob reference with its SAS (`blob`), or a blob of another container a backfill job read with the
+ * app's identity (`backfill`: never moved, deleted or tagged; queued again from its URL).
+ */
+export type SourceKind = 'landing' | 'http' | 'blob' | 'backfill';
 
 /** One attempt's outcome in a source's history (the status API shows them, oldest first). */
 export interface AttemptEntry {

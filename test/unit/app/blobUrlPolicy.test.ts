@@ -1,4 +1,4 @@
-import { checkBlobUrl } from '../../../shared/app/push/blobUrlPolicy';
+import { checkAccountUrl, checkBlobUrl } from '../../../shared/app/push/blobUrlPolicy';
 import { IngestValidationError } from '../../../shared/errors';
 
 const azure = { allowedHosts: [], localOrigin: undefined };
@@ -68,6 +68,58 @@ describe('checkBlobUrl', () => {
 
   it('never echoes the SAS', () => {
     expect(() => checkBlobUrl('http://acct.blob.core.windows.net/c/a.csv?sig=SECRET', azure)).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('SECRET') as unknown }) as Error,
+    );
+  });
+});
+
+describe('checkAccountUrl (a backfill of another account)', () => {
+  it.each([
+    [
+      'an Azure blob endpoint',
+      'https://archive.blob.core.windows.net/',
+      azure,
+      'https://archive.blob.core.windows.net',
+    ],
+    [
+      'a Data Lake endpoint, as its blob endpoint',
+      'https://Archive.dfs.core.windows.net',
+      azure,
+      'https://archive.blob.core.windows.net',
+    ],
+    [
+      'the emulator, path-style',
+      'http://127.0.0.1:10000/devstoreaccount1',
+      local,
+      'http://127.0.0.1:10000/devstoreaccount1',
+    ],
+    [
+      'an allowed path-style host',
+      'https://127.0.0.1:10443/other/',
+      { allowedHosts: ['127.0.0.1:10443'], localOrigin: undefined },
+      'https://127.0.0.1:10443/other',
+    ],
+  ])('accepts %s', (_name, url, policy, normalised) => {
+    expect(checkAccountUrl(url, policy)).toBe(normalised);
+  });
+
+  it.each([
+    ['not a URL', 'archive', azure, /not a URL/],
+    ['plain http', 'http://archive.blob.core.windows.net', azure, /not https/],
+    ['another host', 'https://example.com', azure, /ALLOWED_BLOB_HOSTS/],
+    ['the instance metadata endpoint', 'https://169.254.169.254', azure, /not on an Azure Storage/],
+    ['a SAS', 'https://archive.blob.core.windows.net?sv=1&sig=SECRET', azure, /credentials, a query/],
+    ['a credential suffix', 'https://archive.blob.core.windows.net;managed_identity=system', azure, /suffix/],
+    [
+      'a container in the URL',
+      'https://archive.blob.core.windows.net/exports',
+      azure,
+      /give the container as/,
+    ],
+  ])('refuses %s', (_name, url, policy, message) => {
+    expect(() => checkAccountUrl(url, policy)).toThrow(IngestValidationError);
+    expect(() => checkAccountUrl(url, policy)).toThrow(message);
+    expect(() => checkAccountUrl(url, policy)).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('SECRET') as unknown }) as Error,
     );
   });
