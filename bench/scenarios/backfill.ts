@@ -5,7 +5,7 @@
  * them (the bf/0/ prefix), whose peak RSS shows whether memory grows with the number of blobs.
  */
 import { median, round, runChild, type Metrics, type Row } from '../harness';
-import { withPausedStack } from './pausedStack';
+import { afterStorageStalls, withPausedStack } from './pausedStack';
 import type { Scenario } from './types';
 
 export const backfill: Scenario = {
@@ -24,6 +24,7 @@ export const backfill: Scenario = {
       const samples: Record<string, Metrics[]> = {};
       for (let run = 0; run < ctx.runs; run++)
         for (const v of variants) {
+          await afterStorageStalls(stack, ctx.log);
           const m = await runChild(v.child, { ...env, BENCH_PREFIX: v.prefix, BENCH_BLOBS: String(v.count) });
           (samples[v.name] ??= []).push(m);
           ctx.log(

@@ -46,9 +46,9 @@ export const coldStart: Scenario = {
         const samples = await alternate(
           Math.max(ctx.runs, 5),
           [
-            freshVariant(stack, 'ours', 'coldStart', { ...env, BENCH_APP: 'ours' }),
-            freshVariant(stack, 'baseline', 'coldStart', { ...env, BENCH_APP: 'baseline' }),
-            freshVariant(stack, 'unbundled', 'coldStart', { ...env, BENCH_APP: 'unbundled' }),
+            freshVariant(stack, 'ours', 'coldStart', { ...env, BENCH_APP: 'ours' }, ctx.log),
+            freshVariant(stack, 'baseline', 'coldStart', { ...env, BENCH_APP: 'baseline' }, ctx.log),
+            freshVariant(stack, 'unbundled', 'coldStart', { ...env, BENCH_APP: 'unbundled' }, ctx.log),
           ],
           ctx.log,
         );

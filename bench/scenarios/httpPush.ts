@@ -20,8 +20,8 @@ export const httpPush: Scenario = {
       const samples = await alternate(
         ctx.runs,
         CONCURRENCY.flatMap((c) => [
-          freshVariant(stack, `ours@${c}`, 'httpPush', env(c)),
-          freshVariant(stack, `ceiling@${c}`, 'httpCeiling', env(c)),
+          freshVariant(stack, `ours@${c}`, 'httpPush', env(c), ctx.log),
+          freshVariant(stack, `ceiling@${c}`, 'httpCeiling', env(c), ctx.log),
         ]),
         ctx.log,
       );

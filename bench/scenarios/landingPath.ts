@@ -18,8 +18,8 @@ export const landingPath: Scenario = {
       const events = process.env.BENCH_LANDING_EVENTS ?? '20000';
       const env = { ...stack.env, ...stack.appEnv };
       const variants = (count: string) => [
-        freshVariant(stack, 'ours', 'landingHost', { ...env, BENCH_EVENTS: count }),
-        freshVariant(stack, 'ceiling', 'landingCeiling', { ...env, BENCH_EVENTS: count }),
+        freshVariant(stack, 'ours', 'landingHost', { ...env, BENCH_EVENTS: count }, ctx.log),
+        freshVariant(stack, 'ceiling', 'landingCeiling', { ...env, BENCH_EVENTS: count }, ctx.log),
       ];
       for (const v of variants('1000')) await v.run();
       const samples: Record<string, Metrics[]> = { ours: [], ceiling: [] };

@@ -59,11 +59,17 @@ export const largeFile: Scenario = {
           variant('ours stream', 'largeOurs', 'stream'),
           variant('official stream', 'largeOfficial', 'stream'),
           // The same file cut into 4 parts (the service's 100 MB-1 GB range): what splitting costs.
-          freshVariant(stack, 'ours file, 4 parts', 'largeOurs', {
-            ...env,
-            BENCH_MODE: 'file',
-            BENCH_SPLIT: String(Math.ceil(bytes / 4)),
-          }),
+          freshVariant(
+            stack,
+            'ours file, 4 parts',
+            'largeOurs',
+            {
+              ...env,
+              BENCH_MODE: 'file',
+              BENCH_SPLIT: String(Math.ceil(bytes / 4)),
+            },
+            ctx.log,
+          ),
           { name: 'gzip ceiling', run: () => runChild('gzipCeiling', env) },
           { name: 'ours gzip only', run: () => runChild('gzipOurs', env) },
         ],

@@ -1,6 +1,7 @@
 /** The local stack every scenario runs on, and the variants that start each run from empty storage. */
 import { startLocalStack, type LocalStack } from '../../dev/localStack';
 import { runChild, type Metrics } from '../harness';
+import { untilStorageIdle } from '../storageIdle';
 import { resetStorage } from '../storageReset';
 
 /**
@@ -24,17 +25,29 @@ export async function withPausedStack<T>(
   }
 }
 
-/** A variant that empties the stack's storage, then runs one benchmark child; no run pays for the last. */
+/** Waits until the stack's Azurite is idle (storageIdle.ts); says so when it had to wait or gave up. */
+export async function afterStorageStalls(stack: LocalStack, log?: (line: string) => void): Promise<void> {
+  const { waitedMs, idle } = await untilStorageIdle(stack.azurite.blobEndpoint());
+  if (!idle) log?.(`  Azurite still slow after ${Math.round(waitedMs / 1000)} s: running anyway`);
+  else if (waitedMs > 2_000) log?.(`  waited ${Math.round(waitedMs / 1000)} s for Azurite to be idle`);
+}
+
+/**
+ * A variant that empties the stack's storage, waits until Azurite is idle again (the deletes set off its
+ * clean-up), then runs one benchmark child; no run pays for the last.
+ */
 export function freshVariant(
   stack: LocalStack,
   name: string,
   child: string,
   env: Record<string, string>,
+  log?: (line: string) => void,
 ): { name: string; run: () => Promise<Metrics> } {
   return {
     name,
     run: async () => {
       await resetStorage(stack);
+      await afterStorageStalls(stack, log);
       return runChild(child, env);
     },
   };

@@ -34,9 +34,9 @@ async function measure(ctx: ScenarioContext, o: SmallOptions) {
       const samples = await alternate(
         ctx.runs,
         [
-          freshVariant(stack, 'ours', 'smallFilesOurs', env),
-          freshVariant(stack, 'official', 'smallFilesOfficial', env),
-          freshVariant(stack, 'ceiling', 'smallFilesCeiling', env),
+          freshVariant(stack, 'ours', 'smallFilesOurs', env, ctx.log),
+          freshVariant(stack, 'official', 'smallFilesOfficial', env, ctx.log),
+          freshVariant(stack, 'ceiling', 'smallFilesCeiling', env, ctx.log),
         ],
         ctx.log,
       );
