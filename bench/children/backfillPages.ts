@@ -25,7 +25,8 @@ run(async () => {
   });
   const trigger = await startQueueTrigger({
     ...queueTriggerSettings(),
-    pollIntervalMs: 50,
+    // An empty pages queue polled this often (BENCH_POLL_MS): each poll costs Azurite a scan of its queue store.
+    pollIntervalMs: Number(process.env.BENCH_POLL_MS ?? '50'),
     functionName: 'backfillPage',
     connectionString: setting('AzureWebJobsStorage'),
     queueName: ctx.config.backfillPagesQueue,
