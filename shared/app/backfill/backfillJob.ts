@@ -274,14 +274,17 @@ export async function jobIngestOptions(
   jobId: string,
 ): Promise<LandingIngestOptions | undefined> {
   const job = await ctx.backfill.store.getJob(jobId);
-  if (!job) return undefined;
-  return { routing: jobRouting(ctx, job.options), jobId, place: jobPlace(ctx, job.options) };
+  return job && ingestOptionsOf(ctx, job);
+}
+
+function ingestOptionsOf(ctx: AppContext, job: JobRecord): LandingIngestOptions {
+  return { routing: jobRouting(ctx, job.options), jobId: job.jobId, place: jobPlace(ctx, job.options) };
 }
 
 /**
  * Runs one item task: the blob version goes through the landing path (from its job's container), tracked
- * under the job, so the live landing path and any other job can never ingest it twice. What does not become this job's source
- * (tracked by others meanwhile, gone, changed, empty) is counted as skipped.
+ * under the job, so the live landing path and any other job can never ingest it twice. What does not become
+ * this job's source (tracked by others meanwhile, gone, changed, empty) is counted as skipped.
  */
 export async function runItem(ctx: AppContext, log: Logger, message: unknown): Promise<void> {
   const task = parseTask(itemTaskSchema, message);
@@ -296,7 +299,7 @@ export async function runItem(ctx: AppContext, log: Logger, message: unknown): P
     ctx,
     log,
     { url: task.url, eTag: task.eTag },
-    { routing: jobRouting(ctx, job.options), jobId: task.jobId, place: jobPlace(ctx, job.options) },
+    ingestOptionsOf(ctx, job),
   );
   if (outcome.outcome === 'queued' || outcome.outcome === 'rejected') return; // its close records it
   if (outcome.outcome === 'duplicate') {

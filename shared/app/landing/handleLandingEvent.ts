@@ -227,7 +227,7 @@ export function landingRejection(
 }
 
 /** What becomes of a blob outside the landing container that failed: nothing; it is retried by its URL. */
-export const LEFT_IN_PLACE = 'reported; the blob is left where it is (not the landing container)';
+const LEFT_IN_PLACE = 'reported; the blob is left where it is (not the landing container)';
 
 /** Where a landing source's blob is inside the landing container. */
 export function landingPathOf(ctx: AppContext, record: TrackingRecord): string {
@@ -261,11 +261,10 @@ async function reject(
   e: unknown,
 ): Promise<LandingOutcome> {
   const error = classify(e);
-  if (record.kind !== 'landing') {
-    await ctx.tracking.fail(record, landingRejection(ctx, error, record.kind));
-    return { outcome: 'rejected', sourceId: record.sourceId, reason: error.message };
-  }
-  await ctx.tracking.fail(record, landingRejection(ctx, error), () => quarantineSource(ctx, record, error));
-  log.warn(JSON.stringify({ event: 'LandingQuarantined', sourceId: record.sourceId }));
+  await ctx.tracking.fail(record, landingRejection(ctx, error, record.kind), () =>
+    quarantineSource(ctx, record, error),
+  );
+  if (record.kind === 'landing')
+    log.warn(JSON.stringify({ event: 'LandingQuarantined', sourceId: record.sourceId }));
   return { outcome: 'rejected', sourceId: record.sourceId, reason: error.message };
 }

@@ -66,18 +66,6 @@ export async function retrySource(ctx: AppContext, log: Logger, sourceId: string
     log.info(JSON.stringify({ event: 'IngestionRetried', sourceId, kind: record.kind }));
     return { kind: 'retried', sourceId };
   }
-  if (record.kind === 'backfill') {
-    const enqueue = enqueueStored(ctx, record);
-    if (!enqueue || !(await storedVersionIsThere(ctx, record)))
-      return {
-        kind: 'gone',
-        code: 'SourceGone',
-        why: `The blob ${record.sourceUrl ?? ''} was changed or deleted since: backfill it again (its new version is a new source).`,
-      };
-    await ctx.tracking.retry(record, enqueue);
-    log.info(JSON.stringify({ event: 'IngestionRetried', sourceId, kind: record.kind }));
-    return { kind: 'retried', sourceId };
-  }
   return retryLanding(ctx, log, record);
 }
 
@@ -112,12 +100,19 @@ function notRetryable(record: TrackingRecord): RetryOutcome | undefined {
 
 async function retryLanding(ctx: AppContext, log: Logger, record: TrackingRecord): Promise<RetryOutcome> {
   const enqueue = enqueueStored(ctx, record);
-  // Not quarantined (it failed after the service's own retries, and stays in landing): the same version.
+  // Not quarantined (it failed after the service's own retries, and stays in landing), or a backfilled blob
+  // elsewhere (never moved): the same version.
   if (enqueue && (await storedVersionIsThere(ctx, record))) {
     await ctx.tracking.retry(record, enqueue);
     log.info(JSON.stringify({ event: 'IngestionRetried', sourceId: record.sourceId, kind: record.kind }));
     return { kind: 'retried', sourceId: record.sourceId };
   }
+  if (record.kind === 'backfill')
+    return {
+      kind: 'gone',
+      code: 'SourceGone',
+      why: `The blob ${record.sourceUrl ?? ''} was changed or deleted since: backfill it again (its new version is a new source).`,
+    };
   const path = landingPathOf(ctx, record);
   const back = path ? await restoreQuarantined(ctx, path, record.sourceId) : ({ restored: 'gone' } as const);
   if (back.restored === 'exists')
