@@ -6,6 +6,7 @@ import { checkAuthorization } from './dmService';
 import type { FaultSwitches } from './faults';
 import { AUTH_METADATA, readBody, sendFailure, sendJson, StandinHttpError, v1Result } from './http';
 import { ingestData, resolveTarget } from './ingestCore';
+import { KqlDiagnosticError } from './kql/kustoLanguage';
 import { KustoError } from './kustoError';
 import { asOperation } from './operationLog';
 import { runQuery } from './query';
@@ -144,7 +145,21 @@ export class EngineService {
       if (e instanceof KustoError) {
         sendFailure(
           res,
-          { status: e.status, code: e.code, message: e.message, permanent: e.permanent },
+          {
+            status: e.status,
+            code: e.code,
+            message: e.message,
+            permanent: e.permanent,
+            ...(e instanceof KqlDiagnosticError && {
+              details: {
+                '@errorCode': e.diagnostic.code,
+                '@line': e.diagnostic.line,
+                '@column': e.diagnostic.column,
+                '@position': e.diagnostic.position,
+                '@length': e.diagnostic.length,
+              },
+            }),
+          },
           requestId,
         );
         return;

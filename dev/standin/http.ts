@@ -9,6 +9,8 @@ export interface KustoFailure {
   readonly message: string;
   readonly permanent: boolean;
   readonly headers?: Record<string, string>;
+  /** More fields of the error object (a parse error's diagnostic code and position). */
+  readonly details?: Record<string, unknown>;
 }
 
 export class StandinHttpError extends Error {
@@ -45,6 +47,7 @@ export function sendFailure(res: ServerResponse, failure: KustoFailure, requestI
         '@message': failure.message,
         '@context': { clientRequestId: requestId },
         '@permanent': failure.permanent,
+        ...failure.details,
       },
     },
     failure.headers,

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DmService } from './dmService';
 import { DmWorker } from './dmWorker';
+import { warmUpKql } from './kql/kustoLanguage';
 import { EngineService } from './engineService';
 import { KustoStore } from './store';
 import { FaultSwitches, parseFaultUpdate, type Faults } from './faults';
@@ -87,6 +88,8 @@ export async function startStandin(options: StandinOptions): Promise<StandinInst
   await createResources(options.accounts, layout);
   const faults = new FaultSwitches(options.faults);
   const store = new KustoStore(options.storePath ?? ':memory:');
+  // Kusto's parser loads once per process, here rather than on the first query.
+  warmUpKql();
   const dm = new DmService({
     accounts: options.advertisedAccounts ?? options.accounts,
     layout,

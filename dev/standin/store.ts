@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { installKqlFunctions } from './kql/sqlFunctions';
 import { KustoError } from './kustoError';
 import { parseKqlType, sqliteType, type KqlType, type Stored } from './kqlTypes';
 
@@ -113,6 +114,7 @@ export class KustoStore {
     this.db = new Database(path);
     if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.exec(META);
+    installKqlFunctions(this.db);
     // Stores written by an earlier stand-in lack the columns added since.
     const tableColumns = this.db.prepare('PRAGMA table_info(ktables)').all() as { name: string }[];
     if (!tableColumns.some((c) => c.name === 'batching_policy'))

@@ -449,9 +449,8 @@ describe('Data Management commands', () => {
 
 describe('what the stand-in does not support', () => {
   it.each([
-    ['print now()', /The 'print' statement is not supported locally/],
-    ['range x from 1 to 3 step 1', /The 'range' statement is not supported locally/],
-    ['Cmd | extend x = 1', /The 'extend' operator is not supported locally/],
+    ['range x from 1 to 3 step 1', /The 'range' operator is not supported locally/],
+    ['Cmd | render table', /The 'render' operator is not supported locally/],
     ['.show functions', /The command '\.show functions' is not supported locally/],
     [
       '.alter table Cmd policy caching hot = 1d',

@@ -142,14 +142,49 @@ describe('queries', () => {
     expect(body.Tables[0]?.Columns[0]).toEqual({ ColumnName: 'id', DataType: 'Int64', ColumnType: 'long' });
   });
 
-  it('refuses what it does not support with an error naming what it does', async () => {
-    const e = await rejects(kusto.query("Q | where color contains 'r'"));
-    expect(e.code).toBe('BadRequest_SyntaxError');
-    expect(e.message).toMatch(/summarize count\(\) by c/);
-    expect((await rejects(kusto.query('Q | extend x = 1'))).message).toMatch(/It answers/);
-    expect((await rejects(kusto.query('Q | where nope == 1'))).message).toMatch(/Column 'nope'/);
+  it('answers KQL beyond the old subset, with the column names and types a cluster gives', async () => {
+    const summary = await kusto.query(
+      "Q | where color contains 'r' or ok | summarize n = count(), latest = max(at) by color | order by color asc",
+    );
+    expect(summary.columns).toEqual(['color', 'n', 'latest']);
+    expect(summary.types).toEqual(['string', 'long', 'datetime']);
+    expect(summary.rows.map((r) => r[0])).toEqual([...summary.rows.map((r) => r[0])].sort());
+    const v1 = await fetch(`${dm.standin.engineUrl}/v1/rest/query`, {
+      method: 'POST',
+      body: JSON.stringify({ db: 'demo', csl: 'Q | summarize count(), max(id)' }),
+    });
+    const body = (await v1.json()) as { Tables: { Columns: unknown[]; Rows: unknown[][] }[] };
+    expect(body.Tables[0]?.Columns).toEqual([
+      { ColumnName: 'count_', DataType: 'Int64', ColumnType: 'long' },
+      { ColumnName: 'max_id', DataType: 'Int64', ColumnType: 'long' },
+    ]);
+  });
+
+  it("refuses bad KQL with the parser's diagnostic, and what it cannot run by name", async () => {
+    const syntax = await fetch(`${dm.standin.engineUrl}/v2/rest/query`, {
+      method: 'POST',
+      body: JSON.stringify({ db: 'demo', csl: 'Q | wher id == 1' }),
+    });
+    expect(syntax.status).toBe(400);
+    const error = ((await syntax.json()) as { error: Record<string, unknown> }).error;
+    expect(error).toMatchObject({
+      code: 'BadRequest_SyntaxError',
+      '@errorCode': 'KS176',
+      '@line': 1,
+      '@column': 5,
+    });
+    expect(String(error['@message'])).toMatch(
+      /^Syntax error KS176 at line 1, column 5: Query operator expected/,
+    );
+    const semantic = await rejects(kusto.query('Q | where nope == 1'));
+    expect(semantic.code).toBe('BadRequest_SemanticError');
+    expect(semantic.message).toMatch(/KS142 .*'nope'/);
+    const unsupported = await rejects(kusto.query('Q | render table'));
+    expect(unsupported.code).toBe('BadRequest_NotSupported');
+    expect(unsupported.message).toMatch(/The 'render' operator is not supported locally/);
     expect((await rejects(kusto.query('Nope'))).code).toBe('BadRequest_TableNotExist');
-    expect((await rejects(kusto.mgmt('.alter cluster policy caching'))).message).toMatch(
+    expect((await rejects(kusto.mgmt('.create table Broken (a:)'))).message).toMatch(/^Syntax error KS005/);
+    expect((await rejects(kusto.mgmt('.alter cluster policy caching hot = 1d'))).message).toMatch(
       /It supports: .*\.create table/,
     );
   });

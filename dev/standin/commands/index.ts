@@ -1,4 +1,5 @@
 import { Cursor, lex, type Token } from '../kqlLexer';
+import { analyze } from '../kql/kustoLanguage';
 import { KustoError } from '../kustoError';
 import { applyPipes, SUPPORTED_COMMAND_PIPES } from '../resultPipes';
 import type { ResultTable } from '../resultTable';
@@ -96,6 +97,8 @@ function operationAlias(csl: string, tokens: readonly Token[]): string {
 /** Runs one control command: one result table, through any `| project`, `| where`, `| count` after it. */
 export async function runCommand(ctx: CommandContext, database: string, csl: string): Promise<ResultTable> {
   const text = csl.trim();
+  // Kusto's parser checks the command's syntax; what it means is the stand-in's to run (or refuse).
+  analyze(text, database, [], false);
   if (/^\.ingest\b/i.test(text)) {
     return recorded(ctx, database, text, lex(text.split('<|')[0] ?? text), (operationId) =>
       ingestCommand(ctx, database, text, operationId),
