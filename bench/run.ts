@@ -16,6 +16,7 @@ import { largeFile } from './scenarios/largeFile';
 import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
 import { statusModes } from './scenarios/statusModes';
 import { statusVolume } from './scenarios/statusVolume';
+import { storeEngines } from './scenarios/storeEngines';
 import { sweep } from './scenarios/sweep';
 import type { Scenario } from './scenarios/types';
 
@@ -30,6 +31,7 @@ const SCENARIOS: readonly Scenario[] = [
   landingPath,
   statusVolume,
   backfill,
+  storeEngines,
 ];
 
 async function main(): Promise<void> {

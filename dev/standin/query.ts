@@ -23,12 +23,22 @@ function fromSql(value: unknown, type: ResultTable['columns'][number]['type']): 
 /** Statements that set options for the query (`set notruncation;`): they change nothing locally. */
 const OPTION_STATEMENTS = new Set(['SetOptionStatement', 'QueryParametersStatement']);
 
+/** A query as the store runs it: one SELECT, and the columns it gives, named and typed by the analyzer. */
+export interface TranslatedQuery {
+  readonly sql: string;
+  readonly columns: ResultTable['columns'];
+}
+
 /**
- * Runs a KQL query against one database: Kusto.Language parses and analyzes it (its diagnostics are
- * the errors), the tree is translated to SQL over the store, and the result keeps the column names and
- * types the analyzer gave it.
+ * Translates a KQL query against one database: Kusto.Language parses and analyzes it (its diagnostics
+ * are the errors), and the tree becomes one SQL SELECT over the store's tables.
  */
-export function runQuery(store: KustoStore, database: string, text: string, now = Date.now()): ResultTable {
+export function translateQuery(
+  store: KustoStore,
+  database: string,
+  text: string,
+  now = Date.now(),
+): TranslatedQuery {
   const db = store.database(database);
   const tables = store.tables(db).map((t) => ({ name: t.name, columns: t.columns }));
   let root: SyntaxNode;
@@ -64,8 +74,12 @@ export function runQuery(store: KustoStore, database: string, text: string, now 
   if (!result)
     throw new KustoError('BadRequest_SyntaxError', 'The query has no tabular expression to run.', 400);
   const stage = translator.tabular(result);
-  const rows = store
-    .select(finalSql(stage), [])
-    .map((row) => stage.columns.map((c, i) => fromSql(row[i], c.type)));
-  return { columns: stage.columns, rows };
+  return { sql: finalSql(stage), columns: stage.columns };
+}
+
+/** Runs a KQL query; the result keeps the column names and types the analyzer gave it. */
+export function runQuery(store: KustoStore, database: string, text: string, now = Date.now()): ResultTable {
+  const { sql, columns } = translateQuery(store, database, text, now);
+  const rows = store.select(sql, []).map((row) => columns.map((c, i) => fromSql(row[i], c.type)));
+  return { columns, rows };
 }

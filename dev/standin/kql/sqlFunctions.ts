@@ -6,7 +6,7 @@ import { convert, toJsonValue, type KqlType, type Stored } from '../kqlTypes';
  * values (JSON text), conversions and aggregates. All start with `k`; values arrive in the stored forms
  * (kqlTypes.ts).
  */
-type Value = string | number | bigint | null;
+export type Value = string | number | bigint | null;
 
 function parse(json: Value): unknown {
   if (json === null) return undefined;
@@ -194,40 +194,45 @@ function collect(db: Database.Database, name: string, distinct: boolean): void {
   });
 }
 
-export function installKqlFunctions(db: Database.Database): void {
-  const fn = (name: string, impl: (...args: Value[]) => Value) =>
-    db.function(name, { deterministic: true }, impl as (...args: unknown[]) => unknown);
-  fn('kget', (json, key) => element(json, key));
-  fn('kscalar', (json) => scalarOf(json));
-  fn('ktostring', (value, type) => kustoString(value, String(type) as KqlType));
-  fn('kjson', (value, type) => jsonText(plain(value, String(type) as KqlType)) ?? 'null');
-  fn('kconvert', (value, from, to) => convertTo(value, String(from) as KqlType, String(to) as KqlType));
-  fn('kparsejson', (value, type) => {
+/** The scalar functions, by SQL name; ksplit takes 2 or 3 arguments, the others a fixed number. */
+export const KQL_SCALAR_FUNCTIONS: Readonly<Record<string, (...args: Value[]) => Value>> = {
+  kget: (json, key) => element(json, key),
+  kscalar: (json) => scalarOf(json),
+  ktostring: (value, type) => kustoString(value, String(type) as KqlType),
+  kjson: (value, type) => jsonText(plain(value, String(type) as KqlType)) ?? 'null',
+  kconvert: (value, from, to) => convertTo(value, String(from) as KqlType, String(to) as KqlType),
+  kparsejson: (value, type) => {
     if (value === null) return null;
     if (type === 'dynamic') return value;
     if (type !== 'string') return jsonText(plain(value, String(type) as KqlType));
     return jsonText(parse(value));
-  });
-  fn('klower', (text) => (text === null ? null : String(text).toLowerCase()));
-  fn('kupper', (text) => (text === null ? null : String(text).toUpperCase()));
-  fn('khas', (text, term, cs) => termMatch(text, term, Number(cs), true, true));
-  fn('khasprefix', (text, term, cs) => termMatch(text, term, Number(cs), true, false));
-  fn('khassuffix', (text, term, cs) => termMatch(text, term, Number(cs), false, true));
-  fn('kcontains', (text, part, cs) => (fold(text, Number(cs)).includes(fold(part, Number(cs))) ? 1 : 0));
-  fn('kstartswith', (text, part, cs) => (fold(text, Number(cs)).startsWith(fold(part, Number(cs))) ? 1 : 0));
-  fn('kendswith', (text, part, cs) => (fold(text, Number(cs)).endsWith(fold(part, Number(cs))) ? 1 : 0));
-  fn('kregex', (text, pattern) => (regex(String(pattern ?? '')).test(String(text ?? '')) ? 1 : 0));
-  fn('kformatdatetime', (ms, format) =>
-    ms === null ? null : formatDatetime(Number(ms), String(format ?? '')),
-  );
-  fn('kstartof', (ms, unit) => (ms === null ? null : startOf(Number(ms), String(unit))));
-  db.function('ksplit', { deterministic: true, varargs: true }, (...args: unknown[]) => {
-    const [text, delimiter, index] = args as Value[];
+  },
+  klower: (text) => (text === null ? null : String(text).toLowerCase()),
+  kupper: (text) => (text === null ? null : String(text).toUpperCase()),
+  khas: (text, term, cs) => termMatch(text, term, Number(cs), true, true),
+  khasprefix: (text, term, cs) => termMatch(text, term, Number(cs), true, false),
+  khassuffix: (text, term, cs) => termMatch(text, term, Number(cs), false, true),
+  kcontains: (text, part, cs) => (fold(text, Number(cs)).includes(fold(part, Number(cs))) ? 1 : 0),
+  kstartswith: (text, part, cs) => (fold(text, Number(cs)).startsWith(fold(part, Number(cs))) ? 1 : 0),
+  kendswith: (text, part, cs) => (fold(text, Number(cs)).endsWith(fold(part, Number(cs))) ? 1 : 0),
+  kregex: (text, pattern) => (regex(String(pattern ?? '')).test(String(text ?? '')) ? 1 : 0),
+  kformatdatetime: (ms, format) => (ms === null ? null : formatDatetime(Number(ms), String(format ?? ''))),
+  kstartof: (ms, unit) => (ms === null ? null : startOf(Number(ms), String(unit))),
+  ksplit: (text, delimiter, index?: Value) => {
     const pieces = String(text ?? '').split(String(delimiter ?? ''));
     if (index === undefined || index === null) return JSON.stringify(pieces);
     const i = Number(index);
     return JSON.stringify(i >= 0 && i < pieces.length ? [pieces[i]] : []);
-  });
+  },
+};
+
+export function installKqlFunctions(db: Database.Database): void {
+  for (const [name, impl] of Object.entries(KQL_SCALAR_FUNCTIONS))
+    db.function(
+      name,
+      { deterministic: true, varargs: name === 'ksplit' },
+      impl as (...args: unknown[]) => unknown,
+    );
   const less = (a: Value, b: Value) => (a as number) < (b as number);
   argExtreme(db, 'kargmax', (a, b) => less(b, a));
   argExtreme(db, 'kargmin', less);
