@@ -6,6 +6,8 @@
  *   .package/host.json
  *   .package/package.json     name, version, engines, main: dist/app.js (no scripts, no dependencies to install)
  *   .package/dist/app.js      the functions, the library and the production dependencies, bundled
+ *   .package/dist/otel-sdk.js, .package/dist/azure-monitor.js
+ *                             the telemetry SDKs, bundled apart: loaded only when telemetry is on
  *
  * One bundle rather than dist/ plus node_modules/: the Functions worker loads every file the main glob names
  * at each cold start, and one file loads faster than hundreds (bench/README.md, 'Cold start'). The bundle
@@ -31,8 +33,44 @@ const functions = readdirSync(join(root, 'functions'))
   .filter((f) => f.endsWith('.ts'))
   .sort();
 
+/**
+ * The telemetry SDKs load only when telemetry is on (shared/app/telemetry/startTelemetry.ts): each is a
+ * bundle of its own beside app.js, so that a cold start does not parse them. Their imports in app.js are
+ * rewritten to those files.
+ */
+const lazyBundles = {
+  './otelSdk': { source: 'shared/app/telemetry/otelSdk.ts', file: 'otel-sdk.js' },
+  './azureMonitorSdk': { source: 'shared/app/telemetry/azureMonitorSdk.ts', file: 'azure-monitor.js' },
+};
+/** @type {import('esbuild').Plugin} */
+const lazyBundlesApart = {
+  name: 'lazy-bundles-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(otelSdk|azureMonitorSdk)$/ }, (args) => {
+      const lazy = lazyBundles[/** @type {keyof typeof lazyBundles} */ (args.path)];
+      return { path: `./${lazy.file}`, external: true };
+    });
+  },
+};
+
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'dist'), { recursive: true });
+/** @type {import('esbuild').BuildOptions} */
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['@azure/functions-core', ...Object.keys(pkg.devDependencies ?? {})],
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+  metafile: true,
+};
+for (const lazy of Object.values(lazyBundles))
+  await build({ ...common, entryPoints: [join(root, lazy.source)], outfile: join(out, 'dist', lazy.file) });
 const result = await build({
   stdin: {
     // Registration order is the file order, as the worker's glob would load them.
@@ -41,18 +79,9 @@ const result = await build({
     sourcefile: 'app.ts',
     loader: 'ts',
   },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
+  ...common,
   outfile: join(out, 'dist', 'app.js'),
-  external: ['@azure/functions-core', ...Object.keys(pkg.devDependencies ?? {})],
-  minifyWhitespace: true,
-  minifySyntax: true,
-  keepNames: true,
-  legalComments: 'eof',
-  logLevel: 'warning',
-  metafile: true,
+  plugins: [lazyBundlesApart],
 });
 copyFileSync(join(root, 'host.json'), join(out, 'host.json'));
 const deployed = {
@@ -69,7 +98,10 @@ writeFileSync(join(out, 'package.json'), `${JSON.stringify(deployed, null, 2)}\n
 const inputs = Object.keys(result.metafile.inputs);
 const forbidden = inputs.filter((i) => /^(dev|bench|test)\//.test(i));
 if (forbidden.length > 0) throw new Error(`The package would contain ${forbidden.join(', ')}`);
-const bytes = readFileSync(join(out, 'dist', 'app.js')).length;
+const mb = (/** @type {string} */ file) => (readFileSync(join(out, 'dist', file)).length / 1e6).toFixed(1);
+const lazyFiles = Object.values(lazyBundles)
+  .map((l) => `dist/${l.file} (${mb(l.file)} MB, loaded only with telemetry on)`)
+  .join(', ');
 console.log(
-  `Packaged ${functions.length} functions into ${out}: dist/app.js (${(bytes / 1e6).toFixed(1)} MB, ${inputs.length} modules), host.json, package.json`,
+  `Packaged ${functions.length} functions into ${out}: dist/app.js (${mb('app.js')} MB, ${inputs.length} modules), ${lazyFiles}, host.json, package.json`,
 );

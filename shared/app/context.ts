@@ -1,3 +1,4 @@
+import { startTelemetry } from './telemetry/startTelemetry';
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
@@ -291,10 +292,13 @@ let shared: AppContext | undefined;
 
 /**
  * The process-wide context, from the environment, created at first use (Flex allows ~30 s to start); its
- * shared clients log to the process logger.
+ * shared clients log to the process logger. Telemetry starts with it, before any source is taken on.
  */
 export function getAppContext(): AppContext {
-  shared ??= createAppContext(loadConfig(), { logger: processLogger });
+  if (!shared) {
+    startTelemetry();
+    shared = createAppContext(loadConfig(), { logger: processLogger });
+  }
   return shared;
 }
 

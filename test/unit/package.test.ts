@@ -67,7 +67,13 @@ afterAll(() => {
 
 describe('the deploy package', () => {
   it('holds exactly the bundle, host.json and package.json', () => {
-    expect(files(join(dir, 'pkg')).sort()).toEqual(['dist/app.js', 'host.json', 'package.json']);
+    expect(files(join(dir, 'pkg')).sort()).toEqual([
+      'dist/app.js',
+      'dist/azure-monitor.js',
+      'dist/otel-sdk.js',
+      'host.json',
+      'package.json',
+    ]);
     expect(readFileSync(join(dir, 'pkg', 'host.json'), 'utf8')).toBe(
       readFileSync(join(root, 'host.json'), 'utf8'),
     );
@@ -88,6 +94,32 @@ describe('the deploy package', () => {
     expect(triggers.ingestHttp).toMatchObject({ type: 'httpTrigger', route: 'ingest/{database}/{table}' });
     expect(triggers.ingestLanding).toMatchObject({ type: 'queueTrigger', queueName: 'landing-events' });
     expect(triggers.sweepStatus).toMatchObject({ type: 'timerTrigger', schedule: '0 */5 * * * *' });
+  });
+
+  it('carries the telemetry SDKs apart from app.js, each loadable alone, and app.js loads them by path', () => {
+    const app = readFileSync(join(dir, 'pkg', 'dist', 'app.js'), 'utf8');
+    expect(app.includes('require("./otel-sdk.js")')).toBe(true);
+    expect(app.includes('require("./azure-monitor.js")')).toBe(true);
+    // The distro is not in the bundle a cold start parses, but in its own.
+    const distro = 'node_modules/@azure/monitor-opentelemetry/';
+    expect(app.includes(distro)).toBe(false);
+    expect(readFileSync(join(dir, 'pkg', 'dist', 'azure-monitor.js'), 'utf8').includes(distro)).toBe(true);
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const otel = require(join(dir, 'pkg', 'dist', 'otel-sdk.js')) as Record<string, unknown>;
+      expect(Object.keys(otel)).toEqual(
+        expect.arrayContaining([
+          'MeterProvider',
+          'BasicTracerProvider',
+          'OTLPTraceExporter',
+          'OTLPMetricExporter',
+        ]),
+      );
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const azure = require(join(dir, 'pkg', 'dist', 'azure-monitor.js')) as Record<string, unknown>;
+      expect(typeof azure.useAzureMonitor).toBe('function');
+      expect(typeof azure.ManagedIdentityCredential).toBe('function');
+    });
   });
 
   it('would fail the build if the app needed a dev dependency at run time (a mutated copy)', () => {

@@ -264,7 +264,10 @@ async function reject(
   await ctx.tracking.fail(record, landingRejection(ctx, error, record.kind), () =>
     quarantineSource(ctx, record, error),
   );
-  if (record.kind === 'landing')
+  ctx.tracking.telemetry.rejected(record, error.code);
+  if (record.kind === 'landing') {
+    ctx.tracking.telemetry.quarantined(record);
     log.warn(JSON.stringify({ event: 'LandingQuarantined', sourceId: record.sourceId }));
+  }
   return { outcome: 'rejected', sourceId: record.sourceId, reason: error.message };
 }

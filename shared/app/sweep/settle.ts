@@ -60,7 +60,10 @@ export async function settle(
         },
         quarantined ? () => quarantineSource(ctx, record, reason) : undefined,
       );
-      if (quarantined) summary.quarantined += 1;
+      if (quarantined) {
+        summary.quarantined += 1;
+        ctx.tracking.telemetry.quarantined(record);
+      }
       summary.failed += 1;
       log.debug(`Closed ${record.sourceId} as ${status.status}`);
       return;

@@ -61,8 +61,10 @@ export async function runSweep(
           ...(mode === 'failures-only' ? [ctx.config.settleMarginMinutes * 60_000] : []),
         );
   const inFlight = new Set<Promise<void>>();
+  let oldestListed = ctx.clock();
   for await (const entry of ctx.tracking.openEntries()) {
     summary.open += 1;
+    oldestListed = Math.min(oldestListed, entry.since.getTime());
     // Listed no earlier than its row last changed: younger than every limit, nothing is due.
     if (ctx.clock() - entry.since.getTime() < quietMs) {
       summary.pending += 1;
@@ -92,6 +94,7 @@ export async function runSweep(
       }),
     );
   }
+  ctx.tracking.telemetry.swept(summary.open, (ctx.clock() - oldestListed) / 1000, summary.poisonMessages);
   log.info(JSON.stringify({ event: 'SweepCompleted', ...summary }));
   return summary;
 }

@@ -1,3 +1,4 @@
+import { SourceTelemetry } from '../telemetry/sourceTelemetry';
 import { randomUUID } from 'node:crypto';
 import { classify, mayHaveBeenApplied } from '../../errors';
 import { silentLogger, type Logger } from '../../log';
@@ -84,6 +85,8 @@ export interface TrackedSourcesOptions {
   readonly logger?: Logger;
   /** How long a lease lasts. A lease with less than half of this left is renewed before an enqueue. @default LEASE_MS */
   readonly leaseMs?: number;
+  /** Metrics and traces of each transition. @default through the OpenTelemetry API (a no-op without an SDK) */
+  readonly telemetry?: SourceTelemetry;
 }
 
 /**
@@ -104,6 +107,7 @@ export class TrackedSources {
   private readonly wasQueued: (record: TrackingRecord) => Promise<QueuedEvidence>;
   private readonly logger: Logger;
   readonly leaseMs: number;
+  readonly telemetry: SourceTelemetry;
 
   constructor(options: TrackedSourcesOptions) {
     this.leaseMs = options.leaseMs ?? LEASE_MS;
@@ -114,6 +118,7 @@ export class TrackedSources {
     this.clock = options.clock ?? Date.now;
     this.wasQueued = options.wasQueued ?? (() => Promise.resolve('none' as const));
     this.logger = options.logger ?? silentLogger;
+    this.telemetry = options.telemetry ?? new SourceTelemetry();
   }
 
   get(sourceId: string): Promise<TrackingRecord | undefined> {
@@ -136,6 +141,7 @@ export class TrackedSources {
    */
   async begin(source: NewSource): Promise<Begun> {
     const now = new Date(this.clock());
+    const trace = this.telemetry.startAccept(source);
     await this.store.markOpen(source.sourceId, now);
     // Twice at most: a row removed between the insert and the read (a refused attempt) means start afresh.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -148,18 +154,21 @@ export class TrackedSources {
         updatedOn: now,
         requeueCount: 0,
         writeId,
+        traceParent: trace.traceParent,
       });
-      if (inserted) {
-        await this.indexQuietly(inserted);
-        return { kind: 'new', record: inserted };
+      // Our own insert, applied, whose answer was lost, is found by the read: it is new, and ours.
+      const existing = inserted ? undefined : await this.store.get(source.sourceId);
+      const ours = inserted ?? (existing?.writeId === writeId ? existing : undefined);
+      if (ours) {
+        await this.indexQuietly(ours);
+        trace.accepted();
+        return { kind: 'new', record: ours };
       }
-      const existing = await this.store.get(source.sourceId);
-      // Our own insert, applied, whose answer was lost (the retry found the row): it is new, and ours.
-      if (existing?.writeId === writeId) {
-        await this.indexQuietly(existing);
-        return { kind: 'new', record: existing };
+      if (existing) {
+        const begun = await this.resume(existing, source);
+        if (begun.kind === 'done' || begun.kind === 'busy') trace.duplicate();
+        return begun;
       }
-      if (existing) return this.resume(existing, source);
     }
     throw new TrackingConflictError(source.sourceId);
   }
@@ -233,8 +242,11 @@ export class TrackedSources {
       this.logger.warn(
         JSON.stringify({ event: 'EnqueueUncertain', sourceId: held.sourceId, message: (e as Error).message }),
       );
-      return this.update(held, { state: 'queued', uncertain: true, leaseUntil: undefined });
+      const uncertain = await this.update(held, { state: 'queued', uncertain: true, leaseUntil: undefined });
+      this.telemetry.queued(uncertain, this.clock());
+      return uncertain;
     }
+    this.telemetry.queued(held, this.clock());
     try {
       return await this.update(held, {
         state: 'queued',
@@ -274,17 +286,20 @@ export class TrackedSources {
     } catch (e) {
       this.warn(record, 'discard', e);
     }
+    this.telemetry.rejected(record, 'refused before queueing');
   }
 
   /** Closes a source that was ingested by streaming (nothing was queued), and tells of it. */
   async closeStreamed(record: TrackingRecord): Promise<TrackingRecord> {
     await this.reportSuccess(record, 'streamed', 'none');
-    return this.close(record, {
+    const closed = await this.close(record, {
       finalStatus: 'Succeeded',
       details: 'streamed',
       leaseUntil: undefined,
       history: this.noted(record, { outcome: 'Succeeded', details: 'streamed' }),
     });
+    this.telemetry.succeeded(closed, this.clock());
+    return closed;
   }
 
   /**
@@ -299,11 +314,13 @@ export class TrackedSources {
   ): Promise<TrackingRecord> {
     const action = act ? await act() : 'none';
     await this.reportSuccess(record, status.details, action);
-    return this.close(record, {
+    const closed = await this.close(record, {
       finalStatus: status.status,
       details: status.details,
       history: this.noted(record, { outcome: status.status, details: action }),
     });
+    this.telemetry.succeeded(closed, this.clock());
+    return closed;
   }
 
   /**
@@ -322,12 +339,14 @@ export class TrackedSources {
         ? record
         : await this.update(record, { ...fields, reportedFailure: failure.key });
     await act?.();
-    return this.close(marked, {
+    const closed = await this.close(marked, {
       ...fields,
       finalStatus: failure.finalStatus,
       leaseUntil: undefined,
       history: this.noted(marked, { outcome: failure.finalStatus, ...fields }),
     });
+    this.telemetry.failed(closed, failure, this.clock());
+    return closed;
   }
 
   /**
@@ -353,6 +372,7 @@ export class TrackedSources {
       action: `requeued (attempt ${attempt} of ${maxAttempts})`,
       key: `requeue-${attempt}`,
     });
+    this.telemetry.requeued(record, status.errorCode);
     const claimed = await this.claim(record, {
       requeueCount: attempt,
       stuckReported: false,
@@ -384,6 +404,7 @@ export class TrackedSources {
       uncertain: false,
       history: this.noted(record, { outcome: 'retried' }),
     });
+    this.telemetry.retried(reopened);
     await this.indexQuietly(reopened);
     try {
       return await this.queue(reopened, enqueue);
@@ -410,6 +431,7 @@ export class TrackedSources {
       action: 'reported',
       key: `stuck-${record.requeueCount}`,
     });
+    this.telemetry.stuck(record);
     return this.update(record, { stuckReported: true });
   }
 

@@ -47,6 +47,8 @@ export interface TrackingRecord {
   readonly fingerprint?: string | undefined;
   /** The backfill job that took this source on, if one did (its counts follow the source's end). */
   readonly jobId?: string | undefined;
+  /** The W3C traceparent of the trigger's `source accepted` span: the sweep's final span links to it. */
+  readonly traceParent?: string | undefined;
   readonly createdOn: Date;
   readonly updatedOn: Date;
   readonly requeueCount: number;
@@ -265,6 +267,7 @@ function toEntity(record: Omit<TrackingRecord, 'etag'>, expiresOn: Date): Entity
     StatusTableUrl: record.statusTableUrl,
     Fingerprint: record.fingerprint,
     JobId: record.jobId,
+    TraceParent: record.traceParent,
     FinalStatus: record.finalStatus,
     ErrorCode: record.errorCode,
     FailureStatus: record.failureStatus,
@@ -299,6 +302,7 @@ function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingReco
     statusTableUrl: str(e.StatusTableUrl),
     fingerprint: str(e.Fingerprint),
     jobId: str(e.JobId),
+    traceParent: str(e.TraceParent),
     createdOn: date(e.CreatedOn),
     updatedOn: date(e.UpdatedOn),
     requeueCount: typeof e.RequeueCount === 'number' ? e.RequeueCount : 0,

@@ -1,0 +1,114 @@
+import { metrics, trace } from '@opentelemetry/api';
+import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+/* eslint-disable @typescript-eslint/no-require-imports --
+ * The SDK modules are required where a mode needs them, not imported at the top: they cost cold start, and
+ * with telemetry off they are never loaded. (jest cannot run a dynamic import() without its experimental VM
+ * modules.) The deploy package bundles each apart and rewrites these two paths (dev/package.mjs). */
+const otelSdk = () => require('./otelSdk') as typeof import('./otelSdk');
+const azureMonitorSdk = () => require('./azureMonitorSdk') as typeof import('./azureMonitorSdk');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * Whether this process exports its own telemetry (Application Insights or OTLP): the Functions worker
+ * is then told so (`WorkerOpenTelemetryEnabled`), and the host, in OpenTelemetry mode (host.json
+ * `telemetryMode`), correlates its spans with the worker's.
+ */
+export function exportsTelemetry(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return Boolean(env.APPLICATIONINSIGHTS_CONNECTION_STRING || env.OTEL_EXPORTER_OTLP_ENDPOINT);
+}
+
+/** Where the app's metrics and traces go, chosen from the environment (README, 'Telemetry'). */
+export type TelemetryMode = 'azure-monitor' | 'otlp' | 'console' | 'custom' | 'off';
+
+export interface TelemetryOptions {
+  /** @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Tests: export spans here instead of what the environment says. */
+  readonly spanExporter?: SpanExporter;
+  /** Tests: read metrics here instead of what the environment says. */
+  readonly metricReader?: MetricReader;
+  /** How often metrics are exported, in the console and OTLP modes. @default 60000 */
+  readonly exportIntervalMs?: number;
+}
+
+export interface StartedTelemetry {
+  readonly mode: TelemetryMode;
+  /** Flushes what is buffered and stops exporting. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Registers an OpenTelemetry SDK for the process, once, before the app's first invocation:
+ * - `APPLICATIONINSIGHTS_CONNECTION_STRING` set (Azure): Microsoft's distro exports to Application
+ *   Insights, authenticated with the app's managed identity (`AZURE_CLIENT_ID`), every span kept (no
+ *   sampling: failure signals must not be sampled out);
+ * - else `OTEL_EXPORTER_OTLP_ENDPOINT` set: OTLP over HTTP to that endpoint;
+ * - else `KIF_TELEMETRY=console`: spans and metrics printed to the console;
+ * - else nothing is registered, and the instruments stay the API's no-ops (no cost, no module loaded).
+ * The SDK modules are loaded only in the mode that needs them: they cost cold start.
+ */
+export function startTelemetry(options: TelemetryOptions = {}): StartedTelemetry {
+  const env = options.env ?? process.env;
+  if (options.spanExporter || options.metricReader)
+    return sdk('custom', options.spanExporter, options.metricReader);
+  const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+  if (connectionString) return azureMonitor(connectionString, env.AZURE_CLIENT_ID);
+  const interval = options.exportIntervalMs ?? 60_000;
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    const { OTLPTraceExporter, OTLPMetricExporter } = otelSdk();
+    return sdk('otlp', new OTLPTraceExporter(), periodic(new OTLPMetricExporter(), interval));
+  }
+  if (env.KIF_TELEMETRY === 'console') {
+    const { ConsoleSpanExporter, ConsoleMetricExporter } = otelSdk();
+    return sdk('console', new ConsoleSpanExporter(), periodic(new ConsoleMetricExporter(), interval));
+  }
+  return { mode: 'off', shutdown: () => Promise.resolve() };
+}
+
+function periodic(exporter: PushMetricExporter, intervalMs: number): MetricReader {
+  const { PeriodicExportingMetricReader } = otelSdk();
+  return new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs });
+}
+
+function sdk(
+  mode: TelemetryMode,
+  spanExporter?: SpanExporter,
+  metricReader?: MetricReader,
+): StartedTelemetry {
+  const { BasicTracerProvider, SimpleSpanProcessor, BatchSpanProcessor, MeterProvider } = otelSdk();
+  // Tests read spans as they end; exporters over the network send them in batches.
+  const processor = spanExporter
+    ? mode === 'custom'
+      ? new SimpleSpanProcessor(spanExporter)
+      : new BatchSpanProcessor(spanExporter)
+    : undefined;
+  const tracer = new BasicTracerProvider({ spanProcessors: processor ? [processor] : [] });
+  const meter = new MeterProvider({ readers: metricReader ? [metricReader] : [] });
+  trace.setGlobalTracerProvider(tracer);
+  metrics.setGlobalMeterProvider(meter);
+  return {
+    mode,
+    shutdown: async () => {
+      await Promise.all([tracer.shutdown(), meter.shutdown()]);
+      trace.disable();
+      metrics.disable();
+    },
+  };
+}
+
+function azureMonitor(connectionString: string, clientId: string | undefined): StartedTelemetry {
+  const { useAzureMonitor, shutdownAzureMonitor, ManagedIdentityCredential } = azureMonitorSdk();
+  useAzureMonitor({
+    azureMonitorExporterOptions: {
+      connectionString,
+      // Application Insights has local (key) authentication off: the worker's exporter needs the identity
+      // (the host's APPLICATIONINSIGHTS_AUTHENTICATION_STRING covers only the host).
+      credential: new ManagedIdentityCredential(clientId ? { clientId } : {}),
+    },
+    samplingRatio: 1,
+    enableLiveMetrics: false,
+  });
+  return { mode: 'azure-monitor', shutdown: () => shutdownAzureMonitor() };
+}
