@@ -7,14 +7,8 @@ import {
 } from '@azure/functions';
 import { getAppContext } from '../shared/app/context';
 import { handleIngestPush } from '../shared/app/http/ingestHandlers';
-import { exportsTelemetry } from '../shared/app/telemetry/startTelemetry';
-
-// The body must stream end to end (a push can be far larger than memory should hold). The worker exports
-// its own telemetry when the app does (shared/app/telemetry/startTelemetry.ts).
-app.setup({
-  enableHttpStream: true,
-  capabilities: { WorkerOpenTelemetryEnabled: exportsTelemetry() },
-});
+// The body must stream end to end; the worker's telemetry set-up rides with it.
+import './setup/workerTelemetry';
 
 /** `POST /api/ingest/{database}/{table}`: the body is the data. Answers 202 { sourceId, statusUrl }. */
 export const options: Omit<HttpTriggerOptions, 'handler'> = {

@@ -1,10 +1,13 @@
-// Log Analytics and Application Insights (local auth off: the identity publishes telemetry), and an alert
-// on the sweep's failure reports (one IngestionFailed log line per failure).
+// Log Analytics and Application Insights (local auth off: the identity publishes telemetry), the ingestion
+// workbook, and alerts: on the failure reports (one log line per failure), on stuck sources, on a growing
+// landing poison queue, and on the oldest open source past a limit (the app's kif.* metrics).
 param workspaceName string
 param insightsName string
 param location string
 param tags object
 param alertEmail string
+@description('Alert when the oldest open source (accepted, not yet final) is older than this, in minutes.')
+param oldestOpenAlertMinutes int = 60
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: workspaceName
@@ -63,6 +66,76 @@ resource failureAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
       ]
     }
     actions: { actionGroups: empty(alertEmail) ? [] : [actionGroup.id] }
+  }
+}
+
+// The app's metrics (shared/app/telemetry/sourceTelemetry.ts, METRIC) as Application Insights keeps them.
+var metricAlerts = [
+  {
+    name: 'alert-sources-stuck'
+    displayName: 'Sources stuck pending'
+    description: 'The sweep found sources still pending past the stale limit (metric kif.sources.stuck).'
+    severity: 2
+    window: 'PT5M'
+    query: 'customMetrics | where name == \'kif.sources.stuck\' | summarize stuck = sum(valueSum) | where stuck > 0'
+  }
+  {
+    name: 'alert-poison-growing'
+    displayName: 'Landing poison queue growing'
+    description: 'More landing events in the poison queue than 15 minutes before (metric kif.poison.messages): events the landing trigger gave up on.'
+    severity: 2
+    window: 'PT30M'
+    query: 'customMetrics | where timestamp > ago(30m) and name == \'kif.poison.messages\' | summarize recent = maxif(valueMax, timestamp > ago(15m)), before = maxif(valueMax, timestamp <= ago(15m)) | where recent > 0 and recent > coalesce(before, 0.0)'
+  }
+  {
+    name: 'alert-oldest-open-source'
+    displayName: 'Oldest open source past the limit'
+    description: 'A source accepted ${oldestOpenAlertMinutes} minutes ago or more has no final status yet (metric kif.sources.oldest_open_age).'
+    severity: 3
+    window: 'PT15M'
+    query: 'customMetrics | where name == \'kif.sources.oldest_open_age\' | summarize oldest = max(valueMax) | where oldest > ${oldestOpenAlertMinutes * 60}'
+  }
+]
+
+resource metricAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
+  for a in metricAlerts: {
+    name: a.name
+    location: location
+    tags: tags
+    properties: {
+      displayName: a.displayName
+      description: a.description
+      severity: a.severity
+      enabled: true
+      scopes: [insights.id]
+      evaluationFrequency: 'PT5M'
+      windowSize: a.window
+      criteria: {
+        allOf: [
+          {
+            query: a.query
+            timeAggregation: 'Count'
+            operator: 'GreaterThan'
+            threshold: 0
+            failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+          }
+        ]
+      }
+      actions: { actionGroups: empty(alertEmail) ? [] : [actionGroup.id] }
+    }
+  }
+]
+
+resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
+  name: guid(resourceGroup().id, insightsName, 'kusto-ingestion-workbook')
+  location: location
+  tags: tags
+  kind: 'shared'
+  properties: {
+    displayName: 'Kusto ingestion'
+    category: 'workbook'
+    sourceId: insights.id
+    serializedData: loadTextContent('workbook.json')
   }
 }
 

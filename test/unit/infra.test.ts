@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPLETE_APIS } from '../../shared/app/landing/blobCreated';
 import { CONFIG_DEFAULTS, CONFIG_SETTINGS, loadConfig } from '../../shared/app/settings';
+import { ATTR, METRIC } from '../../shared/app/telemetry/sourceTelemetry';
+import { analyze } from '../../dev/standin/kql/kustoLanguage';
 import {
   entries,
   outputs,
@@ -674,5 +676,87 @@ describe('app settings', () => {
   it('alerts on the sweep’s failure reports', () => {
     const [rule] = declared('Microsoft.Insights/scheduledQueryRules');
     expect(rule?.body.text).toContain('"event":"IngestionFailed"');
+  });
+});
+
+describe('telemetry in Azure: the workbook and the alerts', () => {
+  const metricNames = new Set<string>(Object.values(METRIC));
+  const attributeNames = new Set<string>(Object.values(ATTR));
+  /** The kif.* metric names a query reads; any other kif.* name must be an attribute the app sets. */
+  const metricsIn = (query: string) =>
+    [...query.matchAll(/'(kif\.[a-z_.]+)'/g)]
+      .map((m) => m[1] ?? '')
+      .filter((name) => {
+        if (attributeNames.has(name)) return false;
+        expect([name, metricNames.has(name)]).toEqual([name, true]);
+        return true;
+      });
+  /** Kusto's parser checks each query's syntax (the Application Insights tables are not known to it). */
+  const parses = (query: string) => {
+    expect(() => analyze(query, 'insights', [], false)).not.toThrow();
+  };
+  const unescape = (bicepString: string) => bicepString.replace(/\\'/g, "'");
+
+  it('deploys the workbook from workbook.json, whose queries parse and read only metrics the app exports', () => {
+    const [workbook] = declared('Microsoft.Insights/workbooks');
+    expect(text(property(workbook?.body, 'properties.serializedData'))).toBe(
+      "loadTextContent('workbook.json')",
+    );
+    const content = JSON.parse(readFileSync(join(root, 'infra', 'modules', 'workbook.json'), 'utf8')) as {
+      items: { type: number; name: string; content: { query?: string } }[];
+    };
+    const queries = content.items
+      .filter((i) => i.type === 3)
+      .map((i) => [i.name, i.content.query ?? ''] as const);
+    expect(queries.map(([name]) => name)).toEqual([
+      'throughput',
+      'successRate',
+      'failures',
+      'latency',
+      'open',
+      'poison',
+    ]);
+    const read = new Set<string>();
+    for (const [name, query] of queries) {
+      parses(query.replace(/\{TimeRange\}/g, '> ago(1d)'));
+      for (const m of metricsIn(query)) {
+        expect([name, m, metricNames.has(m)]).toEqual([name, m, true]);
+        read.add(m);
+      }
+    }
+    for (const m of [
+      METRIC.accepted,
+      METRIC.queued,
+      METRIC.succeeded,
+      METRIC.failed,
+      METRIC.open,
+      METRIC.oldestOpenAge,
+      METRIC.stuck,
+      METRIC.poison,
+    ])
+      expect([m, read.has(m)]).toEqual([m, true]);
+    // Percentiles come from the final spans, which carry the latency (Application Insights keeps no histogram).
+    expect(queries.find(([n]) => n === 'latency')?.[1]).toContain(ATTR.timeToFinal);
+  });
+
+  it('alerts on stuck sources, a growing poison queue and the oldest open source, each query parsing', () => {
+    const alerts = (variable(file('monitoring.bicep'), 'metricAlerts')?.children ?? [])
+      .filter((c) => c?.type === 'object')
+      .map((o) => Object.fromEntries(entries(o ?? undefined)));
+    expect(alerts.map((a) => a.name).sort()).toEqual([
+      'alert-oldest-open-source',
+      'alert-poison-growing',
+      'alert-sources-stuck',
+    ]);
+    const watched = alerts.flatMap((a) => {
+      const query = unescape(a.query ?? '').replace('${oldestOpenAlertMinutes * 60}', '3600');
+      parses(query);
+      return metricsIn(query);
+    });
+    expect(watched.sort()).toEqual([METRIC.oldestOpenAge, METRIC.poison, METRIC.stuck].sort());
+    // Every rule of the module reaches the action group, the failure-report rule included.
+    const rules = declared('Microsoft.Insights/scheduledQueryRules');
+    expect(rules).toHaveLength(2); // the failure reports, and the loop over metricAlerts
+    for (const r of rules) expect(text(property(r.body, 'properties.actions'))).toContain('actionGroup.id');
   });
 });

@@ -11,12 +11,15 @@ const azureMonitorSdk = () => require('./azureMonitorSdk') as typeof import('./a
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
- * Whether this process exports its own telemetry (Application Insights or OTLP): the Functions worker
- * is then told so (`WorkerOpenTelemetryEnabled`), and the host, in OpenTelemetry mode (host.json
- * `telemetryMode`), correlates its spans with the worker's.
+ * Whether the Functions worker exports its own logs and traces: with Application Insights, where the
+ * distro exports logs too. The worker then says so (`WorkerOpenTelemetryEnabled`) and the host, in
+ * OpenTelemetry mode (host.json `telemetryMode`), leaves the worker's logs to it and correlates their
+ * traces. With OTLP only metrics and spans are exported here, so the host keeps carrying the logs.
  */
-export function exportsTelemetry(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  return Boolean(env.APPLICATIONINSIGHTS_CONNECTION_STRING || env.OTEL_EXPORTER_OTLP_ENDPOINT);
+export function workerExportsTelemetry(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): boolean {
+  return Boolean(env.APPLICATIONINSIGHTS_CONNECTION_STRING);
 }
 
 /** Where the app's metrics and traces go, chosen from the environment (README, 'Telemetry'). */
