@@ -17,6 +17,7 @@ import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
 import { statusModes } from './scenarios/statusModes';
 import { statusVolume } from './scenarios/statusVolume';
 import { storeEngines } from './scenarios/storeEngines';
+import { telemetryCost } from './scenarios/telemetryCost';
 import { sweep } from './scenarios/sweep';
 import type { Scenario } from './scenarios/types';
 
@@ -32,6 +33,7 @@ const SCENARIOS: readonly Scenario[] = [
   statusVolume,
   backfill,
   storeEngines,
+  telemetryCost,
 ];
 
 async function main(): Promise<void> {

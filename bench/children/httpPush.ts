@@ -1,12 +1,14 @@
 /**
  * Scenario 5, ours: the HTTP push handler (what `POST /api/ingest/{db}/{table}` runs) called with 4 KB CSV
  * bodies, 50 requests in flight, on the app's real storage and the stand-in: requests/s and latency.
- * BENCH_REQUESTS (default 1000).
+ * BENCH_REQUESTS (default 1000). BENCH_TELEMETRY=on starts the app's telemetry as in production, from the
+ * environment (the telemetry scenario points OTEL_EXPORTER_OTLP_ENDPOINT at a local sink).
  */
 import { createAppContext } from '../../shared/app/context';
 import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
 import { loadConfig } from '../../shared/app/settings';
+import { startTelemetry } from '../../shared/app/telemetry/startTelemetry';
 import { silentLogger } from '../../shared/log';
 import { pool } from '../harness';
 import { latencies, report, run, setting, timed } from './common';
@@ -25,6 +27,8 @@ function request(data: Buffer): HttpRequestLike {
 }
 
 run(async () => {
+  const telemetry =
+    process.env.BENCH_TELEMETRY === 'on' ? startTelemetry({ exportIntervalMs: 5000 }) : undefined;
   const ctx = createAppContext(loadConfig(process.env), { logger: silentLogger });
   await ctx.ready();
   const count = Number(setting('BENCH_REQUESTS', '1000'));
@@ -44,5 +48,6 @@ run(async () => {
       ms.push(await send(i));
     }),
   );
+  await telemetry?.shutdown(); // flushes what is buffered, outside the timed part
   report({ requestsPerSec: count / seconds, ...latencies(ms) });
 });

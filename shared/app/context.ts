@@ -289,6 +289,8 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
 }
 
 let shared: AppContext | undefined;
+/** Started once per process: a context forgotten and made again (the local host's restarts) keeps it. */
+let telemetryStarted = false;
 
 /**
  * The process-wide context, from the environment, created at first use (Flex allows ~30 s to start); its
@@ -296,7 +298,8 @@ let shared: AppContext | undefined;
  */
 export function getAppContext(): AppContext {
   if (!shared) {
-    startTelemetry();
+    if (!telemetryStarted) startTelemetry();
+    telemetryStarted = true;
     shared = createAppContext(loadConfig(), { logger: processLogger });
   }
   return shared;

@@ -32,7 +32,8 @@ export interface TelemetryOptions {
   readonly spanExporter?: SpanExporter;
   /** Tests: read metrics here instead of what the environment says. */
   readonly metricReader?: MetricReader;
-  /** How often metrics are exported, in the console and OTLP modes. @default 60000 */
+  /** How often metrics are exported, in the console and OTLP modes.
+   * @default OTEL_METRIC_EXPORT_INTERVAL of the environment, else 60000 */
   readonly exportIntervalMs?: number;
 }
 
@@ -58,7 +59,7 @@ export function startTelemetry(options: TelemetryOptions = {}): StartedTelemetry
     return sdk('custom', options.spanExporter, options.metricReader);
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
   if (connectionString) return azureMonitor(connectionString, env.AZURE_CLIENT_ID);
-  const interval = options.exportIntervalMs ?? 60_000;
+  const interval = options.exportIntervalMs ?? exportInterval(env.OTEL_METRIC_EXPORT_INTERVAL);
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT) {
     const { OTLPTraceExporter, OTLPMetricExporter } = otelSdk();
     return sdk('otlp', new OTLPTraceExporter(), periodic(new OTLPMetricExporter(), interval));
@@ -68,6 +69,12 @@ export function startTelemetry(options: TelemetryOptions = {}): StartedTelemetry
     return sdk('console', new ConsoleSpanExporter(), periodic(new ConsoleMetricExporter(), interval));
   }
   return { mode: 'off', shutdown: () => Promise.resolve() };
+}
+
+/** OpenTelemetry's own setting, in ms; anything but a positive whole number leaves the default. */
+function exportInterval(setting: string | undefined): number {
+  const ms = Number(setting);
+  return Number.isInteger(ms) && ms > 0 ? ms : 60_000;
 }
 
 function periodic(exporter: PushMetricExporter, intervalMs: number): MetricReader {
@@ -110,6 +117,8 @@ function azureMonitor(connectionString: string, clientId: string | undefined): S
       // (the host's APPLICATIONINSIGHTS_AUTHENTICATION_STRING covers only the host).
       credential: new ManagedIdentityCredential(clientId ? { clientId } : {}),
     },
+    // Every span kept: the distro's default samples to 5 traces a second, which at volume drops failures.
+    tracesPerSecond: 0,
     samplingRatio: 1,
     enableLiveMetrics: false,
   });
