@@ -6,6 +6,7 @@
  *   - `.get ingestion resources` and `.get kusto identity token`;
  *   - list the source as open, insert its tracking row, Put Blob into temp storage, record the blob,
  *     write the status row, Put Message, mark it queued.
+ * With APPLICATIONINSIGHTS_CONNECTION_STRING set it starts Microsoft's OpenTelemetry distro, as ours does then.
  */
 import { randomUUID } from 'node:crypto';
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
@@ -16,6 +17,22 @@ import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 
 // Loaded as a real app would: an app that runs in Azure builds its credential at start.
 const credential = process.env.KUSTO_AUTH === 'none' ? undefined : new DefaultAzureCredential();
+
+// With Application Insights configured, Microsoft's distro at start, as its Functions docs show (the
+// cold-start scenario's telemetry variants), authenticated with the managed identity.
+if (process.env.APPLICATIONINSIGHTS_CONNECTION_STRING) {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded only in the telemetry variants */
+  const { useAzureMonitor } =
+    require('@azure/monitor-opentelemetry') as typeof import('@azure/monitor-opentelemetry');
+  const { ManagedIdentityCredential } = require('@azure/identity') as typeof import('@azure/identity');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  useAzureMonitor({
+    azureMonitorExporterOptions: {
+      connectionString: process.env.APPLICATIONINSIGHTS_CONNECTION_STRING,
+      credential: new ManagedIdentityCredential(),
+    },
+  });
+}
 
 async function mgmt(csl: string): Promise<string[][]> {
   const response = await fetch(`${process.env.KUSTO_INGEST_URI ?? ''}/v1/rest/mgmt`, {

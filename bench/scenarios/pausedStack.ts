@@ -2,7 +2,7 @@
 import { startLocalStack, type LocalStack } from '../../dev/localStack';
 import { runChild, type Metrics } from '../harness';
 import { untilStorageIdle } from '../storageIdle';
-import { resetStorage } from '../storageReset';
+import { freshStorage } from '../storageReset';
 
 /**
  * Runs `use` on a fresh local stack (one account, free ports, in memory) whose stand-in worker is paused:
@@ -33,8 +33,8 @@ export async function afterStorageStalls(stack: LocalStack, log?: (line: string)
 }
 
 /**
- * A variant that empties the stack's storage, waits until Azurite is idle again (the deletes set off its
- * clean-up), then runs one benchmark child; no run pays for the last.
+ * A variant that starts each run of one benchmark child on empty storage (a fresh in-memory Azurite:
+ * storageReset.ts), waiting until Azurite is idle; no run pays for the last.
  */
 export function freshVariant(
   stack: LocalStack,
@@ -46,7 +46,7 @@ export function freshVariant(
   return {
     name,
     run: async () => {
-      await resetStorage(stack);
+      await freshStorage(stack);
       await afterStorageStalls(stack, log);
       return runChild(child, env);
     },

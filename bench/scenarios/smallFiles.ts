@@ -9,7 +9,7 @@ import { alternate, median, type Row } from '../harness';
 import { freshVariant, withPausedStack } from './pausedStack';
 import type { Scenario, ScenarioContext } from './types';
 
-function smallCsvFiles(count: number, bytes: number): string {
+export function smallCsvFiles(count: number, bytes: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'kif-bench-small-'));
   for (let i = 0; i < count; i++) {
     let body = '';

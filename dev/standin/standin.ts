@@ -43,6 +43,8 @@ export interface StandinInstance {
   readonly dm: DmService;
   readonly store: KustoStore;
   readonly worker: DmWorker | undefined;
+  /** Creates again the queues, containers and table it hands out, after the storage under it was wiped. */
+  recreateResources(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -124,6 +126,7 @@ export async function startStandin(options: StandinOptions): Promise<StandinInst
     dm,
     store,
     worker,
+    recreateResources: () => createResources(options.accounts, layout),
     stop: async () => {
       await worker?.stop();
       await Promise.all([close(dmServer), close(engineServer)]);

@@ -161,9 +161,8 @@ export class SourceTelemetry {
     return this.instruments;
   }
 
-  private get tracer() {
-    return trace.getTracer(TELEMETRY_SCOPE);
-  }
+  // The API's proxy: it finds the SDK's tracer once one is registered, so it is safe to keep from the start.
+  private readonly tracer = trace.getTracer(TELEMETRY_SCOPE);
 
   /**
    * Starts a source's trace before its row is written (the row keeps the traceparent). The span is
