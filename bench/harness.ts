@@ -27,7 +27,9 @@ export function runChild(
           new Error(`${name} exited with ${code}: ${err.trim().split('\n').slice(-5).join(' | ')}`),
         );
       try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as Metrics);
+        // The report is the last JSON line: an SDK may print after it (the distro logs a failed export).
+        const lines = out.trim().split('\n');
+        resolve(JSON.parse(lines.reverse().find((l) => l.startsWith('{"')) ?? '') as Metrics);
       } catch (e) {
         reject(new Error(`${name} printed no result: ${out.slice(-300)} ${(e as Error).message}`));
       }
