@@ -710,6 +710,7 @@ describe('telemetry in Azure: the workbook and the alerts', () => {
       .map((i) => [i.name, i.content.query ?? ''] as const);
     expect(queries.map(([name]) => name)).toEqual([
       'throughput',
+      'bytes',
       'successRate',
       'failures',
       'latency',
@@ -733,6 +734,7 @@ describe('telemetry in Azure: the workbook and the alerts', () => {
       METRIC.oldestOpenAge,
       METRIC.stuck,
       METRIC.poison,
+      METRIC.bytes,
     ])
       expect([m, read.has(m)]).toEqual([m, true]);
     // Percentiles come from the final spans, which carry the latency (Application Insights keeps no histogram).
