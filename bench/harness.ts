@@ -37,6 +37,11 @@ export function runChild(
   });
 }
 
+/** A sample's range, `min-max` with `digits` decimals, for a row's note; '' for no samples. */
+export function spread(values: readonly number[], digits = 0): string {
+  return values.length ? `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}` : '';
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

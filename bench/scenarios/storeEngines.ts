@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alternate, median, runChild, type Row } from '../harness';
+import { alternate, median, type Row, runChild, spread } from '../harness';
 import type { Scenario } from './types';
 
 /** The DuckDB release compared (the newest on npm when measured). */
@@ -37,9 +37,6 @@ function install(spec: string, dir: string, log: (line: string) => void): number
   log(`  npm install ${spec}: ${seconds.toFixed(1)} s`);
   return seconds;
 }
-
-const spread = (values: readonly number[]) =>
-  values.length ? `${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)}` : '';
 
 export const storeEngines: Scenario = {
   name: 'stores',

@@ -10,12 +10,9 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { alternate, median, type Row } from '../harness';
+import { alternate, median, type Row, spread } from '../harness';
 import { freshVariant, withPausedStack } from './pausedStack';
 import type { Scenario } from './types';
-
-const spread = (values: readonly number[]) =>
-  values.length ? `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}` : '';
 
 /** A local OTLP/HTTP endpoint that counts what it receives by path. */
 async function otlpSink(): Promise<{ url: string; received: Record<string, number>; close: () => void }> {
@@ -79,7 +76,7 @@ export const telemetryCost: Scenario = {
             official: median(rate('off')),
             target: '>= 0.90x',
             met: ratio >= 0.9,
-            note: `ours = telemetry on, official = off; ${runs} runs each, spread ${spread(rate('on'))} vs ${spread(rate('off'))}`,
+            note: `ours = telemetry on, official = off; ${runs} runs each, spread ${spread(rate('on'), 2)} vs ${spread(rate('off'), 2)}`,
           });
           // The instrumentation's own cost, less noisy than a rate that Azurite's stalls move.
           const cpu = (v: string) => samples[v]?.cpuS ?? [];
@@ -88,7 +85,7 @@ export const telemetryCost: Scenario = {
             metric: 'CPU s per run',
             ours: median(cpu('on')),
             official: median(cpu('off')),
-            note: `ours = telemetry on, official = off; spread ${spread(cpu('on'))} vs ${spread(cpu('off'))}`,
+            note: `ours = telemetry on, official = off; spread ${spread(cpu('on'), 2)} vs ${spread(cpu('off'), 2)}`,
           });
           if (samples.on?.p99Ms)
             rows.push({
