@@ -2,7 +2,8 @@
  * Scenario 5, ours: the HTTP push handler (what `POST /api/ingest/{db}/{table}` runs) called with 4 KB CSV
  * bodies, 50 requests in flight, on the app's real storage and the stand-in: requests/s and latency.
  * BENCH_REQUESTS (default 1000). BENCH_TELEMETRY=on starts the app's telemetry as in production, from the
- * environment (the telemetry scenario points OTEL_EXPORTER_OTLP_ENDPOINT at a local sink).
+ * environment (the telemetry scenario points OTEL_EXPORTER_OTLP_ENDPOINT at a local sink and sets
+ * OTEL_METRIC_EXPORT_INTERVAL, as for the landing child, whose host starts it).
  */
 import { createAppContext } from '../../shared/app/context';
 import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
@@ -27,8 +28,7 @@ function request(data: Buffer): HttpRequestLike {
 }
 
 run(async () => {
-  const telemetry =
-    process.env.BENCH_TELEMETRY === 'on' ? startTelemetry({ exportIntervalMs: 5000 }) : undefined;
+  const telemetry = process.env.BENCH_TELEMETRY === 'on' ? startTelemetry() : undefined;
   const ctx = createAppContext(loadConfig(process.env), { logger: silentLogger });
   await ctx.ready();
   const count = Number(setting('BENCH_REQUESTS', '1000'));
