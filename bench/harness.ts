@@ -128,7 +128,13 @@ export function printTable(rows: readonly Row[]): string {
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+  const notes = rows.filter((r) => r.note).map((r) => `${r.scenario}, ${r.metric}: ${r.note ?? ''}`);
+  return [
+    fmt(header),
+    fmt(widths.map((w) => '-'.repeat(w))),
+    ...lines.map(fmt),
+    ...(notes.length ? ['', ...notes] : []),
+  ].join('\n');
 }
 
 /** A simple bounded pool: runs `task(i)` for i in [0, count), `concurrency` at a time. */
