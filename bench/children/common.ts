@@ -16,16 +16,17 @@ export function benchFiles(): string[] {
     .map((f) => join(dir, f));
 }
 
-// CPU seconds of the process during the timed work: start-up (module loading) left out.
+// CPU seconds of the process during every timed section (a child may time several rounds): start-up
+// (module loading) left out.
 let workCpuS: number | undefined;
 
-/** Wall seconds of `work`; its CPU seconds go into the result line as `workCpuS`. */
+/** Wall seconds of `work`; its CPU seconds are added to the result line's `workCpuS`. */
 export async function timed(work: () => Promise<void>): Promise<number> {
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   await work();
   const used = process.cpuUsage(cpu);
-  workCpuS = (used.user + used.system) / 1e6;
+  workCpuS = (workCpuS ?? 0) + (used.user + used.system) / 1e6;
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
