@@ -19,7 +19,7 @@ import type { StorageResource } from '../resources/storageUrl';
 import { withRetry, type RetryOptions } from '../retry';
 import { parseStatusMessage, type ReceivedStatusMessage } from '../status/statusQueue';
 import { pendingEntity, readStatusRow } from '../status/statusTable';
-import { uploadBlocks } from '../upload/blockUpload';
+import { DEFAULT_BLOCK_SIZE, uploadBlocks, uploadWhole, type UploadTarget } from '../upload/blockUpload';
 import { ByteCounter, gzipBuffer, single } from '../upload/compression';
 import { parallelGzip, type ParallelGzipOptions } from '../upload/parallelGzip';
 import { splitAtRecords, type RecordBoundary } from '../upload/recordSplitter';
@@ -136,6 +136,9 @@ export class QueuedIngestClient {
   private readonly logger: Logger;
   private readonly retry: RetryOptions;
   private readonly compressionLevel: number;
+  // Read once: reading process.env costs a call into C++, and each message names both.
+  private readonly applicationForTracing: string;
+  private readonly clientVersionForTracing = clientVersionHeader();
   private closed = false;
 
   constructor(options: QueuedIngestClientOptions) {
@@ -161,6 +164,7 @@ export class QueuedIngestClient {
     this.logger = options.logger ?? silentLogger;
     this.retry = { ...options.retry, ...(options.random && { random: options.random }) };
     this.compressionLevel = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
+    this.applicationForTracing = applicationHeader(options.applicationName);
     const rest = new KustoRestClient({
       baseUrl: options.ingestUri,
       credential: options.credential,
@@ -535,37 +539,41 @@ export class QueuedIngestClient {
       await plan.abandon();
       throw e;
     }
+    const uploadTarget = (name: string): UploadTarget => ({
+      candidates,
+      blobName: name,
+      clients: this.storage,
+      report: (r, ok, err) => this.resources.reportResult(r, ok, err),
+    });
     const uploadBody = (body: AsyncIterable<Buffer>, name: string) =>
-      uploadBlocks(
-        body,
-        {
-          candidates,
-          blobName: name,
-          clients: this.storage,
-          report: (r, ok, err) => this.resources.reportResult(r, ok, err),
-        },
-        {
-          retry: this.retry,
-          abortSignal: signal,
-          concurrency: this.options.uploadConcurrency ?? 4,
-          ...(this.options.blockSizeInBytes !== undefined && {
-            blockSizeInBytes: this.options.blockSizeInBytes,
-          }),
-        },
-      );
+      uploadBlocks(body, uploadTarget(name), {
+        retry: this.retry,
+        abortSignal: signal,
+        concurrency: this.options.uploadConcurrency ?? 4,
+        ...(this.options.blockSizeInBytes !== undefined && {
+          blockSizeInBytes: this.options.blockSizeInBytes,
+        }),
+      });
     if (plan.boundary !== undefined)
       return this.uploadParts(plan, plan.boundary, splitThresholdInBytes, uploadBody, source.name, sourceId);
 
     const counter = new ByteCounter();
-    let body: AsyncIterable<Buffer>;
+    let result: { blobUrl: string; uploadedBytes: number };
     if (plan.whole) {
       counter.bytes = plan.whole.length;
-      body = single(plan.weCompress ? await gzipBuffer(plan.whole, this.compressionLevel) : plan.whole);
+      const body = plan.weCompress ? await gzipBuffer(plan.whole, this.compressionLevel) : plan.whole;
+      result =
+        body.length > 0 && body.length <= (this.options.blockSizeInBytes ?? DEFAULT_BLOCK_SIZE)
+          ? await uploadWhole(body, uploadTarget(plan.blobName(0)), {
+              retry: this.retry,
+              abortSignal: signal,
+            })
+          : await uploadBody(single(body), plan.blobName(0));
     } else {
       const raw = counter.count(plan.input);
-      body = plan.weCompress ? parallelGzip(raw, this.gzipOptions()) : raw;
+      const body = plan.weCompress ? parallelGzip(raw, this.gzipOptions()) : raw;
+      result = await uploadBody(body, plan.blobName(0));
     }
-    const result = await uploadBody(body, plan.blobName(0));
     let rawDataSize: number | undefined;
     if (plan.detected === 'none')
       rawDataSize = counter.bytes; // exact: we saw every uncompressed byte
@@ -655,8 +663,8 @@ export class QueuedIngestClient {
         authorizationContext,
         retainBlobOnSuccess: item.retain,
         statusTableUrl: statusTable?.url,
-        applicationForTracing: applicationHeader(this.options.applicationName),
-        clientVersionForTracing: clientVersionHeader(),
+        applicationForTracing: this.applicationForTracing,
+        clientVersionForTracing: this.clientVersionForTracing,
         now,
       }),
     );

@@ -42,11 +42,16 @@ export async function planUpload(
   const threshold = options.splitThresholdInBytes;
   const mayNeedSplit = options.allowSplit && (source.size === undefined || source.size > threshold);
   const whole = source.whole && !mayNeedSplit ? await source.whole() : undefined;
-  const input = (whole ? single(whole) : source.open())[Symbol.asyncIterator]();
-  let first: IteratorResult<Buffer>;
-  do first = await input.next();
-  while (!first.done && first.value.length === 0);
-  if (first.done)
+  // A whole input needs no read-ahead: it is its own first chunk.
+  const input = whole ? undefined : source.open()[Symbol.asyncIterator]();
+  let first: IteratorResult<Buffer> = whole
+    ? { done: false, value: whole }
+    : { done: true, value: undefined };
+  if (input) {
+    do first = await input.next();
+    while (!first.done && first.value.length === 0);
+  }
+  if (first.done || first.value.length === 0)
     throw new IngestValidationError(
       `The input (${source.name}) is empty: there is nothing to ingest.`,
       'EmptyInput',
@@ -64,14 +69,14 @@ export async function planUpload(
   // A file known to be split names every part; a stream's first part starts before its size is known.
   const splitKnown = boundary !== undefined && source.size !== undefined;
   return {
-    input: prepend(first.value, input),
+    input: input ? prepend(first.value, input) : single(first.value),
     whole,
     detected,
     weCompress,
     boundary,
     blobName: (part) => (part === 0 && !splitKnown ? `${stem}${name}` : `${stem}p${part}__${name}`),
     abandon: async () => {
-      await input.return?.();
+      await input?.return?.();
     },
   };
 }

@@ -39,15 +39,17 @@ export class AccountRanking {
 
   record(accountName: string, success: boolean): void {
     const current = this.currentIndex();
-    const kept = (this.buckets.get(accountName) ?? []).filter((b) => b.index > current - this.bucketCount);
+    const kept = this.buckets.get(accountName) ?? [];
+    // Called for every request: old buckets are dropped only when a new one starts.
     let bucket = kept.find((b) => b.index === current);
     if (!bucket) {
       bucket = { index: current, successes: 0, total: 0 };
-      kept.push(bucket);
+      const live = kept.filter((b) => b.index > current - this.bucketCount);
+      live.push(bucket);
+      this.buckets.set(accountName, live);
     }
     bucket.total += 1;
     if (success) bucket.successes += 1;
-    this.buckets.set(accountName, kept);
   }
 
   /** Weighted success rate in [0, 1]; 1 when there is no recent data. */
@@ -89,6 +91,23 @@ export class AccountRanking {
   }
 }
 
+// The resource lists of one fetch of the DM's resources are ordered for every request: group them once.
+const groups = new WeakMap<readonly StorageResource[], Map<string, StorageResource[]>>();
+
+function groupByAccount(resources: readonly StorageResource[]): Map<string, StorageResource[]> {
+  let byAccount = groups.get(resources);
+  if (!byAccount) {
+    byAccount = new Map();
+    for (const r of resources) {
+      const list = byAccount.get(r.accountName);
+      if (list) list.push(r);
+      else byAccount.set(r.accountName, [r]);
+    }
+    groups.set(resources, byAccount);
+  }
+  return byAccount;
+}
+
 /**
  * Orders resources by their account's rank and interleaves accounts (A1, B1, A2, B2, ...), so that the
  * next attempt after a failure goes to another account. `rotation` turns each account's own list, so
@@ -99,20 +118,19 @@ export function orderResources(
   accountOrder: readonly string[],
   rotation: number,
 ): StorageResource[] {
-  const byAccount = new Map<string, StorageResource[]>();
-  for (const r of resources) byAccount.set(r.accountName, [...(byAccount.get(r.accountName) ?? []), r]);
-  const lists = accountOrder
-    .map((a) => byAccount.get(a) ?? [])
-    .filter((l) => l.length > 0)
-    .map((l) => {
-      const shift = rotation % l.length;
-      return [...l.slice(shift), ...l.slice(0, shift)];
-    });
+  const byAccount = groupByAccount(resources);
+  const lists: StorageResource[][] = [];
+  let longest = 0;
+  for (const account of accountOrder) {
+    const list = byAccount.get(account);
+    if (!list || list.length === 0) continue;
+    lists.push(list);
+    longest = Math.max(longest, list.length);
+  }
   const out: StorageResource[] = [];
-  for (let i = 0; out.length < resources.length && lists.some((l) => i < l.length); i++) {
-    for (const l of lists) {
-      const r = l[i];
-      if (r) out.push(r);
+  for (let i = 0; i < longest; i++) {
+    for (const list of lists) {
+      if (i < list.length) out.push(list[(i + rotation) % list.length] as StorageResource);
     }
   }
   return out;

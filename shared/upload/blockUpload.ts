@@ -69,6 +69,26 @@ function blockId(index: number): string {
   return Buffer.from(`block-${String(index).padStart(8, '0')}`).toString('base64');
 }
 
+/** An input held whole and no bigger than a block: one Put Blob with failover, none of the block machinery. */
+export async function uploadWhole(
+  body: Buffer,
+  target: UploadTarget,
+  options: Pick<BlockUploadOptions, 'retry' | 'abortSignal'> = {},
+): Promise<UploadResult> {
+  const { resource } = await withFailover(
+    target.candidates,
+    (r, signal) => target.clients.tempBlob(r, target.blobName).upload(body, { abortSignal: signal }),
+    {
+      what: 'upload to temp storage',
+      retry: options.retry,
+      abortSignal: options.abortSignal,
+      report: target.report,
+    },
+  );
+  const blobUrl = target.clients.tempBlob(resource, target.blobName).url;
+  return { resource, blobUrl, uploadedBytes: body.length };
+}
+
 /**
  * Uploads a stream as a block blob in bounded memory (at most concurrency + 2 blocks held). An input that
  * fits one block goes up as a single Put Blob. Otherwise the first block is staged with failover across the
@@ -98,12 +118,7 @@ export async function uploadBlocks(
 
     if (second.done) {
       options.beforeSinglePut?.();
-      const { resource } = await withFailover(
-        target.candidates,
-        (r, signal) => blobClient(r).upload(firstBlock, { abortSignal: signal }),
-        failover,
-      );
-      return { resource, blobUrl: blobClient(resource).url, uploadedBytes: firstBlock.length };
+      return await uploadWhole(firstBlock, target, options);
     }
 
     const { resource } = await withFailover(

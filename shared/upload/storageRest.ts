@@ -2,7 +2,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
-  createDefaultHttpClient,
   createEmptyPipeline,
   createHttpHeaders,
   createPipelineRequest,
@@ -16,6 +15,7 @@ import {
 } from '@azure/core-rest-pipeline';
 import { clientVersionHeader } from '../kusto/clientDetails';
 import type { StorageResource } from '../resources/storageUrl';
+import { LeanHttpClient } from './leanHttpClient';
 
 /**
  * The five storage calls of the ingestion hot path (Put Blob, Put Block, Put Block List, Put Message and
@@ -132,7 +132,7 @@ export class StorageRest {
     this.pipeline.addPolicy(proxyPolicy());
     this.pipeline.addPolicy(idleSocketPolicy);
     for (const policy of options.policies ?? []) this.pipeline.addPolicy(policy);
-    this.httpClient = createDefaultHttpClient();
+    this.httpClient = new LeanHttpClient();
     this.timeout = options.requestTimeoutInMs ?? 120_000;
   }
 
