@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { createHttpHeaders, createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
 import { LeanHttpClient } from '../../../shared/upload/leanHttpClient';
 
@@ -122,7 +123,7 @@ describe('LeanHttpClient (the HTTP client under StorageRest)', () => {
 
   it('refuses a streamed body with a clear error (the hot path sends strings and Buffers)', async () => {
     const request = createPipelineRequest({ url: 'http://127.0.0.1:9/', method: 'PUT' });
-    request.body = () => new Blob(['x']);
+    request.body = () => Readable.from(['x']);
     await expect(client.sendRequest(request)).rejects.toThrow(/strings and Buffers only/);
   });
 });
