@@ -2,86 +2,117 @@ import { request as httpRequest, type Agent, type IncomingMessage } from 'node:h
 import { request as httpsRequest } from 'node:https';
 import {
   createHttpHeaders,
+  type HttpHeaders,
   RestError,
   type HttpClient,
   type PipelineRequest,
   type PipelineResponse,
+  type RawHttpHeaders,
 } from '@azure/core-rest-pipeline';
 
+/** One request as `sendLean` takes it: what a storage call needs, nothing per request to build or order. */
+export interface LeanRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | Buffer | undefined;
+  /** Milliseconds; 0 for none. */
+  readonly timeout: number;
+  readonly abortSignal?: AbortSignal | undefined;
+  readonly agent?: Agent | undefined;
+}
+
+export interface LeanResponse {
+  readonly status: number;
+  readonly headers: HttpHeaders;
+  /** The whole answer as text; undefined for a HEAD. */
+  readonly bodyAsText?: string | null | undefined;
+}
+
 /**
- * The HTTP client under `StorageRest`'s pipeline: one `node:http(s)` request per call, the whole answer read
- * as text (storage answers on the hot path are empty or a few hundred bytes). The runtime's default client
- * wraps every request in an AbortController, stream plumbing for progress, expect-continue and
- * decompression, and a clean-up promise chain: for 1 KB files that cost more CPU than our own code
- * (bench/README.md, Profiles). Failures keep the default client's shapes, which `classify` and
- * `mayHaveBeenApplied` read: a `RestError` whose `code` is the system error's (`ECONNRESET`), and an
- * `AbortError` for a timeout or the caller's abort.
+ * One `node:http(s)` request, the whole answer read as text (storage answers on the hot path are empty or a
+ * few hundred bytes). The runtime's default client wraps every request in an AbortController, stream
+ * plumbing for progress, expect-continue and decompression, and a clean-up promise chain: for 1 KB files
+ * that cost more CPU than our own code (bench/README.md, Profiles). Failures keep the default client's
+ * shapes, which `classify` and `mayHaveBeenApplied` read: a `RestError` whose `code` is the system error's
+ * (`ECONNRESET`), and an `AbortError` for a timeout or the caller's abort.
  */
-export class LeanHttpClient implements HttpClient {
-  sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
-    const signal = request.abortSignal;
-    if (signal?.aborted) return Promise.reject(abortError('The operation was aborted before it was sent.'));
-    const body = request.body;
-    if (body !== undefined && body !== null && typeof body !== 'string' && !Buffer.isBuffer(body)) {
-      return Promise.reject(new RestError('LeanHttpClient sends strings and Buffers only', { request }));
-    }
-    return new Promise<PipelineResponse>((resolve, reject) => {
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (error: Error | undefined, response?: PipelineResponse): void => {
-        if (settled) return;
-        settled = true;
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve(response as PipelineResponse);
-      };
-      const onResponse = (res: IncomingMessage): void => {
-        const headers = createHttpHeaders();
-        for (const [name, value] of Object.entries(res.headers)) {
-          if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-        }
-        const response: PipelineResponse = { status: res.statusCode ?? 0, headers, request };
-        if (request.method === 'HEAD') {
-          res.resume();
-          res.once('end', () => finish(undefined, response));
-        } else {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.once('end', () => {
-            response.bodyAsText = chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
-            finish(undefined, response);
-          });
-        }
-        res.once('error', (e) => finish(sendError(e, request)));
-        res.once('aborted', () => finish(sendError(connectionReset(), request)));
-      };
-      const send = request.url.startsWith('https:') ? httpsRequest : httpRequest;
-      const req = send(
-        request.url,
-        {
-          method: request.method,
-          headers: request.headers.toJSON(),
-          agent: request.agent as Agent | undefined,
-        },
-        onResponse,
-      );
-      const onAbort = (): void => {
-        const error = abortError('The operation was aborted.');
+export function sendLean(request: LeanRequest): Promise<LeanResponse> {
+  const signal = request.abortSignal;
+  if (signal?.aborted) return Promise.reject(abortError('The operation was aborted before it was sent.'));
+  return new Promise<LeanResponse>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (error: Error | undefined, response?: LeanResponse): void => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve(response as LeanResponse);
+    };
+    const onResponse = (res: IncomingMessage): void => {
+      const status = res.statusCode ?? 0;
+      const headers = new LazyHeaders(res.rawHeaders);
+      if (request.method === 'HEAD') {
+        res.resume();
+        res.once('end', () => finish(undefined, { status, headers, bodyAsText: undefined }));
+      } else {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () => {
+          const bodyAsText = chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
+          finish(undefined, { status, headers, bodyAsText });
+        });
+      }
+      res.once('error', (e) => finish(sendError(e)));
+      res.once('aborted', () => finish(sendError(connectionReset())));
+    };
+    const send = request.url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(
+      request.url,
+      { method: request.method, headers: request.headers, agent: request.agent },
+      onResponse,
+    );
+    const onAbort = (): void => {
+      const error = abortError('The operation was aborted.');
+      req.destroy(error);
+      finish(error);
+    };
+    req.once('error', (e) => finish(sendError(e)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.timeout > 0) {
+      timer = setTimeout(() => {
+        const error = abortError(`The request timed out after ${request.timeout} ms.`);
         req.destroy(error);
         finish(error);
-      };
-      req.once('error', (e) => finish(sendError(e, request)));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (request.timeout > 0) {
-        timer = setTimeout(() => {
-          const error = abortError(`The request timed out after ${request.timeout} ms.`);
-          req.destroy(error);
-          finish(error);
-        }, request.timeout);
-      }
-      req.end(body ?? undefined);
+      }, request.timeout);
+    }
+    req.end(request.body);
+  });
+}
+
+/**
+ * `sendLean` as a pipeline's HTTP client, for `StorageRest` when policies run (a proxy, fault injection in
+ * tests). Strings and Buffers only: the hot path sends nothing else.
+ */
+export class LeanHttpClient implements HttpClient {
+  async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+    const body = request.body;
+    if (body !== undefined && body !== null && typeof body !== 'string' && !Buffer.isBuffer(body)) {
+      throw new RestError('LeanHttpClient sends strings and Buffers only', { request });
+    }
+    const response = await sendLean({
+      method: request.method,
+      url: request.url,
+      headers: request.headers.toJSON(),
+      body: body ?? undefined,
+      timeout: request.timeout,
+      // AbortSignalLike has what sendLean uses: aborted and the abort listeners.
+      abortSignal: request.abortSignal as AbortSignal | undefined,
+      agent: request.agent as Agent | undefined,
     });
+    return { ...response, request };
   }
 }
 
@@ -98,11 +129,53 @@ function connectionReset(): Error {
 }
 
 /** A system error as the default client reports it: a RestError carrying the system code. */
-function sendError(error: Error, request: PipelineRequest): Error {
+function sendError(error: Error): Error {
   if (error.name === 'AbortError' || error instanceof RestError) return error;
   const code = (error as { code?: unknown }).code;
   return new RestError(error.message, {
     code: typeof code === 'string' ? code : RestError.REQUEST_SEND_ERROR,
-    request,
   });
+}
+
+/**
+ * A response's headers, parsed from Node's raw list only when read: the hot path reads none on success, and
+ * building `IncomingMessage.headers` and then a header map per response was a tenth of this client's CPU.
+ */
+class LazyHeaders implements HttpHeaders {
+  private parsed: HttpHeaders | undefined;
+
+  constructor(private readonly raw: readonly string[]) {}
+
+  private map(): HttpHeaders {
+    if (this.parsed === undefined) {
+      const headers = createHttpHeaders();
+      for (let i = 0; i + 1 < this.raw.length; i += 2) {
+        const name = this.raw[i] as string;
+        const value = this.raw[i + 1] as string;
+        const before = headers.get(name);
+        headers.set(name, before === undefined ? value : `${before}, ${value}`);
+      }
+      this.parsed = headers;
+    }
+    return this.parsed;
+  }
+
+  get(name: string): string | undefined {
+    return this.map().get(name);
+  }
+  has(name: string): boolean {
+    return this.map().has(name);
+  }
+  set(name: string, value: string | number | boolean): void {
+    this.map().set(name, value);
+  }
+  delete(name: string): void {
+    this.map().delete(name);
+  }
+  toJSON(options?: { preserveCase?: boolean }): RawHttpHeaders {
+    return this.map().toJSON(options);
+  }
+  [Symbol.iterator](): Iterator<[string, string]> {
+    return this.map()[Symbol.iterator]();
+  }
 }

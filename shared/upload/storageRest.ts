@@ -7,15 +7,12 @@ import {
   createPipelineRequest,
   proxyPolicy,
   RestError,
-  type HttpClient,
   type Pipeline,
   type PipelinePolicy,
-  type PipelineResponse,
-  type RequestBodyType,
 } from '@azure/core-rest-pipeline';
 import { clientVersionHeader } from '../kusto/clientDetails';
 import type { StorageResource } from '../resources/storageUrl';
-import { LeanHttpClient } from './leanHttpClient';
+import { LeanHttpClient, sendLean, type LeanResponse } from './leanHttpClient';
 
 /**
  * The five storage calls of the ingestion hot path (Put Blob, Put Block, Put Block List, Put Message and
@@ -42,11 +39,18 @@ const agents = {
   https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }),
 };
 
+/** Whether the environment names a proxy, as the pipeline's proxy policy reads it (either case). */
+function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ['HTTPS_PROXY', 'ALL_PROXY', 'HTTP_PROXY'].some((n) => Boolean(env[n] ?? env[n.toLowerCase()]));
+}
+
+const agentFor = (url: string): HttpAgent => (url.startsWith('https:') ? agents.https : agents.http);
+
 /** Our agents for requests no proxy took: a free socket is destroyed on its timeout (Node's agent does so). */
 const idleSocketPolicy: PipelinePolicy = {
   name: 'idleSocketAgent',
   sendRequest: (request, next) => {
-    request.agent ??= request.url.startsWith('https:') ? agents.https : agents.http;
+    request.agent ??= agentFor(request.url);
     return next(request);
   },
 };
@@ -122,17 +126,22 @@ function md5(body: Buffer): string {
 }
 
 export class StorageRest {
-  private readonly pipeline: Pipeline;
-  private readonly httpClient: HttpClient;
+  /** Undefined when no policy has anything to do (no proxy, none given): requests then go straight out. */
+  private readonly pipeline: Pipeline | undefined;
+  private readonly httpClient = new LeanHttpClient();
   private readonly timeout: number;
   private readonly userAgent = `kusto-ingest-functions/${clientVersionHeader()}`;
 
   constructor(options: StorageRestOptions = {}) {
-    this.pipeline = createEmptyPipeline();
-    this.pipeline.addPolicy(proxyPolicy());
-    this.pipeline.addPolicy(idleSocketPolicy);
-    for (const policy of options.policies ?? []) this.pipeline.addPolicy(policy);
-    this.httpClient = new LeanHttpClient();
+    const policies = options.policies ?? [];
+    // A pipeline costs a request object, a header map and a promise per policy for every call: a tenth of
+    // our CPU per 1 KB file (bench/README.md, Profiles). Only a proxy or a caller's policy needs one.
+    if (policies.length > 0 || proxyConfigured()) {
+      this.pipeline = createEmptyPipeline();
+      this.pipeline.addPolicy(proxyPolicy());
+      this.pipeline.addPolicy(idleSocketPolicy);
+      for (const policy of policies) this.pipeline.addPolicy(policy);
+    }
     this.timeout = options.requestTimeoutInMs ?? 120_000;
   }
 
@@ -218,34 +227,51 @@ export class StorageRest {
     method: 'PUT' | 'POST' | 'HEAD',
     url: string,
     headers: Record<string, string>,
-    body: RequestBodyType & (Buffer | string),
+    body: Buffer | string,
     options: CallOptions | undefined,
-  ): Promise<PipelineResponse> {
+  ): Promise<LeanResponse> {
     const requestId = randomUUID();
-    const request = createPipelineRequest({
-      url,
-      method,
-      ...(method !== 'HEAD' && { body }),
-      timeout: this.timeout,
-      abortSignal: options?.abortSignal,
-      allowInsecureConnection: url.startsWith('http:'),
-      headers: createHttpHeaders({
-        ...headers,
-        'x-ms-version': API_VERSION,
-        'x-ms-client-request-id': requestId,
-        'user-agent': this.userAgent,
-        ...(method !== 'HEAD' && { 'content-length': String(Buffer.byteLength(body)) }),
-      }),
-    });
-    const response = await this.pipeline.sendRequest(this.httpClient, request);
+    const all: Record<string, string> = {
+      ...headers,
+      'x-ms-version': API_VERSION,
+      'x-ms-client-request-id': requestId,
+      'user-agent': this.userAgent,
+    };
+    if (method !== 'HEAD') all['content-length'] = String(Buffer.byteLength(body));
+    const sent = method !== 'HEAD' ? body : undefined;
+    const abortSignal = options?.abortSignal;
+    const response: LeanResponse = this.pipeline
+      ? await this.pipeline.sendRequest(
+          this.httpClient,
+          createPipelineRequest({
+            url,
+            method,
+            body: sent,
+            timeout: this.timeout,
+            abortSignal,
+            requestId,
+            allowInsecureConnection: url.startsWith('http:'),
+            headers: createHttpHeaders(all),
+          }),
+        )
+      : await sendLean({
+          method,
+          url,
+          headers: all,
+          body: sent,
+          timeout: this.timeout,
+          abortSignal,
+          agent: agentFor(url),
+        });
     if (response.status >= 300) {
       const code = response.headers.get('x-ms-error-code');
       const detail = serviceMessage(response.bodyAsText) ?? `HTTP ${response.status}`;
+      const request = createPipelineRequest({ url, method, requestId });
       throw new RestError(`${code ? `${code}: ` : ''}${detail}`, {
         code,
         statusCode: response.status,
         request,
-        response,
+        response: { ...response, request },
       });
     }
     return response;

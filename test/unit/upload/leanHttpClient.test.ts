@@ -50,6 +50,23 @@ describe('LeanHttpClient (the HTTP client under StorageRest)', () => {
     }
   });
 
+  it('reads headers by any case, a repeated header joined, and iterates them', async () => {
+    const s = await serve((_req, res) => {
+      res.setHeader('x-ms-twice', ['a', 'b']);
+      res.writeHead(200, { 'X-Ms-Error-Code': 'None' }).end();
+    });
+    try {
+      const response = await client.sendRequest(createPipelineRequest({ url: s.url }));
+      expect(response.headers.get('x-ms-error-code')).toBe('None');
+      expect(response.headers.has('X-MS-ERROR-CODE')).toBe(true);
+      expect(response.headers.get('x-ms-twice')).toBe('a, b');
+      expect(new Map(response.headers).get('x-ms-twice')).toBe('a, b');
+      expect(response.headers.toJSON()['x-ms-error-code']).toBe('None');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('answers a HEAD with headers and no body', async () => {
     const s = await serve((_req, res) => res.writeHead(200, { 'content-length': '42' }).end());
     try {
