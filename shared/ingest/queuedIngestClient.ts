@@ -98,6 +98,15 @@ interface StagedBlob {
   readonly rawDataSize: number | undefined;
   /** The part's index when the input was split. */
   readonly part?: number;
+  /** Its queue message, when the preflight built exactly this one (same blob URL and size). */
+  readonly message?: BuiltMessage;
+}
+
+/** An encoded ingestion message and what it names. */
+interface BuiltMessage {
+  readonly text: string;
+  readonly statusTable: StorageResource | undefined;
+  readonly now: Date;
 }
 
 interface QueueItem {
@@ -107,6 +116,8 @@ interface QueueItem {
   readonly rawDataSize: number | undefined;
   readonly props: ValidatedProps;
   readonly retain: boolean;
+  /** Built for this very item already (by the preflight): not built again. */
+  readonly message?: BuiltMessage | undefined;
 }
 
 /** gzip level when none is given: chosen by bench scenario 3 (bench/README.md). */
@@ -531,10 +542,14 @@ export class QueuedIngestClient {
     const splitThresholdInBytes = this.options.splitThresholdInBytes ?? DEFAULT_SPLIT_THRESHOLD;
     const plan = await planUpload(source, props, { sourceId, allowSplit, splitThresholdInBytes });
     let candidates: StorageResource[];
+    let knownRawSize: number | undefined;
+    let preflight: { blobUrl: string; built: BuiltMessage } | undefined;
     try {
       await ready;
       candidates = await this.resources.rankedContainers(signal);
-      await this.preflight(candidates, plan.blobName(0), sourceId, props, signal);
+      // A small input's size is known now: the preflight then builds the very message to send.
+      knownRawSize = plan.whole && plan.detected === 'none' ? plan.whole.length : undefined;
+      preflight = await this.preflight(candidates, plan.blobName(0), sourceId, props, knownRawSize, signal);
     } catch (e) {
       await plan.abandon();
       throw e;
@@ -581,27 +596,37 @@ export class QueuedIngestClient {
     this.logger.debug(
       `Uploaded ${source.name} as ${plan.blobName(0)}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
     );
-    return [{ sourceId, blobUrl: result.blobUrl, rawDataSize }];
+    const message =
+      knownRawSize !== undefined && rawDataSize === knownRawSize && result.blobUrl === preflight?.blobUrl
+        ? preflight.built
+        : undefined;
+    return [{ sourceId, blobUrl: result.blobUrl, rawDataSize, ...(message && { message }) }];
   }
 
-  /** A message the queue would refuse (a huge inline mapping) must fail before anything is uploaded. */
+  /**
+   * A message the queue would refuse (a huge inline mapping) must fail before anything is uploaded. Built
+   * for the first container with the input's raw size when known (it is then the message to send, unless
+   * the upload fails over), else with the largest size as a bound.
+   */
   private async preflight(
     candidates: readonly StorageResource[],
     blobName: string,
     sourceId: string,
     props: ValidatedProps,
+    rawDataSize: number | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<void> {
+  ): Promise<{ blobUrl: string; built: BuiltMessage } | undefined> {
     const first = candidates[0];
-    if (!first) return;
+    if (!first) return undefined;
+    const blobUrl = this.storage.tempBlob(first, blobName).url;
     const sample = {
       sourceId,
-      blobUrl: this.storage.tempBlob(first, blobName).url,
-      rawDataSize: Number.MAX_SAFE_INTEGER,
+      blobUrl,
+      rawDataSize: rawDataSize ?? Number.MAX_SAFE_INTEGER,
       props,
       retain: false,
     };
-    await this.buildMessage(sample, signal);
+    return { blobUrl, built: await this.buildMessage(sample, signal) };
   }
 
   /** Cuts the input at record boundaries into parts of at least the threshold, each gzipped into its blob. */
@@ -645,7 +670,7 @@ export class QueuedIngestClient {
   }
 
   /** The encoded wire message and the status table it names, if any. */
-  private async buildMessage(item: QueueItem, signal: AbortSignal | undefined) {
+  private async buildMessage(item: QueueItem, signal: AbortSignal | undefined): Promise<BuiltMessage> {
     const [authorizationContext, resources] = await Promise.all([
       this.resources.getAuthorizationContext(signal),
       this.resources.getResources(signal),
@@ -674,7 +699,7 @@ export class QueuedIngestClient {
   private async enqueue(item: QueueItem, call: IngestCallOptions): Promise<IngestionReceipt> {
     const signal = call.abortSignal;
     const { props, sourceId } = item;
-    const { text: message, statusTable, now } = await this.buildMessage(item, signal);
+    const { text: message, statusTable, now } = item.message ?? (await this.buildMessage(item, signal));
     const blobPath = stripQuery(item.blobUrl);
 
     if (statusTable) {
