@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
@@ -122,7 +122,7 @@ const keyLiteral = (key: string): string => encodeURIComponent(`'${key.replace(/
  * computes a CRC-64 of each block instead, which Azurite does in JavaScript at a third of MD5's speed.)
  */
 function md5(body: Buffer): string {
-  return createHash('md5').update(body).digest('base64');
+  return hash('md5', body, 'base64');
 }
 
 export class StorageRest {
