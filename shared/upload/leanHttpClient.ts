@@ -1,5 +1,5 @@
-import { request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
   createHttpHeaders,
   type HttpHeaders,
@@ -10,6 +10,21 @@ import {
   type RawHttpHeaders,
 } from '@azure/core-rest-pipeline';
 
+/**
+ * A kept-alive socket idle this long is closed by us rather than reused. Servers close idle connections
+ * (Node's own http server after 5 s, as Azurite does; load balancers after minutes), and a request written
+ * to a socket the server just closed fails with ECONNRESET before the server saw it: for Put Message, a
+ * failure that cannot be told from one after the message was stored, so the source is left uncertain for the
+ * sweep. A new connection after a quiet spell costs one handshake.
+ */
+export const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+
+// A free socket is destroyed on its timeout (Node's agent does so).
+const agents = {
+  http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }),
+  https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }),
+};
+
 /** One request as `sendLean` takes it: what a storage call needs, nothing per request to build or order. */
 export interface LeanRequest {
   readonly method: string;
@@ -19,6 +34,7 @@ export interface LeanRequest {
   /** Milliseconds; 0 for none. */
   readonly timeout: number;
   readonly abortSignal?: AbortSignal | undefined;
+  /** A proxy's agent; by default ours, which close idle sockets (IDLE_SOCKET_TIMEOUT_MS). */
   readonly agent?: Agent | undefined;
 }
 
@@ -68,10 +84,14 @@ export function sendLean(request: LeanRequest): Promise<LeanResponse> {
       res.once('error', (e) => finish(sendError(e)));
       res.once('aborted', () => finish(sendError(connectionReset())));
     };
-    const send = request.url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(
+    const secure = request.url.startsWith('https:');
+    const req = (secure ? httpsRequest : httpRequest)(
       request.url,
-      { method: request.method, headers: request.headers, agent: request.agent },
+      {
+        method: request.method,
+        headers: request.headers,
+        agent: request.agent ?? (secure ? agents.https : agents.http),
+      },
       onResponse,
     );
     const onAbort = (): void => {
@@ -93,8 +113,9 @@ export function sendLean(request: LeanRequest): Promise<LeanResponse> {
 }
 
 /**
- * `sendLean` as a pipeline's HTTP client, for `StorageRest` when policies run (a proxy, fault injection in
- * tests). Strings and Buffers only: the hot path sends nothing else.
+ * `sendLean` as a pipeline's HTTP client: for `StorageRest` when policies run (a proxy, fault injection in
+ * tests), and under the table and queue SDK clients of the app's own storage, whose requests are small
+ * strings too. Strings and Buffers only, answers read whole: not for blob downloads.
  */
 export class LeanHttpClient implements HttpClient {
   async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {

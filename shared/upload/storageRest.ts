@@ -1,6 +1,4 @@
 import { hash, randomUUID } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import {
   createEmptyPipeline,
   createHttpHeaders,
@@ -14,6 +12,8 @@ import { clientVersionHeader } from '../kusto/clientDetails';
 import type { StorageResource } from '../resources/storageUrl';
 import { LeanHttpClient, sendLean, type LeanResponse } from './leanHttpClient';
 
+export { IDLE_SOCKET_TIMEOUT_MS } from './leanHttpClient';
+
 /**
  * The five storage calls of the ingestion hot path (Put Blob, Put Block, Put Block List, Put Message and
  * Insert Or Replace Entity), sent on one lean pipeline per account. The storage SDKs build a client per
@@ -25,35 +25,10 @@ import { LeanHttpClient, sendLean, type LeanResponse } from './leanHttpClient';
 
 const API_VERSION = '2024-11-04';
 
-/**
- * A kept-alive socket idle this long is closed by us rather than reused. Servers close idle connections
- * (Node's own http server after 5 s, as Azurite does; load balancers after minutes), and a request written
- * to a socket the server just closed fails with ECONNRESET before the server saw it: for Put Message, a
- * failure that cannot be told from one after the message was stored, so the source is left uncertain for the
- * sweep. A new connection after a quiet spell costs one handshake.
- */
-export const IDLE_SOCKET_TIMEOUT_MS = 4_000;
-
-const agents = {
-  http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }),
-  https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }),
-};
-
 /** Whether the environment names a proxy, as the pipeline's proxy policy reads it (either case). */
 function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return ['HTTPS_PROXY', 'ALL_PROXY', 'HTTP_PROXY'].some((n) => Boolean(env[n] ?? env[n.toLowerCase()]));
 }
-
-const agentFor = (url: string): HttpAgent => (url.startsWith('https:') ? agents.https : agents.http);
-
-/** Our agents for requests no proxy took: a free socket is destroyed on its timeout (Node's agent does so). */
-const idleSocketPolicy: PipelinePolicy = {
-  name: 'idleSocketAgent',
-  sendRequest: (request, next) => {
-    request.agent ??= agentFor(request.url);
-    return next(request);
-  },
-};
 
 export interface StorageRestOptions {
   /** Extra pipeline policies (fault injection in tests, custom telemetry). */
@@ -139,7 +114,6 @@ export class StorageRest {
     if (policies.length > 0 || proxyConfigured()) {
       this.pipeline = createEmptyPipeline();
       this.pipeline.addPolicy(proxyPolicy());
-      this.pipeline.addPolicy(idleSocketPolicy);
       for (const policy of policies) this.pipeline.addPolicy(policy);
     }
     this.timeout = options.requestTimeoutInMs ?? 120_000;
@@ -261,7 +235,6 @@ export class StorageRest {
           body: sent,
           timeout: this.timeout,
           abortSignal,
-          agent: agentFor(url),
         });
     if (response.status >= 300) {
       const code = response.headers.get('x-ms-error-code');
