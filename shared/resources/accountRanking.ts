@@ -67,10 +67,10 @@ export class AccountRanking {
     return weights === 0 ? 1 : weighted / weights;
   }
 
-  /** Accounts best tier first, shuffled within a tier so that load spreads. */
-  order(accountNames: readonly string[]): string[] {
+  /** Accounts best tier first, shuffled within a tier so that load spreads. Names once each (`accountsOf`). */
+  order(accountNames: Iterable<string>): string[] {
     const tiers: string[][] = this.tiers.map(() => []);
-    for (const name of new Set(accountNames)) {
+    for (const name of accountNames) {
       const rank = this.rank(name);
       const tier = this.tiers.findIndex((t) => rank >= t);
       (tiers[tier === -1 ? tiers.length - 1 : tier] ?? []).push(name);
@@ -134,4 +134,9 @@ export function orderResources(
     }
   }
   return out;
+}
+
+/** The accounts of a resource list, once each, in first-seen order (grouped once per list). */
+export function accountsOf(resources: readonly StorageResource[]): Iterable<string> {
+  return groupByAccount(resources).keys();
 }

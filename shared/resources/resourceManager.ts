@@ -4,7 +4,7 @@ import type { KustoRestClient } from '../kusto/kustoRestClient';
 import { rowsAsObjects } from '../kusto/v1Response';
 import { silentLogger, type Logger } from '../log';
 import { withRetry, type RetryOptions } from '../retry';
-import { AccountRanking, orderResources } from './accountRanking';
+import { AccountRanking, accountsOf, orderResources } from './accountRanking';
 import { parseIngestionResources, type IngestionResources } from './ingestionResources';
 import type { StorageResource } from './storageUrl';
 
@@ -135,7 +135,7 @@ export class ResourceManager {
   }
 
   private ranked(resources: readonly StorageResource[]): StorageResource[] {
-    const order = this.ranking.order(resources.map((r) => r.accountName));
+    const order = this.ranking.order(accountsOf(resources));
     return orderResources(resources, order, this.rotation++);
   }
 

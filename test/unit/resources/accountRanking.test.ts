@@ -1,4 +1,4 @@
-import { AccountRanking, orderResources } from '../../../shared/resources/accountRanking';
+import { AccountRanking, accountsOf, orderResources } from '../../../shared/resources/accountRanking';
 import { parseStorageResourceUrl } from '../../../shared/resources/storageUrl';
 
 describe('AccountRanking', () => {
@@ -47,5 +47,16 @@ describe('orderResources', () => {
   it("rotates within an account's resources from call to call (round-robin)", () => {
     expect(names(orderResources(resources, ['a', 'b'], 1))).toEqual(['a/q2', 'b/q1', 'a/q3', 'a/q1']);
     expect(names(orderResources(resources, ['a', 'b'], 2))).toEqual(['a/q3', 'b/q1', 'a/q1', 'a/q2']);
+  });
+});
+
+describe('accountsOf', () => {
+  it('names each account of a resource list once, in first-seen order', () => {
+    const list = ['b/c1', 'a/c1', 'b/c2', 'a/c2', 'c/c1'].map((p) => {
+      const [account, name] = p.split('/');
+      return parseStorageResourceUrl(`https://${account}.blob.core.windows.net/${name}?sig=x`);
+    });
+    expect([...accountsOf(list)]).toEqual(['b', 'a', 'c']);
+    expect([...accountsOf(list)]).toEqual(['b', 'a', 'c']); // again, from the cached grouping
   });
 });
