@@ -42,6 +42,16 @@ export function spread(values: readonly number[], digits = 0): string {
   return values.length ? `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}` : '';
 }
 
+/**
+ * Ours against the ceiling run by run (alternating runs, each against the one beside it): the median of
+ * the per-run ratios and their spread, for a row's note. A stall in one run then moves one ratio, not both
+ * medians.
+ */
+export function perRunRatio(ours: readonly number[], ceiling: readonly number[]): string {
+  const each = ours.map((x, i) => x / (ceiling[i] ?? NaN));
+  return `ours/ceiling per run: median ${median(each).toFixed(2)}, spread ${spread(each, 2)}, ${each.length} runs`;
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

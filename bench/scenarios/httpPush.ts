@@ -1,5 +1,5 @@
 /** Scenario 5: the HTTP push handler with 4 KB bodies, against the same storage calls made raw, 50 and 200 in flight. */
-import { alternate, median, type Row } from '../harness';
+import { alternate, median, perRunRatio, type Row } from '../harness';
 import { freshVariant, withPausedStack } from './pausedStack';
 import type { Scenario } from './types';
 
@@ -29,12 +29,17 @@ export const httpPush: Scenario = {
       return CONCURRENCY.flatMap((c): Row[] => {
         const scenario = `http push, ${c} in flight`;
         const [ours, ceiling] = [`ours@${c}`, `ceiling@${c}`];
+        const rate = m(ours, 'requestsPerSec');
+        const ceilingRate = m(ceiling, 'requestsPerSec');
         return [
           {
             scenario,
             metric: 'requests/s',
-            ours: m(ours, 'requestsPerSec'),
-            ceiling: m(ceiling, 'requestsPerSec'),
+            ours: rate,
+            ceiling: ceilingRate,
+            target: '>= 90% of ceiling',
+            met: rate >= 0.9 * ceilingRate,
+            note: perRunRatio(samples[ours]?.requestsPerSec ?? [], samples[ceiling]?.requestsPerSec ?? []),
           },
           { scenario, metric: 'p50 ms', ours: m(ours, 'p50Ms'), ceiling: m(ceiling, 'p50Ms') },
           { scenario, metric: 'p99 ms', ours: m(ours, 'p99Ms'), ceiling: m(ceiling, 'p99Ms') },

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alternate, median, spread, type Row } from '../harness';
+import { alternate, median, perRunRatio, type Row } from '../harness';
 import { freshVariant, withPausedStack } from './pausedStack';
 import type { Scenario, ScenarioContext } from './types';
 
@@ -41,13 +41,8 @@ async function measure(ctx: ScenarioContext, o: SmallOptions) {
         ctx.log,
       );
       const m = (name: string, metric: string) => median(samples[name]?.[metric] ?? []);
-      /** The median and spread of ours/ceiling over the runs, each run against the ceiling run beside it. */
-      const ratio = (metric: string) => {
-        const ours = samples.ours?.[metric] ?? [];
-        const ceiling = samples.ceiling?.[metric] ?? [];
-        const each = ours.map((x, i) => x / (ceiling[i] ?? NaN));
-        return `ours/ceiling per run: median ${median(each).toFixed(2)}, spread ${spread(each, 2)}, ${each.length} runs`;
-      };
+      const ratio = (metric: string) =>
+        perRunRatio(samples.ours?.[metric] ?? [], samples.ceiling?.[metric] ?? []);
       return { m, ratio };
     } finally {
       rmSync(dir, { recursive: true, force: true });
