@@ -9,6 +9,7 @@ import { getIngestClient } from '../ingest/getIngestClient';
 import { ManagedStreamingIngestClient } from '../ingest/managedStreamingIngestClient';
 import { KustoRestClient } from '../kusto/kustoRestClient';
 import { LeanHttpClient } from '../upload/leanHttpClient';
+import { TableRest, tableAuthFromConnectionString, type TableAuth } from '../upload/tableRest';
 import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
 import { BackfillStore } from './backfill/backfillStore';
@@ -24,7 +25,7 @@ import { FailureReporter } from './tracking/failureReporter';
 import { queuedEvidence } from './tracking/statusLookup';
 import { SuccessReporter } from './tracking/successReporter';
 import { TrackedSources } from './tracking/trackedSources';
-import { TableTrackingStore } from './tracking/trackingStore';
+import { TableTrackingStore, type TrackingTable } from './tracking/trackingStore';
 
 /** The tracking tables' names (docs/contracts.md). */
 export const TABLES = {
@@ -160,6 +161,33 @@ function tableClient(c: StorageConnection, table: string, policies: readonly Pip
       });
 }
 
+/**
+ * A tracking table: entity reads and writes as lean REST requests (`TableRest`), queries and creation on
+ * the SDK client. A connection string without a key or SAS stays on the SDK alone.
+ */
+function trackingTable(
+  c: StorageConnection,
+  table: string,
+  policies: readonly PipelinePolicy[],
+): TrackingTable {
+  const sdk = tableClient(c, table, policies);
+  const auth: TableAuth | undefined =
+    c.kind === 'connectionString'
+      ? tableAuthFromConnectionString(c.connectionString)
+      : { kind: 'token', credential: storageCredential(c) };
+  if (!auth) return sdk;
+  const rest = new TableRest({ endpoint: sdk.url, table, auth, policies });
+  return {
+    createTable: () => sdk.createTable(),
+    listEntities: sdk.listEntities.bind(sdk),
+    createEntity: (entity) => rest.createEntity(entity),
+    getEntity: (partitionKey, rowKey) => rest.getEntity(partitionKey, rowKey),
+    updateEntity: (entity, mode, options) => rest.updateEntity(entity, mode, options),
+    upsertEntity: (entity, mode) => rest.upsertEntity(entity, mode),
+    deleteEntity: (partitionKey, rowKey, options) => rest.deleteEntity(partitionKey, rowKey, options),
+  };
+}
+
 function kustoCredential(config: AppConfig): TokenCredential | undefined {
   if (config.kustoAuth === 'none') return undefined;
   const clientId = config.azureClientId;
@@ -209,10 +237,10 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
   const tables = options.tables ?? TABLES;
   const policies = options.trackingPolicies ?? [];
   const store = new TableTrackingStore({
-    tracking: tableClient(config.appStorage, tables.tracking, policies),
-    open: tableClient(config.appStorage, tables.open, policies),
-    failures: tableClient(config.appStorage, tables.failures, policies),
-    index: tableClient(config.appStorage, tables.index, policies),
+    tracking: trackingTable(config.appStorage, tables.tracking, policies),
+    open: trackingTable(config.appStorage, tables.open, policies),
+    failures: trackingTable(config.appStorage, tables.failures, policies),
+    index: trackingTable(config.appStorage, tables.index, policies),
   });
   const routesFile = config.routesFile ? loadRoutesFile(config.routesFile) : undefined;
   const backfillStore = new BackfillStore(tableClient(config.appStorage, tables.backfill, policies));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { IngestError, isHttpStatus } from '../../errors';
 import type { IngestionProps } from '../../ingest/types';
 
@@ -201,12 +201,31 @@ export interface TrackingPersistence {
   listSources(query: SourceQuery): Promise<SourcePage>;
 }
 
+type WriteEntity = { readonly partitionKey: string; readonly rowKey: string } & Readonly<
+  Record<string, unknown>
+>;
+type ReadEntity = Record<string, unknown> & { readonly rowKey?: string; readonly etag?: string };
+
+/**
+ * What the store needs of one table: the SDK's `TableClient` fits, and so does the app's pairing of the
+ * lean entity requests (`TableRest`) with the SDK for queries and creation (context.ts).
+ */
+export interface TrackingTable {
+  createTable(): Promise<void>;
+  listEntities: TableClient['listEntities'];
+  createEntity(entity: WriteEntity): Promise<{ etag?: string }>;
+  getEntity(partitionKey: string, rowKey: string): Promise<ReadEntity>;
+  updateEntity(entity: WriteEntity, mode: 'Replace', options: { etag: string }): Promise<{ etag?: string }>;
+  upsertEntity(entity: WriteEntity, mode: 'Replace'): Promise<{ etag?: string }>;
+  deleteEntity(partitionKey: string, rowKey: string, options?: { etag?: string }): Promise<unknown>;
+}
+
 export interface TableTrackingStoreOptions {
-  readonly tracking: TableClient;
-  readonly open: TableClient;
-  readonly failures: TableClient;
+  readonly tracking: TrackingTable;
+  readonly open: TrackingTable;
+  readonly failures: TrackingTable;
   /** The listing's index: one partition per table, rows newest first; and a partition naming the tables. */
-  readonly index: TableClient;
+  readonly index: TrackingTable;
   /** How long tracking rows live. @default 30 days */
   readonly retentionDays?: number;
 }
@@ -287,7 +306,7 @@ function toEntity(record: Omit<TrackingRecord, 'etag'>, expiresOn: Date): Entity
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
 
-function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingRecord {
+function fromEntity(e: ReadEntity): TrackingRecord {
   return {
     sourceId: e.rowKey ?? '',
     kind: (str(e.Kind) ?? 'blob') as SourceKind,
@@ -317,7 +336,7 @@ function fromEntity(e: TableEntityResult<Record<string, unknown>>): TrackingReco
     writeId: str(e.WriteId),
     history: historyOf(e.History),
     retriedAs: str(e.RetriedAs),
-    etag: e.etag,
+    etag: e.etag ?? '',
   };
 }
 
