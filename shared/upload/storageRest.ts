@@ -1,34 +1,28 @@
 import { hash, randomUUID } from 'node:crypto';
 import {
-  createEmptyPipeline,
   createHttpHeaders,
   createPipelineRequest,
-  proxyPolicy,
   RestError,
   type Pipeline,
   type PipelinePolicy,
 } from '@azure/core-rest-pipeline';
 import { clientVersionHeader } from '../kusto/clientDetails';
 import type { StorageResource } from '../resources/storageUrl';
-import { LeanHttpClient, sendLean, type LeanResponse } from './leanHttpClient';
+import { failedAsError, LeanHttpClient, leanPipeline, sendLean, type LeanResponse } from './leanHttpClient';
 
 export { IDLE_SOCKET_TIMEOUT_MS } from './leanHttpClient';
 
 /**
  * The five storage calls of the ingestion hot path (Put Blob, Put Block, Put Block List, Put Message and
- * Insert Or Replace Entity), sent on one lean pipeline per account. The storage SDKs build a client per
- * blob and run a dozen policies, XML (de)serializers and tracing spans per request: for small files that
- * cost more CPU than the storage service spent answering (bench/README.md, scenario 1). Everything else
- * (reads, listings, the app's own storage) stays on the SDKs. The DM's resources carry SAS tokens, so
- * there is no signing here; retries and failover are the caller's.
+ * Insert Or Replace Entity), one lean request each (`sendLean`), through a pipeline only when it has work
+ * (`leanPipeline`). The storage SDKs build a client per blob and run a dozen policies, XML (de)serializers
+ * and tracing spans per request: for small files that cost more CPU than the storage service spent
+ * answering (bench/README.md, scenario 1). Reads and listings stay on the SDKs; the app's own tables have
+ * `TableRest`. The DM's resources carry SAS tokens, so there is no signing here; retries and failover are
+ * the caller's.
  */
 
 const API_VERSION = '2024-11-04';
-
-/** Whether the environment names a proxy, as the pipeline's proxy policy reads it (either case). */
-function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  return ['HTTPS_PROXY', 'ALL_PROXY', 'HTTP_PROXY'].some((n) => Boolean(env[n] ?? env[n.toLowerCase()]));
-}
 
 export interface StorageRestOptions {
   /** Extra pipeline policies (fault injection in tests, custom telemetry). */
@@ -60,19 +54,6 @@ function withQuery(url: string, query: string): string {
   return url.includes('?') ? `${url}&${query}` : `${url}?${query}`;
 }
 
-/** The service's own message: XML `<Message>` (blob, queue) or JSON `odata.error.message.value` (table). */
-function serviceMessage(body: string | null | undefined): string | undefined {
-  if (!body) return undefined;
-  const xml = /<Message>([\s\S]*?)<\/Message>/.exec(body)?.[1];
-  if (xml !== undefined) return xml.split('\n')[0];
-  try {
-    const parsed = JSON.parse(body) as { 'odata.error'?: { message?: { value?: string } } };
-    return parsed['odata.error']?.message?.value?.split('\n')[0];
-  } catch {
-    return undefined;
-  }
-}
-
 /** OData JSON for Insert Or Replace: typed where JSON alone would lose the type. */
 export function entityJson(entity: Readonly<Record<string, EntityValue>>): string {
   const out: Record<string, string | number | boolean> = {};
@@ -90,7 +71,8 @@ export function entityJson(entity: Readonly<Record<string, EntityValue>>): strin
   return JSON.stringify(out);
 }
 
-const keyLiteral = (key: string): string => encodeURIComponent(`'${key.replace(/'/g, "''")}'`);
+/** A key as an OData literal in an entity's path: quoted, quotes doubled, then URL-encoded. */
+export const keyLiteral = (key: string): string => encodeURIComponent(`'${key.replace(/'/g, "''")}'`);
 
 /**
  * Content-MD5 of a body: storage checks it and refuses a body changed in transit. (Without it, the service
@@ -108,14 +90,7 @@ export class StorageRest {
   private readonly userAgent = `kusto-ingest-functions/${clientVersionHeader()}`;
 
   constructor(options: StorageRestOptions = {}) {
-    const policies = options.policies ?? [];
-    // A pipeline costs a request object, a header map and a promise per policy for every call: a tenth of
-    // our CPU per 1 KB file (bench/README.md, Profiles). Only a proxy or a caller's policy needs one.
-    if (policies.length > 0 || proxyConfigured()) {
-      this.pipeline = createEmptyPipeline();
-      this.pipeline.addPolicy(proxyPolicy());
-      for (const policy of policies) this.pipeline.addPolicy(policy);
-    }
+    this.pipeline = leanPipeline(options.policies);
     this.timeout = options.requestTimeoutInMs ?? 120_000;
   }
 
@@ -236,17 +211,6 @@ export class StorageRest {
           timeout: this.timeout,
           abortSignal,
         });
-    if (response.status >= 300) {
-      const code = response.headers.get('x-ms-error-code');
-      const detail = serviceMessage(response.bodyAsText) ?? `HTTP ${response.status}`;
-      const request = createPipelineRequest({ url, method, requestId });
-      throw new RestError(`${code ? `${code}: ` : ''}${detail}`, {
-        code,
-        statusCode: response.status,
-        request,
-        response: { ...response, request },
-      });
-    }
-    return response;
+    return failedAsError(response, method, url);
   }
 }

@@ -1,18 +1,17 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import type { Agent } from 'node:http';
 import type { TokenCredential } from '@azure/core-auth';
 import {
-  createEmptyPipeline,
   createHttpHeaders,
   createPipelineRequest,
-  RestError,
   type HttpMethods,
   type Pipeline,
   type PipelinePolicy,
 } from '@azure/core-rest-pipeline';
 import { classify } from '../errors';
 import { withRetry } from '../retry';
-import { sendLean, type LeanResponse } from './leanHttpClient';
-import { entityJson, type EntityValue } from './storageRest';
+import { failedAsError, leanPipeline, sendLean, type LeanResponse } from './leanHttpClient';
+import { entityJson, keyLiteral, type EntityValue } from './storageRest';
 
 /** How requests to the app's own tables are authorised. */
 export type TableAuth =
@@ -50,7 +49,6 @@ const API_VERSION = '2019-02-02';
 const STORAGE_SCOPE = 'https://storage.azure.com/.default';
 /** A token is renewed this long before it expires. */
 const TOKEN_MARGIN_MS = 5 * 60_000;
-const keyLiteral = (key: string): string => encodeURIComponent(`'${key.replace(/'/g, "''")}'`);
 
 /**
  * The entity reads and writes of the app's tracking tables, as single REST requests on the lean HTTP
@@ -70,11 +68,7 @@ export class TableRest {
 
   constructor(private readonly options: TableRestOptions) {
     this.base = `${options.endpoint.replace(/\/+$/, '')}/`;
-    if (options.policies && options.policies.length > 0) {
-      const pipeline = createEmptyPipeline();
-      for (const policy of options.policies) pipeline.addPolicy(policy);
-      this.pipeline = pipeline;
-    }
+    this.pipeline = leanPipeline(options.policies);
     this.timeout = options.requestTimeoutInMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 3;
   }
@@ -158,7 +152,7 @@ export class TableRest {
     const response = await this.pipeline.sendRequest(
       {
         sendRequest: async (r) => ({
-          ...(await this.attempts(method, r.url, r.headers.toJSON(), body)),
+          ...(await this.attempts(method, r.url, r.headers.toJSON(), body, r.agent as Agent | undefined)),
           request: r,
         }),
       },
@@ -172,13 +166,14 @@ export class TableRest {
     url: string,
     extra: Record<string, string>,
     body: string | undefined,
+    agent?: Agent,
   ): Promise<LeanResponse> {
     let last: unknown;
     try {
       return await withRetry(
         async () => {
           try {
-            return await this.sendOnce(method, url, extra, body);
+            return await this.sendOnce(method, url, extra, body, agent);
           } catch (e) {
             last = e;
             throw e;
@@ -197,6 +192,7 @@ export class TableRest {
     url: string,
     extra: Record<string, string>,
     body: string | undefined,
+    agent: Agent | undefined,
   ): Promise<LeanResponse> {
     const auth = this.options.auth;
     const date = new Date().toUTCString();
@@ -215,7 +211,11 @@ export class TableRest {
     }
     if (auth.kind === 'sharedKey') headers.authorization = sharedKeyLite(auth, url, date);
     else if (auth.kind === 'token') headers.authorization = `Bearer ${await this.bearerToken()}`;
-    return failedAsError(await sendLean({ method, url, headers, body, timeout: this.timeout }), method, url);
+    return failedAsError(
+      await sendLean({ method, url, headers, body, timeout: this.timeout, agent }),
+      method,
+      url,
+    );
   }
 
   private async bearerToken(): Promise<string> {
@@ -288,33 +288,6 @@ function fromWire(raw: Record<string, unknown>): EntityFields {
       type === 'Edm.DateTime' && typeof value === 'string' ? new Date(value) : value;
   }
   return out;
-}
-
-/** The answer, or a RestError with the status and the service's code when it is 300 or more. */
-function failedAsError(response: LeanResponse, method: HttpMethods, url: string): LeanResponse {
-  if (response.status < 300) return response;
-  const { code, message } = serviceError(response.bodyAsText);
-  const request = createPipelineRequest({ url: url.split('?')[0] ?? url, method });
-  throw new RestError(`${code ? `${code}: ` : ''}${message ?? `HTTP ${response.status}`}`, {
-    code,
-    statusCode: response.status,
-    request,
-    response: { ...response, request },
-  });
-}
-
-function serviceError(body: string | null | undefined): { code?: string; message?: string } {
-  if (!body) return {};
-  try {
-    const parsed = JSON.parse(body) as { 'odata.error'?: { code?: string; message?: { value?: string } } };
-    const error = parsed['odata.error'];
-    return {
-      ...(error?.code !== undefined && { code: error.code }),
-      ...(error?.message?.value !== undefined && { message: error.message.value.split('\n')[0] }),
-    };
-  } catch {
-    return {};
-  }
 }
 
 /** Azurite's well-known development account (public, documented). */

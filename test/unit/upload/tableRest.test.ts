@@ -123,6 +123,27 @@ describe('TableRest (the lean entity requests of the tracking tables)', () => {
     }
   });
 
+  it('goes through the proxy the environment names, as the table SDK did', async () => {
+    const proxy = await endpoint([204]);
+    const saved = process.env.HTTP_PROXY;
+    process.env.HTTP_PROXY = proxy.url.replace(/\/acct$/, '');
+    try {
+      const rest = new TableRest({
+        endpoint: 'http://acct.table.storage.invalid',
+        table: 'T',
+        auth: { kind: 'sas', sas: 'sv=1' },
+      });
+      await rest.upsertEntity({ partitionKey: 'p', rowKey: 'r' }, 'Replace');
+      expect(proxy.seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+        "PUT http://acct.table.storage.invalid/T(PartitionKey='p',RowKey='r')?sv=1",
+      ]);
+    } finally {
+      if (saved === undefined) delete process.env.HTTP_PROXY;
+      else process.env.HTTP_PROXY = saved;
+      await proxy.close();
+    }
+  });
+
   it('reads the authorisation of a connection string: key, development storage, SAS, or none', () => {
     expect(
       tableAuthFromConnectionString(`DefaultEndpointsProtocol=https;AccountName=a;AccountKey=${key}`),
