@@ -67,7 +67,8 @@ export class TableRest {
   private tokenInFlight: Promise<string> | undefined;
 
   constructor(private readonly options: TableRestOptions) {
-    this.base = `${options.endpoint.replace(/\/+$/, '')}/`;
+    // A SAS belongs to `auth`, never to the endpoint: one left on it would end up inside the path.
+    this.base = `${(options.endpoint.split('?')[0] ?? '').replace(/\/+$/, '')}/`;
     this.pipeline = leanPipeline(options.policies);
     this.timeout = options.requestTimeoutInMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 3;
