@@ -75,9 +75,13 @@ export async function uploadWhole(
   target: UploadTarget,
   options: Pick<BlockUploadOptions, 'retry' | 'abortSignal'> = {},
 ): Promise<UploadResult> {
-  const { resource } = await withFailover(
+  const { resource, value: blobUrl } = await withFailover(
     target.candidates,
-    (r, signal) => target.clients.tempBlob(r, target.blobName).upload(body, { abortSignal: signal }),
+    async (r, signal) => {
+      const blob = target.clients.tempBlob(r, target.blobName);
+      await blob.upload(body, { abortSignal: signal });
+      return blob.url;
+    },
     {
       what: 'upload to temp storage',
       retry: options.retry,
@@ -85,7 +89,6 @@ export async function uploadWhole(
       report: target.report,
     },
   );
-  const blobUrl = target.clients.tempBlob(resource, target.blobName).url;
   return { resource, blobUrl, uploadedBytes: body.length };
 }
 

@@ -120,8 +120,8 @@ export function sendLean(request: LeanRequest): Promise<LeanResponse> {
 
 /**
  * `sendLean` as a pipeline's HTTP client: for `StorageRest` when policies run (a proxy, fault injection in
- * tests), and under the table and queue SDK clients of the app's own storage, whose requests are small
- * strings too. Strings and Buffers only, answers read whole: not for blob downloads.
+ * tests), and under the app's SDK table clients (their queries and the backfill store), whose requests are
+ * small strings too. Strings and Buffers only, answers read whole: not for blob downloads.
  */
 export class LeanHttpClient implements HttpClient {
   async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {

@@ -8,7 +8,7 @@ import {
   type Pipeline,
   type PipelinePolicy,
 } from '@azure/core-rest-pipeline';
-import { classify } from '../errors';
+import { IngestAuthError } from '../errors';
 import { withRetry } from '../retry';
 import { failedAsError, leanPipeline, sendLean, type LeanResponse } from './leanHttpClient';
 import { entityJson, keyLiteral, type EntityValue } from './storageRest';
@@ -227,7 +227,11 @@ export class TableRest {
     this.tokenInFlight ??= auth.credential
       .getToken(STORAGE_SCOPE)
       .then((token) => {
-        if (!token) throw classify(new Error('The storage credential returned no token.'));
+        if (!token)
+          throw new IngestAuthError(
+            'The storage credential returned no token: check the app identity and its role on the storage account.',
+            'Unauthorized',
+          );
         this.token = { value: token.token, expiresOn: token.expiresOnTimestamp };
         return token.token;
       })
