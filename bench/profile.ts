@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile -- [small|http|landing] [--keep DIR]`: one run of a scenario's child under V8's
+ * `npm run bench:profile -- [small|http|landing|backfill] [--keep DIR]`: one run of a scenario's child under V8's
  * sampling profiler (`--cpu-prof`), ours and its raw ceiling, on a paused local stack as the benchmarks run
  * them; then where each one's CPU went: self time by package or module (ours by file), and the functions
  * with the most self time. `--keep DIR` keeps the .cpuprofile files (open them in Chrome's DevTools).
@@ -74,10 +74,12 @@ function print(title: string, s: ProfileSummary): void {
   for (const f of s.topFunctions) console.log(`  ${pct(f.ms)}  ${f.name}  [${f.owner}]`);
 }
 
-const CHILDREN: Record<string, readonly [ours: string, ceiling: string]> = {
+const CHILDREN: Record<string, readonly [ours: string, ceiling: string, setup?: string]> = {
   small: ['smallFilesOurs', 'smallFilesCeiling'],
   http: ['httpPush', 'httpCeiling'],
   landing: ['landingHost', 'landingCeiling'],
+  // Written once (untimed, unprofiled): both children then list and queue the same blobs.
+  backfill: ['backfillPages', 'backfillCeiling', 'backfillSetup'],
 };
 
 async function main(): Promise<void> {
@@ -97,9 +99,13 @@ async function main(): Promise<void> {
         BENCH_CONCURRENCY: '50',
         BENCH_REQUESTS: '1000',
         BENCH_EVENTS: '2000',
+        BENCH_BLOBS: '5000',
+        BENCH_PREFIX: 'bf/',
       };
-      for (const child of children) {
+      const [ours, ceiling, setup] = children;
+      for (const child of [ours, ceiling]) {
         await freshStorage(stack);
+        if (setup) await runChild(setup, env);
         await afterStorageStalls(stack, console.log);
         const out = join(dir, child);
         const metrics = await runChild(child, env, ['--cpu-prof', `--cpu-prof-dir=${out}`]);

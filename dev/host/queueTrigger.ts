@@ -9,8 +9,13 @@ export interface QueueTriggerOptions extends QueueTriggerSettings {
   readonly connectionString: string;
   readonly queueName: string;
   readonly handler: (message: unknown, context: InvocationContext) => Promise<void>;
-  /** How often an empty queue is polled again. @default host.json's maxPollingInterval, at most 500 ms */
+  /**
+   * The first wait after an empty poll; each further empty poll doubles it, up to `maxPollIntervalMs`, and
+   * a message brings it back (the host's exponential back-off). @default maxPollIntervalMs
+   */
   readonly pollIntervalMs?: number;
+  /** The longest wait between polls of an empty queue. @default host.json's maxPollingInterval, at most 500 ms */
+  readonly maxPollIntervalMs?: number;
   /** How long a received message stays hidden while its function runs (the host's message lease). @default 300 */
   readonly leaseSeconds?: number;
   readonly log: (line: string) => void;
@@ -22,6 +27,34 @@ export interface QueueTrigger {
 }
 
 /**
+ * The host's exponential back-off between polls of an empty queue. Every poll costs the storage service a
+ * look at the queue (Azurite: a scan of every message it holds), so an idle queue is polled less and less
+ * often; a message brings the shortest wait back.
+ */
+export class PollBackoff {
+  private current: number;
+
+  constructor(
+    private readonly minMs: number,
+    private readonly maxMs: number,
+  ) {
+    this.current = Math.min(minMs, maxMs);
+  }
+
+  /** The wait after an empty poll: each one twice the last, up to the longest. */
+  afterEmpty(): number {
+    const wait = this.current;
+    this.current = Math.min(this.current * 2, this.maxMs);
+    return wait;
+  }
+
+  /** Messages came: the next empty poll waits the shortest time again. */
+  afterMessages(): void {
+    this.current = Math.min(this.minMs, this.maxMs);
+  }
+}
+
+/**
  * The storage queue trigger with the host's semantics: base64 messages, JSON given to the function as an
  * object (text otherwise), a failed message made visible again after the visibility timeout, and moved to
  * `{queue}-poison` once it was tried maxDequeueCount times.
@@ -30,7 +63,8 @@ export async function startQueueTrigger(options: QueueTriggerOptions): Promise<Q
   const queue = new QueueClient(options.connectionString, options.queueName);
   const poison = new QueueClient(options.connectionString, `${options.queueName}-poison`);
   await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]);
-  const idleMs = options.pollIntervalMs ?? Math.min(500, options.maxPollingIntervalMs);
+  const maxIdleMs = options.maxPollIntervalMs ?? Math.min(500, options.maxPollingIntervalMs);
+  const backoff = new PollBackoff(options.pollIntervalMs ?? maxIdleMs, maxIdleMs);
   const { log, functionName } = options;
   const state = { running: true };
   let wake: AbortController | undefined;
@@ -89,7 +123,8 @@ export async function startQueueTrigger(options: QueueTriggerOptions): Promise<Q
             .finally(() => inFlight.delete(running));
           inFlight.add(running);
         }
-        if (receivedMessageItems.length === 0) await idle(idleMs);
+        if (receivedMessageItems.length === 0) await idle(backoff.afterEmpty());
+        else backoff.afterMessages();
       } catch (e) {
         log(`[host] queue trigger ${functionName}: ${(e as Error).message}`);
         await idle(1000);

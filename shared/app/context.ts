@@ -9,7 +9,9 @@ import { getIngestClient } from '../ingest/getIngestClient';
 import { ManagedStreamingIngestClient } from '../ingest/managedStreamingIngestClient';
 import { KustoRestClient } from '../kusto/kustoRestClient';
 import { LeanHttpClient } from '../upload/leanHttpClient';
-import { TableRest, tableAuthFromConnectionString, type TableAuth } from '../upload/tableRest';
+import { storageAuthFromConnectionString, type StorageAuth } from '../upload/signedRest';
+import { QueueRest, type MessageSender } from '../upload/queueRest';
+import { TableRest } from '../upload/tableRest';
 import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
 import { BackfillStore } from './backfill/backfillStore';
@@ -58,6 +60,8 @@ export interface BackfillResources {
   readonly store: BackfillStore;
   readonly pages: QueueClient;
   readonly items: QueueClient;
+  /** Task messages out: one per blob, so lean signed requests where the connection allows. */
+  readonly send: { readonly pages: MessageSender; readonly items: MessageSender };
   /** Other storage accounts jobs read (`accountUrl`), with the app's identity. */
   readonly accounts: SourceAccounts;
 }
@@ -162,6 +166,24 @@ function tableClient(c: StorageConnection, table: string, policies: readonly Pip
 }
 
 /**
+ * A sender for one of the app's queues: Put Message as a lean signed request (`QueueRest`), or through
+ * the SDK client when a connection string has neither key nor SAS.
+ */
+function queueSender(c: StorageConnection, service: QueueServiceClient, queue: string): MessageSender {
+  const auth: StorageAuth | undefined =
+    c.kind === 'connectionString'
+      ? storageAuthFromConnectionString(c.connectionString)
+      : { kind: 'token', credential: storageCredential(c) };
+  if (auth) return new QueueRest({ endpoint: service.url, queue, auth });
+  const sdk = service.getQueueClient(queue);
+  return {
+    sendMessage: async (text, options) => {
+      await sdk.sendMessage(text, options);
+    },
+  };
+}
+
+/**
  * A tracking table: entity reads and writes as lean REST requests (`TableRest`), queries and creation on
  * the SDK client. A connection string without a key or SAS stays on the SDK alone.
  */
@@ -171,9 +193,9 @@ function trackingTable(
   policies: readonly PipelinePolicy[],
 ): TrackingTable {
   const sdk = tableClient(c, table, policies);
-  const auth: TableAuth | undefined =
+  const auth: StorageAuth | undefined =
     c.kind === 'connectionString'
-      ? tableAuthFromConnectionString(c.connectionString)
+      ? storageAuthFromConnectionString(c.connectionString)
       : { kind: 'token', credential: storageCredential(c) };
   if (!auth) return sdk;
   const rest = new TableRest({ endpoint: sdk.url, table, auth, policies });
@@ -182,6 +204,7 @@ function trackingTable(
     listEntities: sdk.listEntities.bind(sdk),
     createEntity: (entity) => rest.createEntity(entity),
     getEntity: (partitionKey, rowKey) => rest.getEntity(partitionKey, rowKey),
+    findEntity: (partitionKey, rowKey) => rest.findEntity(partitionKey, rowKey),
     updateEntity: (entity, mode, options) => rest.updateEntity(entity, mode, options),
     upsertEntity: (entity, mode) => rest.upsertEntity(entity, mode),
     deleteEntity: (partitionKey, rowKey, options) => rest.deleteEntity(partitionKey, rowKey, options),
@@ -249,6 +272,10 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     store: backfillStore,
     pages: appQueues.getQueueClient(config.backfillPagesQueue),
     items: appQueues.getQueueClient(config.backfillItemsQueue),
+    send: {
+      pages: queueSender(config.appStorage, appQueues, config.backfillPagesQueue),
+      items: queueSender(config.appStorage, appQueues, config.backfillItemsQueue),
+    },
     accounts: new SourceAccounts({
       credential: () => options.storageCredential ?? appStorageCredential(config),
       auth: config.landingBlobAuth,

@@ -1,4 +1,4 @@
-import { runPage } from '../../shared/app/backfill/backfillJob';
+import { PAGE_SIZE, runPage } from '../../shared/app/backfill/backfillJob';
 import {
   handleBackfillBlobs,
   handleBackfillStatus,
@@ -9,6 +9,7 @@ import { apiRequest } from '../helpers/apiRequest';
 import { drainTasks, jobStatus, runJobToEnd, startJob } from '../helpers/backfillTasks';
 import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
+import type { MessageSender } from '../../shared/upload/queueRest';
 
 let app: AppUnderTest;
 const TABLES = ['Hist1', 'Hist2', 'Hist3'];
@@ -52,6 +53,68 @@ const totalRows = async () => {
 };
 
 describe('backfill: blobs that were there before the app', () => {
+  it('keeps one page ahead when page tasks run at once: the next is listed early, its sends wait for the page before', async () => {
+    const r = await start({ prefix: 'demo/', database: 'demo', table: 'Hist1' });
+    const jobId = (r.jsonBody as { jobId: string }).jobId;
+    const sent: string[] = [];
+    const send = app.ctx.backfill.send as { items: MessageSender };
+    const original = send.items;
+    send.items = {
+      sendMessage: async (text, options) => {
+        const task = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as { url: string };
+        sent.push(decodeURIComponent(new URL(task.url).pathname).split('/landing/')[1] ?? task.url);
+        await original.sendMessage(text, options);
+      },
+    };
+    const spans: { page: number; start: number; end: number }[] = [];
+    try {
+      // As the host runs them: every page task received runs at once, none waits for another to end.
+      const running = new Set<Promise<void>>();
+      await eventually(
+        async () => {
+          const { receivedMessageItems } = await app.ctx.backfill.pages.receiveMessages({
+            numberOfMessages: 16,
+          });
+          for (const m of receivedMessageItems) {
+            const task = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as {
+              page: number;
+            };
+            const span = { page: task.page, start: performance.now(), end: Infinity };
+            spans.push(span);
+            const run: Promise<void> = runPage(app.ctx, app.log, task)
+              .then(() => app.ctx.backfill.pages.deleteMessage(m.messageId, m.popReceipt))
+              .then(() => {
+                span.end = performance.now();
+                running.delete(run);
+              });
+            running.add(run);
+          }
+          const job = await app.ctx.backfill.store.getJob(jobId);
+          const pages = await app.ctx.backfill.store.listPages(jobId);
+          return job?.listingDone && running.size === 0 && pages.every((p) => p.done) ? true : undefined;
+        },
+        allow(30_000, 20),
+        'every page of the job done',
+      );
+    } finally {
+      send.items = original;
+      // Its item tasks are left undone: cancelled, they do nothing when the other tests drain the queue.
+      await app.ctx.backfill.store.updateJob(jobId, { state: 'cancelled' });
+    }
+    const order = [...paths].filter((p) => p.startsWith('demo/')).sort();
+    const pageOf = (name: string) => Math.floor(order.indexOf(name) / PAGE_SIZE);
+    expect(sent.length).toBe(order.length);
+    expect(new Set(sent).size).toBe(order.length);
+    // Every send of a page came after every send of the page before...
+    const pagesInSendOrder = sent.map(pageOf);
+    expect(pagesInSendOrder).toEqual([...pagesInSendOrder].sort((a, b) => a - b));
+    // ...and yet each next page's task was running (listing) before the page before it had ended.
+    const byPage = new Map(spans.map((s) => [s.page, s]));
+    expect(byPage.size).toBe(Math.ceil(order.length / PAGE_SIZE));
+    for (let page = 1; page < byPage.size; page++)
+      expect(byPage.get(page)?.start).toBeLessThan(byPage.get(page - 1)?.end ?? -Infinity);
+  });
+
   it('a dry run lists exactly what the real run then ingests, and queues nothing', async () => {
     const dry = await start({ prefix: 'demo/Hist1/', creationTimePattern: "yyyy'/'MM'/'dd", dryRun: true });
     expect(dry.status).toBe(202);

@@ -1,13 +1,14 @@
 /** The lean entity requests of the tracking tables, against Azurite (which checks the signatures), read back with the SDK. */
 import { randomUUID } from 'node:crypto';
 import { RestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
-import { TableRest, tableAuthFromConnectionString } from '../../shared/upload/tableRest';
+import { storageAuthFromConnectionString } from '../../shared/upload/signedRest';
+import { TableRest } from '../../shared/upload/tableRest';
 import { account, connectionString, tableClient } from '../helpers/stack';
 
 async function table(): Promise<{ name: string; rest: TableRest }> {
   const name = `lean${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   await tableClient(name).createTable();
-  const auth = tableAuthFromConnectionString(connectionString());
+  const auth = storageAuthFromConnectionString(connectionString());
   if (!auth) throw new Error('the test connection string has a key');
   return { name, rest: new TableRest({ endpoint: account().tableEndpoint, table: name, auth }) };
 }
@@ -54,6 +55,8 @@ describe('TableRest', () => {
     expect(read.Name).toBe('x');
     expect(read.etag).toMatch(/^W\//);
     expect(await statusOf(rest.getEntity('p', 'missing'))).toBe(404);
+    expect(await rest.findEntity('p', 'missing')).toBeUndefined();
+    expect((await rest.findEntity('p', 'r'))?.At).toEqual(at);
   });
 
   it('replaces only while the ETag matches (412 after another write), and deletes likewise', async () => {
@@ -109,7 +112,7 @@ describe('TableRest', () => {
         return next(request);
       },
     };
-    const auth = tableAuthFromConnectionString(connectionString());
+    const auth = storageAuthFromConnectionString(connectionString());
     if (!auth) throw new Error('the test connection string has a key');
     const rest = new TableRest({
       endpoint: account().tableEndpoint,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BoundedPool } from '../../boundedPool';
 import { classify, isNotFound, isHttpStatus } from '../../errors';
 import type { Logger } from '../../log';
+import type { BlobItem } from '@azure/storage-blob';
 import type { AppContext } from '../context';
 import { ingestLandingBlob, type LandingIngestOptions } from '../landing/handleLandingEvent';
 import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landingBlob';
@@ -125,11 +126,30 @@ function accountProblem(e: unknown, options: BackfillOptions): BackfillRefused |
 }
 
 async function sendPageTask(ctx: AppContext, task: PageTask, delaySeconds: number): Promise<void> {
-  await ctx.backfill.pages.sendMessage(encode(task), {
+  await ctx.backfill.send.pages.sendMessage(encode(task), {
     visibilityTimeout: Math.min(Math.ceil(delaySeconds), 6 * 86_400),
   });
   await ctx.backfill.store.updatePage(task.jobId, task.page, { taskSent: true });
 }
+
+/**
+ * Waits until the page before this one is through its sends, or PREDECESSOR_WAIT_MS have passed (its task
+ * may have failed, and waits for its retry: the order of pages only bounds a job's memory and load, and
+ * nothing depends on it for correctness). Polls the predecessor's record, quickly at first.
+ */
+async function predecessorDone(ctx: AppContext, task: PageTask): Promise<void> {
+  const deadline = Date.now() + PREDECESSOR_WAIT_MS;
+  let wait = 20;
+  while (Date.now() < deadline) {
+    const before = await ctx.backfill.store.getPage(task.jobId, task.page - 1);
+    if (!before || before.done) return;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(wait * 2, 200);
+  }
+}
+
+/** How long a page waits for its predecessor to be through before it goes ahead anyway. */
+export const PREDECESSOR_WAIT_MS = 60_000;
 
 /** The job's filters over a listed blob: prefix aside (the listing applies it), globs, times, the landing filter. */
 function matcher(ctx: AppContext, options: BackfillOptions) {
@@ -178,33 +198,49 @@ export async function runPage(ctx: AppContext, log: Logger, message: unknown): P
   const matches = matcher(ctx, options);
   const routing = jobRouting(ctx, options);
   const room = options.limit === undefined ? Infinity : options.limit - page.matchedBefore;
-  let matched = 0;
+  const chosen: BlobItem[] = [];
+  let limitReached = false;
+  let bytes = 0;
+  for (const item of blobs) {
+    const size = item.properties.contentLength ?? 0;
+    if (!matches(item.name, size, item.properties.lastModified)) continue;
+    if (chosen.length >= room) {
+      limitReached = true;
+      break;
+    }
+    chosen.push(item);
+    bytes += size;
+  }
+  const matched = chosen.length;
+  const more = next !== undefined && next !== '' && !limitReached && matched < room;
+  const rate = options.maxBlobsPerSecond;
+  // One page ahead: this page was listed while its predecessor was still sending; it waits for it to be
+  // through, then sends its own successor's task before its sends, so the successor's pick-up by the host
+  // (whose polls back off while the queue is empty) and its listing overlap this page's sends instead of
+  // following them. A job holds at most two pages at a time, whatever the number of its blobs.
+  if (task.page > 0) await predecessorDone(ctx, task);
+  if (more) {
+    await store.createPage(task.jobId, task.page + 1, next, page.matchedBefore + matched);
+    const following = await store.getPage(task.jobId, task.page + 1);
+    // A page task sent ahead of the items it follows would outrun maxBlobsPerSecond.
+    if (following && !following.taskSent)
+      await sendPageTask(ctx, { jobId: task.jobId, page: task.page + 1 }, rate ? matched / rate : 0);
+  }
   let skipped = 0;
   let queued = 0;
-  let bytes = 0;
   const dry: DryRunEntry[] = [];
-  const rate = options.maxBlobsPerSecond;
-  let limitReached = false;
   // One table read and one message per new blob, PAGE_CONCURRENCY at once: one after another, a page of
   // 1,000 blobs would take as long as 2,000 round trips. A failed one fails the page task, which is retried
   // (what it sent already is recognised by its tracking row or its source id).
   const pool = new BoundedPool(PAGE_CONCURRENCY);
-  for (const item of blobs) {
-    const size = item.properties.contentLength ?? 0;
-    if (!matches(item.name, size, item.properties.lastModified)) continue;
-    if (matched >= room) {
-      limitReached = true;
-      break;
-    }
-    matched += 1;
-    bytes += size;
+  for (const [index, item] of chosen.entries()) {
     const blob = container.getBlobClient(item.name);
     if (options.dryRun) {
-      dry.push(dryRunEntry(routing, item.name, size, item.metadata ?? {}));
+      dry.push(dryRunEntry(routing, item.name, item.properties.contentLength ?? 0, item.metadata ?? {}));
       continue;
     }
     // Spread over time by its place in the job's order, not by when its send happens to run.
-    const delay = rate === undefined ? undefined : Math.min(Math.floor((matched - 1) / rate), 86_400);
+    const delay = rate === undefined ? undefined : Math.min(Math.floor(index / rate), 86_400);
     await pool.run(async () => {
       const eTag = unquoteETag(item.properties.etag);
       const sourceId = landingSourceId(canonicalBlobUrl(blob.url), eTag);
@@ -215,7 +251,7 @@ export async function runPage(ctx: AppContext, log: Logger, message: unknown): P
       }
       if (tracked) return; // this job's, from an earlier run of this page: under way or done
       const item_: ItemTask = { jobId: task.jobId, url: blob.url, eTag };
-      await ctx.backfill.items.sendMessage(encode(item_), {
+      await ctx.backfill.send.items.sendMessage(encode(item_), {
         ...(delay !== undefined && { visibilityTimeout: delay }),
       });
       queued += 1;
@@ -223,16 +259,7 @@ export async function runPage(ctx: AppContext, log: Logger, message: unknown): P
   }
   await pool.drain();
   if (options.dryRun && dry.length > 0) await store.addDryRunEntries(task.jobId, task.page, dry);
-  const more = next !== undefined && next !== '' && !limitReached && matched < room;
-  if (more) {
-    await store.createPage(task.jobId, task.page + 1, next, page.matchedBefore + matched);
-    const following = await store.getPage(task.jobId, task.page + 1);
-    // A page task sent ahead of the items it follows would outrun maxBlobsPerSecond.
-    if (following && !following.taskSent)
-      await sendPageTask(ctx, { jobId: task.jobId, page: task.page + 1 }, rate ? matched / rate : 0);
-  } else {
-    await store.updateJob(task.jobId, { listingDone: true });
-  }
+  if (!more) await store.updateJob(task.jobId, { listingDone: true });
   await store.updatePage(task.jobId, task.page, { done: true, matched, skipped, queued, bytes });
   log.info(
     JSON.stringify({
@@ -334,7 +361,10 @@ export async function jobStatus(ctx: AppContext, jobId: string): Promise<JobStat
   await ctx.ready();
   const job = await ctx.backfill.store.getJob(jobId);
   if (!job) return undefined;
-  const pages = (await ctx.backfill.store.listPages(jobId)).filter((p) => p.done);
+  const all = await ctx.backfill.store.listPages(jobId);
+  const pages = all.filter((p) => p.done);
+  // Pages overlap (a page hands over before it is through): the last one listed may finish first.
+  const listingDone = job.listingDone && pages.length === all.length;
   const sum = (k: 'matched' | 'skipped' | 'queued' | 'bytes') => pages.reduce((n, p) => n + p[k], 0);
   const ends = job.options.dryRun
     ? { succeeded: 0, failed: 0, skipped: 0 }
@@ -344,9 +374,9 @@ export async function jobStatus(ctx: AppContext, jobId: string): Promise<JobStat
   const finished = job.options.dryRun || skipped + ends.succeeded + ends.failed >= matched;
   return {
     jobId,
-    state: job.state === 'cancelled' ? 'cancelled' : job.listingDone && finished ? 'completed' : 'running',
+    state: job.state === 'cancelled' ? 'cancelled' : listingDone && finished ? 'completed' : 'running',
     dryRun: job.options.dryRun,
-    listingDone: job.listingDone,
+    listingDone,
     counts: {
       pages: pages.length,
       matched,

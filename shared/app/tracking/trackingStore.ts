@@ -215,6 +215,8 @@ export interface TrackingTable {
   listEntities: TableClient['listEntities'];
   createEntity(entity: WriteEntity): Promise<{ etag?: string }>;
   getEntity(partitionKey: string, rowKey: string): Promise<ReadEntity>;
+  /** Get Entity with no row answered as undefined, where the table can do that without an error. */
+  findEntity?(partitionKey: string, rowKey: string): Promise<ReadEntity | undefined>;
   updateEntity(entity: WriteEntity, mode: 'Replace', options: { etag: string }): Promise<{ etag?: string }>;
   upsertEntity(entity: WriteEntity, mode: 'Replace'): Promise<{ etag?: string }>;
   deleteEntity(partitionKey: string, rowKey: string, options?: { etag?: string }): Promise<unknown>;
@@ -373,6 +375,11 @@ export class TableTrackingStore implements TrackingPersistence {
   }
 
   async get(sourceId: string): Promise<TrackingRecord | undefined> {
+    const { tracking } = this.options;
+    if (tracking.findEntity) {
+      const entity = await tracking.findEntity(trackingPartition(sourceId), sourceId);
+      return entity && fromEntity(entity);
+    }
     try {
       return fromEntity(await this.options.tracking.getEntity(trackingPartition(sourceId), sourceId));
     } catch (e) {

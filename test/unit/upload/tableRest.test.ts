@@ -2,7 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { RestError } from '@azure/core-rest-pipeline';
-import { TableRest, tableAuthFromConnectionString } from '../../../shared/upload/tableRest';
+import { storageAuthFromConnectionString } from '../../../shared/upload/signedRest';
+import { TableRest } from '../../../shared/upload/tableRest';
 
 interface Seen {
   readonly method: string;
@@ -151,21 +152,21 @@ describe('TableRest (the lean entity requests of the tracking tables)', () => {
 
   it('reads the authorisation of a connection string: key, development storage, SAS, or none', () => {
     expect(
-      tableAuthFromConnectionString(`DefaultEndpointsProtocol=https;AccountName=a;AccountKey=${key}`),
+      storageAuthFromConnectionString(`DefaultEndpointsProtocol=https;AccountName=a;AccountKey=${key}`),
     ).toEqual({
       kind: 'sharedKey',
       accountName: 'a',
       accountKey: key,
     });
-    expect(tableAuthFromConnectionString('UseDevelopmentStorage=true')).toMatchObject({
+    expect(storageAuthFromConnectionString('UseDevelopmentStorage=true')).toMatchObject({
       kind: 'sharedKey',
       accountName: 'devstoreaccount1',
     });
     expect(
-      tableAuthFromConnectionString(
+      storageAuthFromConnectionString(
         'TableEndpoint=https://a.table.core.windows.net;SharedAccessSignature=sv=1&sig=x',
       ),
     ).toEqual({ kind: 'sas', sas: 'sv=1&sig=x' });
-    expect(tableAuthFromConnectionString('TableEndpoint=https://a.table.core.windows.net')).toBeUndefined();
+    expect(storageAuthFromConnectionString('TableEndpoint=https://a.table.core.windows.net')).toBeUndefined();
   });
 });
