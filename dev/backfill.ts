@@ -173,6 +173,7 @@ async function call(cli: CliOptions, method: string, path: string, body?: unknow
 
 interface Status {
   readonly state: string;
+  readonly error?: { code: string; message: string };
   readonly listingDone: boolean;
   readonly counts: JobCounts;
 }
@@ -211,7 +212,9 @@ async function main(): Promise<void> {
     await sleep(tty ? 1000 : 2000);
   }
   if (tty) process.stdout.write('\n');
-  console.log(`Job ${started.jobId} ${status.state}.`);
+  console.log(`Job ${started.jobId} ${status.state}${status.error ? `: ${status.error.message}` : ''}.`);
+  if (status.state === 'failed')
+    console.log('What it queued before it failed is still ingested: follow it with GET on its status URL.');
   if (cli.job.dryRun) {
     let token: string | null = null;
     let total = 0;
@@ -264,7 +267,7 @@ async function main(): Promise<void> {
     writeFileSync(file, `${failuresCsv(rows)}\n`);
     console.log(`${rows.length} blobs failed: each with its error code and reason in ${file}.`);
   }
-  if (status.counts.failed > 0 || status.state === 'cancelled') process.exitCode = 1;
+  if (status.counts.failed > 0 || status.state !== 'completed') process.exitCode = 1;
 }
 
 if (require.main === module)

@@ -83,7 +83,9 @@ export async function startQueueTrigger(options: QueueTriggerOptions): Promise<Q
       // not JSON: the function gets the text, as the host would pass it
     }
     try {
-      await options.handler(input, invocationContext(functionName, log));
+      // As the host gives them: the message's id and how many times it was received.
+      const metadata = { id: m.messageId, dequeueCount: m.dequeueCount };
+      await options.handler(input, invocationContext(functionName, log, metadata));
       await queue.deleteMessage(m.messageId, m.popReceipt);
     } catch (e) {
       log(

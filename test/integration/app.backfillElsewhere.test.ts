@@ -12,7 +12,8 @@ import { canonicalBlobUrl } from '../../shared/app/landing/landingBlob';
 import { runSweep } from '../../shared/app/sweep/sweep';
 import { apiRequest } from '../helpers/apiRequest';
 import { startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
-import { runJobToEnd, startJob } from '../helpers/backfillTasks';
+import { drainTasks, jobStatus, runJobToEnd, startJob } from '../helpers/backfillTasks';
+import { runPage } from '../../shared/app/backfill/backfillJob';
 import { EmulatorTokenCredential, httpsBlobEndpoint } from '../helpers/emulatorToken';
 import { eventually } from '../helpers/engine';
 
@@ -47,6 +48,23 @@ async function upload(container: ContainerClient, files: Record<string, string>)
 const jobIdOf = (r: { jsonBody?: unknown }) => (r.jsonBody as { jobId: string }).jobId;
 
 describe('backfill of a container the app does not own', () => {
+  it('fails a job whose container goes away before its listing: the state says so and why, and no retry is left', async () => {
+    const gone = app.ctx.landing.service.getContainerClient(`gone-${id}`);
+    await upload(gone, { 'demo/Archived/a.csv': '1,a\n' });
+    const started = await startJob(app, { container: gone.containerName, prefix: 'demo/' });
+    expect(started.status).toBe(202);
+    await gone.delete();
+    const jobId = jobIdOf(started);
+    expect(await drainTasks(app.ctx.backfill.pages, (m) => runPage(app.ctx, app.log, m))).toBe(1);
+    const status = await jobStatus(app, jobId);
+    expect(status).toMatchObject({ state: 'failed', error: { code: 'ContainerNotFound' } });
+    expect((status as unknown as { error: { message: string } }).error.message).toMatch(
+      /^Page 0 could not be listed/,
+    );
+    // Permanent: the page task ended without throwing, so nothing is left to retry.
+    expect((await app.ctx.backfill.pages.getProperties()).approximateMessagesCount).toBe(0);
+  });
+
   it('ingests another container of the landing account in place; a failure is reported, left there, and retried by URL', async () => {
     const archive = app.ctx.landing.service.getContainerClient(`archive-${id}`);
     const files: Record<string, string> = {};

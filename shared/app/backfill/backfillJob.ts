@@ -10,7 +10,7 @@ import { ingestLandingBlob, type LandingIngestOptions } from '../landing/handleL
 import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landingBlob';
 import { routeBlob, type LandingRouting } from '../routing/routeBlob';
 import { jobPlace, jobRouting, type BackfillOptions } from './backfillOptions';
-import type { DryRunEntry, JobRecord } from './backfillStore';
+import type { DryRunEntry, JobError, JobRecord } from './backfillStore';
 
 /** Blobs listed per page task: one listing call, then one table read and one message per new blob. */
 export const PAGE_SIZE = 1_000;
@@ -174,13 +174,48 @@ function matcher(ctx: AppContext, options: BackfillOptions) {
  * message) repeats no count and forks no chain; items it sends twice are one source each (the source id is
  * the blob version's).
  */
-export async function runPage(ctx: AppContext, log: Logger, message: unknown): Promise<void> {
+export async function runPage(
+  ctx: AppContext,
+  log: Logger,
+  message: unknown,
+  attempt: TaskAttempt = {},
+): Promise<void> {
   const task = parseTask(pageTaskSchema, message);
   if (!task) {
     log.error(JSON.stringify({ event: 'BackfillTaskInvalid', queue: 'pages' }));
     return; // nobody can act on it: dropped, and said so
   }
   await ctx.ready();
+  try {
+    await listPage(ctx, log, task);
+  } catch (e) {
+    const error = classify(e);
+    // A permanent failure (the container deleted, the identity's role taken away) ends the job at once;
+    // a transient one only once the host is about to give the message up.
+    const last = !error.transient || (attempt.dequeueCount ?? 0) >= MAX_DEQUEUE_COUNT;
+    if (!last) throw e;
+    // The service's own code says more than the class of error (ContainerNotFound, not NotFound).
+    const serviceCode = (e as { code?: unknown }).code;
+    const failure = {
+      code: typeof serviceCode === 'string' && /^[A-Za-z]+$/.test(serviceCode) ? serviceCode : error.code,
+      message: `Page ${task.page} could not be listed: ${error.message}`,
+    };
+    await ctx.backfill.store.updateJob(task.jobId, { state: 'failed', error: failure });
+    log.error(JSON.stringify({ event: 'BackfillFailed', jobId: task.jobId, page: task.page, ...failure }));
+    if (error.transient) throw e;
+  }
+}
+
+/** Which try of its message a task is, as the queue trigger counts them. */
+export interface TaskAttempt {
+  /** 1 on the first try. @default unknown: the failure is not taken as the last try's */
+  readonly dequeueCount?: number;
+}
+
+/** host.json's `extensions.queues.maxDequeueCount`: after this many tries the host gives a message up. */
+export const MAX_DEQUEUE_COUNT = 5;
+
+async function listPage(ctx: AppContext, log: Logger, task: PageTask): Promise<void> {
   const { store } = ctx.backfill;
   const job = await store.getJob(task.jobId);
   if (!job || job.state !== 'running') return;
@@ -321,7 +356,8 @@ export async function runItem(ctx: AppContext, log: Logger, message: unknown): P
   }
   await ctx.ready();
   const job = await ctx.backfill.store.getJob(task.jobId);
-  if (!job || job.state !== 'running') return;
+  // A failed job's listing stopped, but what it queued before is still taken on and reported.
+  if (!job || job.state === 'cancelled') return;
   const outcome = await ingestLandingBlob(
     ctx,
     log,
@@ -340,7 +376,9 @@ export async function runItem(ctx: AppContext, log: Logger, message: unknown): P
 /** What `GET /api/backfill/{jobId}` answers. */
 export interface JobStatus {
   readonly jobId: string;
-  readonly state: 'running' | 'completed' | 'cancelled';
+  readonly state: 'running' | 'completed' | 'cancelled' | 'failed';
+  /** Why the job failed (state `failed`): its listing could not go on. */
+  readonly error?: JobError | undefined;
   readonly dryRun: boolean;
   /** The listing reached its end: `matched` is final. */
   readonly listingDone: boolean;
@@ -374,7 +412,8 @@ export async function jobStatus(ctx: AppContext, jobId: string): Promise<JobStat
   const finished = job.options.dryRun || skipped + ends.succeeded + ends.failed >= matched;
   return {
     jobId,
-    state: job.state === 'cancelled' ? 'cancelled' : listingDone && finished ? 'completed' : 'running',
+    state: job.state !== 'running' ? job.state : listingDone && finished ? 'completed' : 'running',
+    ...(job.error && { error: job.error }),
     dryRun: job.options.dryRun,
     listingDone,
     counts: {

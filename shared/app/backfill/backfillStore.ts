@@ -2,7 +2,13 @@ import { odata, type TableClient } from '@azure/data-tables';
 import { isHttpStatus } from '../../errors';
 import type { BackfillOptions } from './backfillOptions';
 
-export type JobState = 'running' | 'cancelled';
+export type JobState = 'running' | 'cancelled' | 'failed';
+
+/** Why a job failed: its listing could not go on (the page that could not be listed, and the error). */
+export interface JobError {
+  readonly code: string;
+  readonly message: string;
+}
 
 /** A backfill job as its record keeps it (docs/contracts.md, 'Backfill'). */
 export interface JobRecord {
@@ -12,6 +18,8 @@ export interface JobRecord {
   readonly createdOn: Date;
   /** Listing reached the end (or the limit): no page after the last one. */
   readonly listingDone: boolean;
+  /** Set with the state `failed`. */
+  readonly error?: JobError | undefined;
 }
 
 /** One page of the listing: where it starts, and once it is done, what it found. */
@@ -92,13 +100,17 @@ export class BackfillStore {
     return out;
   }
 
-  async updateJob(jobId: string, changes: { state?: JobState; listingDone?: boolean }): Promise<void> {
+  async updateJob(
+    jobId: string,
+    changes: { state?: JobState; listingDone?: boolean; error?: JobError },
+  ): Promise<void> {
     await this.table.updateEntity(
       {
         partitionKey: JOBS,
         rowKey: jobId,
         ...(changes.state !== undefined && { State: changes.state }),
         ...(changes.listingDone !== undefined && { ListingDone: changes.listingDone }),
+        ...(changes.error !== undefined && { Error: JSON.stringify(changes.error) }),
       },
       'Merge',
     );
@@ -263,10 +275,11 @@ export class BackfillStore {
 function toJob(jobId: string, e: Record<string, unknown>): JobRecord {
   return {
     jobId,
-    state: e.State === 'cancelled' ? 'cancelled' : 'running',
+    state: e.State === 'cancelled' || e.State === 'failed' ? e.State : 'running',
     options: JSON.parse(String(e.Options)) as BackfillOptions,
     createdOn: e.CreatedOn instanceof Date ? e.CreatedOn : new Date(String(e.CreatedOn)),
     listingDone: e.ListingDone === true,
+    ...(typeof e.Error === 'string' && { error: JSON.parse(e.Error) as JobError }),
   };
 }
 
