@@ -3,22 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { RestError } from '@azure/core-rest-pipeline';
 import { QueueSASPermissions } from '@azure/storage-queue';
 import { QueueRest } from '../../shared/upload/queueRest';
-import { storageAuthFromConnectionString } from '../../shared/upload/signedRest';
-import { account, connectionString, queueService } from '../helpers/stack';
+import { statusOf, testStorageAuth } from '../helpers/leanStorage';
+import { account, queueService } from '../helpers/stack';
 
 async function queue(): Promise<{ name: string; rest: QueueRest }> {
   const name = `lean-${randomUUID().slice(0, 12)}`;
   await queueService().getQueueClient(name).create();
-  const auth = storageAuthFromConnectionString(connectionString());
-  if (!auth) throw new Error('the test connection string has a key');
+  const auth = testStorageAuth();
   return { name, rest: new QueueRest({ endpoint: account().queueEndpoint, queue: name, auth }) };
 }
-
-const statusOf = async (p: Promise<unknown>): Promise<number | undefined> =>
-  p.then(
-    () => undefined,
-    (e: unknown) => (e instanceof RestError ? e.statusCode : -1),
-  );
 
 describe('QueueRest', () => {
   it('puts a message the SDK receives as sent (XML special characters included)', async () => {
@@ -67,8 +60,7 @@ describe('QueueRest', () => {
       maxAttempts: 1,
     });
     expect(await statusOf(wrong.sendMessage('x'))).toBe(403);
-    const auth = storageAuthFromConnectionString(connectionString());
-    if (!auth) throw new Error('the test connection string has a key');
+    const auth = testStorageAuth();
     const missing = new QueueRest({
       endpoint: account().queueEndpoint,
       queue: `none-${randomUUID().slice(0, 8)}`,

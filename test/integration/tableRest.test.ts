@@ -1,23 +1,16 @@
 /** The lean entity requests of the tracking tables, against Azurite (which checks the signatures), read back with the SDK. */
 import { randomUUID } from 'node:crypto';
 import { RestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
-import { storageAuthFromConnectionString } from '../../shared/upload/signedRest';
 import { TableRest } from '../../shared/upload/tableRest';
-import { account, connectionString, tableClient } from '../helpers/stack';
+import { statusOf, testStorageAuth } from '../helpers/leanStorage';
+import { account, tableClient } from '../helpers/stack';
 
 async function table(): Promise<{ name: string; rest: TableRest }> {
   const name = `lean${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   await tableClient(name).createTable();
-  const auth = storageAuthFromConnectionString(connectionString());
-  if (!auth) throw new Error('the test connection string has a key');
+  const auth = testStorageAuth();
   return { name, rest: new TableRest({ endpoint: account().tableEndpoint, table: name, auth }) };
 }
-
-const statusOf = async (p: Promise<unknown>): Promise<number | undefined> =>
-  p.then(
-    () => undefined,
-    (e: unknown) => (e instanceof RestError ? e.statusCode : -1),
-  );
 
 describe('TableRest', () => {
   it('inserts an entity the SDK reads back with its types, and refuses a second insert with 409', async () => {
@@ -112,8 +105,7 @@ describe('TableRest', () => {
         return next(request);
       },
     };
-    const auth = storageAuthFromConnectionString(connectionString());
-    if (!auth) throw new Error('the test connection string has a key');
+    const auth = testStorageAuth();
     const rest = new TableRest({
       endpoint: account().tableEndpoint,
       table: name,
