@@ -166,14 +166,24 @@ function tableClient(c: StorageConnection, table: string, policies: readonly Pip
 }
 
 /**
+ * How the lean requests to the app's own account are signed: the connection string's key or SAS, else the
+ * app's identity; undefined when a connection string has neither (those requests stay on the SDKs).
+ */
+function leanStorageAuth(c: StorageConnection): StorageAuth | undefined {
+  return c.kind === 'connectionString'
+    ? storageAuthFromConnectionString(c.connectionString)
+    : { kind: 'token', credential: storageCredential(c) };
+}
+
+/**
  * A sender for one of the app's queues: Put Message as a lean signed request (`QueueRest`), or through
  * the SDK client when a connection string has neither key nor SAS.
  */
-function queueSender(c: StorageConnection, service: QueueServiceClient, queue: string): MessageSender {
-  const auth: StorageAuth | undefined =
-    c.kind === 'connectionString'
-      ? storageAuthFromConnectionString(c.connectionString)
-      : { kind: 'token', credential: storageCredential(c) };
+function queueSender(
+  auth: StorageAuth | undefined,
+  service: QueueServiceClient,
+  queue: string,
+): MessageSender {
   if (auth) return new QueueRest({ endpoint: service.url, queue, auth });
   const sdk = service.getQueueClient(queue);
   return {
@@ -189,14 +199,11 @@ function queueSender(c: StorageConnection, service: QueueServiceClient, queue: s
  */
 function trackingTable(
   c: StorageConnection,
+  auth: StorageAuth | undefined,
   table: string,
   policies: readonly PipelinePolicy[],
 ): TrackingTable {
   const sdk = tableClient(c, table, policies);
-  const auth: StorageAuth | undefined =
-    c.kind === 'connectionString'
-      ? storageAuthFromConnectionString(c.connectionString)
-      : { kind: 'token', credential: storageCredential(c) };
   if (!auth) return sdk;
   const rest = new TableRest({ endpoint: sdk.url, table, auth, policies });
   return {
@@ -259,11 +266,13 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
   });
   const tables = options.tables ?? TABLES;
   const policies = options.trackingPolicies ?? [];
+  // One credential (and its token cache) for every lean table and queue client of the app's account.
+  const appAuth = leanStorageAuth(config.appStorage);
   const store = new TableTrackingStore({
-    tracking: trackingTable(config.appStorage, tables.tracking, policies),
-    open: trackingTable(config.appStorage, tables.open, policies),
-    failures: trackingTable(config.appStorage, tables.failures, policies),
-    index: trackingTable(config.appStorage, tables.index, policies),
+    tracking: trackingTable(config.appStorage, appAuth, tables.tracking, policies),
+    open: trackingTable(config.appStorage, appAuth, tables.open, policies),
+    failures: trackingTable(config.appStorage, appAuth, tables.failures, policies),
+    index: trackingTable(config.appStorage, appAuth, tables.index, policies),
   });
   const routesFile = config.routesFile ? loadRoutesFile(config.routesFile) : undefined;
   const backfillStore = new BackfillStore(tableClient(config.appStorage, tables.backfill, policies));
@@ -273,8 +282,8 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     pages: appQueues.getQueueClient(config.backfillPagesQueue),
     items: appQueues.getQueueClient(config.backfillItemsQueue),
     send: {
-      pages: queueSender(config.appStorage, appQueues, config.backfillPagesQueue),
-      items: queueSender(config.appStorage, appQueues, config.backfillItemsQueue),
+      pages: queueSender(appAuth, appQueues, config.backfillPagesQueue),
+      items: queueSender(appAuth, appQueues, config.backfillItemsQueue),
     },
     accounts: new SourceAccounts({
       credential: () => options.storageCredential ?? appStorageCredential(config),

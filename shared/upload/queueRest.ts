@@ -1,5 +1,6 @@
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { SignedRest, type StorageAuth } from './signedRest';
+import { putMessageBody } from './storageRest';
 
 export interface QueueRestOptions {
   /** The queue service endpoint, path-style for emulators: `http://127.0.0.1:10001/devstoreaccount1`. */
@@ -23,9 +24,6 @@ export interface SendMessageOptions {
 export interface MessageSender {
   sendMessage(text: string, options?: SendMessageOptions): Promise<void>;
 }
-
-const escapeXml = (text: string): string =>
-  text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 
 /**
  * Put Message to one of the app's queues as a single signed REST request on the lean HTTP client. A
@@ -56,7 +54,7 @@ export class QueueRest implements MessageSender {
     await this.rest.send({
       method: 'POST',
       path: delay ? `${this.path}?visibilitytimeout=${Math.floor(delay)}` : this.path,
-      body: `<?xml version="1.0" encoding="utf-8"?><QueueMessage><MessageText>${escapeXml(text)}</MessageText></QueueMessage>`,
+      body: putMessageBody(text),
       contentType: 'application/xml',
     });
   }

@@ -49,6 +49,10 @@ export type EntityValue = string | number | boolean | Date;
 const xmlEscape = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** A Put Message request's body: the text as it is, escaped for XML. */
+export const putMessageBody = (text: string): string =>
+  `<QueueMessage><MessageText>${xmlEscape(text)}</MessageText></QueueMessage>`;
+
 function withQuery(url: string, query: string): string {
   if (query === '') return url;
   return url.includes('?') ? `${url}&${query}` : `${url}?${query}`;
@@ -139,12 +143,11 @@ export class StorageRest {
   /** Put Message; the text goes as it is (the ingestion message is base64 already). */
   async putMessage(queue: StorageResource, text: string, options?: CallOptions): Promise<void> {
     const path = `${queue.accountUrl}/${encodeURIComponent(queue.name)}/messages`;
-    const body = `<QueueMessage><MessageText>${xmlEscape(text)}</MessageText></QueueMessage>`;
     await this.send(
       'POST',
       queue.sas ? `${path}?${queue.sas}` : path,
       { 'content-type': 'application/xml' },
-      body,
+      putMessageBody(text),
       options,
     );
   }

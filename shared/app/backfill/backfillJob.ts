@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { BoundedPool } from '../../boundedPool';
@@ -143,7 +144,7 @@ async function predecessorDone(ctx: AppContext, task: PageTask): Promise<void> {
   while (Date.now() < deadline) {
     const before = await ctx.backfill.store.getPage(task.jobId, task.page - 1);
     if (!before || before.done) return;
-    await new Promise((resolve) => setTimeout(resolve, wait));
+    await sleep(wait);
     wait = Math.min(wait * 2, 200);
   }
 }
@@ -269,11 +270,11 @@ async function listPage(ctx: AppContext, log: Logger, task: PageTask): Promise<v
   // (what it sent already is recognised by its tracking row or its source id).
   const pool = new BoundedPool(PAGE_CONCURRENCY);
   for (const [index, item] of chosen.entries()) {
-    const blob = container.getBlobClient(item.name);
     if (options.dryRun) {
       dry.push(dryRunEntry(routing, item.name, item.properties.contentLength ?? 0, item.metadata ?? {}));
       continue;
     }
+    const blob = container.getBlobClient(item.name);
     // Spread over time by its place in the job's order, not by when its send happens to run.
     const delay = rate === undefined ? undefined : Math.min(Math.floor(index / rate), 86_400);
     await pool.run(async () => {
