@@ -5,6 +5,9 @@ import { join } from 'node:path';
 
 export type Metrics = Record<string, number>;
 
+/** How a child's stderr line starts when it is progress to show, not an error's detail. */
+export const PROGRESS = 'progress: ';
+
 /** Runs `bench/children/<name>.js` in a process of its own; its last stdout line is a JSON object of numbers. */
 export function runChild(
   name: string,
@@ -19,7 +22,15 @@ export function runChild(
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    let partial = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      // A long child tells how far it got (`progress()` in children/common.ts): shown as it comes.
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines)
+        if (line.startsWith(PROGRESS)) process.stderr.write(`  [${name}] ${line.slice(PROGRESS.length)}\n`);
+    });
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code !== 0)

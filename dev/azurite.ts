@@ -3,7 +3,7 @@
  * `npm start`, `npm run standin`, the test setup and the benchmarks. Nothing in production imports dev/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
@@ -73,6 +73,25 @@ function azuriteEntry(): string {
   return join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
 }
 
+/**
+ * The compiled azuriteLokiPatch.js: beside this file when it runs from dist/, the build's copy when it runs
+ * from source (the test setup under ts-jest; `npm test` builds first). Undefined with KIF_AZURITE_STOCK=1.
+ */
+function lokiPatchEntry(): string | undefined {
+  if (process.env.KIF_AZURITE_STOCK === '1') return undefined;
+  const candidates = [
+    join(__dirname, 'azuriteLokiPatch.js'),
+    join(__dirname, '..', 'dist', 'dev', 'azuriteLokiPatch.js'),
+  ];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found)
+    throw new Error(
+      `dev/azuriteLokiPatch.js is not built (looked at ${candidates.join(', ')}): run \`npm run build\`, ` +
+        'or set KIF_AZURITE_STOCK=1 to start Azurite without it',
+    );
+  return found;
+}
+
 async function probe(url: string, deadline: number, child: ChildProcess, output: string[]): Promise<void> {
   for (;;) {
     if (child.exitCode !== null) {
@@ -113,7 +132,9 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const accounts = accountList(options.accountCount ?? 1);
   // AZURITE_ACCOUNTS replaces Azurite's account list, so the well-known account is named too.
   const accountsEnv = accounts.map((a) => `${a.name}:${a.key}`).join(';');
+  const patchEntry = lokiPatchEntry();
   const args = [
+    ...(patchEntry ? ['--require', patchEntry] : []),
     azuriteEntry(),
     '--skipApiVersionCheck',
     '--disableTelemetry',

@@ -1,6 +1,7 @@
 /** Shared by the benchmark children: settings from the environment, a timer, the result line. */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROGRESS } from '../harness';
 
 export function setting(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;
@@ -42,6 +43,11 @@ export function report(metrics: Record<string, number>): void {
       peakRssMb: (usage.maxRSS * 1024) / 1e6,
     }),
   );
+}
+
+/** A line of progress for a long run, shown by the parent as it comes (harness.ts, runChild). */
+export function progress(text: string): void {
+  process.stderr.write(`${PROGRESS}${text}\n`);
 }
 
 export function run(main: () => Promise<void>): void {

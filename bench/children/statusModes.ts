@@ -15,7 +15,7 @@ import { runSweep } from '../../shared/app/sweep/sweep';
 import { emptySummary } from '../../shared/app/sweep/sweepSummary';
 import { silentLogger } from '../../shared/log';
 import { pool } from '../harness';
-import { report, run, setting, timed } from './common';
+import { progress, report, run, setting, timed } from './common';
 import { privateStack } from './privateStack';
 
 interface Counts {
@@ -70,10 +70,11 @@ run(async () => {
       if (req.path.includes(`/status${id}(`)) counts.statusReads += 1;
     }
   });
-  const phase = async (work: () => Promise<void>) => {
+  const phase = async (name: string, work: () => Promise<void>) => {
     counts = zero();
     const seconds = await timed(work);
     const c = counts;
+    progress(`${mode}: ${name} of ${items} items done in ${seconds.toFixed(1)} s`);
     return { seconds, c };
   };
 
@@ -101,18 +102,18 @@ run(async () => {
   await sweep();
   standin.faults.update({ workerPaused: true });
 
-  const enqueue = await phase(() => pool(items, 50, push));
+  const enqueue = await phase('enqueue', () => pool(items, 50, push));
   let pendingSummary = emptySummary();
-  const pending = await phase(async () => {
+  const pending = await phase('pending', async () => {
     pendingSummary = await sweep();
   });
   standin.faults.update({ workerPaused: false });
-  const service = await phase(async () => {
+  const service = await phase('service', async () => {
     await standin.worker?.drained();
   });
   settle();
   let closingSummary = emptySummary();
-  const closing = await phase(async () => {
+  const closing = await phase('closing', async () => {
     closingSummary = await sweep();
   });
   const open = (await sweep()).open;

@@ -1,0 +1,28 @@
+/**
+ * Loaded into the local Azurite process only (`node --require`, by dev/azurite.ts): a fix of what makes the
+ * emulator slow down with the number of messages and blobs it holds, not a change of what it stores.
+ *
+ * Azurite keeps its metadata in LokiJS 1.5 collections with binary indices, and LokiJS rebuilds all of a
+ * collection's indices on every batch remove, even of one document or none (lokiSmallBatches.ts has the
+ * details). Azurite takes that path one document at a time: every Get Messages, Delete Message and Update
+ * Message first removes the queue's expired messages (usually none), Delete Message and blob deletes use
+ * findAndRemove, and the queue extent clean-up (every minute) removes extents one by one. With N messages
+ * held, each of those sorted all N again: a sweep of 259 s over 5,000 reports, stalls of minutes after mass
+ * deletes (bench/README.md).
+ *
+ * dev/lokiSmallBatches.ts sends an empty batch nowhere and a small one through LokiJS's single-document
+ * remove: the same documents are removed and the indices end the same; only the cost changes.
+ * Set KIF_AZURITE_STOCK=1 to run Azurite without it.
+ */
+import { dirname } from 'node:path';
+import { patchSmallBatches, type LokiCollection } from './lokiSmallBatches';
+
+if (process.env.KIF_AZURITE_STOCK !== '1') {
+  const azuriteDir = dirname(require.resolve('azurite/package.json'));
+  // The LokiJS Azurite itself loads (resolved from its folder), so that its collections get the fix.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved at run time, untyped
+  const loki = require(require.resolve('lokijs', { paths: [azuriteDir] })) as {
+    Collection: { prototype: LokiCollection };
+  };
+  patchSmallBatches(loki.Collection.prototype);
+}
