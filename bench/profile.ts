@@ -1,7 +1,7 @@
 /**
- * `npm run bench:profile -- [small|http|landing|backfill] [--keep DIR]`: one run of a scenario's child under V8's
- * sampling profiler (`--cpu-prof`), ours and its raw ceiling, on a paused local stack as the benchmarks run
- * them; then where each one's CPU went: self time by package or module (ours by file), and the functions
+ * `npm run bench:profile -- [small|http|landing|backfill|large] [--keep DIR]`: one run of a scenario's child under
+ * V8's sampling profiler (`--cpu-prof`), ours and its raw ceiling (`large`: ours from a 1 GB stream, then
+ * from the file), on a paused local stack as the benchmarks run them; then where each one's CPU went: self time by package or module (ours by file), and the functions
  * with the most self time. `--keep DIR` keeps the .cpuprofile files (open them in Chrome's DevTools).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runChild } from './harness';
 import { afterStorageStalls, withPausedStack } from './scenarios/pausedStack';
+import { largeCsvFile } from './scenarios/largeFile';
 import { smallCsvFiles } from './scenarios/smallFiles';
 import { freshStorage } from './storageReset';
 
@@ -74,12 +75,18 @@ function print(title: string, s: ProfileSummary): void {
   for (const f of s.topFunctions) console.log(`  ${pct(f.ms)}  ${f.name}  [${f.owner}]`);
 }
 
-const CHILDREN: Record<string, readonly [ours: string, ceiling: string, setup?: string]> = {
+type Child = string | { readonly name: string; readonly env: Record<string, string> };
+
+const CHILDREN: Record<string, readonly [ours: Child, ceiling: Child, setup?: string]> = {
   small: ['smallFilesOurs', 'smallFilesCeiling'],
   http: ['httpPush', 'httpCeiling'],
   landing: ['landingHost', 'landingCeiling'],
   // Written once (untimed, unprofiled): both children then list and queue the same blobs.
   backfill: ['backfillPages', 'backfillCeiling', 'backfillSetup'],
+  large: [
+    { name: 'largeOurs', env: { BENCH_MODE: 'stream' } },
+    { name: 'largeOurs', env: { BENCH_MODE: 'file' } },
+  ],
 };
 
 async function main(): Promise<void> {
@@ -90,6 +97,7 @@ async function main(): Promise<void> {
   const keep = keepAt > 0 ? process.argv[keepAt + 1] : undefined;
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'kif-profile-'));
   const files = smallCsvFiles(1000, 1024);
+  const large = which === 'large' ? await largeCsvFile(Number(process.env.BENCH_LARGE_BYTES ?? 1e9)) : '';
   try {
     await withPausedStack(undefined, async (stack) => {
       const env = {
@@ -101,17 +109,19 @@ async function main(): Promise<void> {
         BENCH_EVENTS: '2000',
         BENCH_BLOBS: '5000',
         BENCH_PREFIX: 'bf/',
+        BENCH_FILE: large,
       };
       const [ours, ceiling, setup] = children;
-      for (const child of [ours, ceiling]) {
+      for (const [n, child] of [ours, ceiling].entries()) {
+        const { name, env: own } = typeof child === 'string' ? { name: child, env: {} } : child;
         await freshStorage(stack);
         if (setup) await runChild(setup, env);
         await afterStorageStalls(stack, console.log);
-        const out = join(dir, child);
-        const metrics = await runChild(child, env, ['--cpu-prof', `--cpu-prof-dir=${out}`]);
+        const out = join(dir, `${n}-${name}`);
+        const metrics = await runChild(name, { ...env, ...own }, ['--cpu-prof', `--cpu-prof-dir=${out}`]);
         const file = readdirSync(out).find((f) => f.endsWith('.cpuprofile')) ?? '';
         const profile = JSON.parse(readFileSync(join(out, file), 'utf8')) as CpuProfile;
-        print(`${child} (${JSON.stringify(metrics)})`, summarize(profile));
+        print(`${name} ${JSON.stringify(own)} (${JSON.stringify(metrics)})`, summarize(profile));
       }
     });
   } finally {

@@ -19,7 +19,7 @@ const TARGET_RSS_MB = 150;
 const AZURITE_SHARE_TARGET = { file: 85, stream: 75 } as const;
 
 /** The generated CSV, written once per size and kept in the temp directory for later runs. */
-async function largeCsvFile(bytes: number): Promise<string> {
+export async function largeCsvFile(bytes: number): Promise<string> {
   const path = join(tmpdir(), `kif-bench-large-${bytes}.csv`);
   if (existsSync(path) && statSync(path).size === bytes) return path;
   await pipeline(generatedCsv(bytes), createWriteStream(`${path}.partial`));
