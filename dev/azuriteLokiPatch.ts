@@ -17,12 +17,11 @@
 import { dirname } from 'node:path';
 import { patchSmallBatches, type LokiCollection } from './lokiSmallBatches';
 
-if (process.env.KIF_AZURITE_STOCK !== '1') {
-  const azuriteDir = dirname(require.resolve('azurite/package.json'));
-  // The LokiJS Azurite itself loads (resolved from its folder), so that its collections get the fix.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved at run time, untyped
-  const loki = require(require.resolve('lokijs', { paths: [azuriteDir] })) as {
-    Collection: { prototype: LokiCollection };
-  };
-  patchSmallBatches(loki.Collection.prototype);
-}
+// dev/azurite.ts does not preload this file at all with KIF_AZURITE_STOCK=1.
+const azuriteDir = dirname(require.resolve('azurite/package.json'));
+// The LokiJS Azurite itself loads (resolved from its folder), so that its collections get the fix.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved at run time, untyped
+const loki = require(require.resolve('lokijs', { paths: [azuriteDir] })) as {
+  Collection: { prototype: LokiCollection };
+};
+patchSmallBatches(loki.Collection.prototype);
