@@ -24,9 +24,10 @@ export function runChild(
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     let partial = '';
     child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
+      const text = d.toString();
+      err += text;
       // A long child tells how far it got (`progress()` in children/common.ts): shown as it comes.
-      const lines = (partial + d.toString()).split('\n');
+      const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines)
         if (line.startsWith(PROGRESS)) process.stderr.write(`  [${name}] ${line.slice(PROGRESS.length)}\n`);

@@ -1,8 +1,9 @@
 /**
- * `npm run bench:profile -- [small|http|landing|backfill|large] [--keep DIR]`: one run of a scenario's child under
- * V8's sampling profiler (`--cpu-prof`), ours and its raw ceiling (`large`: ours from a 1 GB stream, then
- * from the file), on a paused local stack as the benchmarks run them; then where each one's CPU went: self time by package or module (ours by file), and the functions
- * with the most self time. `--keep DIR` keeps the .cpuprofile files (open them in Chrome's DevTools).
+ * `npm run bench:profile -- [small|http|landing|backfill|large] [--keep DIR]`: one run of a scenario's child
+ * under V8's sampling profiler (`--cpu-prof`), ours and its raw ceiling (`large`: ours from a 1 GB stream,
+ * then from the file), on a paused local stack as the benchmarks run them; then where each one's CPU went:
+ * self time by package or module (ours by file), and the functions with the most self time. `--keep DIR`
+ * keeps the .cpuprofile files (open them in Chrome's DevTools).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -91,10 +91,9 @@ export const STREAM_READ_BYTES = 1024 * 1024;
 
 /**
  * A byte stream read in larger pieces: a `read(size)` beyond its high-water mark raises the mark (Node's
- * Readable does, test/unit/ingest/streamSource.test.ts checks it), so its source is read
- * `STREAM_READ_BYTES` at a time from then on. Whatever that
- * first call returns comes first. Streams of objects, streams already flowing, and every other kind of
- * input are read as they are.
+ * Readable does, test/unit/ingest/streamSource.test.ts checks it), so its source is read `STREAM_READ_BYTES`
+ * at a time from then on. Whatever that first call returns comes first. Streams of objects, streams already
+ * flowing, and every other kind of input are read as they are.
  */
 function inLargeReads(source: IngestSource): IngestSource {
   if (
