@@ -8,7 +8,7 @@ import { startStandin, type StandinInstance } from '../../dev/standin/standin';
 import type { StandinAccount } from '../../dev/standin/storageResources';
 import { createAppContext, type AppContext } from '../../shared/app/context';
 import { loadConfig } from '../../shared/app/settings';
-import { silentLogger } from '../../shared/log';
+import { silentLogger, type Logger } from '../../shared/log';
 import { setting } from './common';
 
 export interface PrivateStack {
@@ -23,6 +23,10 @@ export async function privateStack(options: {
   workerPaused: boolean;
   batchingWindowMs: number;
   clock?: () => number;
+  /** The app's logger (default silent). */
+  logger?: Logger;
+  /** The stand-in's log lines (default none). */
+  standinLog?: (line: string) => void;
 }): Promise<PrivateStack> {
   const accounts = JSON.parse(setting('BENCH_ACCOUNTS')) as StandinAccount[];
   const id = randomBytes(3).toString('hex');
@@ -33,6 +37,7 @@ export async function privateStack(options: {
     worker: true,
     faults: { workerPaused: options.workerPaused },
     batchingWindowMs: options.batchingWindowMs,
+    ...(options.standinLog && { log: options.standinLog }),
     layout: {
       ingestionQueues: [`ingest-${id}`],
       tempContainers: [`temp-${id}`],
@@ -49,7 +54,7 @@ export async function privateStack(options: {
       STATUS_MODE: options.statusMode,
     }),
     {
-      logger: silentLogger,
+      logger: options.logger ?? silentLogger,
       ...(options.clock && { clock: options.clock }),
       tables: {
         tracking: `Tracking${id}`,

@@ -10,13 +10,17 @@
  * thousands would measure its sort rather than the pipeline (unbounded, 5,000 items gave one sweep of 259 s,
  * on Azurite before its LokiJS fix). A
  * service that keeps up holds a bounded backlog anyway; the bound only keeps the bench from outrunning it.
+ *
+ * The app's and the stand-in's warnings and errors are counted by event and shown with the progress; if the
+ * open count stops moving once all is pushed (BENCH_STALL_MINUTES, default 5), each open source's row and
+ * its rows in the table are printed once, so a run that does not finish says why.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import type { HttpRequestLike } from '../../shared/app/http/httpTypes';
 import { runSweep } from '../../shared/app/sweep/sweep';
 import { emptySummary, type SweepSummary } from '../../shared/app/sweep/sweepSummary';
-import { silentLogger } from '../../shared/log';
+import type { Logger } from '../../shared/log';
 import { pool } from '../harness';
 import { progress, report, run, setting, timed } from './common';
 import { privateStack } from './privateStack';
@@ -32,15 +36,49 @@ function request(i: number): HttpRequestLike {
   };
 }
 
+/** Warnings and errors, counted by their event (or their first words); the first few of each kept whole. */
+class Noted {
+  readonly counts = new Map<string, number>();
+  readonly first: string[] = [];
+
+  note(line: string): void {
+    let key = line.slice(0, 48);
+    try {
+      const event = (JSON.parse(line) as { event?: unknown }).event;
+      if (typeof event === 'string') key = event;
+    } catch {
+      // not JSON: its first words name it
+    }
+    const n = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, n);
+    if (n <= 3) this.first.push(line.slice(0, 400));
+  }
+
+  logger(): Logger {
+    const note = (m: string) => this.note(m);
+    return { debug: () => undefined, info: () => undefined, warn: note, error: note };
+  }
+
+  toString(): string {
+    return [...this.counts].map(([k, n]) => `${k} ${n}`).join(', ');
+  }
+}
+
 run(async () => {
   const items = Number(setting('BENCH_ITEMS', '100000'));
   const sweepEveryMs = Number(setting('BENCH_SWEEP_SECONDS', '5')) * 1000;
   const maxBacklog = Number(setting('BENCH_MAX_BACKLOG', '2000'));
+  const stallMs = Number(setting('BENCH_STALL_MINUTES', '5')) * 60_000;
+  const noted = new Noted();
   const { standin, ctx } = await privateStack({
     statusMode: 'queue',
     workerPaused: false,
     batchingWindowMs: 1000,
+    logger: noted.logger(),
+    // The worker logs each ingestion it fails; a volume run expects none, so every line is worth a count.
+    standinLog: (line) => noted.note(`standin: ${line}`),
   });
+  const log = noted.logger();
   const kusto = async (path: string, csl: string): Promise<unknown> => {
     const response = await fetch(`${standin.engineUrl}${path}`, {
       method: 'POST',
@@ -60,7 +98,7 @@ run(async () => {
   const sweep = async (): Promise<number> => {
     let open = 0;
     const s = await timed(async () => {
-      const summary = await runSweep(ctx, silentLogger);
+      const summary = await runSweep(ctx, log);
       add(summary);
       open = summary.open;
     });
@@ -69,14 +107,57 @@ run(async () => {
     return open;
   };
   let pushedCount = 0;
+  const itemOf = new Map<string, number>();
+  // What each source still open looks like: its row, and how many rows of its item the table holds.
+  const dumpOpen = async (): Promise<void> => {
+    for await (const entry of ctx.tracking.openEntries()) {
+      const r = await ctx.tracking.get(entry.sourceId);
+      const i = itemOf.get(entry.sourceId);
+      const rows =
+        i === undefined
+          ? '?'
+          : (
+              (await kusto('/v1/rest/query', `Volume | where id == ${i} | count`)) as {
+                Tables: { Rows: unknown[][] }[];
+              }
+            ).Tables[0]?.Rows[0]?.[0];
+      progress(
+        `open ${entry.sourceId} (item ${i}, ${String(rows)} rows): ` +
+          JSON.stringify(
+            r && {
+              state: r.state,
+              uncertain: r.uncertain,
+              leaseUntil: r.leaseUntil,
+              createdOn: r.createdOn,
+              updatedOn: r.updatedOn,
+              requeueCount: r.requeueCount,
+              history: r.history,
+            },
+          ),
+      );
+    }
+  };
+  let lastOpen = -1;
+  let openSince = Date.now();
+  let dumped = false;
   const deadline = Date.now() + Number(setting('BENCH_DEADLINE_MINUTES', '240')) * 60_000;
   const seconds = await timed(async () => {
     const sweeping = (async () => {
       for (;;) {
         const started = Date.now();
         const open = await sweep();
-        progress(`${pushedCount} pushed, ${total.succeeded} closed, ${open} open after sweep ${sweeps}`);
+        const notes = noted.counts.size > 0 ? `; noted: ${noted.toString()}` : '';
+        const errors = total.errors > 0 ? `, ${total.errors} sweep errors` : '';
+        progress(
+          `${pushedCount} pushed, ${total.succeeded} closed, ${open} open after sweep ${sweeps}${errors}${notes}`,
+        );
         if (pushedCount === items && open === 0) return;
+        if (open !== lastOpen) [lastOpen, openSince] = [open, Date.now()];
+        if (pushedCount === items && !dumped && Date.now() - openSince > stallMs) {
+          dumped = true;
+          for (const line of noted.first) progress(`noted: ${line}`);
+          await dumpOpen();
+        }
         if (Date.now() > deadline) throw new Error(`${open} sources still open at the deadline`);
         await sleep(Math.max(0, sweepEveryMs - (Date.now() - started)));
       }
@@ -87,8 +168,9 @@ run(async () => {
           throw new Error(`push ${i}: the backlog stayed over ${maxBacklog} till the deadline`);
         await sleep(100);
       }
-      const result = await handleIngestPush(request(i), ctx, silentLogger);
+      const result = await handleIngestPush(request(i), ctx, log);
       if (result.status !== 202) throw new Error(`push ${i}: ${result.status}`);
+      itemOf.set((result.jsonBody as { sourceId: string }).sourceId, i);
       pushedCount += 1;
     });
     await sweeping;
