@@ -4,6 +4,7 @@
  * then from the file), on a paused local stack as the benchmarks run them; then where each one's CPU went:
  * self time by package or module (ours by file), and the functions with the most self time. `--keep DIR`
  * keeps the .cpuprofile files (open them in Chrome's DevTools).
+ * BENCH_BLOBS sets the backfill's blobs (default 5,000).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
         BENCH_CONCURRENCY: '50',
         BENCH_REQUESTS: '1000',
         BENCH_EVENTS: '2000',
-        BENCH_BLOBS: '5000',
+        BENCH_BLOBS: process.env.BENCH_BLOBS ?? '5000',
         BENCH_PREFIX: 'bf/',
         BENCH_FILE: large,
       };

@@ -25,6 +25,8 @@ export async function privateStack(options: {
   clock?: () => number;
   /** The app's logger (default silent). */
   logger?: Logger;
+  /** App settings over the environment's (default none). */
+  settings?: Readonly<Record<string, string>>;
   /** The stand-in's log lines (default none). */
   standinLog?: (line: string) => void;
 }): Promise<PrivateStack> {
@@ -52,6 +54,7 @@ export async function privateStack(options: {
       KUSTO_INGEST_URI: standin.dmUrl,
       KUSTO_ENGINE_URI: standin.engineUrl,
       STATUS_MODE: options.statusMode,
+      ...options.settings,
     }),
     {
       logger: options.logger ?? silentLogger,

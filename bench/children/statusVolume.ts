@@ -2,18 +2,27 @@
  * Scenario 9: BENCH_ITEMS (default 100,000) HTTP pushes in STATUS_MODE=queue, end to end, with a stand-in of
  * this process's own whose worker ingests as they come, and the sweep every BENCH_SWEEP_SECONDS (default 5)
  * meanwhile, as the timer would run it. Done when every source is closed: every one must be closed as
- * ingested once (the sweeps' succeeded add up to the items, none failed, re-queued or reported stuck), and
- * the table must hold exactly one row per item (nothing ingested twice).
+ * ingested (the sweeps' succeeded add up to the items; none failed, reported stuck or abandoned), and the
+ * table must hold exactly one row per item (none lost, none ingested twice).
+ *
+ * Recoveries are allowed, counted and reported, because they are the product working: a transient failure
+ * the service reports is queued again, and so is a source whose Put Message failed in a way that may or may
+ * not have stored it (an uncertain enqueue) once it has had no report for STALE_AFTER_MINUTES, which the
+ * run sets to BENCH_STALE_MINUTES (default 10; the app's default is 120). On a loaded local stack both
+ * happen: Azurite's event loop stalls for seconds, and on resuming it closes the keep-alive sockets whose
+ * idle timer ran out meanwhile, though requests wait unread on them (ECONNRESET, nothing stored). The table
+ * check tells whether a re-queue doubled anything.
  *
  * Pushes pause while more than BENCH_MAX_BACKLOG (default 2,000) items are pushed and not yet closed: the
  * in-memory Azurite sorts every visible message of a queue on each receive, so a backlog of tens of
  * thousands would measure its sort rather than the pipeline (unbounded, 5,000 items gave one sweep of 259 s,
- * on Azurite before its LokiJS fix). A
- * service that keeps up holds a bounded backlog anyway; the bound only keeps the bench from outrunning it.
+ * on Azurite before its LokiJS fix). A service that keeps up holds a bounded backlog anyway; the bound only
+ * keeps the bench from outrunning it.
  *
  * The app's and the stand-in's warnings and errors are counted by event and shown with the progress; if the
- * open count stops moving once all is pushed (BENCH_STALL_MINUTES, default 5), each open source's row and
- * its rows in the table are printed once, so a run that does not finish says why.
+ * open count stops moving once all is pushed (BENCH_STALL_MINUTES, default 5 past the stale limit,
+ * so it stays quiet while uncertain sources wait for it), each open source's row and its rows in the table are
+ * printed once, so a run that does not finish says why.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
@@ -68,12 +77,14 @@ run(async () => {
   const items = Number(setting('BENCH_ITEMS', '100000'));
   const sweepEveryMs = Number(setting('BENCH_SWEEP_SECONDS', '5')) * 1000;
   const maxBacklog = Number(setting('BENCH_MAX_BACKLOG', '2000'));
-  const stallMs = Number(setting('BENCH_STALL_MINUTES', '5')) * 60_000;
+  const staleMinutes = setting('BENCH_STALE_MINUTES', '10');
+  const stallMs = Number(setting('BENCH_STALL_MINUTES', String(Number(staleMinutes) + 5))) * 60_000;
   const noted = new Noted();
   const { standin, ctx } = await privateStack({
     statusMode: 'queue',
     workerPaused: false,
     batchingWindowMs: 1000,
+    settings: { STALE_AFTER_MINUTES: staleMinutes },
     logger: noted.logger(),
     // The worker logs each ingestion it fails; a volume run expects none, so every line is worth a count.
     standinLog: (line) => noted.note(`standin: ${line}`),
@@ -188,8 +199,8 @@ run(async () => {
     rows !== items && `${rows} rows in the table`,
     ids !== items && `${ids} distinct ids in the table`,
     twice > 0 && `${twice} ids ingested more than once`,
-    total.failed + total.requeued + total.reenqueued + total.stuck + total.abandoned > 0 &&
-      `failed ${total.failed}, requeued ${total.requeued}, re-enqueued ${total.reenqueued}, stuck ${total.stuck}, abandoned ${total.abandoned}`,
+    total.failed + total.stuck + total.abandoned > 0 &&
+      `failed ${total.failed}, stuck ${total.stuck}, abandoned ${total.abandoned}`,
   ].filter(Boolean);
   if (wrong.length > 0) throw new Error(`${items} items: ${wrong.join('; ')}`);
   report({
@@ -198,6 +209,9 @@ run(async () => {
     closed: total.succeeded,
     rows,
     reports: total.reports,
+    requeued: total.requeued,
+    reenqueued: total.reenqueued,
+    uncertainEnqueues: noted.counts.get('EnqueueUncertain') ?? 0,
     sweeps,
     longestSweepS,
   });

@@ -21,7 +21,9 @@ export const statusVolume: Scenario = {
       });
       ctx.log(
         `  ${items} items: ${round(m.itemsPerSec ?? NaN)} items/s end to end, ${m.closed} closed, ${m.rows} rows, ` +
-          `${m.sweeps} sweeps (longest ${round(m.longestSweepS ?? NaN)} s), peak RSS ${round(m.peakRssMb ?? NaN)} MB`,
+          `${m.sweeps} sweeps (longest ${round(m.longestSweepS ?? NaN)} s), peak RSS ${round(m.peakRssMb ?? NaN)} MB; ` +
+          `recovered: ${m.requeued} re-queued (${m.uncertainEnqueues} uncertain enqueues among them at most), ` +
+          `${m.reenqueued} re-driven`,
       );
       const rows: Row[] = [
         {
@@ -34,6 +36,7 @@ export const statusVolume: Scenario = {
         },
         { scenario: 'queue mode at volume', metric: 'longest sweep s', ours: m.longestSweepS ?? NaN },
         { scenario: 'queue mode at volume', metric: 'peak RSS MB', ours: m.peakRssMb ?? NaN },
+        { scenario: 'queue mode at volume', metric: 're-queued (recovered)', ours: m.requeued ?? NaN },
       ];
       return rows;
     }),
