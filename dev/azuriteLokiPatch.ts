@@ -11,10 +11,14 @@
  * deletes (bench/README.md).
  *
  * dev/lokiSmallBatches.ts sends an empty batch nowhere and a small one through LokiJS's single-document
- * remove: the same documents are removed and the indices end the same; only the cost changes.
+ * remove: the same documents are removed and the indices end the same; only the cost changes. And every
+ * receive, peek, delete or update of a queue's messages scanned the messages of all queues, because its
+ * query narrowed by the account first (dev/lokiQueueFirst.ts): that query now narrows by the queue first,
+ * and finds the same documents.
  * Set KIF_AZURITE_STOCK=1 to run Azurite without it.
  */
 import { dirname } from 'node:path';
+import { patchQueueFirst, type LokiResultset } from './lokiQueueFirst';
 import { patchSmallBatches, type LokiCollection } from './lokiSmallBatches';
 
 // dev/azurite.ts does not preload this file at all with KIF_AZURITE_STOCK=1.
@@ -23,5 +27,7 @@ const azuriteDir = dirname(require.resolve('azurite/package.json'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved at run time, untyped
 const loki = require(require.resolve('lokijs', { paths: [azuriteDir] })) as {
   Collection: { prototype: LokiCollection };
+  Resultset: { prototype: LokiResultset };
 };
 patchSmallBatches(loki.Collection.prototype);
+patchQueueFirst(loki.Resultset.prototype);
