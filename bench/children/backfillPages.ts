@@ -3,6 +3,8 @@
  * (item tasks are not run: this measures listing and queueing). Timed from the job's start until every
  * page is done; every matched blob must have had its item task sent.
  */
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { startQueueTrigger } from '../../dev/host/queueTrigger';
 import { queueTriggerSettings } from '../../dev/host/hostJson';
 import { runPage, startBackfill } from '../../shared/app/backfill/backfillJob';
@@ -11,6 +13,16 @@ import { createAppContext } from '../../shared/app/context';
 import { loadConfig } from '../../shared/app/settings';
 import { silentLogger } from '../../shared/log';
 import { report, run, setting, timed } from './common';
+
+/**
+ * The heap still in use once a full collection has run, in MB: what the run holds on to, as against peak
+ * RSS, which also counts garbage not yet collected and heap V8 keeps reserved.
+ */
+function heapAfterGc(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return getHeapStatistics().used_heap_size / 1e6;
+}
 
 run(async () => {
   const expected = Number(setting('BENCH_BLOBS'));
@@ -52,5 +64,5 @@ run(async () => {
   });
   await trigger.stop();
   if (queued !== expected) throw new Error(`${queued} item tasks sent for ${expected} blobs`);
-  report({ blobsPerSec: queued / seconds, queued });
+  report({ blobsPerSec: queued / seconds, queued, heapAfterGcMb: heapAfterGc() });
 });

@@ -36,7 +36,8 @@ export const backfill: Scenario = {
           const m = await runChild(v.child, { ...env, BENCH_PREFIX: v.prefix, BENCH_BLOBS: String(v.count) });
           (samples[v.name] ??= []).push(m);
           ctx.log(
-            `  ${v.name} run ${run + 1}: ${round(m.blobsPerSec ?? NaN)} blobs/s, peak RSS ${round(m.peakRssMb ?? NaN)} MB`,
+            `  ${v.name} run ${run + 1}: ${round(m.blobsPerSec ?? NaN)} blobs/s, peak RSS ${round(m.peakRssMb ?? NaN)} MB` +
+              (m.heapAfterGcMb === undefined ? '' : `, heap after GC ${round(m.heapAfterGcMb)} MB`),
           );
         }
       const m = (name: string, k: string) => median((samples[name] ?? []).map((s) => s[k] ?? NaN));
@@ -64,6 +65,14 @@ export const backfill: Scenario = {
           note: `${round(rss)} / ${round(rssTenth)}`,
           target: 'flat: <= 1.2x for 10x the blobs',
           met: rss / rssTenth <= 1.2,
+        },
+        {
+          // What the page tasks hold once all is done, garbage collected: peak RSS above also counts
+          // garbage not yet collected and heap V8 keeps, which grow with the run's length.
+          scenario: 'backfill',
+          metric: `heap in use after GC MB, ${blobs} / ${blobs / 10} blobs`,
+          ours: m('ours', 'heapAfterGcMb'),
+          note: `${round(m('ours', 'heapAfterGcMb'))} / ${round(m('ours, a tenth', 'heapAfterGcMb'))}`,
         },
       ];
       return rows;

@@ -8,12 +8,13 @@ interface Doc {
   visible: number;
 }
 
-interface Collection extends LokiCollection {
+interface Collection extends Omit<LokiCollection, 'update' | 'binaryIndices'> {
   insert(doc: Doc): Doc;
   find(query?: object): Doc[];
   findAndRemove(query: object): void;
   update(doc: Doc | Doc[]): void;
   checkAllIndexes(options?: { repair?: boolean }): string[];
+  ensureAllIndexes(force?: boolean): void;
   binaryIndices: Record<string, { dirty: boolean; values: number[] }>;
 }
 
@@ -116,6 +117,31 @@ describe('patchSmallBatches (the local Azurite LokiJS fix)', () => {
     patched.remove(patched.find({ visible: { $lt: 3 + SMALL_BATCH + 1 } }));
     expect(values()).not.toBe(before); // LokiJS's own batch path rebuilt it
     expect(patched.find()).toHaveLength(500 - 3 - SMALL_BATCH - 1);
+    expect(patched.checkAllIndexes()).toEqual([]);
+  });
+
+  it('updates an empty or small batch of changed documents without a rebuild, and leaves large ones to LokiJS', () => {
+    const { patched } = pair();
+    for (let i = 0; i < 500; i++) patched.insert({ queue: 'q', id: `m${i}`, visible: i });
+    const rebuilds = jest.spyOn(patched, 'ensureAllIndexes');
+    patched.update([]);
+    patched.removeBatch([]);
+    // Changed in place before the call, as Azurite does: the first few move past the rest.
+    const few = patched.find({ visible: { $lt: 5 } });
+    for (const d of few) d.visible += 1000;
+    patched.update(few);
+    expect(rebuilds).not.toHaveBeenCalled();
+    expect(patched.checkAllIndexes()).toEqual([]);
+    expect(
+      patched
+        .find({ visible: { $gte: 1000 } })
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    const many = patched.find({ visible: { $lt: 5 + SMALL_BATCH + 1 } });
+    for (const d of many) d.visible += 2000;
+    patched.update(many);
+    expect(rebuilds).toHaveBeenCalled(); // LokiJS's own batch path
     expect(patched.checkAllIndexes()).toEqual([]);
   });
 });
