@@ -3,18 +3,19 @@
  * emulator slow down with the number of messages and blobs it holds, not a change of what it stores.
  *
  * Azurite keeps its metadata in LokiJS 1.5 collections with binary indices, and LokiJS rebuilds all of a
- * collection's indices on every batch remove, even of one document or none (lokiSmallBatches.ts has the
- * details). Azurite takes that path one document at a time: every Get Messages, Delete Message and Update
- * Message first removes the queue's expired messages (usually none), Delete Message and blob deletes use
+ * collection's indices on every batch remove or update, even of one document (lokiSmallBatches.ts has the
+ * details), and maps every document's id to its position for a batch remove, even of none. Azurite takes
+ * those paths one document at a time: every Get Messages first removes the queue's expired messages
+ * (usually none) and then updates what it received as a batch, Delete Message and blob deletes use
  * findAndRemove, and the queue extent clean-up (every minute) removes extents one by one. With N messages
- * held, each of those sorted all N again: a sweep of 259 s over 5,000 reports, stalls of minutes after mass
- * deletes (bench/README.md).
+ * held, each of those sorted or mapped all N again: a sweep of 259 s over 5,000 reports, stalls of minutes
+ * after mass deletes (bench/README.md).
  *
  * dev/lokiSmallBatches.ts sends an empty batch nowhere and a small one through LokiJS's single-document
- * remove: the same documents are removed and the indices end the same; only the cost changes. And every
- * receive, peek, delete or update of a queue's messages scanned the messages of all queues, because its
- * query narrowed by the account first (dev/lokiQueueFirst.ts): that query now narrows by the queue first,
- * and finds the same documents.
+ * paths: the same documents are removed or updated and the indices end in order; only the cost changes.
+ * And every receive, peek, delete or update of a queue's messages scanned the messages of all queues,
+ * because its query narrowed by the account first (dev/lokiQueueFirst.ts): that query now narrows by the
+ * queue first, and finds the same documents.
  * Set KIF_AZURITE_STOCK=1 to run Azurite without it.
  */
 import { dirname } from 'node:path';
