@@ -4,7 +4,7 @@
  * maps every document's id to its position, even for a batch of none. With n documents held, that is an
  * n log n sort or an n-entry map per call. `patchSmallBatches` makes an empty batch cost nothing and takes a
  * small one through LokiJS's own single-document paths, which keep the indices up to date in place (a
- * linear pass, no sort): the same documents removed or updated, the same indices after. A batch update's
+ * linear pass, no sort): the same documents removed or updated, every index in order after. A batch update's
  * callers change the documents in place before the call, so while one of them is put back in order the
  * others' index entries would be out of order: all of them are taken out of every index first, and each is
  * then put back by LokiJS's single update. Used in the local Azurite only (dev/azuriteLokiPatch.ts says
