@@ -50,8 +50,7 @@ export function patchSmallBatches(proto: LokiCollection): void {
   const originalRemove = proto.removeBatchByPositions;
   proto.removeBatchByPositions = function (this: LokiCollection, positions: number[]): unknown {
     if (positions.length === 0) return undefined;
-    if (positions.length > SMALL_BATCH || !this.adaptiveBinaryIndices)
-      return originalRemove.call(this, positions);
+    if (!small(this, positions)) return originalRemove.call(this, positions);
     // Documents first: positions move as each one is removed.
     const docs = positions.map((p) => this.data[p]);
     for (const doc of docs) if (doc) this.remove(doc);
