@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ensureTestCertificate, TEST_TLS_DIR } from '../dev/testRunner';
 import { relaunchTrusting } from '../dev/tls';
+import { cpuProbeMs } from './cpuProbe';
 import { printTable, type Row } from './harness';
 import { backfill } from './scenarios/backfill';
 import { coldStart } from './scenarios/coldStart';
@@ -60,7 +61,9 @@ async function main(): Promise<void> {
   if (relaunchTrusting(tls.ca, TEST_TLS_DIR)) return;
 
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
-  console.log(`machine: ${machine}; ${runs} runs per variant, alternating\n`);
+  const cpuProbe = Math.round(cpuProbeMs());
+  console.log(`machine: ${machine}; ${runs} runs per variant, alternating`);
+  console.log(`CPU probe: ${cpuProbe} ms of fixed work (bench/cpuProbe.ts; lower is faster)\n`);
   const rows: Row[] = [];
   const failed: { scenario: string; error: string }[] = [];
   for (const scenario of selected) {
@@ -81,7 +84,11 @@ async function main(): Promise<void> {
   if (values.json) {
     writeFileSync(
       values.json,
-      JSON.stringify({ date: new Date().toISOString(), machine, runs, rows, failed }, null, 2) + '\n',
+      JSON.stringify(
+        { date: new Date().toISOString(), machine, cpuProbeMs: cpuProbe, runs, rows, failed },
+        null,
+        2,
+      ) + '\n',
     );
     console.log(`\nwritten to ${values.json}`);
   }

@@ -13,6 +13,7 @@ import { createAppContext } from '../../shared/app/context';
 import { loadConfig } from '../../shared/app/settings';
 import { silentLogger } from '../../shared/log';
 import { report, run, setting, timed } from './common';
+import { watchMemory } from './memoryWatch';
 
 /**
  * The heap still in use once a full collection has run, in MB: what the run holds on to, as against peak
@@ -48,6 +49,7 @@ run(async () => {
     log: (line) => console.error(line),
   });
   let queued = 0;
+  const memory = watchMemory();
   const seconds = await timed(async () => {
     const job = await startBackfill(ctx, options);
     for (;;) {
@@ -63,6 +65,10 @@ run(async () => {
     }
   });
   await trigger.stop();
+  // The last full collection counts too (a short run may have had no other): its entry comes a turn later.
+  const heapAfterGcMb = heapAfterGc();
+  await new Promise((r) => setTimeout(r, 50));
+  const peaks = memory.stop();
   if (queued !== expected) throw new Error(`${queued} item tasks sent for ${expected} blobs`);
-  report({ blobsPerSec: queued / seconds, queued, heapAfterGcMb: heapAfterGc() });
+  report({ blobsPerSec: queued / seconds, queued, ...peaks, heapAfterGcMb });
 });

@@ -69,6 +69,8 @@ export class SignedRest {
   private readonly pipeline: Pipeline | undefined;
   private readonly timeout: number;
   private readonly maxAttempts: number;
+  // The account key decoded once: every request signs with it.
+  private readonly signingKey: Buffer | undefined;
   private token: { value: string; expiresOn: number } | undefined;
   private tokenInFlight: Promise<string> | undefined;
 
@@ -78,6 +80,8 @@ export class SignedRest {
     this.pipeline = leanPipeline(options.policies);
     this.timeout = options.requestTimeoutInMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 3;
+    const auth = options.auth;
+    this.signingKey = auth.kind === 'sharedKey' ? Buffer.from(auth.accountKey, 'base64') : undefined;
   }
 
   async send(request: SignedRequest): Promise<LeanResponse> {
@@ -153,7 +157,8 @@ export class SignedRest {
       if (request.contentType) headers['content-type'] = request.contentType;
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    if (auth.kind === 'sharedKey') headers.authorization = sharedKeyLite(service, auth, method, url, headers);
+    if (auth.kind === 'sharedKey' && this.signingKey)
+      headers.authorization = sharedKeyLite(service, auth.accountName, this.signingKey, method, url, headers);
     else if (auth.kind === 'token') headers.authorization = `Bearer ${await this.bearerToken()}`;
     const response = await sendLean({ method, url, headers, body, timeout: this.timeout, agent });
     return this.checked(response, request, url);
@@ -191,14 +196,15 @@ export class SignedRest {
  */
 function sharedKeyLite(
   service: SignedService,
-  auth: { readonly accountName: string; readonly accountKey: string },
+  accountName: string,
+  key: Buffer,
   method: string,
   url: string,
   headers: Readonly<Record<string, string>>,
 ): string {
   const parsed = new URL(url);
   const comp = parsed.searchParams.get('comp');
-  const resource = `/${auth.accountName}${parsed.pathname}${comp !== null ? `?comp=${comp}` : ''}`;
+  const resource = `/${accountName}${parsed.pathname}${comp !== null ? `?comp=${comp}` : ''}`;
   let toSign: string;
   if (service === 'table') {
     toSign = `${headers['x-ms-date'] ?? ''}\n${resource}`;
@@ -210,10 +216,8 @@ function sharedKeyLite(
       .join('');
     toSign = `${method}\n${headers['content-md5'] ?? ''}\n${headers['content-type'] ?? ''}\n\n${canonical}${resource}`;
   }
-  const signature = createHmac('sha256', Buffer.from(auth.accountKey, 'base64'))
-    .update(toSign, 'utf8')
-    .digest('base64');
-  return `SharedKeyLite ${auth.accountName}:${signature}`;
+  const signature = createHmac('sha256', key).update(toSign, 'utf8').digest('base64');
+  return `SharedKeyLite ${accountName}:${signature}`;
 }
 
 /** Azurite's well-known development account (public, documented). */

@@ -1,0 +1,59 @@
+/**
+ * Where a child's memory goes over a run, without changing how it collects garbage: the heap still in use
+ * just after each natural full collection (what the process holds on to), and the peaks of V8's heap
+ * reservation, of memory outside the heap (buffers) and of RSS, sampled. Peak RSS alone cannot tell data
+ * the code holds from garbage not yet collected or heap V8 keeps reserved after a busy stretch.
+ */
+import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
+
+export interface MemoryPeaks {
+  /** Largest heap in use right after a full (mark-compact) collection, MB; 0 if none ran. */
+  liveHeapPeakMb: number;
+  /** Largest heap V8 had reserved, MB. */
+  heapTotalPeakMb: number;
+  /** Largest memory outside the V8 heap (Buffers and other native allocations V8 knows of), MB. */
+  externalPeakMb: number;
+  /** Full collections seen. */
+  fullGcs: number;
+}
+
+const MB = 1e6;
+
+/** Starts watching; `stop()` ends it and gives the peaks. */
+export function watchMemory(sampleMs = 1_000): { stop: () => MemoryPeaks } {
+  let liveHeapPeak = 0;
+  let heapTotalPeak = 0;
+  let externalPeak = 0;
+  let fullGcs = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    heapTotalPeak = Math.max(heapTotalPeak, m.heapTotal);
+    externalPeak = Math.max(externalPeak, m.external);
+  };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      fullGcs += 1;
+      // Read as the observer runs, just after the collection: a little allocated since, never less held.
+      const used = process.memoryUsage().heapUsed;
+      liveHeapPeak = Math.max(liveHeapPeak, used);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const timer = setInterval(sample, sampleMs);
+  timer.unref();
+  return {
+    stop: () => {
+      sample();
+      clearInterval(timer);
+      observer.disconnect();
+      return {
+        liveHeapPeakMb: liveHeapPeak / MB,
+        heapTotalPeakMb: heapTotalPeak / MB,
+        externalPeakMb: externalPeak / MB,
+        fullGcs,
+      };
+    },
+  };
+}
