@@ -2,7 +2,7 @@
  * Scenario 10: a backfill's listing and queueing. Alternating: the job's page tasks through the local
  * host's queue trigger (ours) over BENCH_BACKFILL_BLOBS (default 100,000) blobs, the raw requests they
  * need (List Blobs pages, one table read and one message per blob) over as many, and ours over a tenth as
- * many, whose peak RSS shows whether memory grows with the number of blobs. Every run starts on a fresh
+ * many, whose live heap peak shows whether memory grows with the number of blobs. Every run starts on a fresh
  * Azurite with its blobs written again (untimed): Azurite removes messages in time quadratic in the
  * number it holds, so emptying 100,000 of them between runs stalled the next for many minutes.
  */
