@@ -1,8 +1,8 @@
 /**
  * Where a child's memory goes over a run, without changing how it collects garbage: the heap still in use
- * just after each natural full collection (what the process holds on to), and the peaks of V8's heap
- * reservation, of memory outside the heap (buffers) and of RSS, sampled. Peak RSS alone cannot tell data
- * the code holds from garbage not yet collected or heap V8 keeps reserved after a busy stretch.
+ * just after each natural full collection (what the process holds on to), and the sampled peaks of V8's
+ * heap reservation and of memory outside the heap (buffers). Peak RSS alone cannot tell data the code holds
+ * from garbage not yet collected or heap V8 keeps reserved after a busy stretch.
  */
 import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 
@@ -35,7 +35,8 @@ export function watchMemory(sampleMs = 1_000): { stop: () => MemoryPeaks } {
       const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
       if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
       fullGcs += 1;
-      // Read as the observer runs, just after the collection: a little allocated since, never less held.
+      // Read as the observer runs, just after the collection: a little may be allocated since, so this is
+      // never below what the collection left.
       const used = process.memoryUsage().heapUsed;
       liveHeapPeak = Math.max(liveHeapPeak, used);
     }
