@@ -3,8 +3,6 @@
  * (item tasks are not run: this measures listing and queueing). Timed from the job's start until every
  * page is done; every matched blob must have had its item task sent.
  */
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { startQueueTrigger } from '../../dev/host/queueTrigger';
 import { queueTriggerSettings } from '../../dev/host/hostJson';
 import { runPage, startBackfill } from '../../shared/app/backfill/backfillJob';
@@ -14,16 +12,6 @@ import { loadConfig } from '../../shared/app/settings';
 import { silentLogger } from '../../shared/log';
 import { report, run, setting, timed } from './common';
 import { watchMemory } from './memoryWatch';
-
-/**
- * The heap still in use once a full collection has run, in MB: what the run holds on to, as against peak
- * RSS, which also counts garbage not yet collected and heap V8 keeps reserved.
- */
-function heapAfterGc(): number {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-  return getHeapStatistics().used_heap_size / 1e6;
-}
 
 run(async () => {
   const expected = Number(setting('BENCH_BLOBS'));
@@ -65,10 +53,7 @@ run(async () => {
     }
   });
   await trigger.stop();
-  // The last full collection counts too (a short run may have had no other): its entry comes a turn later.
-  const heapAfterGcMb = heapAfterGc();
-  await new Promise((r) => setTimeout(r, 50));
   const peaks = memory.stop();
   if (queued !== expected) throw new Error(`${queued} item tasks sent for ${expected} blobs`);
-  report({ blobsPerSec: queued / seconds, queued, ...peaks, heapAfterGcMb });
+  report({ blobsPerSec: queued / seconds, queued, ...peaks });
 });

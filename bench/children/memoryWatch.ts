@@ -5,21 +5,38 @@
  * from garbage not yet collected or heap V8 keeps reserved after a busy stretch.
  */
 import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export interface MemoryPeaks {
-  /** Largest heap in use right after a full (mark-compact) collection, MB; 0 if none ran. */
+  /** Largest heap in use right after a full (mark-compact) collection, MB (the forced one at the end too). */
   liveHeapPeakMb: number;
   /** Largest heap V8 had reserved, MB. */
   heapTotalPeakMb: number;
   /** Largest memory outside the V8 heap (Buffers and other native allocations V8 knows of), MB. */
   externalPeakMb: number;
-  /** Full collections seen. */
+  /** Full collections the process ran by itself. */
   fullGcs: number;
+  /** The heap in use after the forced collection at the end, MB. */
+  heapAfterGcMb: number;
 }
 
 const MB = 1e6;
 
-/** Starts watching; `stop()` ends it and gives the peaks. */
+/**
+ * The heap still in use once a full collection has run, in MB: what the process holds on to, as against peak
+ * RSS, which also counts garbage not yet collected and heap V8 keeps reserved.
+ */
+export function heapAfterGcMb(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return getHeapStatistics().used_heap_size / MB;
+}
+
+/**
+ * Starts watching; `stop()` ends it, forces a last full collection (a short run may have had no other) and
+ * gives the peaks with what that collection left.
+ */
 export function watchMemory(sampleMs = 1_000): { stop: () => MemoryPeaks } {
   let liveHeapPeak = 0;
   let heapTotalPeak = 0;
@@ -49,8 +66,10 @@ export function watchMemory(sampleMs = 1_000): { stop: () => MemoryPeaks } {
       sample();
       clearInterval(timer);
       observer.disconnect();
+      const atEnd = heapAfterGcMb();
       return {
-        liveHeapPeakMb: liveHeapPeak / MB,
+        liveHeapPeakMb: Math.max(liveHeapPeak / MB, atEnd),
+        heapAfterGcMb: atEnd,
         heapTotalPeakMb: heapTotalPeak / MB,
         externalPeakMb: externalPeak / MB,
         fullGcs,

@@ -54,6 +54,12 @@ export interface SignedRequest {
   readonly notFoundIsAnswer?: boolean;
 }
 
+/** The account a Shared Key signature names, and its key as bytes. */
+interface SharedKey {
+  readonly accountName: string;
+  readonly key: Buffer;
+}
+
 const STORAGE_SCOPE = 'https://storage.azure.com/.default';
 /** A token is renewed this long before it expires. */
 const TOKEN_MARGIN_MS = 5 * 60_000;
@@ -69,8 +75,8 @@ export class SignedRest {
   private readonly pipeline: Pipeline | undefined;
   private readonly timeout: number;
   private readonly maxAttempts: number;
-  // The account key decoded once: every request signs with it.
-  private readonly signingKey: Buffer | undefined;
+  // Shared Key's account and its key decoded once: every request signs with them.
+  private readonly sharedKey: SharedKey | undefined;
   private token: { value: string; expiresOn: number } | undefined;
   private tokenInFlight: Promise<string> | undefined;
 
@@ -81,7 +87,10 @@ export class SignedRest {
     this.timeout = options.requestTimeoutInMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 3;
     const auth = options.auth;
-    this.signingKey = auth.kind === 'sharedKey' ? Buffer.from(auth.accountKey, 'base64') : undefined;
+    this.sharedKey =
+      auth.kind === 'sharedKey'
+        ? { accountName: auth.accountName, key: Buffer.from(auth.accountKey, 'base64') }
+        : undefined;
   }
 
   async send(request: SignedRequest): Promise<LeanResponse> {
@@ -157,8 +166,7 @@ export class SignedRest {
       if (request.contentType) headers['content-type'] = request.contentType;
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    if (auth.kind === 'sharedKey' && this.signingKey)
-      headers.authorization = sharedKeyLite(service, auth.accountName, this.signingKey, method, url, headers);
+    if (this.sharedKey) headers.authorization = sharedKeyLite(service, this.sharedKey, method, url, headers);
     else if (auth.kind === 'token') headers.authorization = `Bearer ${await this.bearerToken()}`;
     const response = await sendLean({ method, url, headers, body, timeout: this.timeout, agent });
     return this.checked(response, request, url);
@@ -196,8 +204,7 @@ export class SignedRest {
  */
 function sharedKeyLite(
   service: SignedService,
-  accountName: string,
-  key: Buffer,
+  { accountName, key }: SharedKey,
   method: string,
   url: string,
   headers: Readonly<Record<string, string>>,
