@@ -72,7 +72,7 @@ param databaseName string = 'ingest'
 @allowed(['queued', 'managed-streaming'])
 param httpIngestFlavor string = 'queued'
 
-@description('How the service reports each source: table (a status row each; up to ~10^4 sources a day), queue (reports on its status queues) or failures-only (failure reports only, for the largest volumes; the app\'s identity gets the database Monitor role on a new cluster, to cross-check with .show ingestion failures). See the README.')
+@description('How the service reports each source: table (a status row each; up to ~10^4 sources a day), queue (reports on its status queues) or failures-only (failure reports only, for the largest volumes; the app\'s identity gets the database Monitor role on a new cluster, to cross-check with .show ingestion failures). See docs/operations.md.')
 @allowed(['table', 'queue', 'failures-only'])
 param statusMode string = 'table'
 
@@ -82,7 +82,7 @@ param alertEmail string = ''
 @description('Make the landing account a Data Lake (hierarchical namespace) account: its Event Grid subscription then also takes BlobRenamed, and only operations that complete a file.')
 param landingHierarchicalNamespace bool = false
 
-@description('How Kusto reads landing blobs: user-delegation (a read SAS signed by the app\'s identity) or kusto-identity (the cluster\'s own managed identity; no SAS leaves the app). With kusto-identity and an existing cluster, give its identity in existingClusterPrincipalId and set the database policy (README).')
+@description('How Kusto reads landing blobs: user-delegation (a read SAS signed by the app\'s identity) or kusto-identity (the cluster\'s own managed identity; no SAS leaves the app). With kusto-identity and an existing cluster, give its identity in existingClusterPrincipalId and set the database policy (docs/landing.md).')
 @allowed(['user-delegation', 'kusto-identity'])
 param landingBlobAuth string = 'user-delegation'
 

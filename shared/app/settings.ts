@@ -186,16 +186,43 @@ const storageName = z
   .regex(/^(?!-)(?!.*--)[a-z0-9-]{3,63}(?<!-)$/, 'must be 3-63 lower-case letters, digits or single dashes');
 
 const settingsSchema = z.object({
-  KUSTO_INGEST_URI: httpUrl,
-  KUSTO_ENGINE_URI: optional(httpUrl),
-  KUSTO_AUTH: z.enum(['default', 'managed-identity', 'none']).default(CONFIG_DEFAULTS.KUSTO_AUTH),
-  AZURE_CLIENT_ID: optional(z.string()),
-  LANDING_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_CONTAINER),
-  LANDING_FAILED_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_FAILED_CONTAINER),
-  LANDING_EVENTS_QUEUE: storageName.default(CONFIG_DEFAULTS.LANDING_EVENTS_QUEUE),
-  LANDING_BLOB_AUTH: z.enum(['user-delegation', 'account-key', 'kusto-identity']).optional(),
+  KUSTO_INGEST_URI: httpUrl.describe(
+    "the cluster's ingest (Data Management) endpoint, `https://ingest-<cluster>.<region>.kusto.windows.net`",
+  ),
+  KUSTO_ENGINE_URI: optional(httpUrl).describe(
+    'the engine endpoint; needed by `managed-streaming` and `failures-only`',
+  ),
+  KUSTO_AUTH: z
+    .enum(['default', 'managed-identity', 'none'])
+    .default(CONFIG_DEFAULTS.KUSTO_AUTH)
+    .describe(
+      'how the app signs in to Kusto: `default` (DefaultAzureCredential), `managed-identity`, `none` (local)',
+    ),
+  AZURE_CLIENT_ID: optional(z.string()).describe('the user-assigned identity the app signs in with'),
+  LANDING_CONTAINER: storageName
+    .default(CONFIG_DEFAULTS.LANDING_CONTAINER)
+    .describe('the container users drop blobs into'),
+  LANDING_FAILED_CONTAINER: storageName
+    .default(CONFIG_DEFAULTS.LANDING_FAILED_CONTAINER)
+    .describe(
+      'where a landing blob that failed for good is moved (quarantine), with the reason in its metadata',
+    ),
+  LANDING_EVENTS_QUEUE: storageName
+    .default(CONFIG_DEFAULTS.LANDING_EVENTS_QUEUE)
+    .describe("the queue Event Grid delivers the landing container's `BlobCreated` events to"),
+  LANDING_BLOB_AUTH: z
+    .enum(['user-delegation', 'account-key', 'kusto-identity'])
+    .optional()
+    .describe(
+      'how Kusto reads landing blobs: `user-delegation`, `account-key` (local), `kusto-identity` ([landing](landing.md#how-kusto-reads-landing-blobs))',
+    ),
   // Replaced by LANDING_BLOB_AUTH; still read, with a warning.
-  LANDING_SAS_MODE: z.enum(['user-delegation', 'account-key']).optional(),
+  LANDING_SAS_MODE: z
+    .enum(['user-delegation', 'account-key'])
+    .optional()
+    .describe(
+      'the old name of `LANDING_BLOB_AUTH` (`user-delegation` or `account-key`): still read, with a `SettingDeprecated` warning',
+    ),
   LANDING_KUSTO_IDENTITY: z
     .string()
     .trim()
@@ -203,11 +230,21 @@ const settingsSchema = z.object({
       /^(system|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
       "must be 'system' (the cluster's system-assigned identity) or the object id of a user-assigned one",
     )
-    .default(CONFIG_DEFAULTS.LANDING_KUSTO_IDENTITY),
-  LANDING_ON_SUCCESS: z.enum(['keep', 'delete', 'move', 'tag']).default(CONFIG_DEFAULTS.LANDING_ON_SUCCESS),
-  LANDING_DONE_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_DONE_CONTAINER),
-  LANDING_DEADLETTER_CONTAINER: storageName.default(CONFIG_DEFAULTS.LANDING_DEADLETTER_CONTAINER),
-  ROUTES_FILE: optional(z.string()),
+    .default(CONFIG_DEFAULTS.LANDING_KUSTO_IDENTITY)
+    .describe("the identity `kusto-identity` names: `system` or a user-assigned identity's object id"),
+  LANDING_ON_SUCCESS: z
+    .enum(['keep', 'delete', 'move', 'tag'])
+    .default(CONFIG_DEFAULTS.LANDING_ON_SUCCESS)
+    .describe('after a landing blob is ingested: `keep`, `delete`, `move` (to the done container), `tag`'),
+  LANDING_DONE_CONTAINER: storageName
+    .default(CONFIG_DEFAULTS.LANDING_DONE_CONTAINER)
+    .describe('where `LANDING_ON_SUCCESS=move` puts ingested landing blobs (path and metadata kept)'),
+  LANDING_DEADLETTER_CONTAINER: storageName
+    .default(CONFIG_DEFAULTS.LANDING_DEADLETTER_CONTAINER)
+    .describe('where Event Grid dead-letters landing events it could not deliver (the replay reads it)'),
+  ROUTES_FILE: optional(z.string()).describe(
+    'routing rules for landing blobs ([landing](landing.md#rules-allowed-databases-and-what-is-not-data))',
+  ),
   LANDING_ALLOWED_DATABASES: optional(
     z
       .string()
@@ -215,39 +252,69 @@ const settingsSchema = z.object({
         (v) => v.split(',').every((d) => /^[\w .-]{1,260}$/.test(d.trim()) && d.trim() !== ''),
         'must be a comma list of database names',
       ),
+  ).describe('the only databases landing blobs may be routed to (comma list); any when unset'),
+  LANDING_INCLUDE: optional(z.string()).describe(
+    'globs over the path in the landing container: only these are data (comma list); all when unset',
   ),
-  LANDING_INCLUDE: optional(z.string()),
-  LANDING_EXCLUDE: optional(z.string()),
-  STATUS_MODE: z.enum(['table', 'queue', 'failures-only']).default(CONFIG_DEFAULTS.STATUS_MODE),
-  SETTLE_MARGIN_MINUTES: positiveInt('SETTLE_MARGIN_MINUTES').default(
-    Number(CONFIG_DEFAULTS.SETTLE_MARGIN_MINUTES),
+  LANDING_EXCLUDE: optional(z.string()).describe(
+    'globs over the path in the landing container that are skipped (comma list); default: Spark/Hadoop markers and temporary names',
   ),
+  STATUS_MODE: z
+    .enum(['table', 'queue', 'failures-only'])
+    .default(CONFIG_DEFAULTS.STATUS_MODE)
+    .describe(
+      'how the service reports each source: `table`, `queue` or `failures-only` ([operations](operations.md#status-modes-which-for-which-volume))',
+    ),
+  SETTLE_MARGIN_MINUTES: positiveInt('SETTLE_MARGIN_MINUTES')
+    .default(Number(CONFIG_DEFAULTS.SETTLE_MARGIN_MINUTES))
+    .describe(
+      "failures-only: how long past its table's batching window a source with no failure is closed as ingested",
+    ),
   SWEEP_SCHEDULE: z
     .string()
     .refine(
       (v) => v.trim().split(/\s+/).length === 6,
       'must be an NCRONTAB expression with 6 fields (seconds first), e.g. "0 */5 * * * *"',
     )
-    .default(CONFIG_DEFAULTS.SWEEP_SCHEDULE),
-  STALE_AFTER_MINUTES: positiveInt('STALE_AFTER_MINUTES').default(
-    Number(CONFIG_DEFAULTS.STALE_AFTER_MINUTES),
-  ),
+    .default(CONFIG_DEFAULTS.SWEEP_SCHEDULE)
+    .describe('when the sweep runs: NCRONTAB with seconds, UTC'),
+  STALE_AFTER_MINUTES: positiveInt('STALE_AFTER_MINUTES')
+    .default(Number(CONFIG_DEFAULTS.STALE_AFTER_MINUTES))
+    .describe('a source pending longer is reported stuck (an uncertain enqueue is queued again)'),
   MAX_REQUEUE_ATTEMPTS: z.coerce
     .number()
     .int('MAX_REQUEUE_ATTEMPTS must be a whole number')
     .min(0, 'MAX_REQUEUE_ATTEMPTS must be 0 or more')
-    .default(Number(CONFIG_DEFAULTS.MAX_REQUEUE_ATTEMPTS)),
-  FAILURE_WEBHOOK_URL: optional(httpUrl),
-  SUCCESS_WEBHOOK_URL: optional(httpUrl),
-  HTTP_INGEST_FLAVOR: z.enum(['queued', 'managed-streaming']).default(CONFIG_DEFAULTS.HTTP_INGEST_FLAVOR),
+    .default(Number(CONFIG_DEFAULTS.MAX_REQUEUE_ATTEMPTS))
+    .describe('how often the sweep re-queues a source the service gave up on'),
+  FAILURE_WEBHOOK_URL: optional(httpUrl).describe('one JSON POST per failure report'),
+  SUCCESS_WEBHOOK_URL: optional(httpUrl).describe(
+    'one JSON POST per ingested source, when its data is queryable',
+  ),
+  HTTP_INGEST_FLAVOR: z
+    .enum(['queued', 'managed-streaming'])
+    .default(CONFIG_DEFAULTS.HTTP_INGEST_FLAVOR)
+    .describe(
+      'how an HTTP push is ingested: `queued`, or `managed-streaming` (streamed when small, else queued)',
+    ),
   LEASE_SECONDS: z.coerce
     .number()
     .int('LEASE_SECONDS must be a whole number')
     .min(10, 'LEASE_SECONDS must be at least 10 (the longest bounded retry of one step)')
-    .default(Number(CONFIG_DEFAULTS.LEASE_SECONDS)),
-  OPERATOR_AUTH: z.enum(['key', 'entra']).default(CONFIG_DEFAULTS.OPERATOR_AUTH),
-  BACKFILL_PAGES_QUEUE: storageName.default(CONFIG_DEFAULTS.BACKFILL_PAGES_QUEUE),
-  BACKFILL_ITEMS_QUEUE: storageName.default(CONFIG_DEFAULTS.BACKFILL_ITEMS_QUEUE),
+    .default(Number(CONFIG_DEFAULTS.LEASE_SECONDS))
+    .describe('how long a request or delivery holds a source; the sweep takes over after it'),
+  OPERATOR_AUTH: z
+    .enum(['key', 'entra'])
+    .default(CONFIG_DEFAULTS.OPERATOR_AUTH)
+    .describe(
+      'how the console and operator API are protected: `key` (function key) or `entra` (App Service sign-in)',
+    ),
+  BACKFILL_PAGES_QUEUE: storageName
+    .default(CONFIG_DEFAULTS.BACKFILL_PAGES_QUEUE)
+    .describe("the backfill's page task queue, on the app's storage account"),
+  BACKFILL_ITEMS_QUEUE: storageName
+    .default(CONFIG_DEFAULTS.BACKFILL_ITEMS_QUEUE)
+    .describe("the backfill's item task queue, on the app's storage account"),
   ALLOWED_BLOB_HOSTS: optional(
     z
       .string()
@@ -255,8 +322,47 @@ const settingsSchema = z.object({
         (v) => v.split(',').every((h) => /^(\*\.)?[a-z0-9.-]+(:\d+)?$/i.test(h.trim())),
         'must be a comma list of host names (host, host:port or *.suffix)',
       ),
+  ).describe(
+    'hosts besides Azure Storage blob endpoints that `/blobs` may name (`host`, `host:port`, `*.suffix`)',
   ),
 });
+
+/** The settings read by prefix rather than through the schema: the two storage connections. */
+const STORAGE_SETTING_DESCRIPTIONS: Record<string, string> = {
+  AzureWebJobsStorage:
+    "the app's own account (the host, the tracking tables, the backfill queues): a connection string, or `__accountName` (+ `__credential`, `__clientId`) for the managed identity",
+  LandingStorage:
+    'the landing account: a connection string, or `__blobServiceUri` + `__queueServiceUri` (+ `__credential`, `__clientId`)',
+};
+
+/** One setting as the docs list it. */
+export interface SettingReference {
+  readonly name: string;
+  /** `required`, `none`, or the default value. */
+  readonly defaultValue: string;
+  readonly description: string;
+}
+
+/**
+ * Every setting the app reads, its default and what it does, from the schema itself (docs/settings.md is
+ * generated from it, so the docs cannot drift from what is checked).
+ */
+export function settingsReference(): SettingReference[] {
+  const shape: Record<string, z.ZodType> = settingsSchema.shape;
+  const defaults: Record<string, string> = CONFIG_DEFAULTS;
+  return [...CONFIG_SETTINGS, ...DEPRECATED_SETTINGS].map((name) => {
+    const field = shape[name];
+    const description = field?.description ?? STORAGE_SETTING_DESCRIPTIONS[name];
+    if (description === undefined) throw new Error(`setting ${name} has no description`);
+    const required = field ? !field.safeParse(undefined).success : true;
+    const fallback = defaults[name];
+    return {
+      name,
+      defaultValue: fallback !== undefined ? fallback : required ? 'required' : 'none',
+      description,
+    };
+  });
+}
 
 /** A comma list setting's items, trimmed; undefined when it is not set. */
 function commaList(value: string | undefined): string[] | undefined {

@@ -134,6 +134,35 @@ describe('the compiled app, as the Functions host loads it', () => {
     });
   });
 
+  it("is what the README's function table says: every function, its trigger and its auth level", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The function app'));
+    const rows = new Map(
+      [...section.matchAll(/^\| `(\w+)` +\| (.+?) +\| (.*?) *\| .+\|$/gm)].map((m) => [
+        m[1] ?? '',
+        { trigger: m[2] ?? '', authLevel: m[3] ?? '' },
+      ]),
+    );
+    expect([...rows.keys()].sort()).toEqual(mockRegistered.map((r) => r.name).sort());
+    for (const { name } of mockRegistered) {
+      const binding = trigger(name);
+      const row = rows.get(name);
+      const expected =
+        binding.type === 'httpTrigger'
+          ? {
+              trigger: `\`${(binding.methods as string[]).join(', ')} /api/${String(binding.route)}\``,
+              authLevel: String(binding.authLevel),
+            }
+          : binding.type === 'queueTrigger'
+            ? { trigger: `queue \`${String(binding.queueName)}\``, authLevel: '' }
+            : {
+                trigger: expect.stringContaining(`\`${String(binding.schedule)}\``) as unknown,
+                authLevel: '',
+              };
+      expect([name, row]).toEqual([name, expected]);
+    }
+  });
+
   it('gives every HTTP function an HTTP output', () => {
     for (const name of [
       'ingestHttp',

@@ -13,7 +13,7 @@ export interface Column {
 export function unsupported(what: string): KustoError {
   return new KustoError(
     'BadRequest_NotSupported',
-    `${what} is not supported locally by the Kusto stand-in. docs/standin-kql.md lists the operators and functions it runs.`,
+    `${what} is not supported locally by the Kusto stand-in. docs/standin.md (KQL) lists the operators and functions it runs.`,
     400,
   );
 }

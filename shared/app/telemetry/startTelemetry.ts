@@ -22,7 +22,7 @@ export function workerExportsTelemetry(
   return Boolean(env.APPLICATIONINSIGHTS_CONNECTION_STRING);
 }
 
-/** Where the app's metrics and traces go, chosen from the environment (README, 'Telemetry'). */
+/** Where the app's metrics and traces go, chosen from the environment (docs/operations.md, 'Telemetry'). */
 export type TelemetryMode = 'azure-monitor' | 'otlp' | 'console' | 'custom' | 'off';
 
 export interface TelemetryOptions {
