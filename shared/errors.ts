@@ -12,8 +12,10 @@ export type ValidationCode =
   | 'InvalidProperty'
   /** Two sources of one property disagree (two metadata names for it with different values). */
   | 'ConflictingProperty'
-  /** A database outside the ones this app may write to (LANDING_ALLOWED_DATABASES). */
+  /** A database outside the ones this app may write to (ALLOWED_DATABASES). */
   | 'DatabaseNotAllowed'
+  /** A storage container this app's settings do not let a caller read (BACKFILL_SOURCES), or its own. */
+  | 'SourceNotAllowed'
   | 'TooLarge';
 export type AuthCode = 'Unauthorized' | 'Forbidden';
 export type TransientCode = 'ServiceUnavailable' | 'NetworkError';

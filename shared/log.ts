@@ -57,3 +57,7 @@ export function redactSecrets(text: string): string {
   for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }
+
+/** `redactSecrets` of a text that may be absent (a service's optional details). */
+export const redactOptional = (text: string | undefined): string | undefined =>
+  text === undefined ? undefined : redactSecrets(text);

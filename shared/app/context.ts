@@ -16,13 +16,14 @@ import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/qu
 import { silentLogger, type Logger } from '../log';
 import { BackfillStore } from './backfill/backfillStore';
 import { Counters } from './counters';
+import { BackfillSourcePolicy } from './backfill/backfillSources';
 import { SourceAccounts } from './backfill/sourceAccounts';
 import { kustoBlobUrl } from './landing/kustoBlobUrl';
 import { LandingSas } from './landing/landingSas';
 import { processLogger } from './processLogger';
 import { DEFAULT_LANDING_EXCLUDE, LandingFilter } from './landing/landingFilter';
 import { loadRoutesFile, type LandingRouting } from './routing/routeBlob';
-import { loadConfig, type AppConfig, type StorageConnection } from './settings';
+import { blobEndpointOf, loadConfig, type AppConfig, type StorageConnection } from './settings';
 import { FailureReporter } from './tracking/failureReporter';
 import { queuedEvidence } from './tracking/statusLookup';
 import { SuccessReporter } from './tracking/successReporter';
@@ -64,6 +65,8 @@ export interface BackfillResources {
   readonly send: { readonly pages: MessageSender; readonly items: MessageSender };
   /** Other storage accounts jobs read (`accountUrl`), with the app's identity. */
   readonly accounts: SourceAccounts;
+  /** Which containers a job may read (BACKFILL_SOURCES; never the app's own). */
+  readonly sources: BackfillSourcePolicy;
 }
 
 /** Everything the triggers share: built once per process from the settings, and reused. */
@@ -277,6 +280,7 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
   const routesFile = config.routesFile ? loadRoutesFile(config.routesFile) : undefined;
   const backfillStore = new BackfillStore(tableClient(config.appStorage, tables.backfill, policies));
   const appQueues = queueService(config.appStorage);
+  const landing = landingStorage(config);
   const backfill: BackfillResources = {
     store: backfillStore,
     pages: appQueues.getQueueClient(config.backfillPagesQueue),
@@ -289,6 +293,20 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
       credential: () => options.storageCredential ?? appStorageCredential(config),
       auth: config.landingBlobAuth,
       identity: config.landingKustoIdentity,
+    }),
+    sources: new BackfillSourcePolicy({
+      allowed: config.backfillSources,
+      landingServiceUrl: landing.service.url,
+      landingContainer: config.landingContainer,
+      landingOwnContainers: new Map([
+        [
+          config.landingFailedContainer,
+          'the quarantine of blobs that failed (retry them with the operator API)',
+        ],
+        [config.landingDoneContainer, 'where ingested landing blobs are moved (LANDING_ON_SUCCESS=move)'],
+        [config.landingDeadLetterContainer, "Event Grid's dead letters (replay them with the operator API)"],
+      ]),
+      appServiceUrl: blobEndpointOf(config.appStorage),
     }),
   };
   const tracking = new TrackedSources({
@@ -307,7 +325,6 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     logger,
     leaseMs: config.leaseSeconds * 1000,
   });
-  const landing = landingStorage(config);
   const managed =
     config.httpIngestFlavor === 'managed-streaming' && config.kustoEngineUri
       ? new ManagedStreamingIngestClient({
@@ -329,7 +346,7 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     managed,
     engine,
     tracking,
-    routing: { rules: routesFile?.rules ?? [], allowedDatabases: config.landingAllowedDatabases },
+    routing: { rules: routesFile?.rules ?? [], allowedDatabases: config.allowedDatabases },
     // The settings' globs and the rules file's together: an include of either takes a path, an exclude of
     // either skips it.
     landingFilter: new LandingFilter({

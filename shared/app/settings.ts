@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { IngestError } from '../errors';
 import { redactSecrets } from '../log';
+import { parseBackfillSources, type BackfillSourceEntry } from './backfill/backfillSources';
+import { compileGlob } from './routing/glob';
 
 /** How the app reaches a storage account: a connection string (local) or an identity (Azure). */
 export type StorageConnection =
@@ -39,8 +41,10 @@ export interface AppConfig {
   /** Where Event Grid dead-letters landing events it could not deliver (the replay reads it). */
   readonly landingDeadLetterContainer: string;
   readonly routesFile: string | undefined;
-  /** The only databases landing blobs may be routed to; undefined: any. */
-  readonly landingAllowedDatabases: readonly string[] | undefined;
+  /** The only databases any path may write to (push, blobs, landing, backfill, retry, replay); undefined: any. */
+  readonly allowedDatabases: readonly string[] | undefined;
+  /** The containers a backfill may read besides the landing container (BACKFILL_SOURCES); undefined: none. */
+  readonly backfillSources: readonly BackfillSourceEntry[] | undefined;
   /** Globs over the path in the landing container: only these are taken; undefined: every path. */
   readonly landingInclude: readonly string[] | undefined;
   /** Globs over the path in the landing container that are skipped; undefined: the default list. */
@@ -140,7 +144,8 @@ export const CONFIG_SETTINGS = [
   'LANDING_DONE_CONTAINER',
   'LANDING_DEADLETTER_CONTAINER',
   'ROUTES_FILE',
-  'LANDING_ALLOWED_DATABASES',
+  'ALLOWED_DATABASES',
+  'BACKFILL_SOURCES',
   'LANDING_INCLUDE',
   'LANDING_EXCLUDE',
   'STATUS_MODE',
@@ -159,7 +164,7 @@ export const CONFIG_SETTINGS = [
 ] as const;
 
 /** Settings still read under an old name, with a warning; never emitted. */
-export const DEPRECATED_SETTINGS = ['LANDING_SAS_MODE'] as const;
+export const DEPRECATED_SETTINGS = ['LANDING_SAS_MODE', 'LANDING_ALLOWED_DATABASES'] as const;
 
 export class ConfigError extends IngestError {
   readonly problems: readonly string[];
@@ -176,6 +181,18 @@ const httpUrl = z
   .string()
   .trim()
   .refine((v) => /^https?:\/\/[^/\s]+/i.test(v), 'must be an http(s) URL');
+// Where the app sends reports (they name sources and tables): https, or http to the machine itself only.
+const webhookUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    if (!URL.canParse(v)) return false;
+    const url = new URL(v);
+    return (
+      url.protocol === 'https:' ||
+      (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+    );
+  }, 'must be an https URL (http only to 127.0.0.1 or localhost, for local development)');
 const optional = (schema: z.ZodType<string>) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 const positiveInt = (name: string) =>
@@ -184,6 +201,15 @@ const positiveInt = (name: string) =>
 const storageName = z
   .string()
   .regex(/^(?!-)(?!.*--)[a-z0-9-]{3,63}(?<!-)$/, 'must be 3-63 lower-case letters, digits or single dashes');
+
+const databaseList = optional(
+  z
+    .string()
+    .refine(
+      (v) => v.split(',').every((d) => /^[\w .-]{1,260}$/.test(d.trim()) && d.trim() !== ''),
+      'must be a comma list of database names',
+    ),
+);
 
 const settingsSchema = z.object({
   KUSTO_INGEST_URI: httpUrl.describe(
@@ -245,14 +271,25 @@ const settingsSchema = z.object({
   ROUTES_FILE: optional(z.string()).describe(
     'routing rules for landing blobs ([landing](landing.md#rules-allowed-databases-and-what-is-not-data))',
   ),
-  LANDING_ALLOWED_DATABASES: optional(
-    z
-      .string()
-      .refine(
-        (v) => v.split(',').every((d) => /^[\w .-]{1,260}$/.test(d.trim()) && d.trim() !== ''),
-        'must be a comma list of database names',
-      ),
-  ).describe('the only databases landing blobs may be routed to (comma list); any when unset'),
+  ALLOWED_DATABASES: databaseList.describe(
+    'the only databases the app may write to, from every path (push, `/blobs`, landing, backfill, retry, replay; comma list); any when unset, which is not recommended',
+  ),
+  // Replaced by ALLOWED_DATABASES; still read, with a warning.
+  LANDING_ALLOWED_DATABASES: databaseList.describe(
+    'the old name of `ALLOWED_DATABASES`: still read, with a `SettingDeprecated` warning',
+  ),
+  BACKFILL_SOURCES: optional(
+    z.string().refine((v) => {
+      try {
+        parseBackfillSources(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be a comma list of 'account/container' or 'account/*' entries (lower-case storage names)"),
+  ).describe(
+    'the containers a backfill may read besides the landing container: `account/container` or `account/*`, comma list; unset: the landing container only ([operations](operations.md#backfill-blobs-that-were-there-before))',
+  ),
   LANDING_INCLUDE: optional(z.string()).describe(
     'globs over the path in the landing container: only these are data (comma list); all when unset',
   ),
@@ -287,9 +324,11 @@ const settingsSchema = z.object({
     .min(0, 'MAX_REQUEUE_ATTEMPTS must be 0 or more')
     .default(Number(CONFIG_DEFAULTS.MAX_REQUEUE_ATTEMPTS))
     .describe('how often the sweep re-queues a source the service gave up on'),
-  FAILURE_WEBHOOK_URL: optional(httpUrl).describe('one JSON POST per failure report'),
-  SUCCESS_WEBHOOK_URL: optional(httpUrl).describe(
-    'one JSON POST per ingested source, when its data is queryable',
+  FAILURE_WEBHOOK_URL: optional(webhookUrl).describe(
+    'one JSON POST per failure report: https (http only to the machine itself); a redirect is not followed',
+  ),
+  SUCCESS_WEBHOOK_URL: optional(webhookUrl).describe(
+    'one JSON POST per ingested source, when its data is queryable: https (http only to the machine itself); a redirect is not followed',
   ),
   HTTP_INGEST_FLAVOR: z
     .enum(['queued', 'managed-streaming'])
@@ -376,10 +415,22 @@ function commaList(value: string | undefined): string[] | undefined {
 /** The blob origin of a connection string that points at the local emulator (http), if it does. */
 function localBlobOrigin(connection: StorageConnection): string | undefined {
   if (connection.kind !== 'connectionString') return undefined;
-  const text = connection.connectionString;
-  if (/UseDevelopmentStorage=true/i.test(text)) return 'http://127.0.0.1:10000';
-  const endpoint = /BlobEndpoint=(http:[^;]+)/i.exec(text)?.[1];
+  const local = /UseDevelopmentStorage=true|BlobEndpoint=http:/i.test(connection.connectionString);
+  const endpoint = local ? blobEndpointOf(connection) : undefined;
   return endpoint ? new URL(endpoint).origin : undefined;
+}
+
+/** The blob service endpoint of a storage connection, as the storage SDK would build it. */
+export function blobEndpointOf(connection: StorageConnection): string | undefined {
+  if (connection.kind === 'identity') return connection.blobServiceUri;
+  const text = connection.connectionString;
+  if (/UseDevelopmentStorage=true/i.test(text)) return 'http://127.0.0.1:10000/devstoreaccount1';
+  const field = (name: string) => new RegExp(`(?:^|;)\\s*${name}=([^;]+)`, 'i').exec(text)?.[1]?.trim();
+  const endpoint = field('BlobEndpoint');
+  if (endpoint) return endpoint.replace(/\/+$/, '');
+  const account = field('AccountName');
+  if (!account) return undefined;
+  return `${field('DefaultEndpointsProtocol') ?? 'https'}://${account}.blob.${field('EndpointSuffix') ?? 'core.windows.net'}`;
 }
 
 function storageConnection(
@@ -466,6 +517,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         `LANDING_CONTAINER, LANDING_FAILED_CONTAINER and LANDING_DONE_CONTAINER must name three different containers (they are '${landing}', '${failed}', '${done}')`,
       );
   }
+  if (parsed.success)
+    for (const name of ['LANDING_INCLUDE', 'LANDING_EXCLUDE'] as const)
+      for (const pattern of commaList(parsed.data[name]) ?? []) {
+        try {
+          compileGlob(pattern);
+        } catch (e) {
+          problems.push(`${name} is not valid: ${(e as Error).message}`);
+        }
+      }
   if (problems.length > 0 || !parsed.success || !appStorage || !landingStorage)
     throw new ConfigError(problems);
   const s = parsed.data;
@@ -475,6 +535,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       s.LANDING_BLOB_AUTH === undefined
         ? `LANDING_SAS_MODE is replaced by LANDING_BLOB_AUTH: read as LANDING_BLOB_AUTH=${s.LANDING_SAS_MODE}; rename the setting`
         : `LANDING_SAS_MODE is replaced by LANDING_BLOB_AUTH and ignored (LANDING_BLOB_AUTH=${s.LANDING_BLOB_AUTH} is set): remove it`,
+    );
+  }
+  if (s.LANDING_ALLOWED_DATABASES !== undefined) {
+    warnings.push(
+      s.ALLOWED_DATABASES === undefined
+        ? 'LANDING_ALLOWED_DATABASES is replaced by ALLOWED_DATABASES, which now applies to every path that names a database: read as ALLOWED_DATABASES; rename the setting'
+        : 'LANDING_ALLOWED_DATABASES is replaced by ALLOWED_DATABASES and ignored (ALLOWED_DATABASES is set): remove it',
     );
   }
   return {
@@ -493,7 +560,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     landingDoneContainer: s.LANDING_DONE_CONTAINER,
     landingDeadLetterContainer: s.LANDING_DEADLETTER_CONTAINER,
     routesFile: s.ROUTES_FILE,
-    landingAllowedDatabases: commaList(s.LANDING_ALLOWED_DATABASES),
+    allowedDatabases: commaList(s.ALLOWED_DATABASES ?? s.LANDING_ALLOWED_DATABASES),
+    backfillSources: parseBackfillSources(s.BACKFILL_SOURCES),
     landingInclude: commaList(s.LANDING_INCLUDE),
     landingExclude: commaList(s.LANDING_EXCLUDE),
     statusMode: s.STATUS_MODE,

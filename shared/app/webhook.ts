@@ -1,3 +1,4 @@
+import { IngestValidationError } from '../errors';
 import type { Logger } from '../log';
 import { withRetry } from '../retry';
 
@@ -22,8 +23,16 @@ export async function postWebhook(
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,
+        // A redirect is not followed: the body would go wherever the receiver (or whoever answers for it)
+        // points, and the settings named one place. It is a failure, and not retried.
+        redirect: 'manual',
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
+      if (response.status >= 300 && response.status < 400)
+        throw new IngestValidationError(
+          `the webhook answered a redirect (HTTP ${response.status}), which is not followed: set the URL it redirects to`,
+          'InvalidProperty',
+        );
       if (!response.ok)
         throw Object.assign(new Error(`the webhook answered HTTP ${response.status}`), {
           statusCode: response.status,

@@ -1,4 +1,5 @@
 import type { FailureStatus, IngestionStatus } from '../ingest/types';
+import { redactOptional } from '../log';
 
 /**
  * One report the Data Management service posted to its success or failure queue (docs/contracts.md,
@@ -77,7 +78,8 @@ export function parseStatusMessage(
       : undefined) ??
     'Unknown';
   const errorCode = text(m.ErrorCode);
-  const details = text(m.Details);
+  // The service's words can quote a blob URL with its SAS: redacted before anything stores or serves them.
+  const details = redactOptional(text(m.Details));
   const shouldRetry = flag(m.ShouldRetry);
   const originatesFromUpdatePolicy = flag(m.OriginatesFromUpdatePolicy);
   return {

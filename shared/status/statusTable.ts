@@ -1,6 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { isNotFound } from '../errors';
 import type { FailureStatus, IngestionStatus, IngestionStatusValue } from '../ingest/types';
+import { redactOptional } from '../log';
 
 /** The row we write before enqueueing, which the service later updates (docs/protocol.md, 'Status reporting'). */
 export interface PendingRowInput {
@@ -51,7 +52,7 @@ export function statusFromEntity(sourceId: string, entity: Record<string, unknow
   const rawFailure = text(entity.FailureStatus);
   const failureStatus = FAILURE_STATUSES.find((s) => s === rawFailure);
   const errorCode = text(entity.ErrorCode);
-  const details = text(entity.Details);
+  const details = redactOptional(text(entity.Details));
   const operationId = text(entity.OperationId);
   const updatedOn = text(entity.UpdatedOn);
   return {

@@ -1,6 +1,8 @@
 import {
   categoryOf,
+  indexPartition,
   indexRowKey,
+  pageAcrossPartitions,
   TrackingConflictError,
   type FailureReport,
   type OpenEntry,
@@ -140,19 +142,25 @@ export class MemoryTrackingStore implements TrackingPersistence {
     this.enter('listSources');
     const same = (a: string, b: string | undefined) => b === undefined || a.toLowerCase() === b.toLowerCase();
     const rows = [...this.index.entries()]
-      .filter(([key]) => !query.continuationToken || key > query.continuationToken)
       .filter(([, s]) => same(s.database, query.database) && same(s.table, query.table))
       .filter(([, s]) => !query.category || s.category === query.category)
       .filter(
         ([, s]) =>
           (!query.since || s.createdOn >= query.since) && (!query.until || s.createdOn < query.until),
       )
-      .sort(([a], [b]) => a.localeCompare(b))
-      .slice(0, query.pageSize);
-    const full = rows.length === query.pageSize;
-    return Promise.resolve({
-      items: rows.map(([, s]) => s),
-      continuationToken: full ? rows[rows.length - 1]?.[0] : undefined,
-    });
+      .map(([rowKey, s]) => ({ rowKey, partition: indexPartition(s.database, s.table), s }));
+    const page = await pageAcrossPartitions(
+      rows.map((r) => r.partition),
+      query.continuationToken,
+      query.pageSize,
+      (partition, after, limit) =>
+        Promise.resolve(
+          rows
+            .filter((r) => r.partition === partition && (after === undefined || r.rowKey > after))
+            .sort((a, b) => a.rowKey.localeCompare(b.rowKey))
+            .slice(0, limit),
+        ),
+    );
+    return { items: page.rows.map((r) => r.s), continuationToken: page.continuationToken };
   }
 }

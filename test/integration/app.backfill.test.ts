@@ -245,7 +245,11 @@ describe('backfill: blobs that were there before the app', () => {
     [{ database: 'demo', table: 'T', format: 'excel' }, /not a Kusto data format/],
     [{ creationTimePattern: "MM'/'dd" }, /needs at least yyyy/],
     [{ container: 'Bad_Name' }, /not a container name/],
-    [{ accountUrl: 'https://example.com' }, /ALLOWED_BLOB_HOSTS/],
+    [{ accountUrl: 'https://example.com' }, /not an Azure Storage blob endpoint/],
+    [{ accountUrl: 'http://127.0.0.1:1/DEVSTOREACCOUNT1' }, /accountUrl .*3-24 lower-case/],
+    [{ creationTimePattern: "yyyy'/MM" }, /^(?!.*settings are not valid).*creationTimePattern .*not closed/],
+    [{ include: ['*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*c'] }, /include: .*at most 16/],
+    [{ exclude: [`${'x'.repeat(300)}*`] }, /exclude: .*at most 256/],
     [{ accountUrl: 'http://other.blob.core.windows.net' }, /not https/],
     [{ modifiedSince: 'yesterday' }, /not a date/],
     [{ limit: -1 }, /limit/],
@@ -253,6 +257,26 @@ describe('backfill: blobs that were there before the app', () => {
   ])('refuses %j with what was wrong', async (job, pattern) => {
     const r = await start(job);
     expect(r.status).toBe(400);
-    expect(JSON.stringify(r.jsonBody)).toMatch(pattern);
+    expect((r.jsonBody as { error: { message: string } }).error.message).toMatch(pattern);
+  });
+
+  it.each([
+    // The Functions host's keys and secrets, on the app's own storage account (one Azurite account here).
+    [{ container: 'azure-webjobs-secrets' }, /belongs to the Functions host/],
+    [{ container: 'azure-webjobs-hosts', dryRun: true }, /belongs to the Functions host/],
+    [{ container: 'app-package-kif-0123456' }, /belongs to the Functions host/],
+    // Not named in BACKFILL_SOURCES (unset here: the landing container only).
+    [
+      { container: 'exports' },
+      /adds 'devstoreaccount1\/exports' \(or 'devstoreaccount1\/\*'\) to BACKFILL_SOURCES/,
+    ],
+    [{ accountUrl: 'https://archive.blob.core.windows.net', container: 'landing' }, /of account 'archive'/],
+  ])('refuses %j with 403 SourceNotAllowed, before anything is listed or recorded', async (job, pattern) => {
+    const jobsBefore = (await app.ctx.backfill.store.listJobs()).length;
+    const r = await start(job);
+    expect(r.status).toBe(403);
+    expect(r.jsonBody).toMatchObject({ error: { code: 'SourceNotAllowed' } });
+    expect((r.jsonBody as { error: { message: string } }).error.message).toMatch(pattern);
+    expect((await app.ctx.backfill.store.listJobs()).length).toBe(jobsBefore);
   });
 });

@@ -27,7 +27,9 @@ beforeAll(async () => {
   other = new BlobServiceClient(endpoint, credential);
   app = await startAppUnderTest(
     // Deleting ingested landing blobs: a backfilled blob elsewhere must still be left alone.
-    { LANDING_ON_SUCCESS: 'delete', ALLOWED_BLOB_HOSTS: new URL(endpoint).host },
+    // Both emulators' account is devstoreaccount1: the operator allows its containers, and the other
+    // emulator (https, another port) is read as another account would be.
+    { LANDING_ON_SUCCESS: 'delete', BACKFILL_SOURCES: 'devstoreaccount1/*' },
     { storageCredential: credential },
   );
   for (const t of ['Archived', 'Remote']) await app.kusto.mgmt(`.create table ${t} (id:long, name:string)`);
@@ -176,7 +178,9 @@ describe('backfill of a container the app does not own', () => {
 
   it.each([
     [{ container: 'no-such-container' }, 400, 'ContainerNotFound'],
-    [{ accountUrl: 'https://127.0.0.1:1/devstoreaccount1', container: 'c1c' }, 400, 'InvalidProperty'],
+    // Another host than Azure Storage's or the local emulator's (loopback): never read with the app's token.
+    [{ accountUrl: 'https://10.0.0.1/devstoreaccount1', container: 'c1c' }, 400, 'InvalidProperty'],
+    [{ accountUrl: 'https://storage.contoso.com', container: 'c1c' }, 400, 'InvalidProperty'],
   ])('refuses %j at once: %i %s', async (job, status, code) => {
     const r = await startJob(app, job);
     expect(r).toMatchObject({ status, jsonBody: { error: { code } } });
@@ -185,11 +189,34 @@ describe('backfill of a container the app does not own', () => {
   it('refuses the app’s own quarantine and done containers, and a missing container of the other account', async () => {
     for (const container of [app.env.LANDING_FAILED_CONTAINER, app.env.LANDING_DONE_CONTAINER]) {
       const r = await startJob(app, { container });
-      expect(r.status).toBe(400);
+      expect(r.status).toBe(403);
       expect(JSON.stringify(r.jsonBody)).toMatch(/cannot be backfilled/);
     }
     const missing = await startJob(app, { accountUrl: httpsBlobEndpoint(), container: `gone-${id}` });
     expect(missing).toMatchObject({ status: 400, jsonBody: { error: { code: 'ContainerNotFound' } } });
     expect(JSON.stringify(missing.jsonBody)).toContain(httpsBlobEndpoint());
+  });
+
+  it("refuses the Functions host's containers of the app's own account whatever BACKFILL_SOURCES says, and reads nothing of them", async () => {
+    // The host's secrets, as they sit on the app's storage account (the landing account here, as locally).
+    const secrets = app.ctx.landing.service.getContainerClient('azure-webjobs-secrets');
+    await upload(secrets, { 'host.json': '{"masterKey":{"value":"SECRET"}}' });
+    for (const job of [
+      { container: 'azure-webjobs-secrets' },
+      { container: 'azure-webjobs-secrets', dryRun: true },
+    ]) {
+      const r = await startJob(app, job);
+      expect(r).toMatchObject({ status: 403, jsonBody: { error: { code: 'SourceNotAllowed' } } });
+      expect(JSON.stringify(r.jsonBody)).not.toContain('SECRET');
+    }
+    // The same name on another account is that account's own data: allowed by its entry.
+    const otherContainer = other.getContainerClient('azure-webjobs-secrets');
+    await upload(otherContainer, { 'demo/Remote/x.csv': '1,x\n' });
+    const elsewhere = await startJob(app, {
+      accountUrl: httpsBlobEndpoint(),
+      container: 'azure-webjobs-secrets',
+      dryRun: true,
+    });
+    expect(elsewhere.status).toBe(202);
   });
 });

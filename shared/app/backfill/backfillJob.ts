@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import picomatch from 'picomatch';
 import { z } from 'zod';
 import { BoundedPool } from '../../boundedPool';
 import { classify, isNotFound, isHttpStatus } from '../../errors';
@@ -12,6 +11,7 @@ import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landi
 import { routeBlob, type LandingRouting } from '../routing/routeBlob';
 import { jobPlace, jobRouting, type BackfillOptions } from './backfillOptions';
 import type { DryRunEntry, JobError, JobRecord } from './backfillStore';
+import { globList } from '../routing/glob';
 
 /** Blobs listed per page task: one listing call, then one table read and one message per new blob. */
 export const PAGE_SIZE = 1_000;
@@ -154,8 +154,8 @@ export const PREDECESSOR_WAIT_MS = 60_000;
 
 /** The job's filters over a listed blob: prefix aside (the listing applies it), globs, times, the landing filter. */
 function matcher(ctx: AppContext, options: BackfillOptions) {
-  const include = options.include.length > 0 ? picomatch([...options.include], { dot: true }) : undefined;
-  const exclude = options.exclude.length > 0 ? picomatch([...options.exclude], { dot: true }) : undefined;
+  const include = options.include.length > 0 ? globList(options.include) : undefined;
+  const exclude = options.exclude.length > 0 ? globList(options.exclude) : undefined;
   return (name: string, size: number, modified: Date | undefined): boolean => {
     if (size === 0) return false; // the landing path skips empty blobs too
     if (include && !include(name)) return false;
@@ -223,6 +223,8 @@ async function listPage(ctx: AppContext, log: Logger, task: PageTask): Promise<v
   const page = await store.getPage(task.jobId, task.page);
   if (!page || page.done) return;
   const { options } = job;
+  // Checked again at every page: an operator who takes a source off BACKFILL_SOURCES stops its jobs.
+  ctx.backfill.sources.check(options.accountUrl, options.container);
   const { container } = jobPlace(ctx, options);
   const listing = container
     .listBlobsFlat({ prefix: options.prefix, includeMetadata: options.dryRun })
@@ -357,8 +359,10 @@ export async function runItem(ctx: AppContext, log: Logger, message: unknown): P
   }
   await ctx.ready();
   const job = await ctx.backfill.store.getJob(task.jobId);
-  // A failed job's listing stopped, but what it queued before is still taken on and reported.
+  // A failed job's listing stopped, but what it queued before is still taken on and reported; unless its
+  // source is no longer allowed (BACKFILL_SOURCES changed since): then nothing more of it is read.
   if (!job || job.state === 'cancelled') return;
+  if (ctx.backfill.sources.refusal(job.options.accountUrl, job.options.container) !== undefined) return;
   const outcome = await ingestLandingBlob(
     ctx,
     log,

@@ -1,11 +1,12 @@
-import picomatch from 'picomatch';
 import { z } from 'zod';
 import { IngestValidationError } from '../../errors';
 import { landingPlace, type BlobPlace } from '../landing/blobPlace';
 import { checkAccountUrl } from '../push/blobUrlPolicy';
+import { CONTAINER_NAME } from './backfillSources';
 import { isDataFormat } from '../../message/dataFormat';
 import { validateEntityName } from '../../names';
 import type { AppContext } from '../context';
+import { compileGlob } from '../routing/glob';
 import { compileTimePattern, type LandingRouting, type RoutingRule } from '../routing/routeBlob';
 
 /** What `POST /api/backfill` takes (docs/contracts.md, 'Backfill'). */
@@ -51,30 +52,13 @@ export interface BackfillOptions {
   readonly dryRun: boolean;
 }
 
-/** Storage's rule for container names. */
-const CONTAINER_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-
 /**
- * The app's own containers on the landing account besides landing: backfilling them would ingest again what
- * was ingested (done) or what failed for good (quarantine: an operator retries those one by one).
- */
-function ownContainers(ctx: Pick<AppContext, 'config'>): Map<string, string> {
-  const c = ctx.config;
-  return new Map([
-    [c.landingFailedContainer, 'the quarantine of blobs that failed (retry them with the operator API)'],
-    [c.landingDoneContainer, 'where ingested landing blobs are moved (LANDING_ON_SUCCESS=move)'],
-    [c.landingDeadLetterContainer, "Event Grid's dead letters (replay them with the operator API)"],
-  ]);
-}
-
-/**
- * The account a job reads, checked as a blob reference's host is (the allow list, https); undefined for the
- * landing account, however it is named.
+ * The account a job reads, checked (an Azure Storage blob endpoint, or the emulator when the app runs on
+ * it; never ALLOWED_BLOB_HOSTS); undefined for the landing account, however it is named.
  */
 function sourceAccount(ctx: Pick<AppContext, 'config' | 'landing'>, accountUrl: string | undefined) {
   if (accountUrl === undefined) return undefined;
-  const policy = { allowedHosts: ctx.config.allowedBlobHosts, localOrigin: ctx.config.localBlobOrigin };
-  const checked = checkAccountUrl(accountUrl, policy);
+  const checked = checkAccountUrl(accountUrl, { localEmulator: ctx.config.localBlobOrigin !== undefined });
   return checked === ctx.landing.service.url.replace(/\/+$/, '').toLowerCase() ? undefined : checked;
 }
 
@@ -91,9 +75,9 @@ function time(name: string, value: string | undefined): string | undefined {
 function globs(name: string, patterns: readonly string[] | undefined): string[] {
   for (const p of patterns ?? []) {
     try {
-      picomatch(p);
+      compileGlob(p);
     } catch (e) {
-      throw invalid(`${name} glob '${p.slice(0, 100)}' is not valid: ${(e as Error).message}`);
+      throw invalid(`${name}: ${(e as Error).message}`);
     }
   }
   return [...(patterns ?? [])];
@@ -101,19 +85,16 @@ function globs(name: string, patterns: readonly string[] | undefined): string[] 
 
 /** Checks a request and turns it into the job's options; a clear InvalidProperty error otherwise. */
 export function backfillOptions(
-  ctx: Pick<AppContext, 'config' | 'landing'>,
+  ctx: Pick<AppContext, 'config' | 'landing' | 'backfill'>,
   request: BackfillRequest,
 ): BackfillOptions {
   const accountUrl = sourceAccount(ctx, request.accountUrl);
   const container = request.container ?? ctx.config.landingContainer;
-  if (!CONTAINER_NAME.test(container) || container.includes('--'))
+  if (!CONTAINER_NAME.test(container))
     throw invalid(
       `container '${container.slice(0, 70)}' is not a container name: 3 to 63 lower-case letters, digits and single hyphens.`,
     );
-  if (accountUrl === undefined) {
-    const own = ownContainers(ctx).get(container);
-    if (own) throw invalid(`container '${container}' is ${own}: it cannot be backfilled.`);
-  }
+  ctx.backfill.sources.check(accountUrl, container);
   const named = [request.database, request.table].filter((v) => v !== undefined).length;
   if (named === 1)
     throw invalid('Give database and table together, or neither (then blobs route as landing blobs).');

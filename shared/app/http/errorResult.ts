@@ -4,9 +4,17 @@ import {
   isIngestThrottledError,
   isIngestValidationError,
   type IngestError,
+  type ValidationCode,
 } from '../../errors';
 import type { Logger } from '../../log';
 import { errorBody, HttpProblem, type HttpResult } from './httpTypes';
+
+/** Validation errors answered otherwise than 400. */
+const VALIDATION_STATUS: Partial<Record<ValidationCode, number>> = {
+  TooLarge: 413,
+  SourceNotAllowed: 403,
+  DatabaseNotAllowed: 403,
+};
 
 /** Seconds a caller waits before retrying after a dependency failure, unless the dependency said. */
 const RETRY_AFTER_SECONDS = 10;
@@ -19,7 +27,7 @@ export function errorResult(e: unknown, log: Logger): HttpResult {
   if (e instanceof HttpProblem) return errorBody(e.status, e.code, e.message, e.headers);
   const err: IngestError = classify(e);
   if (isIngestValidationError(err))
-    return errorBody(err.code === 'TooLarge' ? 413 : 400, err.code, err.message);
+    return errorBody(VALIDATION_STATUS[err.code] ?? 400, err.code, err.message);
   if (isIngestThrottledError(err)) {
     const retryAfter = String(Math.ceil((err.retryAfterInMs ?? RETRY_AFTER_SECONDS * 1000) / 1000));
     return errorBody(503, err.code, `Kusto is throttling ingestion: retry after ${retryAfter} s.`, {

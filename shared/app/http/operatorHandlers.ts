@@ -7,6 +7,7 @@ import { replayLanding } from '../operator/replayLanding';
 import { retryMany } from '../operator/retryMany';
 import { retrySource } from '../operator/retrySource';
 import { summarize } from '../operator/summary';
+import { decodeListToken } from '../tracking/trackingStore';
 import { CONSOLE_PAGE } from './consolePage';
 import type { SourceCategory } from '../tracking/trackingStore';
 import { errorResult } from './errorResult';
@@ -65,7 +66,7 @@ export async function handleListSources(
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE)
       throw new HttpProblem(400, 'InvalidProperty', `pageSize must be a whole number from 1 to ${MAX_PAGE}.`);
     const token = req.query.get('continuationToken') ?? undefined;
-    if (token !== undefined && !/^\d{13}-[0-9a-f-]{36}$/i.test(token))
+    if (token !== undefined && decodeListToken(token) === undefined)
       throw new HttpProblem(400, 'InvalidProperty', 'continuationToken is not one this API gave.');
     await ctx.ready();
     const page = await ctx.tracking.store.listSources({
@@ -139,6 +140,8 @@ export async function handleRetrySource(
       case 'notRetryable':
       case 'conflict':
         return errorBody(409, outcome.code, outcome.why);
+      case 'refused':
+        return errorBody(outcome.code === 'DatabaseNotAllowed' ? 403 : 409, outcome.code, outcome.why);
     }
   } catch (e) {
     return errorResult(e, log);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IngestValidationError } from '../../errors';
+import { unsafeBlobUrl } from './landingBlob';
 
 const isUrl = (u: string) => URL.canParse(u);
 const eventData = z
@@ -14,6 +15,17 @@ const eventData = z
   .loose();
 const eventGridEvent = z.object({ eventType: z.string(), data: eventData });
 const cloudEvent = z.object({ type: z.string(), data: eventData });
+
+/** The event's blob URL, unless it could name a blob other than it seems to (poisoned, never followed). */
+function safeUrl(url: string): string {
+  const unsafe = unsafeBlobUrl(url);
+  if (unsafe)
+    throw new IngestValidationError(
+      `The landing message names a blob URL with ${unsafe}: Event Grid never sends one, so it is not followed.`,
+      'InvalidProperty',
+    );
+  return url;
+}
 
 /** A blob-created event, as far as the landing path needs it. */
 export interface BlobCreated {
@@ -69,11 +81,11 @@ export function parseLandingEvent(message: unknown): LandingEvent {
   if (type === 'Microsoft.Storage.BlobRenamed') {
     // Written under a temporary name, then renamed into place: the new name is a complete file.
     if (!data.destinationUrl) return { ignore: 'a BlobRenamed event without data.destinationUrl' };
-    return { url: data.destinationUrl, eTag: undefined };
+    return { url: safeUrl(data.destinationUrl), eTag: undefined };
   }
   if (type !== 'Microsoft.Storage.BlobCreated') return { ignore: `not a BlobCreated event (${type})` };
   if (!data.url) return { ignore: 'a BlobCreated event without data.url' };
   if (data.api !== undefined && !(COMPLETE_APIS as readonly string[]).includes(data.api))
     return { ignore: `the file is not complete yet (${data.api})` };
-  return { url: data.url, eTag: data.eTag };
+  return { url: safeUrl(data.url), eTag: data.eTag };
 }

@@ -1,7 +1,7 @@
 import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import type { AppContext } from '../context';
 import type { TrackingRecord } from '../tracking/trackingStore';
-import { pathInContainer } from './landingBlob';
+import { blobClientIn, pathInContainer } from './landingBlob';
 
 /**
  * Where a tracked blob lives, and so what the app may do with it. The landing container is the app's own:
@@ -23,5 +23,5 @@ export function landingPlace(ctx: Pick<AppContext, 'landing'>): BlobPlace {
 /** The blob of a tracked source in its place, or undefined when its URL is not in that container. */
 export function blobOf(place: BlobPlace, record: Pick<TrackingRecord, 'sourceUrl'>): BlobClient | undefined {
   const path = pathInContainer(place.container.url, record.sourceUrl ?? '');
-  return path ? place.container.getBlobClient(path) : undefined;
+  return path ? blobClientIn(place.container, path) : undefined;
 }

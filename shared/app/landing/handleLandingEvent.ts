@@ -10,7 +10,14 @@ import { TRACKED_ENQUEUE, type Failure } from '../tracking/trackedSources';
 import type { TrackingRecord } from '../tracking/trackingStore';
 import { parseLandingEvent, type BlobCreated } from './blobCreated';
 import { landingPlace, type BlobPlace } from './blobPlace';
-import { canonicalBlobUrl, landingSourceId, pathInContainer, unquoteETag } from './landingBlob';
+import {
+  blobClientIn,
+  canonicalBlobUrl,
+  landingSourceId,
+  pathInContainer,
+  unquoteETag,
+  unsafeBlobUrl,
+} from './landingBlob';
 import { quarantine } from './quarantine';
 import { compressedRawSize } from './rawSize';
 
@@ -56,7 +63,7 @@ export async function handleLandingEvent(
 
 /** How a backfill job takes a blob on: its own routing, its id on the source, and where its blobs are. */
 export interface LandingIngestOptions {
-  /** @default the app's (ROUTES_FILE, LANDING_ALLOWED_DATABASES) */
+  /** @default the app's (ROUTES_FILE, ALLOWED_DATABASES) */
   readonly routing?: LandingRouting;
   readonly jobId?: string;
   /** @default the landing container */
@@ -76,14 +83,16 @@ export async function ingestLandingBlob(
   options: LandingIngestOptions = {},
 ): Promise<LandingOutcome> {
   const place = options.place ?? landingPlace(ctx);
+  const unsafe = unsafeBlobUrl(event.url);
+  if (unsafe) return { outcome: 'ignored', reason: `the blob URL holds ${unsafe}` };
   const path = pathInContainer(place.container.url, event.url);
-  if (path === undefined)
+  const blob = path === undefined ? undefined : blobClientIn(place.container, path);
+  if (path === undefined || blob === undefined)
     return { outcome: 'ignored', reason: `not in the '${place.container.containerName}' container` };
   const filtered = ctx.landingFilter.skipReason(path);
   if (filtered) return skipped(ctx, log, path, filtered);
   await ctx.ready();
 
-  const blob = place.container.getBlobClient(path);
   const properties = await propertiesOf(blob);
   // Gone: deleted by its owner, or quarantined by an earlier delivery.
   if (!properties) return { outcome: 'ignored', reason: `blob ${path} is gone` };
@@ -174,7 +183,7 @@ async function rawSizeOf(
 }
 
 /** The ingestion properties of a landing blob, or why it cannot be routed (and as much of them as is known). */
-async function routeLanding(
+export async function routeLanding(
   blob: BlobClient,
   path: string,
   properties: BlobGetPropertiesResponse,

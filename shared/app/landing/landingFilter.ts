@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { globList } from '../routing/glob';
 
 /**
  * Files that are part of a write, not data: Spark and Hadoop job markers and checksums, and the temporary
@@ -28,9 +28,8 @@ export class LandingFilter {
   private readonly excluded: (path: string) => boolean;
 
   constructor(options: LandingFilterOptions = {}) {
-    const glob = (patterns: readonly string[]) => picomatch([...patterns], { dot: true });
-    this.included = options.include && options.include.length > 0 ? glob(options.include) : undefined;
-    this.excluded = glob(options.exclude ?? DEFAULT_LANDING_EXCLUDE);
+    this.included = options.include && options.include.length > 0 ? globList(options.include) : undefined;
+    this.excluded = globList(options.exclude ?? DEFAULT_LANDING_EXCLUDE);
   }
 
   /** Why a path is not taken, or undefined when it is. */

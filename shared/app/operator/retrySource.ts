@@ -3,7 +3,7 @@ import type { AppContext } from '../context';
 import { ingestLandingBlob, landingPathOf } from '../landing/handleLandingEvent';
 import { landingSourceId } from '../landing/landingBlob';
 import { restoreQuarantined } from '../landing/quarantine';
-import { enqueueStored, storedVersionIsThere } from '../storedSource';
+import { enqueueStored, routeToday } from '../storedSource';
 import type { TrackingRecord } from '../tracking/trackingStore';
 
 /** Final states an operator may retry: the service failed it, or the app rejected it after taking it on. */
@@ -25,8 +25,10 @@ export type RetryOutcome =
   | { readonly kind: 'gone'; readonly code: 'StagedBlobGone' | 'SourceGone'; readonly why: string }
   /** It cannot be queued again from what the app keeps (a blob reference keeps no SAS). */
   | { readonly kind: 'notRetryable'; readonly code: string; readonly why: string }
-  /** Moving it back would overwrite a blob uploaded at its path since. */
-  | { readonly kind: 'conflict'; readonly code: 'LandingBlobExists'; readonly why: string };
+  /** Moving it back would overwrite a blob uploaded at its path since; or routing now sends it elsewhere. */
+  | { readonly kind: 'conflict'; readonly code: 'LandingBlobExists' | 'RouteChanged'; readonly why: string }
+  /** Today's settings refuse where it goes (ALLOWED_DATABASES, the rules): nothing was queued. */
+  | { readonly kind: 'refused'; readonly code: string; readonly why: string };
 
 /**
  * Retries one source that ended in failure once its cause is fixed (docs/contracts.md, 'Operator API'): a
@@ -50,6 +52,8 @@ export async function retrySource(ctx: AppContext, log: Logger, sourceId: string
       why: 'A blob reference keeps no SAS, so the app cannot read it again: send it to /blobs again.',
     };
   if (record.kind === 'http') {
+    const route = await routeToday(ctx, record);
+    if (route.kind === 'refused') return route;
     const enqueue = enqueueStored(ctx, record);
     const staged = record.blobPath && {
       sourceId: record.sourceId,
@@ -101,8 +105,11 @@ function notRetryable(record: TrackingRecord): RetryOutcome | undefined {
 async function retryLanding(ctx: AppContext, log: Logger, record: TrackingRecord): Promise<RetryOutcome> {
   const enqueue = enqueueStored(ctx, record);
   // Not quarantined (it failed after the service's own retries, and stays in landing), or a backfilled blob
-  // elsewhere (never moved): the same version.
-  if (enqueue && (await storedVersionIsThere(ctx, record))) {
+  // elsewhere (never moved): the same version, routed again under today's settings first.
+  const route = enqueue ? await routeToday(ctx, record) : ({ kind: 'gone' } as const);
+  if (route.kind === 'refused') return route;
+  if (route.kind === 'changed') return { kind: 'conflict', code: 'RouteChanged', why: route.why };
+  if (enqueue && route.kind === 'same') {
     await ctx.tracking.retry(record, enqueue);
     log.info(JSON.stringify({ event: 'IngestionRetried', sourceId: record.sourceId, kind: record.kind }));
     return { kind: 'retried', sourceId: record.sourceId };

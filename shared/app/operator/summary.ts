@@ -5,6 +5,11 @@ import type { SourceCategory } from '../tracking/trackingStore';
 
 /** How many rows a count reads at most: past it, the count says "at least". */
 const COUNT_CAP = 5_000;
+/**
+ * How many listing pages a count reads at most: each reads up to 50 tables' partitions, so a poll of the
+ * console costs a bounded number of queries however many tables have sources; past it, "at least".
+ */
+const PAGE_CAP = 4;
 
 export interface Summary {
   /** The window the counts cover: sources taken on since then. */
@@ -31,6 +36,7 @@ export async function summarize(ctx: AppContext, since: Date): Promise<Summary> 
   const capped: SourceCategory[] = [];
   for (const category of ['succeeded', 'failed', 'rejected'] as const) {
     let token: string | undefined;
+    let pages = 0;
     do {
       const page = await ctx.tracking.store.listSources({
         category,
@@ -40,7 +46,8 @@ export async function summarize(ctx: AppContext, since: Date): Promise<Summary> 
       });
       counts[category] += page.items.length;
       token = page.continuationToken;
-    } while (token && counts[category] < COUNT_CAP);
+      pages += 1;
+    } while (token && counts[category] < COUNT_CAP && pages < PAGE_CAP);
     if (token) capped.push(category);
   }
   const staleBefore = ctx.clock() - ctx.config.staleAfterMinutes * 60_000;

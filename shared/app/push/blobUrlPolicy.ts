@@ -2,7 +2,7 @@ import { IngestValidationError } from '../../errors';
 import { redactUrl, stripQuery } from '../../log';
 
 /** Azure Storage blob endpoints, in every cloud: the only hosts a blob reference may name by default. */
-const AZURE_BLOB_SUFFIXES = [
+export const AZURE_BLOB_SUFFIXES = [
   '.blob.core.windows.net',
   '.dfs.core.windows.net',
   '.blob.core.chinacloudapi.cn',
@@ -33,6 +33,13 @@ function hostAllowed(host: string, allowed: readonly string[]): boolean {
  */
 export function checkBlobUrl(url: string, policy: BlobHostPolicy): string {
   const shown = redactUrl(stripQuery(url)).slice(0, 200); // no SAS, no user or password
+  // The URL parser drops leading spaces and reads a backslash as a slash (`…windows.net\@evil.com`): what
+  // is checked must be what is sent, so neither is taken at all.
+  if (/[\s\\]/.test(url))
+    throw new IngestValidationError(
+      `The blob URL '${shown}' holds whitespace or a backslash: give a plain URL (percent-encode them in a blob name).`,
+      'InvalidProperty',
+    );
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -59,7 +66,8 @@ export function checkBlobUrl(url: string, policy: BlobHostPolicy): string {
       `The blob URL '${shown}' names no blob: give .../<container>/<blob>.`,
       'InvalidProperty',
     );
-  return url;
+  // The parsed URL, as checked, is what goes on: never the caller's string.
+  return parsed.href;
 }
 
 /**
@@ -84,36 +92,61 @@ function checkHost(parsed: URL, policy: BlobHostPolicy, named: string): boolean 
   return false;
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
 /**
- * Checks a storage account's blob endpoint a caller names (a backfill's `accountUrl`) by the same host rules
- * as a blob reference: no credentials, query or `;` suffix in it, and at most the account in its path (the
- * emulator's and other path-style hosts'). Answers it without a trailing slash, the data-lake endpoint as its
- * blob endpoint.
+ * Checks a storage account's blob endpoint a caller names (a backfill's `accountUrl`). Stricter than a blob
+ * reference's host: the app reads this account with its own identity, so ALLOWED_BLOB_HOSTS never applies
+ * (a wildcard there would hand the app's token to any host under it). Only `https://<account>.blob.<cloud>`
+ * (or `.dfs.`) of the clouds the app knows, or, when the app itself runs on the local emulator, a loopback
+ * emulator URL `http(s)://127.0.0.1:<port>/<account>`. No credentials, query or `;` suffix; account names as
+ * storage has them (3-24 lower-case letters and digits). Answers the endpoint normalised: no trailing slash,
+ * the data-lake endpoint as its blob endpoint.
  */
-export function checkAccountUrl(url: string, policy: BlobHostPolicy): string {
+export function checkAccountUrl(url: string, policy: { readonly localEmulator: boolean }): string {
   const shown = redactUrl(stripQuery(url)).slice(0, 200);
+  const invalid = (why: string) =>
+    new IngestValidationError(`accountUrl '${shown}' ${why}`, 'InvalidProperty');
+  if (/[\s\\]/.test(url))
+    throw invalid('holds whitespace or a backslash: give https://<account>.blob.core.windows.net.');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new IngestValidationError(
-      `accountUrl '${shown}' is not a URL: give https://<account>.blob.core.windows.net.`,
-      'InvalidProperty',
-    );
+    throw invalid('is not a URL: give https://<account>.blob.core.windows.net.');
   }
   if (parsed.username || parsed.password || parsed.search || parsed.hash || url.includes(';'))
-    throw new IngestValidationError(
-      `accountUrl '${shown}' carries credentials, a query or a suffix: give the plain endpoint (the app reads the account with its own identity).`,
-      'InvalidProperty',
+    throw invalid(
+      'carries credentials, a query or a suffix: give the plain endpoint (the app reads the account with its own identity).',
     );
-  checkHost(parsed, policy, `accountUrl '${shown}'`);
   const segments = parsed.pathname.split('/').filter(Boolean);
-  const azure = AZURE_BLOB_SUFFIXES.some((s) => parsed.hostname.toLowerCase().endsWith(s));
-  if (segments.length > (azure ? 0 : 1))
-    throw new IngestValidationError(
-      `accountUrl '${shown}' names more than an account: give the container as 'container' and the folder as 'prefix'.`,
-      'InvalidProperty',
+  if (policy.localEmulator && LOOPBACK.has(parsed.hostname)) {
+    const [account = '', ...rest] = segments;
+    if (rest.length > 0)
+      throw invalid(
+        "names more than an account: give the container as 'container' and the folder as 'prefix'.",
+      );
+    if (!/^[a-z0-9]{3,24}$/.test(account))
+      throw invalid(
+        `names the account '${account.slice(0, 40)}': an emulator URL ends in the account's name, 3-24 lower-case letters and digits.`,
+      );
+    return `${parsed.protocol}//${parsed.host}/${account}`;
+  }
+  if (parsed.protocol !== 'https:') throw invalid('is not https: storage accounts are read over https only.');
+  const host = parsed.host.toLowerCase();
+  const suffix = AZURE_BLOB_SUFFIXES.find((s) => host.endsWith(s));
+  const account = suffix === undefined ? '' : host.slice(0, -suffix.length);
+  if (suffix === undefined || parsed.port)
+    throw invalid(
+      "is not an Azure Storage blob endpoint (https://<account>.blob.core.windows.net, or the China and US Government clouds' suffixes).",
     );
-  const host = parsed.host.toLowerCase().replace(/^([a-z0-9]+)\.dfs\.core\./, '$1.blob.core.');
-  return `${parsed.protocol}//${host}${segments.length > 0 ? `/${segments[0] ?? ''}` : ''}`;
+  if (!/^[a-z0-9]{3,24}$/.test(account))
+    throw invalid(
+      `names the account '${account.slice(0, 40)}': account names are 3-24 lower-case letters and digits.`,
+    );
+  if (segments.length > 0)
+    throw invalid(
+      "names more than an account: give the container as 'container' and the folder as 'prefix'.",
+    );
+  return `https://${account}${suffix.replace('.dfs.', '.blob.')}`;
 }

@@ -10,6 +10,7 @@ import { newUuid, uuidV5 } from '../../uuid';
 import type { AppContext } from '../context';
 import { enqueueStored } from '../storedSource';
 import type { TrackingRecord } from '../tracking/trackingStore';
+import { checkDatabaseAllowed } from '../routing/routeBlob';
 
 /** What a push asks for, read from its route, query and headers. */
 export interface PushRequest {
@@ -78,20 +79,28 @@ export function pushProps(
   return props;
 }
 
-/** A body that says it is gzip must start with gzip's two magic bytes, however it is split into chunks. */
+/** The shortest gzip stream: a 10-byte header, an empty deflate block (2 bytes), an 8-byte trailer. */
+const GZIP_MIN_BYTES = 20;
+
+/**
+ * A body that says it is gzip must start with gzip's two magic bytes, however it is split into chunks, and
+ * be at least as long as the shortest gzip stream (a body cut short after its first byte or two is no gzip).
+ */
 export async function* expectGzip(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const magic = [0x1f, 0x8b];
-  let seen = 0;
+  const notGzip = () =>
+    new IngestValidationError(
+      'Content-Encoding says gzip, but the body is not gzip: send it uncompressed, or gzip it.',
+      'InvalidProperty',
+    );
+  let total = 0;
   for await (const chunk of body) {
-    for (let i = 0; i < chunk.length && seen < magic.length; i++, seen++) {
-      if (chunk[i] !== magic[seen])
-        throw new IngestValidationError(
-          'Content-Encoding says gzip, but the body is not gzip: send it uncompressed, or gzip it.',
-          'InvalidProperty',
-        );
-    }
+    for (let i = 0; i < chunk.length && total + i < magic.length; i++)
+      if (chunk[i] !== magic[total + i]) throw notGzip();
+    total += chunk.length;
     yield chunk;
   }
+  if (total < GZIP_MIN_BYTES) throw notGzip();
 }
 
 /**
@@ -106,6 +115,7 @@ export async function pushData(
 ): Promise<PushOutcome> {
   const sourceId = pushSourceId(request.database, request.table, request.idempotencyKey);
   const props = pushProps(request, sourceId, ctx.config.statusMode);
+  checkDatabaseAllowed(request.database, ctx.config.allowedDatabases);
   if (body === null)
     throw new IngestValidationError(
       'The request has no body: send the data to ingest as the body.',

@@ -9,6 +9,7 @@ import type { AppContext } from '../context';
 import { TRACKED_ENQUEUE } from '../tracking/trackedSources';
 import { TrackingConflictError } from '../tracking/trackingStore';
 import { checkBlobUrl } from './blobUrlPolicy';
+import { checkDatabaseAllowed } from '../routing/routeBlob';
 
 export interface BlobRef {
   readonly url: string;
@@ -43,23 +44,25 @@ export async function queueBlobRefs(ctx: AppContext, request: BlobRefsRequest): 
     ...statusReporting(ctx.config.statusMode),
   };
   validateProps(base);
+  checkDatabaseAllowed(request.database, ctx.config.allowedDatabases);
   const policy = { allowedHosts: ctx.config.allowedBlobHosts, localOrigin: ctx.config.localBlobOrigin };
-  const refused = request.blobs.map((blob): BlobRefResult | undefined => {
+  // Each blob with the URL as checked (parsed and serialised again), or why it is refused.
+  const checked = request.blobs.map((blob): BlobRef | BlobRefResult => {
     try {
-      checkBlobUrl(blob.url, policy);
-      return undefined;
+      return { ...blob, url: checkBlobUrl(blob.url, policy) };
     } catch (e) {
       return { url: stripQuery(blob.url), error: classify(e) };
     }
   });
-  if (refused.every((r) => r !== undefined)) return refused;
+  const refused = (c: BlobRef | BlobRefResult): c is BlobRefResult => 'error' in c;
+  if (checked.every(refused)) return checked;
   await ctx.ready();
   const results: BlobRefResult[] = [];
-  for (let i = 0; i < request.blobs.length; i += CONCURRENCY) {
-    const slice = request.blobs.slice(i, i + CONCURRENCY);
+  for (let i = 0; i < checked.length; i += CONCURRENCY) {
+    const slice = checked.slice(i, i + CONCURRENCY);
     results.push(
       ...(await Promise.all(
-        slice.map(async (blob, j) => refused[i + j] ?? queueOne(ctx, blob, { ...base, ...sized(blob) })),
+        slice.map(async (blob) => (refused(blob) ? blob : queueOne(ctx, blob, { ...base, ...sized(blob) }))),
       )),
     );
   }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import picomatch from 'picomatch';
 import { z } from 'zod';
 import { IngestValidationError, isIngestValidationError, type ValidationCode } from '../../errors';
 import { isDataFormat, parseDataFormat, type DataFormat } from '../../message/dataFormat';
 import { validateEntityName } from '../../names';
 import { ConfigError } from '../settings';
+import { compileGlob, type Glob } from './glob';
 import { readLandingMetadata, type LandingMetadata } from './landingMetadata';
 
 /** Where a landing blob goes and how it is read. */
@@ -72,8 +72,23 @@ export function loadRoutesFile(path: string): RoutesFile {
       parsed.error.issues.map((i) => `ROUTES_FILE '${path}': ${i.path.join('.') || '(file)'}: ${i.message}`),
     );
   }
-  for (const rule of parsed.data.rules)
-    if (rule.creationTimePattern) compileTimePattern(rule.creationTimePattern);
+  // Every pattern is checked here, at start-up: a bad one is a start-up error, not a per-blob one.
+  const problems: string[] = [];
+  const check = (where: string, compile: () => unknown) => {
+    try {
+      compile();
+    } catch (e) {
+      problems.push(`ROUTES_FILE '${path}': ${where}: ${(e as Error).message}`);
+    }
+  };
+  parsed.data.rules.forEach((rule, i) => {
+    check(`rules.${i}.match`, () => compileGlob(rule.match));
+    if (rule.creationTimePattern)
+      check(`rules.${i}.creationTimePattern`, () => compileTimePattern(rule.creationTimePattern ?? ''));
+  });
+  for (const list of ['include', 'exclude'] as const)
+    parsed.data[list]?.forEach((glob, i) => check(`${list}.${i}`, () => compileGlob(glob)));
+  if (problems.length > 0) throw new ConfigError(problems);
   return parsed.data;
 }
 
@@ -89,31 +104,39 @@ const TOKENS: Readonly<Record<string, string>> = {
   ss: '(\\d{2})',
 };
 
-/** LightIngest creationTimePattern → a regex and the order of its date parts. */
+const MAX_TIME_PATTERN_LENGTH = 256;
+
+const patternError = (pattern: string, why: string) =>
+  new IngestValidationError(`creationTimePattern "${pattern.slice(0, 80)}" ${why}.`, 'InvalidProperty');
+
+/**
+ * LightIngest creationTimePattern → a regex and the order of its date parts. The regex is literals and
+ * fixed-width digit groups only, so it cannot backtrack badly; its length is bounded all the same.
+ */
 export function compileTimePattern(pattern: string): { regex: RegExp; parts: string[] } {
+  if (pattern.length > MAX_TIME_PATTERN_LENGTH)
+    throw patternError(pattern, `is ${pattern.length} characters long: at most ${MAX_TIME_PATTERN_LENGTH}`);
   let source = '';
   const parts: string[] = [];
   for (let i = 0; i < pattern.length;) {
     if (pattern[i] === "'") {
       const end = pattern.indexOf("'", i + 1);
-      if (end === -1)
-        throw new ConfigError([`creationTimePattern "${pattern}": a quoted literal is not closed`]);
+      if (end === -1) throw patternError(pattern, 'a quoted literal is not closed');
       source += pattern.slice(i + 1, end).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       i = end + 1;
       continue;
     }
     const token = Object.keys(TOKENS).find((t) => pattern.startsWith(t, i));
-    if (!token) {
-      throw new ConfigError([
-        `creationTimePattern "${pattern}": '${pattern[i] ?? ''}' at ${i} is neither a quoted literal nor one of yyyy MM dd HH mm ss`,
-      ]);
-    }
+    if (!token)
+      throw patternError(
+        pattern,
+        `'${pattern[i] ?? ''}' at ${i} is neither a quoted literal nor one of yyyy MM dd HH mm ss`,
+      );
     source += TOKENS[token] ?? '';
     parts.push(token);
     i += token.length;
   }
-  if (!parts.includes('yyyy'))
-    throw new ConfigError([`creationTimePattern "${pattern}" needs at least yyyy`]);
+  if (!parts.includes('yyyy')) throw patternError(pattern, 'needs at least yyyy');
   return { regex: new RegExp(source), parts };
 }
 
@@ -188,6 +211,34 @@ export class RouteError extends IngestValidationError {
 }
 
 /**
+ * Throws `DatabaseNotAllowed` unless ALLOWED_DATABASES (undefined: any) lets the app write to `database`,
+ * case-blind as Kusto names are. Every path that names a database asks it: a push, blob references, landing
+ * and backfilled blobs, retries and replays.
+ */
+export function checkDatabaseAllowed(
+  database: string,
+  allowedDatabases: readonly string[] | undefined,
+  what = 'The request names',
+): void {
+  if (allowedDatabases && !allowedDatabases.some((d) => d.toLowerCase() === database.toLowerCase()))
+    throw new IngestValidationError(
+      `${what} database '${database.slice(0, 260)}', which this app may not write to (ALLOWED_DATABASES: ${allowedDatabases.join(', ')}).`,
+      'DatabaseNotAllowed',
+    );
+}
+
+/** Each rule's glob, compiled once (rules live as long as the rules file or a backfill job). */
+const ruleGlobs = new WeakMap<RoutingRule, Glob>();
+function ruleGlob(rule: RoutingRule): Glob {
+  let glob = ruleGlobs.get(rule);
+  if (!glob) {
+    glob = compileGlob(rule.match);
+    ruleGlobs.set(rule, glob);
+  }
+  return glob;
+}
+
+/**
  * Routes a landing blob. Strongest first: its metadata (our `kusto_*` names or the Event Grid data
  * connection's, any casing), the first matching rule, the path convention. A blob that cannot be routed
  * gets a RouteError saying what is wrong.
@@ -198,7 +249,7 @@ export function routeBlob(
   options: Pick<LandingRouting, 'allowedDatabases'> = {},
 ): RouteTarget {
   const { path } = input;
-  const rule = rules.find((r) => picomatch.isMatch(path, r.match, { dot: true }));
+  const rule = rules.find((r) => ruleGlob(r).matches(path));
   const convention = fromConvention(path);
   let metadata: LandingMetadata = {};
   let database = rule?.database ?? convention.database;
@@ -248,12 +299,7 @@ function resolve(
       'InvalidName',
     );
   }
-  if (allowedDatabases && !allowedDatabases.some((d) => d.toLowerCase() === database.toLowerCase())) {
-    throw new IngestValidationError(
-      `'${path}' is routed to database '${database}', which this app may not write to (LANDING_ALLOWED_DATABASES: ${allowedDatabases.join(', ')}).`,
-      'DatabaseNotAllowed',
-    );
-  }
+  checkDatabaseAllowed(database, allowedDatabases, `'${path}' is routed to`);
   const formatText = metadata.format?.value ?? rule?.format ?? convention.format;
   if (!formatText) {
     throw new IngestValidationError(

@@ -2,6 +2,7 @@ import type { KustoRestClient } from '../../kusto/kustoRestClient';
 import { rowsAsObjects } from '../../kusto/v1Response';
 import type { Logger } from '../../log';
 import { quoteName } from '../../names';
+import { redactOptional } from '../../log';
 
 /** The batching window of a table with no policy of its own or of its database (the service's default). */
 export const DEFAULT_BATCHING_WINDOW_MS = 5 * 60_000;
@@ -151,7 +152,7 @@ export class FailureLog {
         failedOn,
         errorCode: text(row.ErrorCode),
         failureKind: text(row.FailureKind),
-        details: text(row.Details),
+        details: redactOptional(text(row.Details)),
         operationId: text(row.OperationId),
       });
       byPath.set(key, list);

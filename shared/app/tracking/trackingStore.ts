@@ -519,32 +519,28 @@ export class TableTrackingStore implements TrackingPersistence {
         ? [indexPartition(query.database, query.table)]
         : await this.tablePartitions(query.database);
     const conditions: string[] = [];
-    if (query.continuationToken) conditions.push(odata`RowKey gt ${query.continuationToken}`);
     if (query.until) conditions.push(odata`RowKey gt ${`${invertedTime(query.until)}.`}`);
     if (query.since) conditions.push(odata`RowKey lt ${`${invertedTime(query.since)}.`}`);
     if (query.category) conditions.push(odata`Category eq ${query.category}`);
-    const pages = await Promise.all(
-      partitions.map(async (partition) => {
+    const page = await pageAcrossPartitions(
+      partitions,
+      query.continuationToken,
+      query.pageSize,
+      async (partition, afterRowKey, limit) => {
         const rows: Record<string, unknown>[] = [];
-        const filter = [odata`PartitionKey eq ${partition}`, ...conditions].join(' and ');
-        for await (const row of this.options.index.listEntities({
-          queryOptions: { filter },
-        })) {
+        const filter = [
+          odata`PartitionKey eq ${partition}`,
+          ...(afterRowKey === undefined ? [] : [odata`RowKey gt ${afterRowKey}`]),
+          ...conditions,
+        ].join(' and ');
+        for await (const row of this.options.index.listEntities({ queryOptions: { filter } })) {
           rows.push(row);
-          if (rows.length >= query.pageSize) break;
+          if (rows.length >= limit) break;
         }
         return rows;
-      }),
+      },
     );
-    const merged = pages
-      .flat()
-      .sort((a, b) => String(a.rowKey).localeCompare(String(b.rowKey)))
-      .slice(0, query.pageSize);
-    const full = merged.length === query.pageSize;
-    return {
-      items: merged.map(toSummary),
-      continuationToken: full ? String(merged[merged.length - 1]?.rowKey) : undefined,
-    };
+    return { items: page.rows.map(toSummary), continuationToken: page.continuationToken };
   }
 
   private async tablePartitions(database: string | undefined): Promise<string[]> {
@@ -561,6 +557,64 @@ export class TableTrackingStore implements TrackingPersistence {
   private expiry(from: Date): Date {
     return new Date(from.getTime() + (this.options.retentionDays ?? 30) * 86_400_000);
   }
+}
+
+/** The most index partitions (tables) one listing page reads: the rest are read by the pages after it. */
+export const MAX_PARTITIONS_PER_PAGE = 50;
+
+/** Where a listing page ended: after which partition its group of partitions starts, and after which row. */
+interface ListCursor {
+  readonly after?: string | undefined;
+  readonly rowKey?: string | undefined;
+}
+
+const ROW_KEY = /^\d{13}-[0-9a-f-]{36}$/i;
+
+function encodeCursor(cursor: ListCursor): string {
+  const after = cursor.after === undefined ? '' : Buffer.from(cursor.after).toString('base64url');
+  return `${cursor.rowKey ?? ''}.${after}`;
+}
+
+/** A continuation token this store gave, or undefined for any other text. */
+export function decodeListToken(token: string): ListCursor | undefined {
+  const m = /^([^.]*)\.([A-Za-z0-9_-]{0,400})$/.exec(token);
+  if (!m || (m[1] !== '' && !ROW_KEY.test(m[1] ?? ''))) return undefined;
+  return {
+    ...(m[1] !== '' && { rowKey: m[1] }),
+    ...(m[2] !== '' && { after: Buffer.from(m[2] ?? '', 'base64url').toString() }),
+  };
+}
+
+/**
+ * One page of a listing over index partitions, newest first: at most MAX_PARTITIONS_PER_PAGE partitions are
+ * read for a page (in name order, so thousands of tables never make one page thousands of queries), their
+ * rows merged by row key. The token continues in the same group while it has rows, then in the next group:
+ * newest first holds within each group of tables.
+ */
+export async function pageAcrossPartitions<Row extends { readonly rowKey?: unknown }>(
+  partitions: readonly string[],
+  token: string | undefined,
+  pageSize: number,
+  read: (partition: string, afterRowKey: string | undefined, limit: number) => Promise<Row[]>,
+): Promise<{ readonly rows: Row[]; readonly continuationToken: string | undefined }> {
+  const cursor = token === undefined ? {} : (decodeListToken(token) ?? {});
+  const sorted = [...new Set(partitions)].sort();
+  const after = cursor.after;
+  const remaining = after === undefined ? sorted : sorted.filter((p) => p > after);
+  const group = remaining.slice(0, MAX_PARTITIONS_PER_PAGE);
+  const pages = await Promise.all(group.map((p) => read(p, cursor.rowKey, pageSize)));
+  const rows = pages
+    .flat()
+    .sort((a, b) => String(a.rowKey).localeCompare(String(b.rowKey)))
+    .slice(0, pageSize);
+  if (rows.length === pageSize)
+    return {
+      rows,
+      continuationToken: encodeCursor({ after, rowKey: String(rows[rows.length - 1]?.rowKey) }),
+    };
+  const last = group[group.length - 1];
+  const more = last !== undefined && remaining.length > group.length;
+  return { rows, continuationToken: more ? encodeCursor({ after: last }) : undefined };
 }
 
 function toSummary(e: Record<string, unknown>): SourceSummary {

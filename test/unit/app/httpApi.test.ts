@@ -126,10 +126,17 @@ describe('expectGzip', () => {
     for await (const c of expectGzip(body)) n += c.length;
     return n;
   }
+  const rest = (n: number) => Array.from({ length: n }, (_, i) => i);
   it('checks the two magic bytes across chunk boundaries', async () => {
-    await expect(drain([[0x1f], [0x41, 0x42]])).rejects.toThrow(/not gzip/);
-    await expect(drain([[], [0x1f], [0x8b, 1, 2]])).resolves.toBe(4);
-    await expect(drain([[0x1f, 0x8b]])).resolves.toBe(2);
+    await expect(drain([[0x1f], [0x41, 0x42, ...rest(20)]])).rejects.toThrow(/not gzip/);
+    await expect(drain([[], [0x1f], [0x8b, ...rest(18)]])).resolves.toBe(20);
+    await expect(drain([[0x1f, 0x8b, ...rest(30)]])).resolves.toBe(32);
+  });
+  it('refuses a body that ends before a gzip stream could (its first byte alone passed before)', async () => {
+    await expect(drain([[0x1f]])).rejects.toThrow(/not gzip/);
+    await expect(drain([[0x1f, 0x8b]])).rejects.toThrow(/not gzip/);
+    await expect(drain([[0x1f, 0x8b, ...rest(17)]])).rejects.toThrow(/not gzip/);
+    await expect(drain([])).rejects.toThrow(/not gzip/);
   });
 });
 
