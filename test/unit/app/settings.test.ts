@@ -34,7 +34,8 @@ describe('loadConfig', () => {
       landingDoneContainer: 'landing-done',
       landingDeadLetterContainer: 'landing-deadletter',
       routesFile: undefined,
-      landingAllowedDatabases: undefined,
+      allowedDatabases: undefined,
+      backfillSources: undefined,
       landingInclude: undefined,
       landingExclude: undefined,
       statusMode: 'table',
@@ -68,6 +69,47 @@ describe('loadConfig', () => {
     });
     expect(both.landingBlobAuth).toBe('kusto-identity');
     expect(both.warnings).toEqual([expect.stringMatching(/ignored.*remove it/)]);
+  });
+
+  it('reads LANDING_ALLOWED_DATABASES as ALLOWED_DATABASES, with a warning to rename it', () => {
+    const old = loadConfig({ ...local, LANDING_ALLOWED_DATABASES: 'a, b' });
+    expect(old.allowedDatabases).toEqual(['a', 'b']);
+    expect(old.warnings).toEqual([
+      expect.stringMatching(/replaced by ALLOWED_DATABASES.*every path.*rename/),
+    ]);
+    const both = loadConfig({ ...local, LANDING_ALLOWED_DATABASES: 'a', ALLOWED_DATABASES: 'c' });
+    expect(both.allowedDatabases).toEqual(['c']);
+    expect(both.warnings).toEqual([expect.stringMatching(/ignored.*remove it/)]);
+  });
+
+  it('reads BACKFILL_SOURCES, and names the entry that is not one', () => {
+    expect(loadConfig({ ...local, BACKFILL_SOURCES: 'data1/exports, data2/*' }).backfillSources).toEqual([
+      { account: 'data1', container: 'exports' },
+      { account: 'data2', container: '*' },
+    ]);
+    expect(problemsOf({ ...local, BACKFILL_SOURCES: 'data1/exports,Other/x' })).toEqual([
+      expect.stringMatching(/^BACKFILL_SOURCES is not valid: .*account\/container/),
+    ]);
+  });
+
+  it('checks the landing globs at start-up: bounded, or a problem naming the setting and the limit', () => {
+    expect(problemsOf({ ...local, LANDING_INCLUDE: `ok/**,${'*a'.repeat(17)}` })).toEqual([
+      expect.stringMatching(/^LANDING_INCLUDE is not valid: .*at most 16/),
+    ]);
+    expect(problemsOf({ ...local, LANDING_EXCLUDE: 'x'.repeat(300) })).toEqual([
+      expect.stringMatching(/^LANDING_EXCLUDE is not valid: .*at most 256/),
+    ]);
+  });
+
+  it.each([
+    ['plain http to another host', 'http://hooks.example/x', 1],
+    ['not a URL', 'hooks', 1],
+    ['https', 'https://hooks.example/x?code=SECRET', 0],
+    ['http to the machine itself (local development)', 'http://127.0.0.1:9999/hook', 0],
+  ])('takes a webhook URL that is %s only if it is https or loopback', (_name, url, problems) => {
+    const found = problemsOf({ ...local, SUCCESS_WEBHOOK_URL: url, FAILURE_WEBHOOK_URL: url });
+    expect(found).toHaveLength(problems * 2);
+    for (const p of found) expect(p).not.toContain('SECRET');
   });
 
   it('checks the landing success and identity settings', () => {

@@ -39,6 +39,16 @@ describe('status queue messages', () => {
     });
   });
 
+  it("redacts a SAS the service's details quote, before anything stores or serves them", () => {
+    const leaky = {
+      ...failure,
+      Details: 'Download_Forbidden: https://acct.blob.core.windows.net/c/b.csv?sv=2024&sig=SECRETSIG&se=x',
+    };
+    const report = parseStatusMessage(b64(leaky), 'failure');
+    expect(report).toMatchObject({ details: expect.stringContaining('sig=REDACTED') as unknown });
+    expect(JSON.stringify(report)).not.toContain('SECRETSIG');
+  });
+
   it('reads a success report', () => {
     const success = {
       OperationId: failure.OperationId,

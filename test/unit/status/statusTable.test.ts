@@ -45,4 +45,12 @@ describe('status rows', () => {
       status: 'Pending',
     });
   });
+
+  it("redacts a SAS the service's details quote", () => {
+    const status = statusFromEntity('id', {
+      Status: 'Failed',
+      Details: 'cannot read https://a.blob.core.windows.net/c/b?sig=SECRETSIG',
+    });
+    expect(status.details).toBe('cannot read https://a.blob.core.windows.net/c/b?sig=REDACTED');
+  });
 });
