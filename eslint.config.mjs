@@ -25,6 +25,7 @@ export default tseslint.config(
       '.local/**',
       '*.config.*',
       'jest.config.js',
+      'shared/app/http/*.generated.ts',
     ],
   },
   eslint.configs.recommended,

@@ -1,7 +1,7 @@
 /** @type {import('jest').Config} */
 
 // Node 20 can require() ESM, jest's module system cannot: these ESM-only packages are compiled to CommonJS.
-const esmPackages = ['hyparquet', 'hyparquet-writer', 'azure-kusto-data', 'azure-kusto-ingest'];
+const esmPackages = ['hyparquet', 'hyparquet-writer', 'azure-kusto-data', 'azure-kusto-ingest', 'jose'];
 
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],

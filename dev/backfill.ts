@@ -1,6 +1,7 @@
 /**
  * `npm run backfill -- [options]`: starts a backfill job on the app (the local host, or a deployed app with
- * `--url` and `--key`), and with `--wait` follows it to the end: a live progress bar on a terminal, a plain
+ * `--url` and the host's master key `--key`, or an operator's Entra token `--token` when the app runs with
+ * OPERATOR_AUTH=entra), and with `--wait` follows it to the end: a live progress bar on a terminal, a plain
  * line every few seconds otherwise, then a CSV of the blobs that failed; exits non-zero if any did.
  * `--dry-run` prints what would be ingested (path → database.table, format, creation time) and a total.
  */
@@ -8,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
-export const USAGE = `Usage: npm run backfill -- [--url http://127.0.0.1:7071] [--key <function key>]
+export const USAGE = `Usage: npm run backfill -- [--url http://127.0.0.1:7071] [--key <master key> | --token <Entra token>]
   [--container c] [--account-url https://<account>.blob.core.windows.net]
   [--prefix p/] [--include glob]... [--exclude glob]... [--database D --table T [--format csv] [--mapping m]]
   [--creation-time-pattern "yyyy'/'MM'/'dd"] [--tags a,b] [--modified-since ISO] [--modified-until ISO]
@@ -17,6 +18,8 @@ export const USAGE = `Usage: npm run backfill -- [--url http://127.0.0.1:7071] [
 export interface CliOptions {
   readonly url: string;
   readonly key: string | undefined;
+  /** An operator's Entra access token (OPERATOR_AUTH=entra), sent as `Authorization: Bearer`. */
+  readonly token: string | undefined;
   readonly wait: boolean;
   readonly failuresCsv: string | undefined;
   /** The job, as POST /api/backfill takes it. */
@@ -31,6 +34,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     options: {
       url: { type: 'string' },
       key: { type: 'string' },
+      token: { type: 'string' },
       container: { type: 'string' },
       'account-url': { type: 'string' },
       prefix: { type: 'string' },
@@ -82,6 +86,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   return {
     url: (values.url ?? env.KIF_APP_URL ?? 'http://127.0.0.1:7071').replace(/\/+$/, ''),
     key: values.key ?? env.KIF_FUNCTION_KEY,
+    token: values.token ?? env.KIF_OPERATOR_TOKEN,
     wait: values.wait ?? values['dry-run'] ?? false,
     failuresCsv: values['failures-csv'],
     job,
@@ -158,9 +163,11 @@ async function call(cli: CliOptions, method: string, path: string, body?: unknow
     headers: {
       accept: 'application/json',
       ...(cli.key && { 'x-functions-key': cli.key }),
-      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...(cli.token && { authorization: `Bearer ${cli.token}` }),
+      // Operator actions are JSON, even with no body (the app refuses anything else).
+      ...(method !== 'GET' && { 'content-type': 'application/json' }),
     },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: method === 'GET' ? undefined : JSON.stringify(body ?? {}),
   });
   const text = await response.text();
   const json: unknown = text ? JSON.parse(text) : {};

@@ -6,8 +6,9 @@ import {
   type InvocationContext,
 } from '@azure/functions';
 import { getAppContext } from '../shared/app/context';
-import { operatorAuthLevel, operatorGate } from '../shared/app/http/operatorAuth';
 import { handleRetrySource } from '../shared/app/http/operatorHandlers';
+import { handleOperatorRequest, operatorAuthLevel } from '../shared/app/http/operatorAuth';
+import { OPERATOR_ENDPOINTS } from '../shared/app/http/operatorEndpoints';
 
 /** `POST /api/ingest/status/{sourceId}/retry`: queues a failed source again once its cause is fixed. */
 export const options: Omit<HttpTriggerOptions, 'handler'> = {
@@ -16,8 +17,10 @@ export const options: Omit<HttpTriggerOptions, 'handler'> = {
   route: 'ingest/status/{sourceId}/retry',
 };
 
-export async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return operatorGate(request, 'api') ?? handleRetrySource(request, getAppContext(), context);
+export function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return handleOperatorRequest(request, getAppContext, context, OPERATOR_ENDPOINTS.ingestRetry, (req) =>
+    handleRetrySource(req, getAppContext(), context),
+  );
 }
 
 app.http('ingestRetry', { ...options, handler });

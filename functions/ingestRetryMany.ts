@@ -6,8 +6,9 @@ import {
   type InvocationContext,
 } from '@azure/functions';
 import { getAppContext } from '../shared/app/context';
-import { operatorAuthLevel, operatorGate } from '../shared/app/http/operatorAuth';
 import { handleRetryMany } from '../shared/app/http/operatorHandlers';
+import { handleOperatorRequest, operatorAuthLevel } from '../shared/app/http/operatorAuth';
+import { OPERATOR_ENDPOINTS } from '../shared/app/http/operatorEndpoints';
 
 /** `POST /api/ingest/retry`: retries every failed source of a database, table and error code. */
 export const options: Omit<HttpTriggerOptions, 'handler'> = {
@@ -16,8 +17,10 @@ export const options: Omit<HttpTriggerOptions, 'handler'> = {
   route: 'ingest/retry',
 };
 
-export async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return operatorGate(request, 'api') ?? handleRetryMany(request, getAppContext(), context);
+export function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return handleOperatorRequest(request, getAppContext, context, OPERATOR_ENDPOINTS.ingestRetryMany, (req) =>
+    handleRetryMany(req, getAppContext(), context),
+  );
 }
 
 app.http('ingestRetryMany', { ...options, handler });

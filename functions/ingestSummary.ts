@@ -6,8 +6,9 @@ import {
   type InvocationContext,
 } from '@azure/functions';
 import { getAppContext } from '../shared/app/context';
-import { operatorAuthLevel, operatorGate } from '../shared/app/http/operatorAuth';
 import { handleSummary } from '../shared/app/http/operatorHandlers';
+import { handleOperatorRequest, operatorAuthLevel } from '../shared/app/http/operatorAuth';
+import { OPERATOR_ENDPOINTS } from '../shared/app/http/operatorEndpoints';
 
 /** `GET /api/ingest/summary?since=`: counts for the operator console. */
 export const options: Omit<HttpTriggerOptions, 'handler'> = {
@@ -16,8 +17,10 @@ export const options: Omit<HttpTriggerOptions, 'handler'> = {
   route: 'ingest/summary',
 };
 
-export async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return operatorGate(request, 'api') ?? handleSummary(request, getAppContext(), context);
+export function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return handleOperatorRequest(request, getAppContext, context, OPERATOR_ENDPOINTS.ingestSummary, (req) =>
+    handleSummary(req, getAppContext(), context),
+  );
 }
 
 app.http('ingestSummary', { ...options, handler });

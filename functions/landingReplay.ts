@@ -6,8 +6,9 @@ import {
   type InvocationContext,
 } from '@azure/functions';
 import { getAppContext } from '../shared/app/context';
-import { operatorAuthLevel, operatorGate } from '../shared/app/http/operatorAuth';
 import { handleReplayLanding } from '../shared/app/http/operatorHandlers';
+import { handleOperatorRequest, operatorAuthLevel } from '../shared/app/http/operatorAuth';
+import { OPERATOR_ENDPOINTS } from '../shared/app/http/operatorEndpoints';
 
 /** `POST /api/landing/replay`: the poison queue and Event Grid dead letters back to the landing queue. */
 export const options: Omit<HttpTriggerOptions, 'handler'> = {
@@ -16,8 +17,10 @@ export const options: Omit<HttpTriggerOptions, 'handler'> = {
   route: 'landing/replay',
 };
 
-export async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return operatorGate(request, 'api') ?? handleReplayLanding(request, getAppContext(), context);
+export function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return handleOperatorRequest(request, getAppContext, context, OPERATOR_ENDPOINTS.landingReplay, (req) =>
+    handleReplayLanding(req, getAppContext(), context),
+  );
 }
 
 app.http('landingReplay', { ...options, handler });

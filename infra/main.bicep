@@ -105,8 +105,8 @@ param successWebhookUrl string = ''
 @description('Where each failure report is POSTed (optional).')
 param failureWebhookUrl string = ''
 
-@description('Client id of an Entra app registration (ID tokens on, redirect URI https://<app>/.auth/login/aad/callback): the operator console and API then sign users in instead of taking a function key. Empty keeps function keys.')
-param consoleEntraClientId string = ''
+@description('Client id of the operators\' Entra app registration (app roles Ingest.Operator and Ingest.Reader; docs/operations.md gives the az steps): the app then checks operators\' access tokens itself (OPERATOR_AUTH entra) and the console signs them in. Empty keeps the host\'s master key.')
+param operatorClientId string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -232,7 +232,7 @@ module functionApp 'modules/functionApp.bicep' = {
     landingOnSuccess: landingOnSuccess
     successWebhookUrl: successWebhookUrl
     failureWebhookUrl: failureWebhookUrl
-    consoleEntraClientId: consoleEntraClientId
+    operatorClientId: operatorClientId
   }
   dependsOn: [rbac]
 }

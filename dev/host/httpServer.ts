@@ -10,8 +10,18 @@ export interface HttpFunction {
   readonly handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 }
 
+/** The host's keys, when it enforces auth levels as Azure does (LocalHostOptions.keys). */
+export interface HostKeys {
+  /** The master key: every level, the admin API. */
+  readonly master: string;
+  /** A function key: level `function` only. */
+  readonly function: string;
+}
+
 export interface HttpServerOptions {
   readonly functions: readonly HttpFunction[];
+  /** Enforce each function's auth level with these keys (`code=` or `x-functions-key`); none: open. */
+  readonly keys?: HostKeys | undefined;
   /** `POST /admin/functions/{name}`: runs a function that is not HTTP-triggered now. */
   readonly runFunction: (name: string, input: unknown) => Promise<void>;
   readonly port: number;
@@ -95,10 +105,24 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const { log } = options;
   const routes = options.functions.map((f) => ({ ...f, pattern: routePattern(f.options.route ?? f.name) }));
 
+  /** Whether the request's key opens a function of this level (Azure: 401, no body, otherwise). */
+  function keyOpens(req: IncomingMessage, url: URL, level: string): boolean {
+    const keys = options.keys;
+    if (!keys || level === 'anonymous') return true;
+    const header = req.headers['x-functions-key'];
+    const key = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('code');
+    if (key === null) return false;
+    return key === keys.master || (level === 'function' && key === keys.function);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
     const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
     if (admin && req.method === 'POST') {
+      if (!keyOpens(req, url, 'admin')) {
+        send(res, 401, undefined);
+        return;
+      }
       const name = decode(admin[1] ?? '', 'function name');
       await options.runFunction(name, await readJsonInput(req));
       send(res, 202, { function: name, status: 'completed' });
@@ -109,13 +133,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       throw new HostError(
         404,
         'RouteNotFound',
-        `No function answers ${url.pathname}: see the README for the routes.`,
+        `No function answers ${url.pathname}: the README lists the routes.`,
       );
     const route = matches.find((r) =>
       (r.options.methods ?? ['GET', 'POST']).includes((req.method ?? 'GET') as never),
     );
     if (!route)
       throw new HostError(405, 'MethodNotAllowed', `${req.method ?? ''} is not allowed on ${url.pathname}.`);
+    if (!keyOpens(req, url, route.options.authLevel ?? 'function')) {
+      send(res, 401, undefined);
+      return;
+    }
     const params = Object.fromEntries(
       Object.entries(route.pattern.exec(url.pathname)?.groups ?? {}).map(([k, v]) => [k, decode(v, k)]),
     );

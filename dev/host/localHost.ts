@@ -4,51 +4,17 @@
  * parts: the HTTP routes and admin API (`httpServer.ts`), the queue trigger (`queueTrigger.ts`), the timer
  * (`timerTrigger.ts`).
  */
+import { randomBytes } from 'node:crypto';
 import type { Timer } from '@azure/functions';
-import * as backfillBlobs from '../../functions/backfillBlobs';
-import * as backfillCancel from '../../functions/backfillCancel';
-import * as backfillFailures from '../../functions/backfillFailures';
-import * as backfillItem from '../../functions/backfillItem';
-import * as backfillPage from '../../functions/backfillPage';
-import * as backfillStart from '../../functions/backfillStart';
-import * as backfillStatus from '../../functions/backfillStatus';
-import * as consolePage from '../../functions/console';
-import * as health from '../../functions/health';
-import * as ingestBlobs from '../../functions/ingestBlobs';
-import * as ingestHttp from '../../functions/ingestHttp';
-import * as ingestLanding from '../../functions/ingestLanding';
-import * as ingestList from '../../functions/ingestList';
-import * as ingestRetry from '../../functions/ingestRetry';
-import * as ingestRetryMany from '../../functions/ingestRetryMany';
-import * as ingestStatus from '../../functions/ingestStatus';
-import * as ingestSummary from '../../functions/ingestSummary';
-import * as landingReplay from '../../functions/landingReplay';
-import * as sweepStatus from '../../functions/sweepStatus';
+import { loadFunctionModules, type FunctionModule } from './functionModules';
 import { queueTriggerSettings, type QueueTriggerSettings } from './hostJson';
-import { HostError, startHttpServer, type HttpFunction } from './httpServer';
+import { HostError, startHttpServer, type HostKeys } from './httpServer';
 import { invocationContext } from './invocation';
 import { startQueueTrigger } from './queueTrigger';
 import { startTimerTrigger } from './timerTrigger';
 
 export { routePattern } from './httpServer';
-
-const HTTP_FUNCTIONS: readonly HttpFunction[] = [
-  { name: 'ingestBlobs', options: ingestBlobs.options, handler: ingestBlobs.handler },
-  { name: 'ingestHttp', options: ingestHttp.options, handler: ingestHttp.handler },
-  { name: 'ingestStatus', options: ingestStatus.options, handler: ingestStatus.handler },
-  { name: 'ingestList', options: ingestList.options, handler: ingestList.handler },
-  { name: 'ingestRetry', options: ingestRetry.options, handler: ingestRetry.handler },
-  { name: 'ingestRetryMany', options: ingestRetryMany.options, handler: ingestRetryMany.handler },
-  { name: 'landingReplay', options: landingReplay.options, handler: landingReplay.handler },
-  { name: 'ingestSummary', options: ingestSummary.options, handler: ingestSummary.handler },
-  { name: 'console', options: consolePage.options, handler: consolePage.handler },
-  { name: 'backfillStart', options: backfillStart.options, handler: backfillStart.handler },
-  { name: 'backfillBlobs', options: backfillBlobs.options, handler: backfillBlobs.handler },
-  { name: 'backfillStatus', options: backfillStatus.options, handler: backfillStatus.handler },
-  { name: 'backfillCancel', options: backfillCancel.options, handler: backfillCancel.handler },
-  { name: 'backfillFailures', options: backfillFailures.options, handler: backfillFailures.handler },
-  { name: 'health', options: health.options, handler: health.handler },
-];
+export type { HostKeys } from './httpServer';
 
 export interface LocalHostOptions {
   /** @default 7071 (HOST_PORT); 0 picks a free port */
@@ -60,6 +26,13 @@ export interface LocalHostOptions {
   };
   /** Run the timer trigger on its schedule. @default true */
   readonly timer?: boolean;
+  /**
+   * Enforce the functions' auth levels as Azure does: `function` takes a function key or the master key,
+   * `admin` the master key only, `anonymous` none (401 otherwise). `true` makes keys (printed at start),
+   * or takes HOST_MASTER_KEY and HOST_FUNCTION_KEY. Core Tools does not enforce them locally, nor does
+   * this host by default. @default HOST_ENFORCE_KEYS=true, else off
+   */
+  readonly keys?: HostKeys | boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -67,6 +40,8 @@ export interface LocalHost {
   readonly url: string;
   /** The functions it runs. */
   readonly functions: readonly string[];
+  /** The keys it enforces, when it does. */
+  readonly keys: HostKeys | undefined;
   /** Runs a function now, as the host's admin API does. */
   runFunction(name: string, input?: unknown): Promise<void>;
   /** Stops taking work; HTTP requests and messages under way finish first. */
@@ -79,79 +54,78 @@ const TIMER: Timer = {
   scheduleStatus: { last: '', next: '', lastUpdated: '' },
 };
 
+/** The keys to enforce, if any: given, or made (or taken from HOST_MASTER_KEY / HOST_FUNCTION_KEY). */
+function hostKeys(option: HostKeys | boolean | undefined): HostKeys | undefined {
+  const enforce = option ?? process.env.HOST_ENFORCE_KEYS?.trim().toLowerCase() === 'true';
+  if (enforce === false) return undefined;
+  if (enforce !== true) return enforce;
+  const made = () => randomBytes(24).toString('base64url');
+  return {
+    master: process.env.HOST_MASTER_KEY?.trim() || made(),
+    function: process.env.HOST_FUNCTION_KEY?.trim() || made(),
+  };
+}
+
 export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
   const log = options.log ?? ((line: string) => console.log(line));
+  const modules = loadFunctionModules();
+  const byKind = <K extends FunctionModule['kind']>(kind: K) =>
+    modules.filter((m): m is Extract<FunctionModule, { kind: K }> => m.kind === kind);
+  const timers = byKind('timer');
+  const queues = byKind('queue');
   const runFunction = async (name: string, input?: unknown): Promise<void> => {
-    if (name === 'sweepStatus') return sweepStatus.handler(TIMER, invocationContext(name, log));
-    if (name === 'ingestLanding') return ingestLanding.handler(input, invocationContext(name, log));
+    const timer = timers.find((t) => t.name === name);
+    if (timer) return timer.handler(TIMER, invocationContext(name, log));
+    const queued = queues.find((q) => q.name === name);
+    if (queued) return queued.handler(input, invocationContext(name, log));
     throw new HostError(
       404,
       'NotFound',
-      `No function named '${name}' runs on a trigger: use sweepStatus or ingestLanding.`,
+      `No function named '${name}' runs on a trigger: use one of ${[...timers, ...queues].map((f) => f.name).join(', ')}.`,
     );
   };
 
-  const connectionSetting = ingestLanding.options.connection;
-  const connectionString = process.env[connectionSetting];
-  if (!connectionString)
-    throw new Error(
-      `${connectionSetting} is not set: the local host needs a connection string for the landing queue.`,
-    );
-  const queue = await startQueueTrigger({
-    ...queueTriggerSettings(),
-    ...options.queue,
-    functionName: 'ingestLanding',
-    connectionString,
-    queueName: ingestLanding.options.queueName,
-    handler: ingestLanding.handler,
-    log,
-  });
-  // The backfill's task queues are on the app's own storage account.
-  const appConnection = process.env[backfillPage.options.connection];
-  if (!appConnection)
-    throw new Error(
-      `${backfillPage.options.connection} is not set: the local host needs a connection string for the backfill queues.`,
-    );
-  const backfillQueues = await Promise.all(
-    [
-      { name: 'backfillPage', fn: backfillPage },
-      { name: 'backfillItem', fn: backfillItem },
-    ].map(({ name, fn }) =>
-      startQueueTrigger({
+  const queueTriggers = await Promise.all(
+    queues.map((fn) => {
+      const setting = fn.options.connection;
+      const connectionString = process.env[setting];
+      if (!connectionString)
+        throw new Error(
+          `${setting} is not set: the local host needs a connection string for ${fn.name}'s queue.`,
+        );
+      return startQueueTrigger({
         ...queueTriggerSettings(),
         ...options.queue,
-        functionName: name,
-        connectionString: appConnection,
+        functionName: fn.name,
+        connectionString,
         queueName: fn.options.queueName,
         handler: fn.handler,
         log,
-      }),
-    ),
+      });
+    }),
   );
-  const timer =
+  const timerTriggers =
     (options.timer ?? true)
-      ? startTimerTrigger(sweepStatus.options.schedule, () => runFunction('sweepStatus'), log)
-      : undefined;
+      ? timers.map((t) => startTimerTrigger(t.options.schedule, () => runFunction(t.name), log))
+      : [];
+  const keys = hostKeys(options.keys);
   const http = await startHttpServer({
-    functions: HTTP_FUNCTIONS,
+    functions: byKind('http'),
     runFunction,
+    keys,
     port: options.port ?? Number(process.env.HOST_PORT ?? 7071),
     log,
   });
+  if (keys) log(`[host] auth levels enforced: master key ${keys.master}, function key ${keys.function}`);
 
   return {
     url: http.url,
-    functions: [
-      ...HTTP_FUNCTIONS.map((f) => f.name),
-      'ingestLanding',
-      'sweepStatus',
-      'backfillPage',
-      'backfillItem',
-    ].sort(),
+    functions: modules.map((m) => m.name).sort(),
+    keys,
     runFunction,
     stop: async () => {
       await http.stop();
-      await Promise.all([queue.stop(), ...backfillQueues.map((q) => q.stop()), timer?.stop()]);
+      await Promise.all([...queueTriggers.map((q) => q.stop()), ...timerTriggers.map((t) => t.stop())]);
     },
   };
 }

@@ -29,8 +29,8 @@ param successWebhookUrl string
 @secure()
 @description('Where each failure report is POSTed (optional).')
 param failureWebhookUrl string
-@description('Client id of an Entra app registration: the console and operator API then sign users in with it instead of taking a function key; empty keeps keys.')
-param consoleEntraClientId string = ''
+@description('Client id of the operators\' Entra app registration: the app checks their tokens itself (OPERATOR_AUTH entra); empty keeps the host\'s master key.')
+param operatorClientId string = ''
 
 resource appStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: appStorageName
@@ -91,7 +91,10 @@ var appSettings = {
   ALLOWED_BLOB_HOSTS: ''
   LEASE_SECONDS: '600'
   HTTP_INGEST_FLAVOR: httpIngestFlavor
-  OPERATOR_AUTH: empty(consoleEntraClientId) ? 'key' : 'entra'
+  OPERATOR_AUTH: empty(operatorClientId) ? 'key' : 'entra'
+  OPERATOR_TENANT_ID: tenant().tenantId
+  OPERATOR_CLIENT_ID: operatorClientId
+  OPERATOR_AUTHORITY: environment().authentication.loginEndpoint
   BACKFILL_PAGES_QUEUE: 'backfill-pages'
   BACKFILL_ITEMS_QUEUE: 'backfill-items'
   // Telemetry, with Entra ID auth
@@ -131,29 +134,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-// With an Entra app registration, App Service authentication signs operators in for the console and the
-// operator API (OPERATOR_AUTH entra: those functions check the signed-in principal). Anonymous requests
-// still reach the app, so the ingestion API keeps its function keys and /api/health stays open.
-resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(consoleEntraClientId)) {
-  parent: site
-  name: 'authsettingsV2'
-  properties: {
-    platform: { enabled: true }
-    globalValidation: { requireAuthentication: false, unauthenticatedClientAction: 'AllowAnonymous' }
-    httpSettings: { requireHttps: true }
-    identityProviders: {
-      azureActiveDirectory: {
-        enabled: true
-        registration: {
-          clientId: consoleEntraClientId
-          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
-        }
-        validation: { allowedAudiences: [consoleEntraClientId, 'api://${consoleEntraClientId}'] }
-      }
-    }
-    login: { tokenStore: { enabled: true } }
-  }
-}
+// No built-in authentication (App Service's sign-in, with its token store): the app checks operators'
+// tokens itself, on every plan (shared/app/http/operatorToken.ts), and trusts no principal header.
 
 // Deployments go through azd with the deploying principal's Entra identity: no FTP, no basic-auth publishing.
 resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {

@@ -15,6 +15,9 @@ import { TableRest } from '../upload/tableRest';
 import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
 import { BackfillStore } from './backfill/backfillStore';
+import type { OperatorAuthorizer, OperatorServices } from './http/operatorAuth';
+import { OperatorTokenVerifier } from './http/operatorToken';
+import { AuditLog } from './operator/auditLog';
 import { Counters } from './counters';
 import { BackfillSourcePolicy } from './backfill/backfillSources';
 import { SourceAccounts } from './backfill/sourceAccounts';
@@ -37,6 +40,7 @@ export const TABLES = {
   failures: 'IngestionFailures',
   index: 'IngestionIndex',
   backfill: 'IngestionBackfill',
+  audit: 'IngestionAudit',
 } as const;
 
 /** The landing account's containers and queues. */
@@ -70,7 +74,7 @@ export interface BackfillResources {
 }
 
 /** Everything the triggers share: built once per process from the settings, and reused. */
-export interface AppContext {
+export interface AppContext extends OperatorServices {
   readonly config: AppConfig;
   readonly ingest: QueuedIngestClient;
   /** Streams small HTTP pushes when HTTP_INGEST_FLAVOR is managed-streaming; undefined otherwise. */
@@ -105,6 +109,8 @@ export interface AppContextOptions {
     readonly failures: string;
     readonly index: string;
     readonly backfill: string;
+    /** @default TABLES.audit, or `Audit` + the tracking table's name when the others are given */
+    readonly audit?: string;
   };
   /** Extra options for the ingest client (tests: storage fault policies). @default none */
   readonly ingestOptions?: Omit<QueuedIngestClientOptions, 'ingestUri' | 'credential'>;
@@ -279,6 +285,11 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
   });
   const routesFile = config.routesFile ? loadRoutesFile(config.routesFile) : undefined;
   const backfillStore = new BackfillStore(tableClient(config.appStorage, tables.backfill, policies));
+  const auditTable = tables.audit ?? (options.tables ? `Audit${tables.tracking}` : TABLES.audit);
+  const audit = new AuditLog(tableClient(config.appStorage, auditTable, policies), clock);
+  const operators: OperatorAuthorizer = config.operatorEntra
+    ? { mode: 'entra', verifier: new OperatorTokenVerifier(config.operatorEntra, { clock }) }
+    : { mode: 'key' };
   const appQueues = queueService(config.appStorage);
   const landing = landingStorage(config);
   const backfill: BackfillResources = {
@@ -356,6 +367,8 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     landing,
     backfill,
     counters: new Counters(),
+    audit,
+    operators,
     clock,
     logger,
     ready: () => {

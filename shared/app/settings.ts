@@ -72,15 +72,25 @@ export interface AppConfig {
   /** The local storage emulator's blob origin, when the landing account is one (http, no Azure). */
   readonly localBlobOrigin: string | undefined;
   /**
-   * How the console and the operator API are protected: a function key, or Entra sign-in through App
-   * Service authentication (the functions are then anonymous to the host and check the signed-in user).
+   * How the console and the operator API are protected: the host's master key (auth level `admin`), or
+   * Entra access tokens the app validates itself (the functions are then anonymous to the host).
    */
   readonly operatorAuth: 'key' | 'entra';
+  /** `entra`: the tenant, the app registration and the authority that issue operators' tokens. */
+  readonly operatorEntra: OperatorEntra | undefined;
   /** The backfill's task queues, on the app's storage account. */
   readonly backfillPagesQueue: string;
   readonly backfillItemsQueue: string;
   /** What the settings do that their owner should change (a deprecated name): logged at start-up. */
   readonly warnings: readonly string[];
+}
+
+/** Who issues the operators' tokens (OPERATOR_AUTH=entra). */
+export interface OperatorEntra {
+  readonly tenantId: string;
+  readonly clientId: string;
+  /** The authority host: `https://login.microsoftonline.com` in the public cloud. */
+  readonly authority: string;
 }
 
 export type StatusMode = 'table' | 'queue' | 'failures-only';
@@ -106,6 +116,7 @@ export const CONFIG_DEFAULTS = {
   HTTP_INGEST_FLAVOR: 'queued',
   LEASE_SECONDS: '600',
   OPERATOR_AUTH: 'key',
+  OPERATOR_AUTHORITY: 'https://login.microsoftonline.com',
   BACKFILL_PAGES_QUEUE: 'backfill-pages',
   BACKFILL_ITEMS_QUEUE: 'backfill-items',
 } as const;
@@ -159,6 +170,9 @@ export const CONFIG_SETTINGS = [
   'ALLOWED_BLOB_HOSTS',
   'LEASE_SECONDS',
   'OPERATOR_AUTH',
+  'OPERATOR_TENANT_ID',
+  'OPERATOR_CLIENT_ID',
+  'OPERATOR_AUTHORITY',
   'BACKFILL_PAGES_QUEUE',
   'BACKFILL_ITEMS_QUEUE',
 ] as const;
@@ -193,6 +207,10 @@ const webhookUrl = z
       (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
     );
   }, 'must be an https URL (http only to 127.0.0.1 or localhost, for local development)');
+const uuidText = z
+  .string()
+  .trim()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
 const optional = (schema: z.ZodType<string>) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 const positiveInt = (name: string) =>
@@ -346,7 +364,25 @@ const settingsSchema = z.object({
     .enum(['key', 'entra'])
     .default(CONFIG_DEFAULTS.OPERATOR_AUTH)
     .describe(
-      'how the console and operator API are protected: `key` (function key) or `entra` (App Service sign-in)',
+      "how the console and operator API are protected: `key` (the host's master key) or `entra` (Entra access tokens with the app roles `Ingest.Operator` / `Ingest.Reader`, checked by the app; [operations](operations.md#who-may-call-what))",
+    ),
+  OPERATOR_TENANT_ID: optional(uuidText).describe(
+    '`OPERATOR_AUTH=entra`: the Entra tenant whose tokens the operator API accepts',
+  ),
+  OPERATOR_CLIENT_ID: optional(uuidText).describe(
+    '`OPERATOR_AUTH=entra`: the app registration (client id) the tokens are for (audience: it, or `api://` it)',
+  ),
+  OPERATOR_AUTHORITY: z
+    .string()
+    .trim()
+    .refine(
+      (v) =>
+        /^https:\/\/[a-z0-9.-]+\/?$/i.test(v) || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/i.test(v),
+      'must be an https origin such as https://login.microsoftonline.com (http only to 127.0.0.1, for tests)',
+    )
+    .default(CONFIG_DEFAULTS.OPERATOR_AUTHORITY)
+    .describe(
+      "`OPERATOR_AUTH=entra`: the Entra authority host (the sovereign clouds' own, e.g. `https://login.chinacloudapi.cn`)",
     ),
   BACKFILL_PAGES_QUEUE: storageName
     .default(CONFIG_DEFAULTS.BACKFILL_PAGES_QUEUE)
@@ -526,6 +562,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
           problems.push(`${name} is not valid: ${(e as Error).message}`);
         }
       }
+  if (parsed.success && parsed.data.OPERATOR_AUTH === 'entra')
+    for (const name of ['OPERATOR_TENANT_ID', 'OPERATOR_CLIENT_ID'] as const)
+      if (parsed.data[name] === undefined)
+        problems.push(
+          `${name} is required with OPERATOR_AUTH=entra: the ${name === 'OPERATOR_TENANT_ID' ? "tenant's id" : "operator app registration's client id"} (docs/operations.md, 'Who may call what')`,
+        );
   if (problems.length > 0 || !parsed.success || !appStorage || !landingStorage)
     throw new ConfigError(problems);
   const s = parsed.data;
@@ -576,6 +618,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     localBlobOrigin: localBlobOrigin(landingStorage),
     leaseSeconds: s.LEASE_SECONDS,
     operatorAuth: s.OPERATOR_AUTH,
+    operatorEntra:
+      s.OPERATOR_AUTH === 'entra' && s.OPERATOR_TENANT_ID && s.OPERATOR_CLIENT_ID
+        ? {
+            tenantId: s.OPERATOR_TENANT_ID.toLowerCase(),
+            clientId: s.OPERATOR_CLIENT_ID.toLowerCase(),
+            authority: s.OPERATOR_AUTHORITY.replace(/\/+$/, ''),
+          }
+        : undefined,
     backfillPagesQueue: s.BACKFILL_PAGES_QUEUE,
     backfillItemsQueue: s.BACKFILL_ITEMS_QUEUE,
     warnings,

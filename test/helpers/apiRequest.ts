@@ -7,6 +7,7 @@ const ROUTES = {
   status: /^\/api\/ingest\/status\/(?<sourceId>[^/]+)$/,
   blobs: /^\/api\/ingest\/(?<database>[^/]+)\/(?<table>[^/]+)\/blobs$/,
   push: /^\/api\/ingest\/(?<database>[^/]+)\/(?<table>[^/]+)$/,
+  backfill: /^\/api\/backfill$/,
 } as const;
 
 /** Which route a path takes, and its parameters (decoded, as the host passes them). */

@@ -6,6 +6,7 @@ import {
   handleIngestPush,
   handleIngestStatus,
 } from '../../shared/app/http/ingestHandlers';
+import { handleStartBackfill } from '../../shared/app/http/backfillHandlers';
 import type { HttpRequestLike, HttpResult } from '../../shared/app/http/httpTypes';
 import type { Logger } from '../../shared/log';
 import { apiRequest, routeOf } from './apiRequest';
@@ -68,10 +69,11 @@ export function explainsItself(body: unknown): boolean {
 }
 
 type Handler = (req: HttpRequestLike, ctx: AppContext, log: Logger) => Promise<HttpResult>;
-const HANDLERS: Record<'status' | 'blobs' | 'push', [string, Handler]> = {
+const HANDLERS: Record<'status' | 'blobs' | 'push' | 'backfill', [string, Handler]> = {
   status: ['GET', handleIngestStatus],
   blobs: ['POST', handleIngestBlobs],
   push: ['POST', handleIngestPush],
+  backfill: ['POST', handleStartBackfill],
 };
 
 /** Sends a case straight to its handler, as the host would after routing. */

@@ -28,11 +28,12 @@ describe('npm run backfill: the command line', () => {
         '20',
         '--wait',
       ],
-      { KIF_APP_URL: 'https://func-x.azurewebsites.net/', KIF_FUNCTION_KEY: 'k' },
+      { KIF_APP_URL: 'https://func-x.azurewebsites.net/', KIF_FUNCTION_KEY: 'k', KIF_OPERATOR_TOKEN: 't' },
     );
     expect(cli).toEqual({
       url: 'https://func-x.azurewebsites.net',
       key: 'k',
+      token: 't',
       wait: true,
       failuresCsv: undefined,
       job: {

@@ -5,6 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { CONSOLE_ASSETS } from '../../shared/app/http/consolePage';
+import { OPERATOR_ROLES } from '../../shared/app/http/operatorToken';
 
 const root = join(__dirname, '..', '..');
 
@@ -87,6 +89,21 @@ describe('the docs', () => {
       'moving-from-adxs-event-grid-data-connection',
     );
     expect(headingAnchor('Deploy to Azure (`azd up`)')).toBe('deploy-to-azure-azd-up');
+  });
+
+  it('give the Entra set-up the app roles the code checks, for users and applications, and the scope the console asks for', () => {
+    const ops = readFileSync(join(root, 'docs', 'operations.md'), 'utf8');
+    const start = ops.indexOf('### Setting up Entra sign-in');
+    const section = ops.slice(start, ops.indexOf('\n## ', start));
+    const roles = [
+      ...section.matchAll(/"value": "([\w.]+)", "allowedMemberTypes": \["User", "Application"\]/g),
+    ].map((m) => m[1]);
+    expect(roles.sort()).toEqual(Object.values(OPERATOR_ROLES).sort());
+    expect(section).toContain('appRoleAssignmentRequired=true');
+    expect(section).toContain('"redirectUris": ["https://$app/api/console"]');
+    const scope = /"value": "(\w+)", "type": "User"/.exec(section)?.[1];
+    expect(scope).toBeDefined();
+    expect(CONSOLE_ASSETS['console.js']?.body).toContain(`'/${scope ?? ''}'`);
   });
 
   it('generated from the code are up to date (npm run docs writes them)', () => {

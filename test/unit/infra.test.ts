@@ -568,20 +568,22 @@ describe('landing after success, and the cluster reading landing blobs itself', 
   });
 });
 
-describe('the operator console behind Entra sign-in', () => {
-  it('turns on App Service authentication only with an app registration, letting anonymous requests through to the keyed API', () => {
-    const [auth] = declared('Microsoft.Web/sites/config');
-    expect(text(property(auth?.body, 'name'))).toBe('authsettingsV2');
+describe('operator sign-in', () => {
+  it('leaves built-in authentication off (no authsettingsV2, no token store): the app checks operators itself', () => {
+    expect(declared('Microsoft.Web/sites/config')).toEqual([]);
+    expect(file('functionApp.bicep').source).not.toMatch(/authsettings|tokenStore/);
+  });
+
+  it("sets OPERATOR_AUTH entra with the tenant, the registration and the cloud's authority when given a registration", () => {
     const source = file('functionApp.bicep').source;
-    expect(source).toMatch(/resource auth '[^']+' = if \(!empty\(consoleEntraClientId\)\)/);
-    expect(text(property(auth?.body, 'properties.globalValidation'))).toContain(
-      "unauthenticatedClientAction: 'AllowAnonymous'",
+    expect(source).toMatch(/OPERATOR_AUTH: empty\(operatorClientId\) \? 'key' : 'entra'/);
+    expect(source).toContain('OPERATOR_TENANT_ID: tenant().tenantId');
+    expect(source).toContain('OPERATOR_CLIENT_ID: operatorClientId');
+    expect(source).toContain('OPERATOR_AUTHORITY: environment().authentication.loginEndpoint');
+    expect(file('main.bicep').source).toMatch(/operatorClientId: operatorClientId/);
+    expect(readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8')).toContain(
+      '"operatorClientId": { "value": "${OPERATOR_CLIENT_ID=}" }',
     );
-    expect(
-      text(property(auth?.body, 'properties.identityProviders.azureActiveDirectory.registration')),
-    ).toContain('clientId: consoleEntraClientId');
-    expect(source).toMatch(/OPERATOR_AUTH: empty\(consoleEntraClientId\) \? 'key' : 'entra'/);
-    expect(file('main.bicep').source).toMatch(/consoleEntraClientId: consoleEntraClientId/);
   });
 });
 
@@ -649,7 +651,10 @@ describe('app settings', () => {
       landingOnSuccess: 'keep',
       successWebhookUrl: '',
       failureWebhookUrl: '',
-      "empty(consoleEntraClientId) ? 'key' : 'entra'": 'key',
+      "empty(operatorClientId) ? 'key' : 'entra'": 'entra',
+      'tenant().tenantId': '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      operatorClientId: '6a5820b9-fdf6-4cc4-81b9-b416b444fd6d',
+      'environment().authentication.loginEndpoint': 'https://login.microsoftonline.com/',
       'insights.properties.ConnectionString': 'InstrumentationKey=x',
     };
     const env = Object.fromEntries(Object.entries(settings()).map(([k, v]) => [k, resolved[v] ?? v]));

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
+import { OPERATOR_FUNCTIONS } from '../../shared/app/http/operatorEndpoints';
 import { FUNCTION_NAMES } from '../helpers/functionNames';
 
 interface Binding {
@@ -95,12 +96,15 @@ describe('the compiled app, as the Functions host loads it', () => {
       authLevel: 'function',
       route: 'ingest/status/{sourceId}',
     });
+    // The operator functions take the host's master key (auth level admin), never the ingestion callers'
+    // function keys: OPERATOR_AUTH=entra makes them anonymous to the host (the app checks tokens then).
     for (const [name, method, route] of [
       ['ingestList', 'GET', 'ingest'],
       ['ingestRetry', 'POST', 'ingest/status/{sourceId}/retry'],
       ['ingestRetryMany', 'POST', 'ingest/retry'],
       ['landingReplay', 'POST', 'landing/replay'],
       ['ingestSummary', 'GET', 'ingest/summary'],
+      ['operatorAudit', 'GET', 'operator/audit'],
       ['console', 'GET', 'console'],
       ['backfillStart', 'POST', 'backfill'],
       ['backfillStatus', 'GET', 'backfill/{jobId}'],
@@ -110,8 +114,14 @@ describe('the compiled app, as the Functions host loads it', () => {
     ] as const)
       expect([name, trigger(name)]).toEqual([
         name,
-        expect.objectContaining({ type: 'httpTrigger', methods: [method], authLevel: 'function', route }),
+        expect.objectContaining({ type: 'httpTrigger', methods: [method], authLevel: 'admin', route }),
       ]);
+    expect(trigger('consoleAssets')).toMatchObject({
+      type: 'httpTrigger',
+      methods: ['GET'],
+      authLevel: 'anonymous',
+      route: 'console/assets/{name}',
+    });
     for (const [name, queueName] of [
       ['backfillPage', 'backfill-pages'],
       ['backfillItem', 'backfill-items'],
@@ -163,6 +173,16 @@ describe('the compiled app, as the Functions host loads it', () => {
     }
   });
 
+  it('registers every operator function, and only those, at the operator level', () => {
+    const operatorLevel = mockRegistered
+      .filter((r) =>
+        Object.values(r.bindings).some((b) => b.type === 'httpTrigger' && b.authLevel === 'admin'),
+      )
+      .map((r) => r.name)
+      .sort();
+    expect(operatorLevel).toEqual([...OPERATOR_FUNCTIONS].sort());
+  });
+
   it('gives every HTTP function an HTTP output', () => {
     for (const name of [
       'ingestHttp',
@@ -179,6 +199,8 @@ describe('the compiled app, as the Functions host loads it', () => {
       'backfillStart',
       'backfillStatus',
       'console',
+      'consoleAssets',
+      'operatorAudit',
       'health',
     ]) {
       const fn = mockRegistered.find((r) => r.name === name);

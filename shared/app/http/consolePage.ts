@@ -1,8 +1,14 @@
+import { OAUTH_CLIENT_JS } from './oauthClient.generated';
+
 /**
- * The operator console: one page of plain HTML and a small script over the operator API (no framework, no
- * build step). It holds no data of its own; every number and row comes from the API with the caller's
- * function key, which the page takes from `?code=` once, keeps in the tab's session storage and sends as
- * the `x-functions-key` header (never in a URL again). Data is only ever written as text, never as HTML.
+ * The operator console: one page of plain HTML, a stylesheet and a small script module over the operator
+ * API (no framework, no build step), all served by the app itself so the page's policy allows its own
+ * scripts only (no inline script or style). It holds no data of its own; every number and row comes from
+ * the API. With keys (OPERATOR_AUTH=key) it sends the host's master key, taken from `?code=` once, kept in
+ * the tab's session storage and sent as the `x-functions-key` header (never in a URL again). With Entra
+ * (OPERATOR_AUTH=entra) it signs the operator in (authorization code with PKCE, oauth4webapi) and sends
+ * the access token; the token lives in the tab's session storage only. Data is only ever written as text,
+ * never as HTML.
  */
 
 const STYLE = `
@@ -36,17 +42,8 @@ const STYLE = `
 `;
 
 const SCRIPT = `
-'use strict';
 const api = (path) => new URL('/api/' + path, location.origin);
-const KEY = 'kusto-ingest-functions.key';
-const fromUrl = new URLSearchParams(location.search).get('code');
-if (fromUrl) {
-  sessionStorage.setItem(KEY, fromUrl);
-  const clean = new URL(location.href);
-  clean.searchParams.delete('code');
-  history.replaceState(null, '', clean);
-}
-const key = sessionStorage.getItem(KEY);
+const config = document.body.dataset;
 const $ = (id) => document.getElementById(id);
 
 function say(text, isError) {
@@ -55,15 +52,86 @@ function say(text, isError) {
   m.className = isError ? 'error' : '';
 }
 
+// Keys: the host's master key, moved out of the address bar into the tab's session storage.
+const KEY = 'kusto-ingest-functions.key';
+const fromUrl = config.auth === 'key' ? new URLSearchParams(location.search).get('code') : null;
+if (fromUrl) {
+  sessionStorage.setItem(KEY, fromUrl);
+  const clean = new URL(location.href);
+  clean.searchParams.delete('code');
+  history.replaceState(null, '', clean);
+}
+
+// Entra: authorization code with PKCE against the tenant, for a token whose audience is this app.
+const TOKEN = 'kusto-ingest-functions.token';
+const PENDING = 'kusto-ingest-functions.signin';
+let oauth;
+let server;
+const entra = {
+  issuer: () => new URL(config.authority + '/' + config.tenant + '/v2.0'),
+  client: () => ({ client_id: config.client }),
+  redirectUri: () => location.origin + location.pathname,
+  options: () => (location.protocol === 'http:' || config.authority.startsWith('http:') ? { [oauth.allowInsecureRequests]: true } : {}),
+  async server() {
+    oauth ??= await import('./oauth4webapi.js');
+    if (!server) {
+      const issuer = entra.issuer();
+      const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...entra.options() });
+      server = await oauth.processDiscoveryResponse(issuer, response);
+    }
+    return server;
+  },
+  async signIn() {
+    const as = await entra.server();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state }));
+    const url = new URL(as.authorization_endpoint);
+    url.searchParams.set('client_id', config.client);
+    url.searchParams.set('redirect_uri', entra.redirectUri());
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('scope', 'api://' + config.client + '/user_impersonation');
+    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+    url.searchParams.set('code_challenge_method', 'S256');
+    url.searchParams.set('state', state);
+    location.assign(url);
+    return new Promise(() => undefined); // the page leaves
+  },
+  async finishSignIn() {
+    const pending = JSON.parse(sessionStorage.getItem(PENDING) || 'null');
+    const here = new URL(location.href);
+    if (!pending || !here.searchParams.has('state')) return;
+    sessionStorage.removeItem(PENDING);
+    const as = await entra.server();
+    const params = oauth.validateAuthResponse(as, entra.client(), here, pending.state);
+    const response = await oauth.authorizationCodeGrantRequest(as, entra.client(), oauth.None(), params, entra.redirectUri(), pending.verifier, entra.options());
+    const result = await oauth.processAuthorizationCodeResponse(as, entra.client(), response, entra.options());
+    const expiresAt = Date.now() + (result.expires_in || 3600) * 1000;
+    sessionStorage.setItem(TOKEN, JSON.stringify({ token: result.access_token, expiresAt }));
+    history.replaceState(null, '', entra.redirectUri());
+  },
+  async token() {
+    const held = JSON.parse(sessionStorage.getItem(TOKEN) || 'null');
+    if (held && held.expiresAt > Date.now() + 60000) return held.token;
+    return entra.signIn();
+  },
+};
+
 async function call(method, path, body) {
   const headers = { accept: 'application/json' };
-  if (key) headers['x-functions-key'] = key;
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (config.auth === 'entra') headers.authorization = 'Bearer ' + (await entra.token());
+  else if (sessionStorage.getItem(KEY)) headers['x-functions-key'] = sessionStorage.getItem(KEY);
+  // Every action is JSON (the API refuses anything else, so no form or other site can send one).
+  if (method !== 'GET') headers['content-type'] = 'application/json';
   const response = await fetch(api(path), {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: method === 'GET' ? undefined : JSON.stringify(body === undefined ? {} : body),
   });
+  if (response.status === 401 && config.auth === 'entra') {
+    sessionStorage.removeItem(TOKEN);
+    return entra.signIn();
+  }
   const text = await response.text();
   const json = text ? JSON.parse(text) : {};
   if (!response.ok) {
@@ -195,10 +263,26 @@ async function replay() {
 
 async function refresh() {
   try {
-    await Promise.all([loadSummary(), loadItems(false)]);
+    await Promise.all([loadSummary(), loadItems(false), loadAudit()]);
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
   } catch (e) {
     say(e.message, true);
+  }
+}
+
+async function loadAudit() {
+  const page = await call('GET', 'operator/audit?pageSize=20');
+  const body = $('audit');
+  body.textContent = '';
+  for (const entry of page.entries) {
+    const row = document.createElement('tr');
+    cell(row, new Date(entry.at).toLocaleString());
+    cell(row, entry.principalName);
+    cell(row, entry.roles.join(', '));
+    cell(row, entry.action);
+    cell(row, entry.target, 'details');
+    cell(row, entry.status + (entry.code ? ' ' + entry.code : ''));
+    body.appendChild(row);
   }
 }
 
@@ -209,19 +293,43 @@ $('filters').addEventListener('submit', (event) => {
 $('bulk').addEventListener('submit', retryMany);
 $('replay').addEventListener('click', replay);
 $('more').addEventListener('click', () => loadItems(true).catch((e) => say(e.message, true)));
-void refresh();
-setInterval(() => void refresh(), 15000);
+
+async function start() {
+  if (config.auth === 'entra') await entra.finishSignIn();
+  await refresh();
+  setInterval(() => void refresh(), 15000);
+}
+start().catch((e) => say(e.message, true));
 `;
 
-export const CONSOLE_PAGE = `<!doctype html>
+/** How the page signs its operator in: the host's key, or Entra (then who issues the token). */
+export type ConsoleAuth =
+  | { readonly mode: 'key' }
+  | {
+      readonly mode: 'entra';
+      readonly authority: string;
+      readonly tenantId: string;
+      readonly clientId: string;
+    };
+
+const attribute = (value: string) => value.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function authAttributes(auth: ConsoleAuth): string {
+  if (auth.mode === 'key') return 'data-auth="key"';
+  return `data-auth="entra" data-authority="${attribute(auth.authority)}" data-tenant="${attribute(auth.tenantId)}" data-client="${attribute(auth.clientId)}"`;
+}
+
+/** The console page: no inline script or style; its assets are served from `console/assets/`. */
+export const consolePage = (auth: ConsoleAuth): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Ingestion console</title>
-<style>${STYLE}</style>
+<link rel="stylesheet" href="console/assets/console.css">
+<script type="module" src="console/assets/console.js"></script>
 </head>
-<body>
+<body ${authAttributes(auth)}>
 <header><h1>Ingestion console</h1><span class="window" id="window"></span><span class="window" id="updated"></span></header>
 <main>
   <div class="cards">
@@ -252,6 +360,13 @@ export const CONSOLE_PAGE = `<!doctype html>
     <div class="row"><button id="more" type="button" disabled>More</button></div>
   </section>
   <section>
+    <h2>Operators' actions (the audit log)</h2>
+    <table>
+      <thead><tr><th>when</th><th>who</th><th>roles</th><th>action</th><th>target</th><th>outcome</th></tr></thead>
+      <tbody id="audit"></tbody>
+    </table>
+  </section>
+  <section>
     <h2>Retry in bulk (after fixing the cause)</h2>
     <form id="bulk">
       <input id="b-database" placeholder="database" aria-label="bulk database" required>
@@ -261,7 +376,13 @@ export const CONSOLE_PAGE = `<!doctype html>
     </form>
   </section>
 </main>
-<script>${SCRIPT}</script>
 </body>
 </html>
 `;
+
+/** The page's assets, by name: served by the app itself, so the page's policy allows 'self' only. */
+export const CONSOLE_ASSETS: Readonly<Record<string, { readonly type: string; readonly body: string }>> = {
+  'console.js': { type: 'text/javascript; charset=utf-8', body: SCRIPT },
+  'console.css': { type: 'text/css; charset=utf-8', body: STYLE },
+  'oauth4webapi.js': { type: 'text/javascript; charset=utf-8', body: OAUTH_CLIENT_JS },
+};

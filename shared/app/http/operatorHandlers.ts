@@ -8,7 +8,8 @@ import { retryMany } from '../operator/retryMany';
 import { retrySource } from '../operator/retrySource';
 import { summarize } from '../operator/summary';
 import { decodeListToken } from '../tracking/trackingStore';
-import { CONSOLE_PAGE } from './consolePage';
+import { CONFIG_DEFAULTS } from '../settings';
+import { CONSOLE_ASSETS, consolePage, type ConsoleAuth } from './consolePage';
 import type { SourceCategory } from '../tracking/trackingStore';
 import { errorResult } from './errorResult';
 import { errorBody, HttpProblem, statusUrl, type HttpRequestLike, type HttpResult } from './httpTypes';
@@ -206,18 +207,97 @@ export async function handleSummary(req: HttpRequestLike, ctx: AppContext, log: 
   }
 }
 
-/** `GET /api/console`: the operator console, one page over this API (it carries no data itself). */
-export function handleConsole(): HttpResult {
+/**
+ * `GET /api/operator/audit?since=&pageSize=&continuationToken=`: the operators' actions (retry, bulk retry,
+ * replay, backfill start and cancel), newest first: who, role, action, target, when, outcome.
+ */
+export async function handleAuditLog(
+  req: HttpRequestLike,
+  ctx: AppContext,
+  log: Logger,
+): Promise<HttpResult> {
+  try {
+    const since = optionalTime('since', req.query.get('since')) ?? new Date(ctx.clock() - 7 * 86_400_000);
+    const pageText = req.query.get('pageSize');
+    const pageSize = pageText ? Number(pageText) : DEFAULT_PAGE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE)
+      throw new HttpProblem(400, 'InvalidProperty', `pageSize must be a whole number from 1 to ${MAX_PAGE}.`);
+    const token = req.query.get('continuationToken') ?? undefined;
+    if (token !== undefined && !/^\d{4}-\d{2}-\d{2}\|\d{13}-[0-9a-f-]{36}$/i.test(token))
+      throw new HttpProblem(400, 'InvalidProperty', 'continuationToken is not one this API gave.');
+    const page = await ctx.audit.list({
+      since,
+      pageSize,
+      ...(token !== undefined && { continuationToken: token }),
+    });
+    return {
+      status: 200,
+      jsonBody: { entries: page.entries, continuationToken: page.continuationToken ?? null },
+    };
+  } catch (e) {
+    return errorResult(e, log);
+  }
+}
+
+/** The console's page policy: its own assets only, the API and (to sign in) the Entra authority. */
+function consolePolicy(auth: ConsoleAuth): string {
+  const connect = auth.mode === 'entra' ? `'self' ${new URL(auth.authority).origin}` : "'self'";
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `connect-src ${connect}`,
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/**
+ * The console page's sign-in, from the settings as the functions register (OPERATOR_AUTH and, for Entra,
+ * OPERATOR_TENANT_ID, OPERATOR_CLIENT_ID, OPERATOR_AUTHORITY): read without loading the whole
+ * configuration, so the page answers even when another setting is wrong.
+ */
+export function consoleAuth(env = process.env): ConsoleAuth {
+  if (env.OPERATOR_AUTH?.trim() !== 'entra') return { mode: 'key' };
+  return {
+    mode: 'entra',
+    authority: (env.OPERATOR_AUTHORITY?.trim() || CONFIG_DEFAULTS.OPERATOR_AUTHORITY).replace(/\/+$/, ''),
+    tenantId: env.OPERATOR_TENANT_ID?.trim() ?? '',
+    clientId: env.OPERATOR_CLIENT_ID?.trim() ?? '',
+  };
+}
+
+/** `GET /api/console`: the page (it loads no data: that comes from the API, which checks the caller). */
+export function handleConsole(auth: ConsoleAuth = consoleAuth()): HttpResult {
   return {
     status: 200,
-    body: CONSOLE_PAGE,
+    body: consolePage(auth),
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      // The page runs only its own inline script and talks only to this app.
-      'content-security-policy':
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'",
+      'content-security-policy': consolePolicy(auth),
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-store',
+    },
+  };
+}
+
+/** `GET /api/console/assets/{name}`: the page's script, stylesheet and OAuth client; nothing else. */
+export function handleConsoleAsset(req: HttpRequestLike): HttpResult {
+  const asset = Object.hasOwn(CONSOLE_ASSETS, req.params.name ?? '')
+    ? CONSOLE_ASSETS[req.params.name ?? '']
+    : undefined;
+  if (!asset) return errorBody(404, 'NotFound', 'No such console asset.');
+  return {
+    status: 200,
+    body: asset.body,
+    headers: {
+      'content-type': asset.type,
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-cache',
     },
   };
 }
