@@ -122,8 +122,16 @@ var names = {
   cluster: 'kusto${take(resourceToken, 17)}'
 }
 
+// An app with no cluster could deploy but never work: the template itself refuses it, whoever runs it (the
+// azd preprovision hook stops `azd up` earlier; a plain `az deployment sub create` meets this). fail() is
+// Bicep's flow-control function (generally available: learn.microsoft.com, azure-resource-manager/bicep/
+// bicep-functions-flow-control); in the resource group's name it is evaluated before anything is created.
+var clusterNamed = createCluster || !empty(existingIngestUri)
+
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: names.resourceGroup
+  name: clusterNamed
+    ? names.resourceGroup
+    : fail('No Kusto cluster: set createCluster true (azd env set KUSTO_CREATE_CLUSTER true), or give existingIngestUri (azd env set KUSTO_INGEST_URI https://ingest-<cluster>.<region>.kusto.windows.net).')
   location: location
   tags: tags
 }

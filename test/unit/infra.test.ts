@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPLETE_APIS } from '../../shared/app/landing/blobCreated';
 import { CONFIG_DEFAULTS, CONFIG_SETTINGS, loadConfig } from '../../shared/app/settings';
+import { azdRemoteBuild, remoteBuildSetting } from '../helpers/azdRemoteBuild';
 import { ATTR, METRIC } from '../../shared/app/telemetry/sourceTelemetry';
 import { analyze } from '../../dev/standin/kql/kustoLanguage';
 import {
@@ -394,6 +395,21 @@ describe('fit to deploy with azd', () => {
     expect(serviceTagHolders(mutated)).not.toEqual(['Microsoft.Web/sites']);
   });
 
+  it('fails in the template itself, before anything is created, when no cluster is made or named (fail())', () => {
+    const main = file('main.bicep');
+    expect(text(variable(main, 'clusterNamed'))).toBe('createCluster || !empty(existingIngestUri)');
+    const [group] = declared('Microsoft.Resources/resourceGroups');
+    const name = text(property(group?.body, 'name')) ?? '';
+    expect(name).toMatch(/^clusterNamed\s*\?\s*names\.resourceGroup\s*:\s*fail\('No Kusto cluster: /);
+    expect(name).toContain('KUSTO_CREATE_CLUSTER');
+    expect(name).toContain('KUSTO_INGEST_URI');
+    // Everything else lives in that resource group: no module is deployed without it.
+    const modules = main.source.match(/^module \w+ '[^']+'/gm) ?? [];
+    const scoped = main.source.match(/^module \w+ '[^']+'[^\n]*\{\n\s+scope: rg\n/gm) ?? [];
+    expect(modules.length).toBeGreaterThan(5);
+    expect(scoped.length).toBe(modules.length);
+  });
+
   it('stops before provisioning when no cluster is named, saying which setting to give', () => {
     const hook = (env: Record<string, string>) =>
       spawnSync(process.execPath, [join(root, 'infra', 'hooks', 'preprovision.mjs')], {
@@ -421,8 +437,54 @@ describe('fit to deploy with azd', () => {
   it('deploys the package step builds (no remote build, no node_modules of the developer)', () => {
     const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
     expect(yaml).toMatch(/dist: \.package\n/);
-    expect(yaml).toMatch(/remoteBuild: false\n/);
     expect(yaml).toMatch(/prepackage:\n\s+posix: \{ shell: sh, run: npm run package \}/);
+    expect(remoteBuildSetting(yaml)).toBe(false);
+  });
+
+  it("is a configuration today's azd deploys: its remoteBuild against the project folder's .funcignore", () => {
+    const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
+    expect(/^\s+project: \.\s*$/m.test(yaml)).toBe(true); // the ignore file azd reads is the root's
+    const funcignore = readFileSync(join(root, '.funcignore'), 'utf8');
+    expect(azdRemoteBuild(funcignore, remoteBuildSetting(yaml))).toEqual({ remoteBuild: false });
+  });
+
+  // The rule as azd applies it, each case from its source and tests, so a change of either file is judged
+  // as azd would judge it.
+  it.each([
+    ['no ignore file, unset', undefined, undefined, { remoteBuild: true }],
+    ['no ignore file, false', undefined, false, { remoteBuild: false }],
+    ['node_modules excluded, unset', 'node_modules\n', undefined, { remoteBuild: true }],
+    ['node_modules kept, unset', 'dist\n', undefined, { remoteBuild: false }],
+    [
+      'node_modules excluded, false',
+      'node_modules\n',
+      false,
+      { error: "'remoteBuild: false' cannot be used" },
+    ],
+    ['node_modules kept, true', 'dist\n', true, { error: "'remoteBuild: true' requires" }],
+    [
+      'a BOM before node_modules, false',
+      '\uFEFFnode_modules\n',
+      false,
+      { error: "'remoteBuild: false' cannot" },
+    ],
+    ['/node_modules, false', '/node_modules\n', false, { error: "'remoteBuild: false' cannot" }],
+    ['node_modules/, false', 'node_modules/\n', false, { error: "'remoteBuild: false' cannot" }],
+    ['**/node_modules, false', '**/node_modules\n', false, { error: "'remoteBuild: false' cannot" }],
+    ['node_modules/**, false', 'node_modules/**\n', false, { error: "'remoteBuild: false' cannot" }],
+    ['CRLF lines, false', 'dist\r\nnode_modules\r\n', false, { error: "'remoteBuild: false' cannot" }],
+    [
+      'node_modules re-included by a negation, false',
+      'node_modules\n!node_modules\n',
+      false,
+      { remoteBuild: false },
+    ],
+    ['node_modules in a comment, false', '# node_modules\n', false, { remoteBuild: false }],
+  ])("applies azd's rule: %s", (_name, funcignore, remoteBuild, expected) => {
+    const result = azdRemoteBuild(funcignore, remoteBuild);
+    if ('error' in expected)
+      expect(result).toEqual({ error: expect.stringContaining(expected.error) as unknown });
+    else expect(result).toEqual(expected);
   });
 
   /** What Application Insights keeps of failure reports: they are trace lines, so traces must not be sampled. */
