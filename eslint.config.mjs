@@ -23,6 +23,7 @@ export default tseslint.config(
       'coverage/**',
       'node_modules/**',
       '.local/**',
+      '.ci/.node/**',
       '*.config.*',
       'jest.config.js',
       'shared/app/http/*.generated.ts',

@@ -59,7 +59,8 @@ mkdirSync(join(out, 'dist'), { recursive: true });
 const common = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  // The lowest runtime infra/main.bicep allows (its nodeVersion): test/unit/infra.test.ts checks they agree.
+  target: 'node22',
   format: 'cjs',
   external: ['@azure/functions-core', ...Object.keys(pkg.devDependencies ?? {})],
   minifyWhitespace: true,

@@ -256,10 +256,23 @@ function storageCodeOf(e: unknown): string | undefined {
  * The one place where foreign errors (storage RestError, fetch/undici errors, system errors) become ours.
  * Our own errors pass through unchanged.
  */
+/**
+ * A foreign error in words, never empty: its message, else its code or name (a storage answer with no body
+ * gives a RestError with an empty message, and an AggregateError says nothing of its errors).
+ */
+function describeForeign(e: unknown): string {
+  if (e instanceof AggregateError && e.message === '')
+    return e.errors.map(describeForeign).join('; ') || 'AggregateError';
+  if (!(e instanceof Error)) return String(e);
+  if (e.message !== '') return e.message;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && code !== '' ? `${e.name} ${code}` : e.name;
+}
+
 export function classify(e: unknown, context?: string): IngestError {
   if (isIngestError(e)) return e;
   const prefix = context ? `${context}: ` : '';
-  const detail = e instanceof Error ? e.message : String(e);
+  const detail = describeForeign(e);
   const statusCode = statusCodeOf(e);
   if (statusCode !== undefined && statusCode > 0) {
     return errorFromStatus({

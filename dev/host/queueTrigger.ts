@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { InvocationContext } from '@azure/functions';
 import { QueueClient } from '@azure/storage-queue';
 import type { QueueTriggerSettings } from './hostJson';
+import { classify } from '../../shared/errors';
 import { invocationContext } from './invocation';
 
 export interface QueueTriggerOptions extends QueueTriggerSettings {
@@ -89,7 +90,7 @@ export async function startQueueTrigger(options: QueueTriggerOptions): Promise<Q
       await queue.deleteMessage(m.messageId, m.popReceipt);
     } catch (e) {
       log(
-        `[${functionName}] error (try ${m.dequeueCount} of ${options.maxDequeueCount}): ${(e as Error).message}`,
+        `[${functionName}] error (try ${m.dequeueCount} of ${options.maxDequeueCount}): ${classify(e).code}: ${classify(e).message}`,
       );
       if (m.dequeueCount >= options.maxDequeueCount) {
         await poison.sendMessage(m.messageText);

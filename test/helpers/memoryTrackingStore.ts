@@ -90,21 +90,40 @@ export class MemoryTrackingStore implements TrackingPersistence {
     return Promise.resolve();
   }
 
+  /** Sweeps in a row that failed on a source, as its open entry counts them. */
+  readonly sweepErrors = new Map<string, { errors: number; first: Date }>();
+
   async markOpen(sourceId: string, since: Date): Promise<void> {
     this.enter('markOpen');
     this.open.set(sourceId, since);
+    this.sweepErrors.delete(sourceId); // the entry is written afresh, as the table's Replace does
+    return Promise.resolve();
+  }
+
+  async noteSweepError(entry: OpenEntry, errors: number, first: Date): Promise<void> {
+    this.enter('noteSweepError');
+    this.open.set(entry.sourceId, entry.since);
+    this.sweepErrors.set(entry.sourceId, { errors, first });
     return Promise.resolve();
   }
 
   async unmarkOpen(sourceId: string): Promise<void> {
     this.enter('unmarkOpen');
     this.open.delete(sourceId);
+    this.sweepErrors.delete(sourceId);
     return Promise.resolve();
   }
 
   async *openEntries(): AsyncGenerator<OpenEntry> {
     this.enter('openEntries');
-    for (const [sourceId, since] of [...this.open]) yield await Promise.resolve({ sourceId, since });
+    for (const [sourceId, since] of [...this.open]) {
+      const noted = this.sweepErrors.get(sourceId);
+      yield await Promise.resolve({
+        sourceId,
+        since,
+        ...(noted && { sweepErrors: noted.errors, firstSweepError: noted.first }),
+      });
+    }
   }
 
   async recordFailure(report: FailureReport): Promise<void> {

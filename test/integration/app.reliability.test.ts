@@ -26,10 +26,10 @@ import { blobService, tableClient } from '../helpers/stack';
  * failed call (a RestError with its status), from a policy that runs once per call: no retry hides them.
  */
 class SwitchableFaults {
-  private plan: { when: (r: PipelineRequest) => boolean; remaining: number } | undefined;
+  private plan: { when: (r: PipelineRequest) => boolean; remaining: number; status: number } | undefined;
   readonly failed: string[] = [];
-  set(when: (r: PipelineRequest) => boolean, times = 1): void {
-    this.plan = { when, remaining: times };
+  set(when: (r: PipelineRequest) => boolean, times = 1, status = 503): void {
+    this.plan = { when, remaining: times, status };
   }
   clear(): void {
     this.plan = undefined;
@@ -42,11 +42,12 @@ class SwitchableFaults {
         if (plan && plan.remaining > 0 && plan.when(request)) {
           plan.remaining -= 1;
           this.failed.push(`${request.method} ${new URL(request.url).pathname}`);
-          throw new RestError('The server is busy (injected by the test).', {
-            statusCode: 503,
-            code: 'ServerBusy',
-            request,
-          });
+          throw new RestError(
+            plan.status === 503
+              ? 'The server is busy (injected by the test).'
+              : 'Bad request (injected by the test).',
+            { statusCode: plan.status, code: plan.status === 503 ? 'ServerBusy' : 'InvalidInput', request },
+          );
         }
         return next(request);
       },
@@ -276,3 +277,58 @@ async function countRows(table: string): Promise<number> {
   for await (const _ of tableClient(table).listEntities()) n += 1;
   return n;
 }
+
+describe('the sweep gives up on a source it can never process (issue 36, defect 3)', () => {
+  /** The source's own tracking row: every read and write of it. */
+  const aboutSource = (sourceId: string) => (r: PipelineRequest) =>
+    isTable('Tracking')(r) && r.url.includes(sourceId);
+
+  async function queuedPush(table: string): Promise<string> {
+    const pushed = await push(`/api/ingest/demo/${table}`, '1,a\n', { 'content-type': 'text/csv' });
+    expect(pushed.status).toBe(202);
+    return String(json(pushed).sourceId);
+  }
+
+  it('closes and reports once a source whose storage calls answer a permanent 4xx, after a few sweeps', async () => {
+    const sourceId = await queuedPush('Listed');
+    await rows('Listed', 1);
+    // Every call on the source's row now answers 400: it can be neither read nor written.
+    tracking.set(aboutSource(sourceId), Number.POSITIVE_INFINITY, 400);
+    const summaries = [];
+    for (let i = 0; i < 3; i++) summaries.push(await runSweep(app.ctx, app.log));
+    expect(summaries.map((s) => s.unresolved)).toEqual([0, 0, 1]);
+    expect(app.log.events('SweepItemError').filter((e) => e.sourceId === sourceId)).toEqual([
+      expect.objectContaining({
+        code: 'BadRequest',
+        transient: false,
+        sweeps: 1,
+        message: expect.stringMatching(/\S/) as unknown,
+      }),
+      expect.objectContaining({ sweeps: 2 }),
+      expect.objectContaining({ sweeps: 3 }),
+    ]);
+    tracking.clear();
+    expect(app.log.events('IngestionUnresolved').filter((e) => e.sourceId === sourceId)).toEqual([
+      expect.objectContaining({ errorCode: 'SweepFailed', failureStatus: 'Unknown' }),
+    ]);
+    expect(await failureRows(sourceId)).toEqual([expect.objectContaining({ Event: 'IngestionUnresolved' })]);
+    expect(await openSourceIds(app)).not.toContain(sourceId);
+    // Later sweeps have nothing of it left: no second report, no more errors.
+    await runSweep(app.ctx, app.log);
+    expect(app.log.events('IngestionUnresolved').filter((e) => e.sourceId === sourceId)).toHaveLength(1);
+    expect(app.log.events('SweepItemError').filter((e) => e.sourceId === sourceId)).toHaveLength(3);
+  });
+
+  it('rides out a transient failure, and gives up only past the bound (sweeps and time)', async () => {
+    const sourceId = await queuedPush('Reported');
+    await rows('Reported', 1);
+    tracking.set(aboutSource(sourceId), Number.POSITIVE_INFINITY, 503);
+    const options = { giveUp: { transientSweeps: 3, transientMs: 30 * 60_000 } };
+    for (let i = 0; i < 4; i++) expect((await runSweep(app.ctx, app.log, options)).unresolved).toBe(0);
+    app.advanceClock(31 * 60_000);
+    expect((await runSweep(app.ctx, app.log, options)).unresolved).toBe(1);
+    tracking.clear();
+    expect(app.log.events('IngestionUnresolved').filter((e) => e.sourceId === sourceId)).toHaveLength(1);
+    expect(await openSourceIds(app)).not.toContain(sourceId);
+  });
+});

@@ -66,6 +66,16 @@ describe('classify', () => {
     expect(e.cause).toBe(restError);
   });
 
+  it('never says nothing: an error with no message is named by its code or name, an aggregate by its errors', () => {
+    // A storage answer with no body (a HEAD, a 400 with an empty body) is a RestError with no message.
+    const rest = Object.assign(new Error(''), { name: 'RestError', code: 'InvalidInput', statusCode: 400 });
+    expect(classify(rest).message).toBe('RestError InvalidInput (HTTP 400)');
+    const bare = Object.assign(new Error(''), { name: 'RestError', statusCode: 500 });
+    expect(classify(bare).message).toBe('RestError (HTTP 500)');
+    const both = new AggregateError([new Error('first down'), new Error('second down')], '');
+    expect(classify(both).message).toBe('first down; second down');
+  });
+
   it.each(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'])(
     'treats %s as a transient network error',
     (code) => {

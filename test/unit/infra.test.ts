@@ -121,6 +121,12 @@ describe('the resources', () => {
       text(property(site?.body, 'properties.functionAppConfig.deployment.storage.authentication.type')),
     ).toBe('UserAssignedIdentity');
     expect(file('main.bicep').source).toMatch(/param nodeVersion string = '22'/);
+    // Only supported runtimes (Node 20 ended 2026-04-30), and the bundle targets the lowest of them.
+    const allowed = /@allowed\(\[([^\]]*)\]\)\s*param nodeVersion/.exec(file('main.bicep').source)?.[1] ?? '';
+    const versions = [...allowed.matchAll(/'(\d+)'/g)].map((m) => Number(m[1]));
+    expect(versions).toEqual([22]);
+    const target = /target: 'node(\d+)'/.exec(readFileSync(join(root, 'dev', 'package.mjs'), 'utf8'))?.[1];
+    expect(Number(target)).toBe(Math.min(...versions));
   });
 
   it('creates the landing containers and queue, and keeps shared keys off on every storage account', () => {

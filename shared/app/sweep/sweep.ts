@@ -1,4 +1,4 @@
-import { classify } from '../../errors';
+import { classify, type IngestError } from '../../errors';
 import type { Logger } from '../../log';
 import { jobIngestOptions } from '../backfill/backfillJob';
 import type { AppContext } from '../context';
@@ -12,7 +12,7 @@ import { isTrackingConflict, type OpenEntry, type TrackingRecord } from '../trac
 import { FailureLog } from './failureLog';
 import { settle } from './settle';
 import { drainStatusReports, type DrainOptions } from './statusReports';
-import { openStep, type SweepTimings } from './sweepDecision';
+import { openStep, sweepErrorStep, type GiveUpLimits, type SweepTimings } from './sweepDecision';
 import { emptySummary, type SweepSummary } from './sweepSummary';
 
 export type { SweepSummary } from './sweepSummary';
@@ -26,6 +26,8 @@ export interface SweepOptions {
   readonly concurrency?: number;
   /** How the status queues are drained (STATUS_MODE queue and failures-only). */
   readonly drain?: DrainOptions;
+  /** When to give up on a source whose step keeps failing. @default 3 permanent, or 20 transient over 2 x the stale limit */
+  readonly giveUp?: Partial<GiveUpLimits>;
 }
 
 /**
@@ -45,6 +47,11 @@ export async function runSweep(
     redriveAfterMs: options.reenqueueAfterMs ?? ctx.tracking.leaseMs / 2,
   };
   const concurrency = options.concurrency ?? 16;
+  const giveUp: GiveUpLimits = {
+    permanentSweeps: options.giveUp?.permanentSweeps ?? 3,
+    transientSweeps: options.giveUp?.transientSweeps ?? 20,
+    transientMs: options.giveUp?.transientMs ?? 2 * ctx.config.staleAfterMinutes * 60_000,
+  };
   const mode = ctx.config.statusMode;
   // With queue reports, the reports close what is done: the open list is read only for what has waited
   // long enough to need something (a redrive, an abandon, a stuck report, a close by silence), so a source
@@ -73,10 +80,7 @@ export async function runSweep(
     const work: Promise<void> = sweepOne(ctx, log, entry, summary, timings, failureLog).catch(
       (e: unknown) => {
         if (isTrackingConflict(e)) return; // changed meanwhile (a retry, another sweep): next pass
-        summary.errors += 1;
-        log.error(
-          JSON.stringify({ event: 'SweepItemError', sourceId: entry.sourceId, message: classify(e).message }),
-        );
+        return afterSweepError(ctx, log, entry, classify(e), summary, giveUp);
       },
     );
     const tracked = work.finally(() => inFlight.delete(tracked));
@@ -97,6 +101,53 @@ export async function runSweep(
   ctx.tracking.telemetry.swept(summary.open, (ctx.clock() - oldestListed) / 1000, summary.poisonMessages);
   log.info(JSON.stringify({ event: 'SweepCompleted', ...summary }));
   return summary;
+}
+
+/**
+ * A sweep step failed on a source: said (with its code, never an empty message), counted on its open entry,
+ * and once that is past the limits, the source is given up: reported once and closed unresolved, so no
+ * source stays open for ever on an error no sweep gets past.
+ */
+async function afterSweepError(
+  ctx: AppContext,
+  log: Logger,
+  entry: OpenEntry,
+  error: IngestError,
+  summary: SweepSummary,
+  limits: GiveUpLimits,
+): Promise<void> {
+  summary.errors += 1;
+  const now = ctx.clock();
+  const failures = { count: (entry.sweepErrors ?? 0) + 1, firstAt: entry.firstSweepError?.getTime() ?? now };
+  log.error(
+    JSON.stringify({
+      event: 'SweepItemError',
+      sourceId: entry.sourceId,
+      code: error.code,
+      transient: error.transient,
+      sweeps: failures.count,
+      message: error.message || error.code,
+    }),
+  );
+  if (sweepErrorStep(failures, error.transient, now, limits) === 'count') {
+    await ctx.tracking.noteSweepError(entry, failures.count, new Date(failures.firstAt));
+    return;
+  }
+  try {
+    // The row's own reads may be what fails: then it is given up by its id alone.
+    const record = await ctx.tracking.get(entry.sourceId).catch(() => undefined);
+    await ctx.tracking.giveUp(entry.sourceId, record, error, failures.count);
+    summary.unresolved += 1;
+  } catch (e) {
+    log.error(
+      JSON.stringify({
+        event: 'SweepItemError',
+        sourceId: entry.sourceId,
+        code: classify(e).code,
+        message: `giving the source up failed: ${classify(e).message || classify(e).code}`,
+      }),
+    );
+  }
 }
 
 async function sweepOne(

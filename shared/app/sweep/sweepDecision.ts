@@ -75,3 +75,30 @@ export function statusStep(
     }
   }
 }
+
+/** When the sweep gives up on a source whose step keeps failing (SweepOptions.giveUp). */
+export interface GiveUpLimits {
+  /** Sweeps that failed on it for good (a 4xx). @default 3 */
+  readonly permanentSweeps: number;
+  /** Sweeps that failed on it for a passing reason (a 5xx, a timeout)... @default 20 */
+  readonly transientSweeps: number;
+  /** ...over at least this long since the first of them. @default twice STALE_AFTER_MINUTES */
+  readonly transientMs: number;
+}
+
+/**
+ * What the sweep does after its step failed on a source: count it, or give the source up (report it once
+ * and close it unresolved). A permanent failure gets a few sweeps (a role assignment that is being fixed), a
+ * transient one many, over hours: an outage of the app's storage must not close every open source.
+ */
+export function sweepErrorStep(
+  failures: { readonly count: number; readonly firstAt: number },
+  transient: boolean,
+  now: number,
+  limits: GiveUpLimits,
+): 'count' | 'give-up' {
+  if (!transient) return failures.count >= limits.permanentSweeps ? 'give-up' : 'count';
+  return failures.count >= limits.transientSweeps && now - failures.firstAt >= limits.transientMs
+    ? 'give-up'
+    : 'count';
+}

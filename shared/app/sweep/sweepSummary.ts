@@ -17,6 +17,8 @@ export interface SweepSummary {
   /** Failures found by `.show ingestion failures` whose queue report never came (failures-only). */
   missedFailures: number;
   errors: number;
+  /** Sources the sweep gave up on (its steps kept failing on them): reported once and closed unresolved. */
+  unresolved: number;
 }
 
 export function emptySummary(): SweepSummary {
@@ -35,5 +37,6 @@ export function emptySummary(): SweepSummary {
     foreignReports: 0,
     missedFailures: 0,
     errors: 0,
+    unresolved: 0,
   };
 }

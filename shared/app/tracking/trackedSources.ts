@@ -14,6 +14,7 @@ import {
   type AttemptEntry,
   type FailureReport,
   type NewTrackingRecord,
+  type OpenEntry,
   type TrackingChanges,
   type TrackingPersistence,
   type TrackingRecord,
@@ -108,6 +109,11 @@ export class TrackedSources {
   private readonly logger: Logger;
   readonly leaseMs: number;
   readonly telemetry: SourceTelemetry;
+  /**
+   * Sources whose enqueue here may have been carried out, but whose row could not be marked so: their lease
+   * is kept (a `release` is no release), so whoever takes over after it asks the service first.
+   */
+  private readonly maybeQueued = new Set<string>();
 
   constructor(options: TrackedSourcesOptions) {
     this.leaseMs = options.leaseMs ?? LEASE_MS;
@@ -181,6 +187,14 @@ export class TrackedSources {
         record: existing,
         retryAfterMs: (existing.leaseUntil?.getTime() ?? 0) - this.clock(),
       };
+    if (
+      existing.state === 'closed' &&
+      existing.finalStatus === 'Abandoned' &&
+      existing.blobPath === undefined
+    )
+      // An earlier attempt stopped before anything of it was stored, and was closed for it: nothing of it
+      // exists to ingest or to answer for, so this attempt's data is taken (as after a refusal).
+      return { kind: 'resumed', record: await this.reopen(existing, 'queuing', 'abandoned attempt resumed') };
     if (existing.state === 'queued' || existing.state === 'closed') return { kind: 'done', record: existing };
     if (existing.reportedFailure !== undefined) return { kind: 'done', record: existing }; // being rejected
     const taken = await this.takeOver(existing, { ...source, state: existing.state });
@@ -242,7 +256,11 @@ export class TrackedSources {
       this.logger.warn(
         JSON.stringify({ event: 'EnqueueUncertain', sourceId: held.sourceId, message: (e as Error).message }),
       );
+      // Until the row says so, the lease stays: a release now would tell the next taker that nothing was
+      // queued, and it would queue again.
+      this.maybeQueued.add(held.sourceId);
       const uncertain = await this.update(held, { state: 'queued', uncertain: true, leaseUntil: undefined });
+      this.maybeQueued.delete(held.sourceId);
       this.telemetry.queued(uncertain, this.clock());
       return uncertain;
     }
@@ -267,8 +285,22 @@ export class TrackedSources {
     }
   }
 
-  /** Gives the lease up after a failure here, so a retry may take over at once. Never throws. */
+  /**
+   * Gives the lease up after a failure here, so a retry may take over at once, without asking the service:
+   * a released row says nothing was queued. So after an enqueue that may have been carried out and could
+   * not be recorded, nothing is released: the lease runs out, and whoever takes over asks first. Never throws.
+   */
   async release(record: TrackingRecord): Promise<void> {
+    if (this.maybeQueued.delete(record.sourceId)) {
+      this.logger.warn(
+        JSON.stringify({
+          event: 'LeaseKept',
+          sourceId: record.sourceId,
+          reason: 'an enqueue may have happened',
+        }),
+      );
+      return;
+    }
     await this.update(record, { leaseUntil: RELEASED }).catch((e: unknown) =>
       this.warn(record, 'release', e),
     );
@@ -389,11 +421,33 @@ export class TrackedSources {
    * `enqueue`. If the enqueue fails, the lease is released and the sweep queues what is stored.
    */
   async retry(record: TrackingRecord, enqueue: () => Promise<IngestionReceipt>): Promise<TrackingRecord> {
+    // Where the sweep would pick it up if this stops: a landing (or backfilled) blob is routed and queued
+    // again, a staged push queued from its temp blob.
+    const reopened = await this.reopen(
+      record,
+      record.kind === 'landing' || record.kind === 'backfill' ? 'queuing' : 'uploaded',
+    );
+    this.telemetry.retried(reopened);
+    try {
+      return await this.queue(reopened, enqueue);
+    } catch (e) {
+      await this.release(reopened);
+      throw e;
+    }
+  }
+
+  /**
+   * Opens a closed source again as its next attempt: listed, leased to the caller, its outcome cleared (and
+   * kept in the history), counted, so its reports have new keys.
+   */
+  private async reopen(
+    record: TrackingRecord,
+    state: 'queuing' | 'uploaded',
+    details?: string,
+  ): Promise<TrackingRecord> {
     await this.store.markOpen(record.sourceId, new Date(this.clock()));
     const reopened = await this.claim(record, {
-      // Where the sweep would pick it up if this stops: a landing (or backfilled) blob is routed and queued
-      // again, a staged push queued from its temp blob.
-      state: record.kind === 'landing' || record.kind === 'backfill' ? 'queuing' : 'uploaded',
+      state,
       requeueCount: record.requeueCount + 1,
       finalStatus: undefined,
       errorCode: undefined,
@@ -402,16 +456,10 @@ export class TrackedSources {
       reportedFailure: undefined,
       stuckReported: false,
       uncertain: false,
-      history: this.noted(record, { outcome: 'retried' }),
+      history: this.noted(record, { outcome: 'retried', ...(details !== undefined && { details }) }),
     });
-    this.telemetry.retried(reopened);
     await this.indexQuietly(reopened);
-    try {
-      return await this.queue(reopened, enqueue);
-    } catch (e) {
-      await this.release(reopened);
-      throw e;
-    }
+    return reopened;
   }
 
   /** Records on a closed source that an operator's retry made it a new source (a new blob version). */
@@ -433,6 +481,66 @@ export class TrackedSources {
     });
     this.telemetry.stuck(record);
     return this.update(record, { stuckReported: true });
+  }
+
+  /**
+   * Gives up on a source the sweep cannot process (its storage calls fail for good, or keep failing): one
+   * report (`IngestionUnresolved`, an error: its data may or may not have been ingested, so it is neither
+   * retried nor called failed), then its row closed as `Unresolved` if the row can still be written, and in
+   * any case its entry taken off the open list, so no sweep tries it again. The report comes first: a stop
+   * after it repeats none.
+   */
+  async giveUp(
+    sourceId: string,
+    record: TrackingRecord | undefined,
+    cause: { readonly code: string; readonly message: string },
+    sweeps: number,
+  ): Promise<void> {
+    const details = `The sweep could not process this source (${sweeps} sweeps in a row failed on it): ${cause.code}: ${cause.message}. It is closed unresolved; its data may or may not have been ingested: check the table before sending it again.`;
+    await this.reporter.report({
+      event: 'IngestionUnresolved',
+      sourceId,
+      database: record?.database ?? '',
+      table: record?.table ?? '',
+      source: record ? sourceOf(record) : '',
+      errorCode: 'SweepFailed',
+      failureStatus: 'Unknown',
+      details,
+      action: 'closed unresolved',
+      key: 'unresolved',
+      at: new Date(this.clock()),
+    });
+    if (record && record.state !== 'closed') {
+      const fields = { errorCode: 'SweepFailed', failureStatus: 'Unknown', details };
+      await this.close(record, {
+        ...fields,
+        finalStatus: 'Unresolved',
+        leaseUntil: undefined,
+        reportedFailure: 'unresolved',
+        history: this.noted(record, { outcome: 'Unresolved', ...fields }),
+      }).catch((e: unknown) => this.warn(record, 'close unresolved', e));
+    }
+    await this.store.unmarkOpen(sourceId);
+    if (record)
+      this.telemetry.failed(
+        record,
+        { errorCode: 'SweepFailed', failureStatus: 'Unknown', finalStatus: 'Unresolved' },
+        this.clock(),
+      );
+  }
+
+  /** Counts a sweep that failed on a source, on its open entry; quietly (the next sweep counts again). */
+  async noteSweepError(entry: OpenEntry, errors: number, first: Date): Promise<void> {
+    await this.store.noteSweepError(entry, errors, first).catch((e: unknown) =>
+      this.logger.warn(
+        JSON.stringify({
+          event: 'TrackingUpdateFailed',
+          sourceId: entry.sourceId,
+          after: 'sweep error',
+          message: classify(e).message,
+        }),
+      ),
+    );
   }
 
   /** Ends what a stop between the writes of a close left: closed, but still listed (its index row too). */

@@ -151,7 +151,13 @@ export const isTrackingConflict = (e: unknown): e is TrackingConflictError =>
 /** What a failure report says (a log line, a row in IngestionFailures, a webhook body). */
 export interface FailureReport {
   readonly event:
-    'IngestionFailed' | 'IngestionStuck' | 'IngestionAbandoned' | 'IngestionRequeued' | 'LandingRejected';
+    | 'IngestionFailed'
+    | 'IngestionStuck'
+    | 'IngestionAbandoned'
+    | 'IngestionRequeued'
+    | 'LandingRejected'
+    /** The sweep could not process the source (its storage calls kept failing): closed without an outcome. */
+    | 'IngestionUnresolved';
   readonly sourceId: string;
   readonly database: string;
   readonly table: string;
@@ -171,6 +177,9 @@ export interface FailureReport {
 export interface OpenEntry {
   readonly sourceId: string;
   readonly since: Date;
+  /** Sweeps in a row that failed on this source, and when the first of them did. */
+  readonly sweepErrors?: number | undefined;
+  readonly firstSweepError?: Date | undefined;
 }
 
 /**
@@ -191,6 +200,8 @@ export interface TrackingPersistence {
   /** Takes the source off the open list (gone already counts as done). */
   unmarkOpen(sourceId: string): Promise<void>;
   openEntries(): AsyncIterable<OpenEntry>;
+  /** Counts, on the source's open entry, the sweeps in a row that failed on it. */
+  noteSweepError(entry: OpenEntry, errors: number, first: Date): Promise<void>;
   /** One row per failure report, keyed so that writing it twice is harmless. */
   recordFailure(report: FailureReport): Promise<void>;
   /** Writes the listing's row of the source (idempotent: the row's current state). */
@@ -428,13 +439,41 @@ export class TableTrackingStore implements TrackingPersistence {
     }
   }
 
+  async noteSweepError(entry: OpenEntry, errors: number, first: Date): Promise<void> {
+    await this.options.open.upsertEntity(
+      {
+        partitionKey: openPartition(entry.sourceId),
+        rowKey: entry.sourceId,
+        CreatedOn: entry.since,
+        SweepErrors: errors,
+        FirstSweepError: first,
+      },
+      'Replace',
+    );
+  }
+
   async *openEntries(): AsyncGenerator<OpenEntry> {
     for (const partition of OPEN_PARTITIONS) {
-      const rows = this.options.open.listEntities<{ CreatedOn?: Date }>({
-        queryOptions: { filter: `PartitionKey eq '${partition}'`, select: ['RowKey', 'CreatedOn'] },
+      const rows = this.options.open.listEntities<{
+        CreatedOn?: Date;
+        SweepErrors?: number;
+        FirstSweepError?: Date;
+      }>({
+        queryOptions: {
+          filter: `PartitionKey eq '${partition}'`,
+          select: ['RowKey', 'CreatedOn', 'SweepErrors', 'FirstSweepError'],
+        },
       });
       for await (const row of rows)
-        if (row.rowKey) yield { sourceId: row.rowKey, since: date(row.CreatedOn ?? 0) };
+        if (row.rowKey)
+          yield {
+            sourceId: row.rowKey,
+            since: date(row.CreatedOn ?? 0),
+            ...(typeof row.SweepErrors === 'number' && {
+              sweepErrors: row.SweepErrors,
+              firstSweepError: date(row.FirstSweepError ?? row.CreatedOn ?? 0),
+            }),
+          };
     }
   }
 

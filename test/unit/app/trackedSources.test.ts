@@ -168,6 +168,36 @@ describe('a write applied whose answer was lost', () => {
   });
 });
 
+describe('a keyed retry after its first attempt was abandoned', () => {
+  it('takes the new data instead of replaying a 202 for an attempt that stored nothing', async () => {
+    // Issue 36, defect 2: the host died mid-upload, the lease lapsed, the sweep closed the source Abandoned.
+    const { sources, advance } = setup();
+    const key = { fingerprint: 'fp' };
+    const first = await sources.begin(source(undefined, key));
+    advance(LEASE_MS + MINUTE);
+    await sources.fail(first.record, {
+      event: 'IngestionAbandoned',
+      finalStatus: 'Abandoned',
+      action: 'closed',
+      key: 'abandoned',
+    });
+    const retry = await sources.begin(source(undefined, key));
+    expect(retry.kind).toBe('resumed');
+    expect(retry.record).toMatchObject({ state: 'queuing', finalStatus: undefined, requeueCount: 1 });
+    expect(sources.isLeased(retry.record)).toBe(true);
+    // Its reports have new keys: the abandoned attempt's report stays the only one of that attempt.
+    expect(retry.record.history?.map((h) => h.outcome)).toEqual(['Abandoned', 'retried']);
+  });
+
+  it('still replays the answer of an attempt that stored its data and was queued', async () => {
+    const { sources } = setup();
+    const key = { fingerprint: 'fp' };
+    const first = await sources.begin(source(undefined, key));
+    await sources.queue(first.record, () => Promise.resolve(receipt(first.record.sourceId)));
+    expect((await sources.begin(source(undefined, key))).kind).toBe('done');
+  });
+});
+
 describe('queue', () => {
   it('enqueues under a fresh lease without another write, then marks the row queued', async () => {
     const { store, sources } = setup();
@@ -201,6 +231,43 @@ describe('queue', () => {
     const queued = await sources.queue(record, () => Promise.reject(reset));
     expect(queued).toMatchObject({ state: 'queued', uncertain: true });
     expect(queued.leaseUntil).toBeUndefined();
+  });
+
+  it('keeps the lease when an uncertain enqueue cannot be recorded: the next taker asks the service, and never queues twice', async () => {
+    // Issue 36, defect 1: the Put Message reached the queue, its answer was lost, and the next writes of the
+    // row failed. The caller releases, as on any failure: that release must not say "nothing was queued".
+    const { store, sources, probes, advance, lines } = setup({ wasQueued: 'pending' });
+    const { record } = await sources.begin(source());
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    let enqueues = 0;
+    store.fail('replace');
+    await expect(
+      sources.queue(record, () => {
+        enqueues += 1;
+        return Promise.reject(reset);
+      }),
+    ).rejects.toThrow(/replace failed/);
+    await sources.release(record);
+    expect(lines).toContainEqual(expect.stringMatching(/"event":"LeaseKept"/));
+    expect(sources.isLeased((await store.get(record.sourceId)) ?? record)).toBe(true);
+    // A retry during the lease waits; after it, the taker asks the service, which has the Pending row.
+    expect((await sources.begin(source())).kind).toBe('busy');
+    advance(LEASE_MS + MINUTE);
+    const again = await sources.begin(source());
+    expect(probes).toEqual([record.sourceId]);
+    expect(again).toMatchObject({ kind: 'done', record: { state: 'queued', uncertain: true } });
+    expect(enqueues).toBe(1);
+  });
+
+  it('still releases at once after an enqueue that surely failed, for an immediate retry', async () => {
+    const { store, sources, probes } = setup();
+    const { record } = await sources.begin(source());
+    const busy = Object.assign(new Error('server busy'), { statusCode: 503 });
+    await expect(sources.queue(record, () => Promise.reject(busy))).rejects.toThrow('server busy');
+    await sources.release(record);
+    expect(sources.isLeased((await store.get(record.sourceId)) ?? record)).toBe(false);
+    expect((await sources.begin(source())).kind).toBe('resumed');
+    expect(probes).toEqual([]); // a released row: nothing was queued, nothing to ask
   });
 
   it('leaves the row to the caller when the enqueue surely failed (refused, busy)', async () => {
