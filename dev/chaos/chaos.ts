@@ -1,23 +1,33 @@
 /**
  * The fault campaign, kept as a suite: drives the local stack with HTTP pushes (with and without an
- * Idempotency-Key, retried as a careful client would) and landing blobs while a seeded schedule breaks
- * things: the stand-in's switches (transient and permanent ingestion failures, throttling, a slow and a
- * paused worker), storage calls failing through a proxy (before storage, and applied with the answer lost),
- * Azurite stopped and restarted (on disk: it keeps what it acknowledged), and the function host killed with
- * requests in flight. Then it lets the app settle (sweeps) and audits every item:
+ * Idempotency-Key, retried as a careful client would), blob references (`/blobs`), landing blobs and a
+ * backfill job over blobs that were there before, while a seeded schedule breaks things: the stand-in's
+ * switches (transient and permanent ingestion failures, bursts of throttling and 5xx on its management
+ * endpoint, a slow and a paused worker), storage calls failing through a proxy (before storage, and applied
+ * with the answer lost, Put Message included), Azurite stopped and restarted (on disk: it keeps what it
+ * acknowledged), and the function host killed with requests in flight. Some items name a table that does
+ * not exist yet: once the submissions are done an operator creates it and retries those failures, as one
+ * would. Then it lets the app settle (sweeps) and audits every item, by its latest attempt (a failure an
+ * operator retried is superseded by the retry's outcome):
  *
- *   - answered 2xx (or dropped into landing): ingested exactly once, or reported exactly once;
+ *   - answered 2xx (or dropped into landing, or found by the backfill): ingested exactly once, or reported
+ *     exactly once;
  *   - answered with a refusal: nothing ingested, nothing reported;
  *   - never answered (the connection died): at most one of the two, at most once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AzureNamedKeyCredential } from '@azure/core-auth';
 import { TableClient } from '@azure/data-tables';
-import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import {
+  BlobSASPermissions,
+  BlobServiceClient,
+  generateBlobSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
 import { QueueServiceClient, StorageSharedKeyCredential as QueueKeyCredential } from '@azure/storage-queue';
 import { canonicalBlobUrl, landingSourceId } from '../../shared/app/landing/landingBlob';
 import { pushSourceId } from '../../shared/app/push/pushData';
@@ -41,9 +51,14 @@ export interface ChaosOptions {
   /** How long the app may take to settle after the last item. @default 5 minutes */
   readonly settleTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * A file for the run's whole record: every line of the host (its info events too) and the stand-in's
+   * record of each message it took. What the audit's problem lines point into. @default none
+   */
+  readonly traceFile?: string;
 }
 
-type Kind = 'keyed push' | 'push' | 'landing';
+type Kind = 'keyed push' | 'push' | 'landing' | 'blob ref' | 'backfill';
 type Answer = 'accepted' | 'refused' | 'unanswered';
 
 interface Item {
@@ -67,6 +82,10 @@ export interface ChaosReport {
   readonly refusedLeftBehind: number;
   readonly unanswered: number;
   readonly unansweredBoth: number;
+  /** Items ingested once after a failure an operator retried (its report superseded by the retry). */
+  readonly superseded: number;
+  /** Each class of outcome (kind and what it came to) and how many items came to it. */
+  readonly classes: readonly (readonly [string, number])[];
   readonly azuriteRestarts: number;
   readonly hostKills: number;
   readonly storageFaults: { failedBefore: number; failedAfter: number; unreachable: number };
@@ -74,9 +93,19 @@ export interface ChaosReport {
 }
 
 const TABLES = ['Chaos1', 'Chaos2', 'Chaos3'];
+/** A table created only after the submissions: its items fail, and an operator retries them once it exists. */
+const LATE_TABLE = 'ChaosLate';
+const BACKFILL_CONTAINER = 'archive';
+const REFS_CONTAINER = 'refs';
 
 export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const say = options.log ?? ((line: string) => console.log(line));
+  const traceStream = options.traceFile ? createWriteStream(options.traceFile) : undefined;
+  const trace = (line: string) => traceStream?.write(`${new Date().toISOString()} ${line}\n`);
+  const log = (line: string) => {
+    say(line);
+    trace(line);
+  };
   const total = options.items ?? 2000;
   const random = seeded(options.seed ?? 1);
   const dir = mkdtempSync(join(tmpdir(), 'kif-chaos-'));
@@ -119,8 +148,15 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       dmPort: 0,
       enginePort: 0,
       batchingWindowMs: 200,
+      // A take of messages whose answer was lost in Azurite's restart hides them this long: a minute, not
+      // five, keeps the settling short (batches take seconds at most, so none is taken twice).
+      visibilitySeconds: 60,
+      log: (line) => trace(`[standin] ${line}`),
+      trace: (line) => trace(`[dm] ${line}`),
     });
     for (const t of TABLES) await engine(standin.engineUrl, `.create table ${t} (item:string, n:long)`);
+    // Put Message answers are lost too: the message is stored, the app cannot tell (it marks it uncertain).
+    for (const p of proxies) p.loseMessageAnswers = true;
     const connection = (a: StandinAccount) =>
       `DefaultEndpointsProtocol=http;AccountName=${a.name};AccountKey=${a.key};BlobEndpoint=${a.blobEndpoint};QueueEndpoint=${a.queueEndpoint};TableEndpoint=${a.tableEndpoint}`;
     const appEnv = {
@@ -130,13 +166,14 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       AzureWebJobsStorage: connection(proxied),
       LandingStorage: connection(proxied),
       LANDING_BLOB_AUTH: 'account-key',
+      BACKFILL_SOURCES: `${direct.name}/${BACKFILL_CONTAINER}`,
       LEASE_SECONDS: '20',
       STALE_AFTER_MINUTES: '1',
       HOST_QUEUE_LEASE_SECONDS: '20',
       HOST_VISIBILITY_SECONDS: '2',
       HOST_PORT: String(await freePort()),
     };
-    host = await startHost(appEnv, log);
+    host = await startHost(appEnv, log, trace);
     const landing = new BlobServiceClient(
       direct.blobEndpoint,
       new StorageSharedKeyCredential(direct.name, direct.key),
@@ -157,23 +194,82 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     });
     await watcher.start();
 
-    // The items: most pushes carry a key; a few of every kind hold a row Kusto refuses for good.
+    // The items: most pushes carry a key; a few of every kind hold a row Kusto refuses for good, and a few
+    // pushes and landing blobs name the table that comes late.
     const items: Item[] = Array.from({ length: total }, (_, i) => {
       const r = random();
+      const kind: Kind =
+        r < 0.42
+          ? 'keyed push'
+          : r < 0.54
+            ? 'push'
+            : r < 0.74
+              ? 'landing'
+              : r < 0.84
+                ? 'blob ref'
+                : 'backfill';
+      const late = (kind === 'keyed push' || kind === 'landing') && random() < 0.04;
       return {
         id: `item-${String(i).padStart(5, '0')}`,
-        kind: r < 0.5 ? 'keyed push' : r < 0.65 ? 'push' : 'landing',
-        table: TABLES[Math.floor(random() * TABLES.length)] ?? 'Chaos1',
+        kind,
+        table: late ? LATE_TABLE : (TABLES[Math.floor(random() * TABLES.length)] ?? 'Chaos1'),
         bad: random() < 0.05,
       };
     });
+    // Blobs that were there before the app: a backfill job finds them. Blobs callers name by URL.
+    const blobs = new BlobServiceClient(
+      direct.blobEndpoint,
+      new StorageSharedKeyCredential(direct.name, direct.key),
+    );
+    const archive = blobs.getContainerClient(BACKFILL_CONTAINER);
+    const refs = blobs.getContainerClient(REFS_CONTAINER);
+    await archive.createIfNotExists();
+    await refs.createIfNotExists();
+    await pool(
+      items.filter((i) => i.kind === 'backfill' || i.kind === 'blob ref'),
+      8,
+      async (item) => {
+        const container = item.kind === 'backfill' ? archive : refs;
+        const path = `demo/${item.table}/${item.id}.csv`;
+        const uploaded = await container.getBlockBlobClient(path).upload(rowOf(item), rowOf(item).length);
+        if (item.kind === 'backfill') {
+          // As the app knows the blob: by the proxied endpoint.
+          const url = `${proxied.blobEndpoint}/${BACKFILL_CONTAINER}/${path}`;
+          item.sourceId = landingSourceId(canonicalBlobUrl(url), uploaded.etag ?? '');
+        }
+      },
+    );
+    const refUrl = (item: Item) => {
+      const path = `demo/${item.table}/${item.id}.csv`;
+      const sas = generateBlobSASQueryParameters(
+        {
+          containerName: REFS_CONTAINER,
+          blobName: path,
+          permissions: BlobSASPermissions.parse('r'),
+          expiresOn: new Date(Date.now() + 24 * 3600_000),
+        },
+        new StorageSharedKeyCredential(direct.name, direct.key),
+      ).toString();
+      return `${proxied.blobEndpoint}/${REFS_CONTAINER}/${path}?${sas}`;
+    };
 
-    // The disruptions, at fixed points of the run, so that they fall among requests in flight.
+    // The disruptions, at fixed points of the run, so that they fall among requests in flight; the backfill
+    // job starts among them too.
     const restartsAt = spread(options.azuriteRestarts ?? 1, total, 0.3);
     const killsAt = spread(options.hostKills ?? 1, total, 0.55);
+    const backfillAt = Math.max(1, Math.round(total * 0.4));
+    const backfillItems = items.filter((i) => i.kind === 'backfill');
     let submitted = 0;
     let disrupting = Promise.resolve();
     const disrupt = (n: number): void => {
+      if (n === backfillAt && backfillItems.length > 0)
+        disrupting = disrupting.then(async () => {
+          log(`  ... an operator starts a backfill of '${BACKFILL_CONTAINER}' (item ${n})`);
+          const started = await operatorCall(() => host?.url ?? '', 'POST', 'backfill', {
+            container: BACKFILL_CONTAINER,
+          });
+          for (const item of backfillItems) item.answer = started === undefined ? 'refused' : 'accepted';
+        });
       if (restartsAt.includes(n))
         disrupting = disrupting.then(async () => {
           log(`  ... Azurite stops and starts again (item ${n})`);
@@ -184,19 +280,37 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
           log(`  ... the function host is killed with requests in flight (item ${n})`);
           host?.kill();
           await sleep(500);
-          host = await startHost(appEnv, log);
+          host = await startHost(appEnv, log, trace);
         });
     };
     const switches = startFaultSchedule(standin, proxies, random, log);
 
-    await pool(items, options.concurrency ?? 24, async (item) => {
-      disrupt(++submitted);
-      await submit(item, () => host?.url ?? '', landing, appLanding, random);
-    });
+    await pool(
+      items.filter((i) => i.kind !== 'backfill'),
+      options.concurrency ?? 24,
+      async (item) => {
+        disrupt(++submitted);
+        await submit(item, () => host?.url ?? '', landing, appLanding, refUrl, random);
+      },
+    );
     await disrupting;
     await switches.stop();
     log(`  all ${total} submitted; letting the app settle (sweeps every 2 s)`);
-    await settle(() => host?.url ?? '', appEnv, standin, options.settleTimeoutMs ?? 300_000, log);
+    const settleMs = options.settleTimeoutMs ?? 300_000;
+    await settle(() => host?.url ?? '', appEnv, standin, settleMs, log);
+    // The operator fixes the cause of the late table's failures, and retries them.
+    await engine(standin.engineUrl, `.create table ${LATE_TABLE} (item:string, n:long)`);
+    let retried = 0;
+    for (let more = true, rounds = 0; more && rounds < 100; rounds++) {
+      const answer = (await operatorCall(() => host?.url ?? '', 'POST', 'ingest/retry', {
+        database: 'demo',
+        table: LATE_TABLE,
+      })) as { retried?: number; more?: boolean } | undefined;
+      retried += answer?.retried ?? 0;
+      more = answer?.more ?? true;
+    }
+    log(`  an operator created ${LATE_TABLE} and retried ${retried} failures; settling again`);
+    await settle(() => host?.url ?? '', appEnv, standin, settleMs, log);
 
     const report = await audit(items, standin.engineUrl, direct, {
       azuriteRestarts: restartsAt.length,
@@ -215,6 +329,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     for (const p of proxies) await p.stop();
     await azurite.stop();
     rmSync(dir, { recursive: true, force: true });
+    if (traceStream) await new Promise((resolve) => traceStream.end(resolve));
   }
 }
 
@@ -264,10 +379,14 @@ interface HostProcess {
  * Starts the local function host in a process of its own and waits until it serves; a start that fails
  * (storage refusing its first calls) is tried again, as the platform starts a failed instance again.
  */
-async function startHost(env: Record<string, string>, log: (line: string) => void): Promise<HostProcess> {
+async function startHost(
+  env: Record<string, string>,
+  log: (line: string) => void,
+  trace: (line: string) => void,
+): Promise<HostProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startHostOnce(env, log);
+      return await startHostOnce(env, log, trace);
     } catch (e) {
       if (attempt >= 10) throw e;
       log(`  [host] did not start (${(e as Error).message.split('\n')[0] ?? ''}); starting it again`);
@@ -276,17 +395,26 @@ async function startHost(env: Record<string, string>, log: (line: string) => voi
   }
 }
 
-async function startHostOnce(env: Record<string, string>, log: (line: string) => void): Promise<HostProcess> {
+async function startHostOnce(
+  env: Record<string, string>,
+  log: (line: string) => void,
+  trace: (line: string) => void,
+): Promise<HostProcess> {
   const child: ChildProcess = spawn(process.execPath, [join(__dirname, '..', 'hostMain.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
+    let seen: string | undefined = '';
     child.stdout?.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line.trim() !== '') trace(`[host out] ${line}`);
+      if (seen === undefined) return; // served: the rest is only traced
       seen += d.toString();
       const ready = /host ready (\S+)/.exec(seen);
-      if (ready?.[1]) resolve(ready[1]);
+      if (ready?.[1]) {
+        seen = undefined;
+        resolve(ready[1]);
+      }
     });
     child.stderr?.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n')) if (line.trim() !== '') log(`  [host] ${line}`);
@@ -313,8 +441,9 @@ function startFaultSchedule(
       else if (r < 0.6) standin.faults.update({ failIngestionsPermanent: 1 });
       else if (r < 0.7) standin.faults.update({ ingestDelayMs: Math.floor(random() * 1500) });
       else if (r < 0.78) standin.faults.update({ workerPaused: true });
-      else if (r < 0.86) standin.faults.update({ throttleResources: 2, retryAfterSeconds: 1 });
-      else if (r < 0.9) standin.faults.update({ mgmt5xx: 2 });
+      else if (r < 0.86)
+        standin.faults.update({ throttleResources: 2 + Math.floor(random() * 8), retryAfterSeconds: 1 });
+      else if (r < 0.9) standin.faults.update({ mgmt5xx: 2 + Math.floor(random() * 6) });
       else standin.faults.update({ workerPaused: false, ingestDelayMs: 0 });
       const storm = random() < 0.3;
       for (const p of proxies)
@@ -337,13 +466,73 @@ function startFaultSchedule(
 /** The body of an item: one row naming it; a refused one has a field too many. */
 const rowOf = (item: Item) => (item.bad ? `${item.id},1,extra\n` : `${item.id},1\n`);
 
+/**
+ * An operator's call of the app's operator API, tried again on a 5xx or a dead connection; the answer's
+ * body, or undefined when it was refused.
+ */
+async function operatorCall(
+  hostUrl: () => string,
+  method: string,
+  path: string,
+  body: unknown,
+): Promise<unknown> {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    try {
+      const response = await fetch(`${hostUrl()}/api/${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      if (response.ok) return await response.json();
+      if (response.status < 500) return undefined;
+    } catch {
+      // the host is restarting: try again
+    }
+    await sleep(1_000);
+  }
+  return undefined;
+}
+
 async function submit(
   item: Item,
   hostUrl: () => string,
   landing: BlobServiceClient,
   appLanding: BlobServiceClient,
+  refUrl: (item: Item) => string,
   random: () => number,
 ): Promise<void> {
+  if (item.kind === 'blob ref') {
+    // No key for blob references: a request whose answer was lost is not sent again (it could ingest twice);
+    // one answered 503 took nothing, and is.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      let response: Response;
+      try {
+        response = await fetch(`${hostUrl()}/api/ingest/demo/${item.table}/blobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ blobs: [{ url: refUrl(item) }] }),
+          signal: AbortSignal.timeout(30_000),
+        });
+      } catch {
+        item.answer = 'unanswered';
+        return;
+      }
+      const body = (await response.json().catch(() => ({}))) as { results?: { sourceId?: string }[] };
+      if (response.status === 202 && body.results?.[0]?.sourceId) {
+        item.answer = 'accepted';
+        item.sourceId = body.results[0].sourceId;
+        return;
+      }
+      if (response.status !== 503) {
+        item.answer = 'refused';
+        return;
+      }
+      await sleep(300 + random() * 1200);
+    }
+    item.answer = 'refused';
+    return;
+  }
   if (item.kind === 'landing') {
     const path = `demo/${item.table}/${item.id}.csv`;
     const blob = landing.getContainerClient('landing').getBlockBlobClient(path);
@@ -442,6 +631,30 @@ async function settle(
   }
 }
 
+/** A failure report as the audit reads it: its event and the attempt it is about (its key's number). */
+interface ReportRow {
+  readonly event: string;
+  readonly attempt: number;
+}
+
+/** A tracking row as the audit reads it. */
+interface TrackingRow {
+  readonly State?: string;
+  readonly FinalStatus?: string;
+  readonly ErrorCode?: string;
+  readonly RequeueCount?: number;
+  readonly RetriedAs?: string;
+  readonly History?: string;
+}
+
+/** The final reports: what ends a source's attempt (a re-queue or a stuck report does not). */
+const FINAL_REPORTS = new Set([
+  'IngestionFailed',
+  'IngestionAbandoned',
+  'LandingRejected',
+  'IngestionUnresolved',
+]);
+
 async function audit(
   items: readonly Item[],
   engineUrl: string,
@@ -449,42 +662,58 @@ async function audit(
   run: Pick<ChaosReport, 'azuriteRestarts' | 'hostKills' | 'storageFaults'>,
 ): Promise<ChaosReport> {
   const ingested = new Map<string, number>();
-  for (const t of TABLES)
+  for (const t of [...TABLES, LATE_TABLE])
     for (const [item, count] of await engine(engineUrl, `${t} | summarize count() by item`))
       ingested.set(String(item), Number(count));
-  const reports = new Map<string, number>();
-  const events = new Map<string, string[]>();
-  const tracking = new TableClient(
-    account.tableEndpoint,
-    'IngestionTracking',
-    new AzureNamedKeyCredential(account.name, account.key),
-    { allowInsecureConnection: true },
-  );
-  const describe = async (sourceId: string | undefined): Promise<string> => {
-    if (!sourceId) return 'no source id';
-    const row = await tracking
-      .getEntity<{ State?: string; FinalStatus?: string; ErrorCode?: string; RequeueCount?: number }>(
-        `src-${sourceId.slice(0, 2)}`,
-        sourceId,
-      )
-      .catch(() => undefined);
-    const state = row
-      ? `${row.State ?? '?'}/${row.FinalStatus ?? '-'}/${row.ErrorCode ?? '-'} requeues ${String(row.RequeueCount ?? 0)}`
-      : 'no row';
-    return `${sourceId.slice(0, 8)}: ${state}; reports ${(events.get(sourceId) ?? []).join(',') || 'none'}`;
-  };
-  const failures = new TableClient(
-    account.tableEndpoint,
-    'IngestionFailures',
-    new AzureNamedKeyCredential(account.name, account.key),
-    { allowInsecureConnection: true },
-  );
-  const final = new Set(['IngestionFailed', 'IngestionAbandoned', 'LandingRejected']);
-  for await (const row of failures.listEntities<{ SourceId?: string; Event?: string }>()) {
-    if (row.SourceId && final.has(row.Event ?? ''))
-      reports.set(row.SourceId, (reports.get(row.SourceId) ?? 0) + 1);
+  const credential = new AzureNamedKeyCredential(account.name, account.key);
+  const table = (name: string) =>
+    new TableClient(account.tableEndpoint, name, credential, { allowInsecureConnection: true });
+  // Every report of every source, in the order of their keys' attempts.
+  const reports = new Map<string, ReportRow[]>();
+  for await (const row of table('IngestionFailures').listEntities<{ SourceId?: string; Event?: string }>()) {
+    const sourceId = row.SourceId ?? '';
+    const attempt = Number(/-(\d+)$/.exec(String(row.rowKey).slice(sourceId.length + 1))?.[1] ?? 0);
+    reports.set(sourceId, [...(reports.get(sourceId) ?? []), { event: row.Event ?? '?', attempt }]);
   }
+  const tracking = table('IngestionTracking');
+  const rowOfSource = (sourceId: string) =>
+    tracking.getEntity<TrackingRow>(`src-${sourceId.slice(0, 2)}`, sourceId).catch(() => undefined);
+  /**
+   * The item's sources, first to last (an operator's retry of a quarantined landing blob makes a new one,
+   * named by `RetriedAs`), and the final reports of the latest attempt of the latest source: what the item
+   * came to. Reports of earlier attempts were superseded by a retry.
+   */
+  const outcomeOf = async (item: Item) => {
+    const chain: { sourceId: string; row: TrackingRow | undefined }[] = [];
+    for (let id = item.sourceId; id && chain.length < 10;) {
+      const row = await rowOfSource(id);
+      chain.push({ sourceId: id, row });
+      id = row?.RetriedAs;
+    }
+    const last = chain[chain.length - 1];
+    const attempt = last?.row?.RequeueCount ?? 0;
+    const finals = (id: string) => (reports.get(id) ?? []).filter((r) => FINAL_REPORTS.has(r.event));
+    const latest = last ? finals(last.sourceId).filter((r) => r.attempt === attempt) : [];
+    const superseded = chain.reduce((n, c) => n + finals(c.sourceId).length, 0) - latest.length;
+    return { chain, latest: latest.length, superseded };
+  };
+  const describe = async (item: Item): Promise<string> => {
+    if (!item.sourceId) return 'no source id';
+    const { chain } = await outcomeOf(item);
+    return chain
+      .map(({ sourceId, row }) => {
+        const state = row
+          ? `${row.State ?? '?'}/${row.FinalStatus ?? '-'}/${row.ErrorCode ?? '-'} attempt ${String(row.RequeueCount ?? 0)}`
+          : 'no row';
+        const history = row?.History ? ` history ${row.History}` : '';
+        const told = (reports.get(sourceId) ?? []).map((r) => `${r.event}#${r.attempt}`).join(',') || 'none';
+        return `${sourceId}: ${state}; reports ${told}${history}`;
+      })
+      .join(' -> ');
+  };
   const problems: string[] = [];
+  const classes = new Map<string, number>();
+  const count = (name: string) => classes.set(name, (classes.get(name) ?? 0) + 1);
   let accepted = 0;
   let ingestedOnce = 0;
   let reportedOnce = 0;
@@ -494,43 +723,47 @@ async function audit(
   let refusedLeftBehind = 0;
   let unanswered = 0;
   let unansweredBoth = 0;
+  let superseded = 0;
   for (const item of items) {
     const rows = ingested.get(item.id) ?? 0;
-    const reported = item.sourceId ? (reports.get(item.sourceId) ?? 0) : 0;
+    const outcome = item.sourceId ? await outcomeOf(item) : { latest: 0, superseded: 0 };
+    const reported = outcome.latest;
+    superseded += outcome.superseded > 0 && rows === 1 ? 1 : 0;
+    const label = `${item.id} (${item.kind}${item.bad ? ', bad row' : ''}${item.table === LATE_TABLE ? ', late table' : ''}, ${item.answer ?? '?'})`;
     if (rows > 1) {
       duplicated += 1;
-      problems.push(
-        `${item.id} (${item.kind}, ${item.answer ?? '?'}) ingested ${rows} times [${await describe(item.sourceId)}]`,
-      );
+      problems.push(`${label} ingested ${rows} times [${await describe(item)}]`);
     }
     if (item.answer === 'accepted') {
       accepted += 1;
-      if (rows === 1 && reported === 0) ingestedOnce += 1;
-      else if (rows === 0 && reported === 1) reportedOnce += 1;
-      else if (rows === 0 && reported === 0) {
+      if (rows === 1 && reported === 0) {
+        ingestedOnce += 1;
+        count(`${item.kind}: ingested once${outcome.superseded > 0 ? ' (after a retried failure)' : ''}`);
+      } else if (rows === 0 && reported === 1) {
+        reportedOnce += 1;
+        count(`${item.kind}: reported once`);
+      } else if (rows === 0 && reported === 0) {
         lost += 1;
-        problems.push(
-          `${item.id} (${item.kind}${item.bad ? ', bad' : ''}) accepted, never ingested nor reported [${await describe(item.sourceId)}]`,
-        );
-      } else if (rows <= 1)
-        problems.push(
-          `${item.id} (${item.kind}) ingested ${rows} and reported ${reported} times [${await describe(item.sourceId)}]`,
-        );
+        problems.push(`${label} never ingested nor reported [${await describe(item)}]`);
+      } else if (rows <= 1) {
+        count(`${item.kind}: ingested ${rows} and reported ${reported}`);
+        problems.push(`${label} ingested ${rows} and reported ${reported} times [${await describe(item)}]`);
+      }
     } else if (item.answer === 'refused') {
       refused += 1;
+      count(`${item.kind}: refused`);
       if (rows > 0 || reported > 0) {
         refusedLeftBehind += 1;
         problems.push(
-          `${item.id} (${item.kind}) refused, yet ingested ${rows} / reported ${reported} [${await describe(item.sourceId)}]`,
+          `${label} refused, yet ingested ${rows} / reported ${reported} [${await describe(item)}]`,
         );
       }
     } else {
       unanswered += 1;
+      count(`${item.kind}: unanswered, ${rows > 0 ? 'ingested' : reported > 0 ? 'reported' : 'neither'}`);
       if (rows > 0 && reported > 0) {
         unansweredBoth += 1;
-        problems.push(
-          `${item.id} (${item.kind}) unanswered, both ingested and reported [${await describe(item.sourceId)}]`,
-        );
+        problems.push(`${label} both ingested and reported [${await describe(item)}]`);
       }
     }
   }
@@ -545,6 +778,8 @@ async function audit(
     refusedLeftBehind,
     unanswered,
     unansweredBoth,
+    superseded,
+    classes: [...classes.entries()].sort(([a], [b]) => a.localeCompare(b)),
     ...run,
     failures: problems,
   };
@@ -562,7 +797,10 @@ export function describeReport(r: ChaosReport): { text: string; passed: boolean 
     `items ${r.items}: accepted ${r.accepted} (ingested once ${r.ingestedOnce}, reported once ${r.reportedOnce}), refused ${r.refused}, unanswered ${r.unanswered}`,
     `lost ${r.lost}, duplicated ${r.duplicated}, refused but left behind ${r.refusedLeftBehind}, unanswered but both ${r.unansweredBoth}`,
     `disruptions: Azurite restarts ${r.azuriteRestarts}, host kills ${r.hostKills}, storage requests failed before ${r.storageFaults.failedBefore}, after ${r.storageFaults.failedAfter}, unreachable ${r.storageFaults.unreachable}`,
-    ...r.failures.slice(0, 20).map((f) => `  ! ${f}`),
+    `ingested once after an operator's retry of their failure: ${r.superseded}`,
+    'outcomes:',
+    ...r.classes.map(([name, n]) => `  ${name}: ${n}`),
+    ...r.failures.map((f) => `  ! ${f}`),
     passed ? 'PASSED' : 'FAILED',
   ].join('\n');
   return { text, passed };

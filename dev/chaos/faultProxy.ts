@@ -1,8 +1,10 @@
 /**
  * A TCP-level HTTP proxy in front of one Azurite service that fails requests on a seeded schedule, so the
- * app's storage calls fail as they do in Azure: refused before they reach storage ("before"), or applied by
- * storage with the answer lost ("after": the client sees an error and its retry meets its own write). A
- * Put Message is never failed "after": the queue has no way to tell a retried message from a new one.
+ * app's storage calls fail as they do in Azure: refused before they reach storage ("before": 503 ServerBusy),
+ * or applied by storage with the answer lost ("after": the connection breaks, or 500 OperationTimedOut; the
+ * client's retry meets its own write). A
+ * Put Message is failed "after" only when `loseMessageAnswers` is on: the queue cannot tell a retried
+ * message from a new one, so the app must not send one again blindly (it marks the source uncertain).
  */
 import {
   createServer,
@@ -16,13 +18,15 @@ import type { AddressInfo } from 'node:net';
 export interface ProxyRates {
   /** Share of requests answered 503 without reaching storage. */
   readonly before: number;
-  /** Share of (retry-safe) requests applied by storage, then answered 503. */
+  /** Share of requests applied by storage whose answer is lost (a broken connection or a 500). */
   readonly after: number;
 }
 
 export interface FaultProxy {
   readonly port: number;
   rates: ProxyRates;
+  /** Put Message too may be applied with its answer lost. @default false */
+  loseMessageAnswers: boolean;
   readonly counts: { passed: number; failedBefore: number; failedAfter: number; unreachable: number };
   stop(): Promise<void>;
 }
@@ -50,9 +54,29 @@ function busy(res: ServerResponse): void {
   );
 }
 
+/**
+ * An answer lost after storage applied the request, as it happens in Azure: the connection breaks, or
+ * storage answers 500 OperationTimedOut ("may or may not have succeeded"). Never a 503: Azure Storage's
+ * ServerBusy means the request was not carried out, and a client may send it again on that word.
+ */
+function lost(res: ServerResponse, reset: boolean): void {
+  if (res.headersSent) return;
+  if (reset) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(500, { 'content-type': 'application/xml', 'x-ms-error-code': 'OperationTimedOut' });
+  res.end(
+    '<?xml version="1.0" encoding="utf-8"?><Error><Code>OperationTimedOut</Code><Message>injected by the chaos run: the operation may or may not have succeeded</Message></Error>',
+  );
+}
+
 export async function startFaultProxy(targetPort: number, random: () => number): Promise<FaultProxy> {
   const counts = { passed: 0, failedBefore: 0, failedAfter: 0, unreachable: 0 };
-  const proxy: { rates: ProxyRates } = { rates: { before: 0, after: 0 } };
+  const proxy: { rates: ProxyRates; loseMessageAnswers: boolean } = {
+    rates: { before: 0, after: 0 },
+    loseMessageAnswers: false,
+  };
   const server: Server = createServer((req, res) => {
     const roll = random();
     const chunks: Buffer[] = [];
@@ -63,7 +87,8 @@ export async function startFaultProxy(targetPort: number, random: () => number):
         busy(res);
         return;
       }
-      const failAfter = !isPutMessage(req) && roll < proxy.rates.before + proxy.rates.after;
+      const failAfter =
+        (proxy.loseMessageAnswers || !isPutMessage(req)) && roll < proxy.rates.before + proxy.rates.after;
       const upstream = httpRequest(
         { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
@@ -71,7 +96,7 @@ export async function startFaultProxy(targetPort: number, random: () => number):
             answer.resume();
             answer.on('end', () => {
               counts.failedAfter += 1;
-              busy(res);
+              lost(res, random() < 0.5);
             });
             return;
           }
@@ -99,6 +124,12 @@ export async function startFaultProxy(targetPort: number, random: () => number):
     },
     set rates(value: ProxyRates) {
       proxy.rates = value;
+    },
+    get loseMessageAnswers() {
+      return proxy.loseMessageAnswers;
+    },
+    set loseMessageAnswers(value: boolean) {
+      proxy.loseMessageAnswers = value;
     },
     counts,
     stop: () =>

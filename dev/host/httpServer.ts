@@ -166,6 +166,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const extra = Object.fromEntries(
       new Headers(response.headers as ConstructorParameters<typeof Headers>[0]).entries(),
     );
+    // Answered before the body was read to its end (a 413, a refusal): the rest of it is still on the
+    // socket, so the socket is closed with the answer, never handed back to keep-alive (the client's next
+    // request on it would wait behind the unread bytes until the socket was reset). Node ends a socket
+    // whose answer says `connection: close` once the answer is written.
+    if (hasBody && !req.readableEnded) extra.connection = 'close';
     send(res, response.status ?? 200, response.jsonBody ?? (response.body as string | undefined), extra);
   }
 

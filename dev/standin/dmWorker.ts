@@ -25,7 +25,11 @@ export interface DmWorkerOptions {
   readonly batchingWindowMs?: number;
   /** @default 100 */
   readonly pollIntervalMs?: number;
+  /** How long a message taken stays hidden from the next poll (a crash mid-batch shows it again). @default 300 */
+  readonly visibilitySeconds?: number;
   readonly log?: (line: string) => void;
+  /** One line per message taken and per outcome, for a run's full record (the chaos campaign's trace). */
+  readonly trace?: (line: string) => void;
 }
 
 interface Pending {
@@ -38,6 +42,25 @@ interface Pending {
 interface Batch {
   readonly items: Pending[];
   readonly dueAt: number;
+}
+
+/**
+ * Tries a write of the worker's own bookkeeping (a status row, a message's deletion) until it goes through,
+ * for a minute and a half: the real service does not leave a source's status Pending, or take its message
+ * again, because its storage was unreachable for a moment (Azurite restarting under a chaos run).
+ */
+async function persist(write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (e) {
+      const status = (e as { statusCode?: number }).statusCode;
+      // The message is gone already (its visibility ran out and it was taken again; or deleted).
+      if (status === 404 || attempt >= 30) throw e;
+      await sleep(Math.min(3_000, 100 * 2 ** attempt));
+    }
+  }
 }
 
 const ReportLevel = { FailuresOnly: 0, DoNotReport: 1, FailuresAndSuccesses: 2 };
@@ -159,7 +182,7 @@ export class DmWorker {
     for (const queue of this.queues) {
       const { receivedMessageItems } = await queue.receiveMessages({
         numberOfMessages: 32,
-        visibilityTimeout: 300,
+        visibilityTimeout: this.options.visibilitySeconds ?? 300,
       });
       received += receivedMessageItems.length;
       for (const item of receivedMessageItems) {
@@ -255,8 +278,13 @@ export class DmWorker {
             ? e
             : new KustoError('General_InternalServerError', (e as Error).message, 500, false);
       }
+      this.options.trace?.(
+        `ingested ${item.message.id} message ${item.messageId} ${failure ? `failed ${failure.code}` : (outcome?.status ?? 'Succeeded')} ${item.message.blobPath.split('?')[0] ?? ''}`,
+      );
       await this.report(item.message, outcome, failure, operationId, activityId);
-      await item.queue.deleteMessage(item.messageId, item.popReceipt).catch(() => undefined);
+      await persist(() => item.queue.deleteMessage(item.messageId, item.popReceipt)).catch((e: unknown) =>
+        this.options.log?.(`DM worker: could not delete message ${item.messageId}: ${(e as Error).message}`),
+      );
       this.processed += 1;
     }
   }
@@ -339,17 +367,17 @@ export class DmWorker {
     const method = message.reportMethod;
     const wantsFailures = level === ReportLevel.FailuresOnly || level === ReportLevel.FailuresAndSuccesses;
     const wantsSuccesses = level === ReportLevel.FailuresAndSuccesses;
-    const toTable =
-      (method === ReportMethod.Table || method === ReportMethod.QueueAndTable) && message.statusInTable;
+    const row = message.statusInTable;
+    const toTable = (method === ReportMethod.Table || method === ReportMethod.QueueAndTable) && row;
     const toQueue = method === ReportMethod.Queue || method === ReportMethod.QueueAndTable;
 
     if (toTable && level !== ReportLevel.DoNotReport) {
       const status = failure ? 'Failed' : (outcome?.status ?? 'Succeeded');
-      await this.statusTable
-        .upsertEntity(
+      await persist(() =>
+        this.statusTable.upsertEntity(
           {
-            partitionKey: message.statusInTable.partitionKey,
-            rowKey: message.statusInTable.rowKey,
+            partitionKey: row.partitionKey,
+            rowKey: row.rowKey,
             Status: status,
             UpdatedOn: now,
             OperationId: operationId,
@@ -360,12 +388,12 @@ export class DmWorker {
             OriginatesFromUpdatePolicy: false,
           },
           'Merge',
-        )
-        .catch((e: unknown) =>
-          this.options.log?.(
-            `DM worker: could not update the status row of ${message.id}: ${(e as Error).message}`,
-          ),
-        );
+        ),
+      ).catch((e: unknown) =>
+        this.options.log?.(
+          `DM worker: could not update the status row of ${message.id}: ${(e as Error).message}`,
+        ),
+      );
     }
     if (toQueue && failure && wantsFailures) {
       await this.send(this.failureQueue, {

@@ -34,6 +34,13 @@ export interface StandinOptions {
   /** Batching window of tables without an ingestionbatching policy. @default 1000, or STANDIN_BATCHING_MS */
   readonly batchingWindowMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * How long a message the DM worker took stays hidden: a take whose answer storage lost (Azurite stopped
+   * mid-answer) shows the message again after it. @default 300
+   */
+  readonly visibilitySeconds?: number;
+  /** The DM worker's record of every message it takes and how it went. @default none */
+  readonly trace?: (line: string) => void;
 }
 
 export interface StandinInstance {
@@ -110,6 +117,8 @@ export async function startStandin(options: StandinOptions): Promise<StandinInst
           isIssuedToken: (t) => dm.isIssuedToken(t),
           batchingWindowMs: options.batchingWindowMs ?? batchingFromEnv(),
           ...(options.log && { log: options.log }),
+          ...(options.trace && { trace: options.trace }),
+          ...(options.visibilitySeconds !== undefined && { visibilitySeconds: options.visibilitySeconds }),
         });
 
   const dmServer = createServer((req, res) => void dm.handle(req, res));

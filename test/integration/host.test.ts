@@ -3,6 +3,7 @@
  * the landing container and announced by the landing watcher, the queue trigger, the admin endpoint.
  */
 import { randomBytes } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
 import { QueueClient } from '@azure/storage-queue';
 import { blobCreatedEventFor, LandingWatcher } from '../../dev/host/landingWatcher';
 import type { LocalHost, startLocalHost } from '../../dev/host/localHost';
@@ -269,5 +270,33 @@ describe('the local host, end to end', () => {
     await dm.standin.worker?.drained();
     expect(dm.standin.worker?.processed ?? 0).toBe(before);
     expect(await kusto.count('Corpus')).toBe(0);
+  });
+
+  it('closes the socket of a request it answered before reading its body (a 413), so keep-alive reuses no half-read socket', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (method: string, path: string, body?: Buffer) =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const req = httpRequest(
+          `${host.url}${path}`,
+          { method, agent, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const big = Buffer.from(
+        JSON.stringify({ blobs: [{ url: `https://a.blob.core.windows.net/c/${'x'.repeat(1_200_000)}` }] }),
+      );
+      const refused = await send('POST', '/api/ingest/demo/Corpus/blobs', big);
+      expect(refused).toEqual({ status: 413, connection: 'close' });
+      // The next request through the same one-socket agent is answered (before: reset, seconds later).
+      expect(await send('GET', '/api/health')).toMatchObject({ status: 200 });
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -359,7 +359,13 @@ export class TrackedSources {
    * Reports a failure, then acts on it (`act`: a quarantine), then closes the source. The report comes first
    * and is marked on the row, so a stop anywhere after it repeats no report and loses none.
    */
-  async fail(record: TrackingRecord, failure: Failure, act?: () => Promise<void>): Promise<TrackingRecord> {
+  async fail(record: TrackingRecord, given: Failure, act?: () => Promise<void>): Promise<TrackingRecord> {
+    // One report per attempt: a source reopened (an operator's retry, a keyed retry after an abandoned
+    // attempt) that fails again is a new report, not a repeat of the first attempt's.
+    const failure =
+      record.requeueCount > 0 && !/-\d+$/.test(given.key)
+        ? { ...given, key: `${given.key}-${record.requeueCount}` }
+        : given;
     await this.report(record, failure);
     const fields = {
       errorCode: failure.errorCode,

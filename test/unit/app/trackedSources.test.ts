@@ -343,6 +343,22 @@ describe('fail', () => {
     expect(lines.filter((l) => l.includes('"IngestionFailed"'))).toHaveLength(2); // the log line repeats, the key says it is one
   });
 
+  it('a later attempt of the same source that fails again is a report of its own, not a repeat of the first', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    const abandoned = { ...failure, event: 'IngestionAbandoned' as const, key: 'abandoned' };
+    const first = await sources.fail(record, abandoned);
+    // An operator's retry (or a keyed retry) reopened it as attempt 1, and that attempt was abandoned too.
+    const second = await sources.fail({ ...first, requeueCount: 1 }, abandoned);
+    expect([...store.failures.keys()].sort()).toEqual([
+      `${record.sourceId}-abandoned`,
+      `${record.sourceId}-abandoned-1`,
+    ]);
+    // A key that names its attempt already keeps it.
+    await sources.fail(second, { ...failure, key: 'final-1' });
+    expect(store.failures.has(`${record.sourceId}-final-1`)).toBe(true);
+  });
+
   it('when the report cannot be written, nothing is acted on or closed', async () => {
     const { store, sources } = setup();
     const { record } = await sources.begin(source());
