@@ -86,7 +86,7 @@ param alertEmail string = ''
 @description('Make the landing account a Data Lake (hierarchical namespace) account: its Event Grid subscription then also takes BlobRenamed, and only operations that complete a file.')
 param landingHierarchicalNamespace bool = false
 
-@description('How Kusto reads landing blobs: user-delegation (a read SAS signed by the app\'s identity) or kusto-identity (the cluster\'s own managed identity; no SAS leaves the app). With kusto-identity and an existing cluster, give its identity in existingClusterPrincipalId and set the database policy (docs/landing.md).')
+@description('How Kusto reads landing blobs: user-delegation (a read SAS signed by the app\'s identity) or kusto-identity (the cluster\'s own managed identity; no SAS leaves the app). With kusto-identity and an existing cluster, give its identity in existingClusterPrincipalId and set the database policy (docs/landing.md). With kusto-identity and a new cluster, the schema script sets that policy, which needs AllDatabasesAdmin of whoever deploys: the principal that created the cluster has it, another one redeploying needs it given first (docs/deploy.md).')
 @allowed(['user-delegation', 'kusto-identity'])
 param landingBlobAuth string = 'user-delegation'
 
@@ -109,6 +109,25 @@ param successWebhookUrl string = ''
 @description('Where each failure report is POSTed (optional).')
 param failureWebhookUrl string = ''
 
+@description('Private network: the app\'s storage closed to the internet and reached through private endpoints, the function app integrated into a VNet (outbound through a NAT gateway), the landing account behind its firewall (Event Grid as a trusted service, Kusto through a managed private endpoint). Needs the Microsoft.App resource provider registered (docs/deploy.md).')
+param vnetEnabled bool = false
+
+@description('With vnetEnabled: public IP addresses or CIDR ranges that may upload to the landing account from outside the VNet, comma-separated (LANDING_ALLOWED_IP_RANGES); empty: none.')
+param landingAllowedIpRanges string = ''
+
+@description('The most instances the function app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Memory of each function app instance, in MB.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+@description('Instances kept ready for the HTTP functions (billed while ready); 0 for none.')
+@minValue(0)
+param alwaysReadyHttp int = 0
+
 @description('Client id of the operators\' Entra app registration (app roles Ingest.Operator and Ingest.Reader; docs/operations.md gives the az steps): the app then checks operators\' access tokens itself (OPERATOR_AUTH entra) and the console signs them in. Empty keeps the host\'s master key.')
 param operatorClientId string = ''
 
@@ -124,6 +143,7 @@ var names = {
   plan: 'plan-${resourceToken}'
   functionApp: 'func-${resourceToken}'
   cluster: 'kusto${take(resourceToken, 17)}'
+  vnet: 'vnet-${resourceToken}'
 }
 
 // An app with no cluster could deploy but never work: the template itself refuses it, whoever runs it (the
@@ -132,7 +152,7 @@ var names = {
 // bicep-functions-flow-control); in the resource group's name it is evaluated before anything is created.
 var clusterNamed = createCluster || !empty(existingIngestUri)
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: clusterNamed
     ? names.resourceGroup
     : fail('No Kusto cluster: set createCluster true (azd env set KUSTO_CREATE_CLUSTER true), or give existingIngestUri (azd env set KUSTO_INGEST_URI https://ingest-<cluster>.<region>.kusto.windows.net).')
@@ -161,7 +181,13 @@ module monitoring 'modules/monitoring.bicep' = {
 module appStorage 'modules/appStorage.bicep' = {
   scope: rg
   name: 'app-storage'
-  params: { name: names.appStorage, location: location, tags: tags, functionAppName: names.functionApp }
+  params: {
+    name: names.appStorage
+    location: location
+    tags: tags
+    functionAppName: names.functionApp
+    privateNetwork: vnetEnabled
+  }
 }
 
 module landing 'modules/landing.bicep' = {
@@ -173,6 +199,22 @@ module landing 'modules/landing.bicep' = {
     tags: tags
     hierarchicalNamespace: landingHierarchicalNamespace
     doneRetentionDays: landingDoneRetentionDays
+    privateNetwork: vnetEnabled
+    allowedIpRanges: empty(landingAllowedIpRanges) ? [] : map(split(landingAllowedIpRanges, ','), r => trim(r))
+  }
+}
+
+// Every network resource (VNet, subnets, NAT gateway, private endpoints, DNS zones) is in this module, and
+// exists only with vnetEnabled.
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  scope: rg
+  name: 'network'
+  params: {
+    name: names.vnet
+    location: location
+    tags: tags
+    appStorageName: appStorage.outputs.name
+    landingStorageName: landing.outputs.name
   }
 }
 
@@ -188,6 +230,7 @@ module kusto 'modules/kusto.bicep' = if (createCluster) {
     enableStreaming: httpIngestFlavor == 'managed-streaming'
     allowIdentityIngestion: landingBlobAuth == 'kusto-identity'
     grantMonitor: statusMode == 'failures-only'
+    landingStorageId: vnetEnabled ? landing.outputs.id : ''
   }
 }
 
@@ -245,6 +288,10 @@ module functionApp 'modules/functionApp.bicep' = {
     successWebhookUrl: successWebhookUrl
     failureWebhookUrl: failureWebhookUrl
     operatorClientId: operatorClientId
+    virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    alwaysReadyHttp: alwaysReadyHttp
   }
   dependsOn: [rbac]
 }
@@ -259,3 +306,5 @@ output APP_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output LANDING_STORAGE_ACCOUNT string = landing.outputs.name
 output KUSTO_INGEST_URI string = createCluster ? kusto.outputs.ingestUri : existingIngestUri
 output KUSTO_ENGINE_URI string = createCluster ? kusto.outputs.engineUri : existingEngineUri
+// The address the app's outbound calls come from (vnetEnabled): for a firewall in front of an existing cluster.
+output APP_OUTBOUND_IP string = vnetEnabled ? network.outputs.natPublicIp : ''

@@ -10,8 +10,10 @@ param enableStreaming bool
 param allowIdentityIngestion bool = false
 @description('Let the app run .show commands on the database (STATUS_MODE failures-only cross-checks with .show ingestion failures).')
 param grantMonitor bool = false
+@description('Private network: the landing account\'s resource id, reached by a managed private endpoint of the cluster; empty for none.')
+param landingStorageId string = ''
 
-resource cluster 'Microsoft.Kusto/clusters@2024-04-13' = {
+resource cluster 'Microsoft.Kusto/clusters@2025-02-14' = {
   name: clusterName
   location: location
   tags: tags
@@ -25,7 +27,7 @@ resource cluster 'Microsoft.Kusto/clusters@2024-04-13' = {
   }
 }
 
-resource database 'Microsoft.Kusto/clusters/databases@2024-04-13' = {
+resource database 'Microsoft.Kusto/clusters/databases@2025-02-14' = {
   parent: cluster
   name: databaseName
   location: location
@@ -36,7 +38,7 @@ resource database 'Microsoft.Kusto/clusters/databases@2024-04-13' = {
   }
 }
 
-resource ingestor 'Microsoft.Kusto/clusters/databases/principalAssignments@2024-04-13' = {
+resource ingestor 'Microsoft.Kusto/clusters/databases/principalAssignments@2025-02-14' = {
   parent: database
   name: 'app-ingestor'
   properties: {
@@ -49,7 +51,7 @@ resource ingestor 'Microsoft.Kusto/clusters/databases/principalAssignments@2024-
 }
 
 // Monitor, not Admin: it may read .show ingestion failures and policies, and change nothing.
-resource monitor 'Microsoft.Kusto/clusters/databases/principalAssignments@2024-04-13' = if (grantMonitor) {
+resource monitor 'Microsoft.Kusto/clusters/databases/principalAssignments@2025-02-14' = if (grantMonitor) {
   parent: database
   name: 'app-monitor'
   properties: {
@@ -67,7 +69,7 @@ var identityPolicy = allowIdentityIngestion
   ? '\n.alter-merge database [\'${databaseName}\'] policy managed_identity "[{\'ObjectId\': \'system\', \'AllowedUsages\': \'NativeIngestion\'}]"\n'
   : ''
 
-resource schema 'Microsoft.Kusto/clusters/databases/scripts@2024-04-13' = {
+resource schema 'Microsoft.Kusto/clusters/databases/scripts@2025-02-14' = {
   parent: database
   name: 'schema'
   properties: {
@@ -83,3 +85,21 @@ output ingestUri string = cluster.properties.dataIngestionUri
 output engineUri string = cluster.properties.uri
 output databaseName string = database.name
 output principalId string = cluster.identity.principalId
+
+// With the landing account behind its firewall, the cluster reads landing blobs through a managed private
+// endpoint to the account's blob service (MicrosoftDocs/dataexplorer-docs, data-explorer/
+// security-network-managed-private-endpoint-create.md): it works with a SAS (LANDING_BLOB_AUTH
+// user-delegation) as with the cluster's identity (kusto-identity), where a resource-instance rule would
+// need the identity. It is approved at once when whoever deploys may approve private endpoint connections
+// on the account (an Owner or Contributor of the resource group); otherwise approve it on the account's
+// Networking page.
+resource landingEndpoint 'Microsoft.Kusto/clusters/managedPrivateEndpoints@2025-02-14' = if (!empty(landingStorageId)) {
+  parent: cluster
+  name: 'landing-blob'
+  properties: {
+    privateLinkResourceId: landingStorageId
+    groupId: 'blob'
+    requestMessage: 'kusto-ingest-functions: the cluster reads landing blobs through this endpoint.'
+  }
+}
+

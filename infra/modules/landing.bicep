@@ -7,6 +7,10 @@ param tags object
 param hierarchicalNamespace bool = false
 @description('Days an ingested blob stays in landing-done before a lifecycle rule deletes it; 0 keeps it.')
 param doneRetentionDays int = 0
+@description('Private network (vnetEnabled): the firewall denies by default. The app reaches the account through private endpoints; Event Grid delivers to its queue as a trusted service with its system topic\'s identity (the bypass); Kusto reads through its managed private endpoint.')
+param privateNetwork bool = false
+@description('With privateNetwork: public IP addresses or CIDR ranges allowed to upload to the landing account (the uploaders outside the VNet).')
+param allowedIpRanges array = []
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
@@ -21,7 +25,17 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     isHnsEnabled: hierarchicalNamespace
-    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+    // Not closed like the app's account: Event Grid delivers to the events queue from outside any VNet,
+    // which a firewalled queue allows only to a trusted service with its own identity (MicrosoftDocs/
+    // azure-docs, articles/event-grid/handler-storage-queues.md and managed-service-identity.md).
+    publicNetworkAccess: 'Enabled'
+    networkAcls: privateNetwork
+      ? {
+          defaultAction: 'Deny'
+          bypass: 'AzureServices'
+          ipRules: [for range in allowedIpRanges: { value: range, action: 'Allow' }]
+        }
+      : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 
@@ -86,6 +100,7 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
 }
 
 output name string = storage.name
+output id string = storage.id
 output eventsQueue string = eventsQueue.name
 output poisonQueue string = poisonQueue.name
 output containers array = [

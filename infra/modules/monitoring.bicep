@@ -9,7 +9,7 @@ param alertEmail string
 @description('Alert when the oldest open source (accepted, not yet final) is older than this, in minutes.')
 param oldestOpenAlertMinutes int = 60
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
   name: workspaceName
   location: location
   tags: tags

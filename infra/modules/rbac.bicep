@@ -20,6 +20,7 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+  storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -49,38 +50,101 @@ var all = [
     role: 'storageTableDataContributor'
     reason: 'The tracking tables: IngestionTracking, IngestionOpen, IngestionFailures and the listing index IngestionIndex, and the backfill jobs IngestionBackfill.'
   }
+  // The backfill task queues and their poison queues (appStorage.bicep makes all four), one by one.
   {
     principal: 'app'
-    scope: 'account'
+    scope: 'queue'
     account: appStorageName
+    queue: 'backfill-pages'
     role: 'storageQueueDataContributor'
-    reason: 'The backfill task queues (backfill-pages, backfill-items): the app sends page and item tasks, and their queue triggers read, delete and poison them.'
+    reason: 'The backfill task queues: the app sends page and item tasks, and their queue triggers read, delete and poison them.'
+  }
+  {
+    principal: 'app'
+    scope: 'queue'
+    account: appStorageName
+    queue: 'backfill-pages-poison'
+    role: 'storageQueueDataContributor'
+    reason: 'The backfill task queues: the app sends page and item tasks, and their queue triggers read, delete and poison them.'
+  }
+  {
+    principal: 'app'
+    scope: 'queue'
+    account: appStorageName
+    queue: 'backfill-items'
+    role: 'storageQueueDataContributor'
+    reason: 'The backfill task queues: the app sends page and item tasks, and their queue triggers read, delete and poison them.'
+  }
+  {
+    principal: 'app'
+    scope: 'queue'
+    account: appStorageName
+    queue: 'backfill-items-poison'
+    role: 'storageQueueDataContributor'
+    reason: 'The backfill task queues: the app sends page and item tasks, and their queue triggers read, delete and poison them.'
+  }
+  // The three landing containers, one by one: a container of the landing account that is none of them (one
+  // a backfill job lists, say) is read only once its owner gives the app a role on it (docs/deploy.md).
+  {
+    principal: 'app'
+    scope: 'container'
+    account: landingStorageName
+    container: 'landing'
+    role: 'storageBlobDataContributor'
+    reason: 'Reads landing blobs, copies a failed one to landing-failed (an ingested one to landing-done) and deletes it from landing.'
+  }
+  {
+    principal: 'app'
+    scope: 'container'
+    account: landingStorageName
+    container: 'landing-failed'
+    role: 'storageBlobDataContributor'
+    reason: 'Reads landing blobs, copies a failed one to landing-failed (an ingested one to landing-done) and deletes it from landing.'
+  }
+  {
+    principal: 'app'
+    scope: 'container'
+    account: landingStorageName
+    container: 'landing-done'
+    role: 'storageBlobDataContributor'
+    reason: 'Reads landing blobs, copies a failed one to landing-failed (an ingested one to landing-done) and deletes it from landing.'
   }
   {
     principal: 'app'
     scope: 'account'
     account: landingStorageName
-    role: 'storageBlobDataContributor'
-    reason: 'Reads landing blobs, copies a failed one to landing-failed (an ingested one to landing-done) and deletes it from landing, and gets the user-delegation key that signs the read SAS Kusto uses.'
+    role: 'storageBlobDelegator'
+    reason: 'Gets the user-delegation key that signs the read SAS Kusto uses (an action of the account, no data access: what a SAS it signs may read is bounded by the container roles above).'
   }
   {
     principal: 'appTags'
-    scope: 'account'
+    scope: 'container'
     account: landingStorageName
+    container: 'landing'
     role: 'storageBlobDataOwner'
-    reason: 'Writes blob index tags on ingested landing blobs (LANDING_ON_SUCCESS tag): only Blob Data Owner may set tags.'
+    reason: 'Writes blob index tags on ingested landing blobs (LANDING_ON_SUCCESS tag), which stay in landing: only Blob Data Owner may set tags.'
   }
   {
     principal: 'kusto'
-    scope: 'account'
+    scope: 'container'
     account: landingStorageName
+    container: 'landing'
     role: 'storageBlobDataReader'
     reason: 'The cluster reads landing blobs with its own identity (LANDING_BLOB_AUTH kusto-identity): the docs require Blob Data Reader (Owner or Contributor on the account is not enough).'
   }
   {
     principal: 'app'
-    scope: 'account'
+    scope: 'queue'
     account: landingStorageName
+    queue: 'landing-events'
+    role: 'storageQueueDataContributor'
+    reason: 'The queue trigger reads and deletes landing-events messages and moves failed ones to landing-events-poison; the sweep counts the poison queue.'
+  }
+  {
+    principal: 'app'
+    scope: 'queue'
+    account: landingStorageName
+    queue: 'landing-events-poison'
     role: 'storageQueueDataContributor'
     reason: 'The queue trigger reads and deletes landing-events messages and moves failed ones to landing-events-poison; the sweep counts the poison queue.'
   }

@@ -53,6 +53,7 @@ describe('infra/ parses', () => {
         'infra/modules/landing.bicep',
         'infra/modules/landingEvents.bicep',
         'infra/modules/monitoring.bicep',
+        'infra/modules/network.bicep',
         'infra/modules/rbac.bicep',
       ].sort(),
     );
@@ -223,7 +224,7 @@ describe('role assignments: least privilege, each with its reason', () => {
 
   // Principal, scope, built-in role: the narrowest that each piece of work needs. A later feature that needs
   // another role adds it here, with its reason.
-  const LEAST_PRIVILEGE: readonly [string, string, string, string][] = [
+  const LEAST_PRIVILEGE: readonly (readonly [string, string, string, string])[] = [
     [
       'app',
       'account appStorageName',
@@ -231,19 +232,34 @@ describe('role assignments: least privilege, each with its reason', () => {
       'the Functions host storage by identity (the host docs require Blob Data Owner) and the deployment package',
     ],
     ['app', 'account appStorageName', 'storageTableDataContributor', 'the tracking tables'],
-    ['app', 'account appStorageName', 'storageQueueDataContributor', 'the backfill task queues'],
+    ...['backfill-pages', 'backfill-pages-poison', 'backfill-items', 'backfill-items-poison'].map(
+      (q) =>
+        ['app', `queue appStorageName/${q}`, 'storageQueueDataContributor', 'a backfill task queue'] as const,
+    ),
+    ...['landing', 'landing-failed', 'landing-done'].map(
+      (c) =>
+        [
+          'app',
+          `container landingStorageName/${c}`,
+          'storageBlobDataContributor',
+          'read landing blobs, copy to landing-failed or landing-done, delete from landing',
+        ] as const,
+    ),
     [
       'app',
       'account landingStorageName',
-      'storageBlobDataContributor',
-      'read landing blobs, copy to landing-failed and delete; the user-delegation key is in this role',
+      'storageBlobDelegator',
+      'the user-delegation key that signs the read SAS (an account action; no data access)',
     ],
-    [
-      'app',
-      'account landingStorageName',
-      'storageQueueDataContributor',
-      'the queue trigger (read, delete, poison) and the poison count',
-    ],
+    ...['landing-events', 'landing-events-poison'].map(
+      (q) =>
+        [
+          'app',
+          `queue landingStorageName/${q}`,
+          'storageQueueDataContributor',
+          'the queue trigger (read, delete, poison) and the poison count',
+        ] as const,
+    ),
     [
       'app',
       'insights',
@@ -271,13 +287,13 @@ describe('role assignments: least privilege, each with its reason', () => {
     ['deployer', 'account appStorageName', 'storageTableDataContributor', 'reads the tracking tables'],
     [
       'appTags',
-      'account landingStorageName',
+      'container landingStorageName/landing',
       'storageBlobDataOwner',
       'LANDING_ON_SUCCESS=tag only: blob index tags need Blob Data Owner',
     ],
     [
       'kusto',
-      'account landingStorageName',
+      'container landingStorageName/landing',
       'storageBlobDataReader',
       'LANDING_BLOB_AUTH=kusto-identity only: the cluster reads landing blobs itself',
     ],
@@ -288,6 +304,7 @@ describe('role assignments: least privilege, each with its reason', () => {
     storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
     storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
     storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
+    storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a',
     storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
     storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
     storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
@@ -316,6 +333,19 @@ describe('role assignments: least privilege, each with its reason', () => {
     const declared = declaredAssignments(rbac());
     expect(declared.map((d) => d.key).sort()).toEqual(expected());
     for (const d of declared) expect([d.key, d.reason.length > 30]).toEqual([d.key, true]);
+  });
+
+  it('are scoped to containers and queues the deployment itself makes', () => {
+    const madeIn: Record<string, string> = {
+      appStorageName: file('appStorage.bicep').source,
+      landingStorageName: file('landing.bicep').source,
+    };
+    const scoped = LEAST_PRIVILEGE.map(([, scope]) => /^(?:queue|container) (\w+)\/(.+)$/.exec(scope)).filter(
+      (m) => m !== null,
+    );
+    expect(scoped.length).toBeGreaterThan(8);
+    for (const [, account = '', name = ''] of scoped)
+      expect([account, name, madeIn[account]?.includes(`'${name}'`)]).toEqual([account, name, true]);
   });
 
   it('would catch a broader role than needed (a mutated copy)', async () => {
@@ -555,17 +585,83 @@ describe('fit to deploy with azd', () => {
     expect(names).not.toContain('RESOURCE_GROUP');
   });
 
-  it('uses current API versions', () => {
-    const oldest: Record<string, string> = {
-      'Microsoft.Storage/': '2025-01-01',
-      'Microsoft.EventGrid/': '2025-02-15',
-      'Microsoft.Kusto/': '2024-04-13',
-      'Microsoft.ManagedIdentity/': '2024-11-30',
-      'Microsoft.Insights/scheduledQueryRules': '2023-12-01',
-    };
-    for (const r of all)
-      for (const [prefix, version] of Object.entries(oldest))
-        if (r.type.startsWith(prefix)) expect([r.type, r.apiVersion >= version]).toEqual([r.type, true]);
+  /**
+   * Types whose newest non-preview API version is more than two years old, with that version and where it
+   * was read (Azure/azure-rest-api-specs: the newest folder under `stable/`; newer ones are `-preview`).
+   * Using exactly this version is allowed; an older one is not.
+   */
+  const NEWEST_STABLE: Readonly<Record<string, { version: string; source: string }>> = {
+    'Microsoft.Authorization/roleAssignments': {
+      version: '2022-04-01',
+      source: 'specification/authorization/.../Microsoft.Authorization/stable/2022-04-01 (later: previews)',
+    },
+    'Microsoft.Insights/components': {
+      version: '2020-02-02',
+      source: 'specification/applicationinsights/.../Microsoft.Insights/stable/2020-02-02 (later: previews)',
+    },
+    'Microsoft.Insights/actionGroups': {
+      version: '2023-01-01',
+      source:
+        'specification/monitor/resource-manager/Microsoft.Insights/stable/2023-01-01/actionGroups_API.json (later: 2023-09-01-preview, 2024-10-01-preview)',
+    },
+    'Microsoft.Insights/scheduledQueryRules': {
+      version: '2023-12-01',
+      source: 'specification/monitor/.../Microsoft.Insights/stable/2023-12-01 (later: 2025-01-01-preview)',
+    },
+    'Microsoft.Insights/workbooks': {
+      version: '2023-06-01',
+      source: 'specification/applicationinsights/.../Microsoft.Insights/stable/2023-06-01 (later: previews)',
+    },
+    'Microsoft.ManagedIdentity/userAssignedIdentities': {
+      version: '2024-11-30',
+      source:
+        'specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2024-11-30 (later: 2025-01-31-preview, 2025-05-31-preview)',
+    },
+    'Microsoft.Network/privateDnsZones': {
+      version: '2024-06-01',
+      source:
+        'specification/privatedns/resource-manager/Microsoft.Network/PrivateDns: 2024-06-01, then 2026-06-01-preview',
+    },
+    'Microsoft.Network/privateDnsZones/virtualNetworkLinks': {
+      version: '2024-06-01',
+      source: 'as privateDnsZones (the same spec)',
+    },
+  };
+
+  /** Two years before `now`, as an API version string compares (YYYY-MM-DD). */
+  const twoYearsBefore = (now: Date) =>
+    new Date(Date.UTC(now.getUTCFullYear() - 2, now.getUTCMonth(), now.getUTCDate()))
+      .toISOString()
+      .slice(0, 10);
+
+  /** The resources whose API version is older than two years and not the newest non-preview of its type. */
+  const stale = (resources: readonly { type: string; apiVersion: string }[], now: Date) =>
+    resources
+      .filter((r) => r.apiVersion.slice(0, 10) < twoYearsBefore(now))
+      .filter((r) => NEWEST_STABLE[r.type]?.version !== r.apiVersion)
+      .map((r) => `${r.type}@${r.apiVersion}`);
+
+  it('uses no API version older than two years, unless it is the newest non-preview of its type', () => {
+    expect(all.length).toBeGreaterThan(30);
+    // When this fails on its own one day, the version has aged: move to the type's newest stable version, or
+    // list it above (with where it was read) if there is none newer.
+    expect(stale(all, new Date())).toEqual([]);
+    expect(all.some((r) => r.apiVersion.includes('preview'))).toBe(false);
+  });
+
+  it('would catch an aged version, and allows only the exact newest stable one of a listed type', () => {
+    const now = new Date('2026-12-07T00:00:00Z');
+    expect(
+      stale(
+        [
+          { type: 'Microsoft.Web/sites', apiVersion: '2024-04-01' },
+          { type: 'Microsoft.Web/sites', apiVersion: '2025-03-01' },
+          { type: 'Microsoft.Insights/components', apiVersion: '2020-02-02' },
+          { type: 'Microsoft.Insights/components', apiVersion: '2015-05-01' },
+        ],
+        now,
+      ),
+    ).toEqual(['Microsoft.Web/sites@2024-04-01', 'Microsoft.Insights/components@2015-05-01']);
   });
 });
 
@@ -633,6 +729,109 @@ describe('landing after success, and the cluster reading landing blobs itself', 
     expect(parameters).toContain('"successWebhookUrl": { "value": "${SUCCESS_WEBHOOK_URL=}" }');
     expect(parameters).toContain('"landingOnSuccess": { "value": "${LANDING_ON_SUCCESS=keep}" }');
     expect(parameters).toContain('"landingBlobAuth": { "value": "${LANDING_BLOB_AUTH=user-delegation}" }');
+  });
+});
+
+describe('the private network option (vnetEnabled)', () => {
+  const squash = (t: string | undefined) => (t ?? '').replace(/\s+/g, ' ').trim();
+
+  it('puts every network resource in one module that exists only with vnetEnabled', () => {
+    const main = file('main.bicep').source;
+    expect(main).toMatch(/param vnetEnabled bool = false/);
+    expect(main).toMatch(/module network 'modules\/network\.bicep' = if \(vnetEnabled\)/);
+    const networkTypes = all.filter((r) => !r.existing && r.type.startsWith('Microsoft.Network/'));
+    expect(networkTypes.map((r) => r.type).sort()).toEqual([
+      'Microsoft.Network/natGateways',
+      'Microsoft.Network/privateDnsZones',
+      'Microsoft.Network/privateDnsZones/virtualNetworkLinks',
+      'Microsoft.Network/privateEndpoints',
+      'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
+      'Microsoft.Network/publicIPAddresses',
+      'Microsoft.Network/virtualNetworks',
+    ]);
+    expect([...new Set(networkTypes.map((r) => r.file.slice(root.length + 1)))]).toEqual([
+      'infra/modules/network.bicep',
+    ]);
+    // What the network module's outputs feed is itself conditioned on the flag.
+    expect(main).toMatch(/virtualNetworkSubnetId: vnetEnabled \? network\.outputs\.appSubnetId : ''/);
+    expect(main).toMatch(/landingStorageId: vnetEnabled \? landing\.outputs\.id : ''/);
+    expect(main).toMatch(/output APP_OUTBOUND_IP string = vnetEnabled \? network\.outputs\.natPublicIp : ''/);
+    const [mpe] = declared('Microsoft.Kusto/clusters/managedPrivateEndpoints');
+    expect(mpe?.file).toMatch(/kusto\.bicep$/);
+    expect(file('kusto.bicep').source).toMatch(
+      /resource landingEndpoint '[^']+' = if \(!empty\(landingStorageId\)\)/,
+    );
+    expect(text(property(mpe?.body, 'properties.groupId'))).toBe('blob');
+  });
+
+  it('integrates the app into a delegated subnet that goes out through a NAT gateway, with private endpoints and DNS zones for the storage it uses', () => {
+    const [vnet] = declared('Microsoft.Network/virtualNetworks');
+    const subnets = text(property(vnet?.body, 'properties.subnets')) ?? '';
+    expect(subnets).toContain("serviceName: 'Microsoft.App/environments'");
+    expect(subnets).toContain('natGateway: { id: nat.id }');
+    expect(subnets.match(/defaultOutboundAccess: false/g)?.length).toBe(2);
+    expect(declared('Microsoft.Network/natGateways')).toHaveLength(1);
+    const network = file('network.bicep').source;
+    // Zone names from this cloud's suffix: no cloud's host name written down.
+    expect(network).toContain("name: 'privatelink.${service}.${environment().suffixes.storage}'");
+    expect(network).not.toMatch(/core\.windows\.net|chinacloudapi|usgovcloudapi/);
+    expect(text(variable(file('network.bicep'), 'services'))).toBe("['blob', 'queue', 'table']");
+    const endpoints = squash(text(variable(file('network.bicep'), 'endpoints')));
+    for (const [account, service] of [
+      ['appStorage', 'blob'],
+      ['appStorage', 'queue'],
+      ['appStorage', 'table'],
+      ['landingStorage', 'blob'],
+      ['landingStorage', 'queue'],
+    ])
+      expect(endpoints).toContain(
+        `{ account: ${account}.id, accountName: ${account}.name, service: '${service}'`,
+      );
+    expect(declared('Microsoft.Network/privateDnsZones/virtualNetworkLinks')).toHaveLength(1);
+    expect(declared('Microsoft.Network/privateEndpoints/privateDnsZoneGroups')).toHaveLength(1);
+    const [site] = declared('Microsoft.Web/sites');
+    expect(text(property(site?.body, 'properties.virtualNetworkSubnetId'))).toBe(
+      'empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId',
+    );
+  });
+
+  it("closes the app's account, keeps the landing account behind its firewall with the trusted-services bypass, and changes neither when off", () => {
+    const accounts = declared('Microsoft.Storage/storageAccounts');
+    const acls = (fileName: string) =>
+      squash(text(property(accounts.find((a) => a.file.endsWith(fileName))?.body, 'properties.networkAcls')));
+    const access = (fileName: string) =>
+      text(property(accounts.find((a) => a.file.endsWith(fileName))?.body, 'properties.publicNetworkAccess'));
+    expect(access('appStorage.bicep')).toBe("privateNetwork ? 'Disabled' : 'Enabled'");
+    expect(acls('appStorage.bicep')).toBe(
+      "privateNetwork ? { defaultAction: 'Deny', bypass: 'None' } : { defaultAction: 'Allow', bypass: 'AzureServices' }",
+    );
+    expect(access('landing.bicep')).toBe('Enabled');
+    expect(acls('landing.bicep')).toMatch(
+      /^privateNetwork \? \{ defaultAction: 'Deny' bypass: 'AzureServices' ipRules: .*\} : \{ defaultAction: 'Allow', bypass: 'AzureServices' \}$/,
+    );
+    expect(acls('landing.bicep')).toContain(
+      "ipRules: [for range in allowedIpRanges: { value: range, action: 'Allow' }]",
+    );
+    const main = squash(file('main.bicep').source);
+    expect(main.match(/privateNetwork: vnetEnabled/g)?.length).toBe(2);
+    // The uploaders' addresses: one azd setting, a comma list.
+    expect(main).toContain(
+      "allowedIpRanges: empty(landingAllowedIpRanges) ? [] : map(split(landingAllowedIpRanges, ','), r => trim(r))",
+    );
+    expect(readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8')).toContain(
+      '"landingAllowedIpRanges": { "value": "${LANDING_ALLOWED_IP_RANGES=}" }',
+    );
+  });
+
+  it('makes the scale settings parameters with the values they had', () => {
+    const main = file('main.bicep').source;
+    expect(main).toMatch(/param maximumInstanceCount int = 100/);
+    expect(main).toMatch(/param instanceMemoryMB int = 2048/);
+    expect(main).toMatch(/param alwaysReadyHttp int = 0/);
+    const [site] = declared('Microsoft.Web/sites');
+    expect(squash(text(property(site?.body, 'properties.functionAppConfig.scaleAndConcurrency')))).toBe(
+      "{ maximumInstanceCount: maximumInstanceCount instanceMemoryMB: instanceMemoryMB alwaysReady: alwaysReadyHttp > 0 ? [{ name: 'http', instanceCount: alwaysReadyHttp }] : [] }",
+    );
   });
 });
 

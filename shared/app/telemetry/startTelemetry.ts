@@ -1,3 +1,5 @@
+import type { TokenCredential } from '@azure/core-auth';
+import type { AzureMonitorOpenTelemetryOptions } from '@azure/monitor-opentelemetry';
 import { metrics, trace } from '@opentelemetry/api';
 import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -108,19 +110,34 @@ function sdk(
   };
 }
 
-function azureMonitor(connectionString: string, clientId: string | undefined): StartedTelemetry {
-  const { useAzureMonitor, shutdownAzureMonitor, ManagedIdentityCredential } = azureMonitorSdk();
-  useAzureMonitor({
+/**
+ * The distro's options: every span and every log kept. Sampling drops failure signals: the default samples
+ * traces to 5 a second, and trace-based log sampling would drop a failure's log line whose trace was sampled
+ * out (the failure alert counts those lines). The distro's type says trace-based sampling is on by default
+ * and its code says off: pinned off, whatever a later version defaults to.
+ */
+export function azureMonitorOptions(
+  connectionString: string,
+  credential: TokenCredential,
+): AzureMonitorOpenTelemetryOptions {
+  return {
     azureMonitorExporterOptions: {
       connectionString,
       // Application Insights has local (key) authentication off: the worker's exporter needs the identity
       // (the host's APPLICATIONINSIGHTS_AUTHENTICATION_STRING covers only the host).
-      credential: new ManagedIdentityCredential(clientId ? { clientId } : {}),
+      credential,
     },
-    // Every span kept: the distro's default samples to 5 traces a second, which at volume drops failures.
     tracesPerSecond: 0,
     samplingRatio: 1,
+    enableTraceBasedSamplingForLogs: false,
     enableLiveMetrics: false,
-  });
+  };
+}
+
+function azureMonitor(connectionString: string, clientId: string | undefined): StartedTelemetry {
+  const { useAzureMonitor, shutdownAzureMonitor, ManagedIdentityCredential } = azureMonitorSdk();
+  useAzureMonitor(
+    azureMonitorOptions(connectionString, new ManagedIdentityCredential(clientId ? { clientId } : {})),
+  );
   return { mode: 'azure-monitor', shutdown: () => shutdownAzureMonitor() };
 }
