@@ -31,6 +31,11 @@ export interface LocalIssuer {
   unsigned(claims?: JWTPayload): string;
   /** Who the authorize endpoint signs in next. */
   signInAs(user: SignedInUser): void;
+  /**
+   * Rotates the tenant's signing key: a new key (its own kid) signs from now on, and the JWKS lists only it
+   * (the old one retired).
+   */
+  rotate(): Promise<void>;
   /** How many times the JWKS was fetched. */
   readonly jwksRequests: () => number;
   stop(): Promise<void>;
@@ -39,10 +44,11 @@ export interface LocalIssuer {
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 export async function startLocalIssuer(): Promise<LocalIssuer> {
-  const tenantKey = await generateKeyPair('RS256', { extractable: true });
+  let tenantKey = await generateKeyPair('RS256', { extractable: true });
   const otherKey = await generateKeyPair('RS256', { extractable: true });
-  const kid = 'tenant-key-1';
-  const jwk = { ...(await exportJWK(tenantKey.publicKey)), kid, use: 'sig', alg: 'RS256' };
+  let kid = 'tenant-key-1';
+  let jwk = { ...(await exportJWK(tenantKey.publicKey)), kid, use: 'sig', alg: 'RS256' };
+  let rotations = 0;
   const codes = new Map<string, { challenge: string; redirectUri: string; user: SignedInUser }>();
   let user: SignedInUser = { oid: randomUUID(), name: 'Olga Operator', roles: ['Ingest.Operator'] };
   let jwks = 0;
@@ -167,6 +173,11 @@ export async function startLocalIssuer(): Promise<LocalIssuer> {
     },
     signInAs: (next) => {
       user = next;
+    },
+    rotate: async () => {
+      tenantKey = await generateKeyPair('RS256', { extractable: true });
+      kid = `tenant-key-${2 + rotations++}`;
+      jwk = { ...(await exportJWK(tenantKey.publicKey)), kid, use: 'sig', alg: 'RS256' };
     },
     jwksRequests: () => jwks,
     stop: () =>

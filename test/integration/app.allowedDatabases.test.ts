@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { handleIngestBlobs, handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { handleRetrySource } from '../../shared/app/http/operatorHandlers';
+import type { LandingRouting } from '../../shared/app/routing/routeBlob';
 import { runSweep } from '../../shared/app/sweep/sweep';
 import { apiRequest } from '../helpers/apiRequest';
 import { startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
@@ -98,5 +99,46 @@ describe('ALLOWED_DATABASES', () => {
       'the fixed source was retried and ingested',
     );
     expect(await app.kusto.count('Later')).toBe(1);
+  }, 120_000);
+
+  it('refuses to retry a source whose route changed since (409 RouteChanged): it is not queued under its old route', async () => {
+    const archive = app.ctx.landing.service.getContainerClient(`moved-${id}`);
+    await archive.createIfNotExists();
+    const body = '3,moved\n';
+    await archive.getBlockBlobClient('demo/Moved/c.csv').upload(body, Buffer.byteLength(body));
+    const started = await startJob(app, { container: archive.containerName });
+    const jobId = (started.jsonBody as { jobId: string }).jobId;
+    expect((await runJobToEnd(app, jobId, 90_000)).counts).toMatchObject({ matched: 1, failed: 1 });
+    const failedId = app.log
+      .events('IngestionFailed')
+      .find(
+        (e) => typeof e.source === 'string' && e.source.includes(`moved-${id}/demo/Moved/c.csv`),
+      )?.sourceId;
+    expect(failedId).toBeDefined();
+
+    // The operator changes the routing (a rules file, read at start: a new process would have it) so that
+    // these paths now go to another table; the old route's table then appears.
+    const context = app.ctx as { routing: LandingRouting };
+    const before = context.routing;
+    context.routing = { ...before, rules: [{ match: 'demo/Moved/**', table: 'Elsewhere' }, ...before.rules] };
+    try {
+      await app.kusto.mgmt('.create table Moved (id:long, name:string)');
+      const processed = app.dm.standin.worker?.processed ?? 0;
+      const again = await retry(String(failedId));
+      expect(again).toMatchObject({ status: 409, jsonBody: { error: { code: 'RouteChanged' } } });
+      expect((again.jsonBody as { error: { message: string } }).error.message).toMatch(/demo\.Elsewhere/);
+      expect(await app.ctx.tracking.get(String(failedId))).toMatchObject({
+        state: 'closed',
+        finalStatus: 'Failed',
+        requeueCount: 0,
+      });
+      await app.dm.standin.worker?.drained();
+      expect(app.dm.standin.worker?.processed ?? 0).toBe(processed);
+      expect(await app.kusto.count('Moved')).toBe(0);
+    } finally {
+      context.routing = before;
+    }
+    // Under the route it had, the same retry goes through.
+    expect(await retry(String(failedId))).toMatchObject({ status: 202 });
   }, 120_000);
 });

@@ -39,6 +39,12 @@ export interface OperatorTokenVerifierOptions {
   readonly clockToleranceSeconds?: number;
   /** @default Date.now */
   readonly clock?: () => number;
+  /**
+   * After fetching the keys, how long a token naming a key not among them waits before they are fetched
+   * again (a forged kid must not make every request a fetch; a rotated key is picked up after it).
+   * @default 30000
+   */
+  readonly keyRefetchCooldownMs?: number;
 }
 
 /** The v1 (`sts`) issuer's host for an authority: Azure China's own, the global one elsewhere. */
@@ -68,7 +74,7 @@ export class OperatorTokenVerifier {
     const base = `${entra.authority}/${entra.tenantId}`;
     this.keys = createRemoteJWKSet(new URL(`${base}/discovery/v2.0/keys`), {
       timeoutDuration: 5_000,
-      cooldownDuration: 30_000,
+      cooldownDuration: options.keyRefetchCooldownMs ?? 30_000,
       cacheMaxAge: 3_600_000,
     });
     this.issuers = [`${base}/v2.0`, `https://${v1IssuerHost(entra.authority)}/${entra.tenantId}/`];

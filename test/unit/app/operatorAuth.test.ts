@@ -151,6 +151,34 @@ describe('Entra tokens, checked by the app', () => {
   });
 });
 
+describe('signing key rotation', () => {
+  it("takes a token signed with the tenant's new key (fetching the keys again), and refuses one signed with the retired key", async () => {
+    const rotating = await startLocalIssuer();
+    try {
+      const verifier = new OperatorTokenVerifier(
+        { tenantId: OPERATOR_TENANT, clientId: OPERATOR_CLIENT, authority: rotating.authority },
+        { keyRefetchCooldownMs: 0 },
+      );
+      const authorizer: OperatorAuthorizer = { mode: 'entra', verifier };
+      const before = await rotating.mint();
+      expect('caller' in (await authorizeOperator(withToken(before), 'read', authorizer))).toBe(true);
+      expect(rotating.jwksRequests()).toBe(1);
+
+      await rotating.rotate();
+      const after = await rotating.mint();
+      expect('caller' in (await authorizeOperator(withToken(after), 'read', authorizer))).toBe(true);
+      expect(rotating.jwksRequests()).toBe(2); // the new kid was not known: fetched again
+
+      const retired = await authorizeOperator(withToken(before), 'read', authorizer);
+      expect(retired).toMatchObject({
+        refused: { status: 401, jsonBody: { error: { code: 'InvalidToken' } } },
+      });
+    } finally {
+      await rotating.stop();
+    }
+  });
+});
+
 describe('operator actions', () => {
   function memoryAudit() {
     const entries: Omit<AuditEntry, 'at'>[] = [];
