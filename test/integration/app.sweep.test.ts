@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { runSweep, type SweepSummary } from '../../shared/app/sweep/sweep';
+import { statusReporting } from '../../shared/app/tracking/statusReporting';
+import { TRACKED_ENQUEUE } from '../../shared/app/tracking/trackedSources';
 import { apiRequest } from '../helpers/apiRequest';
 import {
   blobCreatedEvent,
@@ -228,6 +230,42 @@ describe('the sweep', () => {
     await settled(slow);
     await sweep();
     expect(await app.ctx.tracking.get(slow)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+  });
+
+  it('does not abandon a blob reference whose holder queued it and stopped before marking it so: it asks the service first', async () => {
+    await app.kusto.mgmt('.create table Refs (id:long, name:string)');
+    const container = app.ctx.landing.service.getContainerClient('refs-sweep');
+    await container.createIfNotExists();
+    const blob = container.getBlockBlobClient('r.csv');
+    await blob.upload('1,ref\n', 6);
+    const sourceId = '12345678-0000-4000-8000-0000000b10b5';
+    const props = {
+      database: 'demo',
+      table: 'Refs',
+      format: 'csv',
+      sourceId,
+      ...statusReporting(app.ctx.config.statusMode),
+    } as const;
+    await app.ctx.tracking.begin({
+      sourceId,
+      kind: 'blob',
+      database: 'demo',
+      table: 'Refs',
+      props,
+      sourceUrl: blob.url,
+    });
+    // Queued, then nothing more: the write that marks it queued failed, and its process stopped.
+    await app.ctx.ingest.ingestFromBlob(await app.ctx.landing.sas.readUrl(blob), props, TRACKED_ENQUEUE);
+    await settled(sourceId);
+    app.advanceClock(31 * 60_000); // past the lease and the abandon window
+    await sweep();
+    await sweep();
+    expect(app.log.events('IngestionAbandoned').filter((e) => e.sourceId === sourceId)).toEqual([]);
+    expect(app.log.events('TrackingRecovered')).toContainEqual(
+      expect.objectContaining({ sourceId, evidence: 'processed' }),
+    );
+    expect(await app.ctx.tracking.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    expect(await app.kusto.count('Refs')).toBe(1);
   });
 
   it('counts the poison queue', async () => {

@@ -183,8 +183,13 @@ async function sweepOne(
       if (record.kind === 'landing') summary.quarantined += 1;
       return;
     }
-    case 'abandon':
-      await ctx.tracking.fail(record, {
+    case 'abandon': {
+      // Nothing of it was stored, but a blob reference is queued straight from here (the data is the
+      // caller's blob): its holder may have queued it and stopped before the row said so. Asked first, as
+      // any taker asks; what the service knows is settled by its status, not abandoned.
+      const taken = await ctx.tracking.takeOver(record);
+      if (taken === 'queued') return;
+      await ctx.tracking.fail(taken, {
         event: 'IngestionAbandoned',
         finalStatus: 'Abandoned',
         details:
@@ -194,6 +199,7 @@ async function sweepOne(
       });
       summary.abandoned += 1;
       return;
+    }
     case 'redrive':
       await redrive(ctx, log, record, summary);
       return;
