@@ -224,9 +224,29 @@ export function isHttpStatus(e: unknown, status: number): boolean {
   return statusCodeOf(e) === status;
 }
 
+/*
+ * The questions the code asks of a failed storage or service call, each answered in one place: nothing
+ * outside this file compares an error's status code (test/unit/errors.test.ts checks).
+ */
+
 /** "It is not there": a 404 from storage or a service, raw or already classified. */
 export function isNotFound(e: unknown): boolean {
   return isHttpStatus(e, 404) || (isIngestError(e) && e.code === 'NotFound');
+}
+
+/** "It is there already": a create (insert, a container or queue, a copy with if-none-match) met one (409). */
+export function isAlreadyExists(e: unknown): boolean {
+  return isHttpStatus(e, 409);
+}
+
+/** "It changed since you read it": a condition on its ETag failed (412). */
+export function isChangedSince(e: unknown): boolean {
+  return isHttpStatus(e, 412);
+}
+
+/** "You may not": the caller's identity was refused (401 or 403). */
+export function isAccessDenied(e: unknown): boolean {
+  return isHttpStatus(e, 401) || isHttpStatus(e, 403);
 }
 
 function retryAfterOf(e: unknown): number | undefined {

@@ -2,10 +2,10 @@ import { hash, randomUUID } from 'node:crypto';
 import {
   createHttpHeaders,
   createPipelineRequest,
-  RestError,
   type Pipeline,
   type PipelinePolicy,
 } from '@azure/core-rest-pipeline';
+import { isNotFound } from '../errors';
 import { clientVersionHeader } from '../kusto/clientDetails';
 import type { StorageResource } from '../resources/storageUrl';
 import { failedAsError, LeanHttpClient, leanPipeline, sendLean, type LeanResponse } from './leanHttpClient';
@@ -135,7 +135,7 @@ export class StorageRest {
       await this.send('HEAD', signedUrl, {}, '', options);
       return true;
     } catch (e) {
-      if (e instanceof RestError && e.statusCode === 404) return false;
+      if (isNotFound(e)) return false;
       throw e;
     }
   }

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   classify,
   errorFromStatus,
@@ -7,8 +9,12 @@ import {
   IngestThrottledError,
   IngestTransientError,
   IngestValidationError,
+  isAccessDenied,
+  isAlreadyExists,
+  isChangedSince,
   isIngestThrottledError,
   isIngestValidationError,
+  isNotFound,
   isTransient,
   mayHaveBeenApplied,
   parseRetryAfter,
@@ -162,5 +168,43 @@ describe('mayHaveBeenApplied', () => {
     });
     expect(mayHaveBeenApplied(last)).toBe(true);
     expect(mayHaveBeenApplied(new IngestTransientError('busy', 'ServiceUnavailable'))).toBe(false);
+  });
+});
+
+describe('the status questions, asked in one place', () => {
+  const failed = (statusCode: number) => Object.assign(new Error(`HTTP ${statusCode}`), { statusCode });
+
+  it('answer each question for its status codes only', () => {
+    const asked = (status: number) => ({
+      notFound: isNotFound(failed(status)),
+      exists: isAlreadyExists(failed(status)),
+      changed: isChangedSince(failed(status)),
+      denied: isAccessDenied(failed(status)),
+    });
+    expect(asked(404)).toEqual({ notFound: true, exists: false, changed: false, denied: false });
+    expect(asked(409)).toEqual({ notFound: false, exists: true, changed: false, denied: false });
+    expect(asked(412)).toEqual({ notFound: false, exists: false, changed: true, denied: false });
+    expect(asked(401)).toEqual({ notFound: false, exists: false, changed: false, denied: true });
+    expect(asked(403)).toEqual({ notFound: false, exists: false, changed: false, denied: true });
+    expect(asked(500)).toEqual({ notFound: false, exists: false, changed: false, denied: false });
+  });
+
+  it('nothing outside shared/errors.ts compares a failed call’s status code itself', () => {
+    const root = join(__dirname, '..', '..');
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory()) walk(path);
+        else if (path.endsWith('.ts') && path !== 'shared/errors.ts') {
+          const source = readFileSync(join(root, path), 'utf8');
+          // An error's status: isHttpStatus(e, n), or e.statusCode / err.statusCode compared to a number.
+          for (const m of source.matchAll(/isHttpStatus\(|\b(?:e|err|error)\??\.statusCode\s*[!=]==?\s*\d/g))
+            offenders.push(`${path}: ${m[0]}`);
+        }
+      }
+    };
+    for (const dir of ['shared', 'functions']) walk(dir);
+    expect(offenders).toEqual([]);
   });
 });

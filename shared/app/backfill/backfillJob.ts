@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { BoundedPool } from '../../boundedPool';
-import { classify, isNotFound, isHttpStatus } from '../../errors';
+import { classify, isAccessDenied, isNotFound } from '../../errors';
 import type { Logger } from '../../log';
 import type { BlobItem } from '@azure/storage-blob';
 import type { AppContext } from '../context';
@@ -81,7 +81,7 @@ export async function startBackfill(ctx: AppContext, options: BackfillOptions): 
         'ContainerNotFound',
         `The container '${options.container}'${where} does not exist.`,
       );
-    if (isHttpStatus(e, 403) || isHttpStatus(e, 401))
+    if (isAccessDenied(e))
       throw new BackfillRefused(
         403,
         'ContainerNotReadable',

@@ -1,5 +1,5 @@
 import { odata, type TableClient } from '@azure/data-tables';
-import { isHttpStatus } from '../../errors';
+import { isAlreadyExists, isNotFound } from '../../errors';
 import type { BackfillOptions } from './backfillOptions';
 
 export type JobState = 'running' | 'cancelled' | 'failed';
@@ -85,7 +85,7 @@ export class BackfillStore {
     try {
       return toJob(jobId, await this.table.getEntity(JOBS, jobId));
     } catch (e) {
-      if (isHttpStatus(e, 404)) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
@@ -129,7 +129,7 @@ export class BackfillStore {
       });
       return true;
     } catch (e) {
-      if (isHttpStatus(e, 409)) return false;
+      if (isAlreadyExists(e)) return false;
       throw e;
     }
   }
@@ -138,7 +138,7 @@ export class BackfillStore {
     try {
       return toPage(await this.table.getEntity(pages(jobId), pad(index, 8)));
     } catch (e) {
-      if (isHttpStatus(e, 404)) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
@@ -183,7 +183,7 @@ export class BackfillStore {
     try {
       await this.table.createEntity({ partitionKey: outcomes(jobId), rowKey: sourceId, Outcome: 'skipped' });
     } catch (e) {
-      if (!isHttpStatus(e, 409)) throw e;
+      if (!isAlreadyExists(e)) throw e;
     }
   }
 

@@ -1,4 +1,4 @@
-import { isHttpStatus, isNotFound } from '../../errors';
+import { isChangedSince, isNotFound } from '../../errors';
 import type { AppContext } from '../context';
 import type { TrackingRecord } from '../tracking/trackingStore';
 import { landingPathOf } from './handleLandingEvent';
@@ -31,7 +31,7 @@ export async function afterLandingSuccess(ctx: AppContext, record: TrackingRecor
         return 'deleted';
       } catch (e) {
         if (isNotFound(e)) return 'deleted (gone already)';
-        if (isHttpStatus(e, 412)) return 'kept (overwritten since)';
+        if (isChangedSince(e)) return 'kept (overwritten since)';
         throw e;
       }
     case 'move': {

@@ -1,4 +1,4 @@
-import { isNotFound, isHttpStatus } from '../../errors';
+import { isAlreadyExists, isChangedSince, isNotFound } from '../../errors';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { AppContext } from '../context';
 import { unquoteETag } from './landingBlob';
@@ -98,15 +98,15 @@ async function moveBlob(
     const copied = await poller.pollUntilDone();
     eTag = unquoteETag(copied.etag ?? (await target.getProperties()).etag ?? '');
   } catch (e) {
-    if (move.keepExisting && (isHttpStatus(e, 409) || isHttpStatus(e, 412)))
+    if (move.keepExisting && (isAlreadyExists(e) || isChangedSince(e)))
       return { moved: false, why: 'exists' };
-    if (isHttpStatus(e, 412)) return { moved: false, why: 'superseded' };
+    if (isChangedSince(e)) return { moved: false, why: 'superseded' };
     if (isNotFound(e)) return { moved: false, why: 'gone' };
     throw e;
   }
   await source.delete({ conditions: ifMatch }).catch((e: unknown) => {
     // 412: the blob was overwritten meanwhile; the new version has its own event.
-    if (!isNotFound(e) && !isHttpStatus(e, 412)) throw e;
+    if (!isNotFound(e) && !isChangedSince(e)) throw e;
   });
   return { moved: true, eTag };
 }

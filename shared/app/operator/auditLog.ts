@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import { isHttpStatus } from '../../errors';
+import { isAlreadyExists } from '../../errors';
 
 /** What an operator did that changes something: each writes one audit record. */
 export type OperatorAction = 'retry' | 'retryMany' | 'replay' | 'backfillStart' | 'backfillCancel';
@@ -101,7 +101,7 @@ export class AuditLog {
 
   private ensureTable(): Promise<void> {
     this.ready ??= this.table.createTable().catch((e: unknown) => {
-      if (isHttpStatus(e, 409)) return; // it exists
+      if (isAlreadyExists(e)) return; // it exists
       this.ready = undefined; // try again next time
       throw e;
     });

@@ -183,11 +183,10 @@ async function queueStaged(ctx: AppContext, staged: TrackingRecord): Promise<Pus
   try {
     await ctx.tracking.queue(staged, enqueue);
   } catch (e) {
-    if (!classify(e).transient) {
-      await ctx.tracking.discard(staged);
-      throw e;
-    }
-    await ctx.tracking.release(staged);
+    // A permanent refusal forgets it, unless the message may have gone out (then it is taken on, its lease
+    // kept); a passing one leaves it to the sweep (release keeps the lease in that case too).
+    if (classify(e).transient) await ctx.tracking.release(staged);
+    else if ((await ctx.tracking.discard(staged)) === 'discarded') throw e;
     ctx.logger.warn(
       JSON.stringify({ event: 'PushQueueDeferred', sourceId: staged.sourceId, message: classify(e).message }),
     );

@@ -90,7 +90,9 @@ async function queueOne(ctx: AppContext, blob: BlobRef, base: IngestionProps): P
         ctx.ingest.ingestFromBlob(blob.url, props, TRACKED_ENQUEUE),
       );
     } catch (e) {
-      await ctx.tracking.discard(begun.record); // the caller is told: nobody will retry this id
+      // Refused, the caller is told, and nobody will retry this id: unless the message may have gone out
+      // and the row could not say so. Then it is taken on, and owed an outcome (the sweep asks the service).
+      if ((await ctx.tracking.discard(begun.record)) === 'kept') return { url, sourceId };
       throw e;
     }
     return { url, sourceId };

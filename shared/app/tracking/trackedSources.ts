@@ -308,9 +308,22 @@ export class TrackedSources {
 
   /**
    * Forgets a source that was refused before anything of it was queued: the row goes (an Idempotency-Key is
-   * free for a corrected retry), and so does its open-list entry. Never throws.
+   * free for a corrected retry), and so does its open-list entry. Not after an enqueue that may have been
+   * carried out and could not be recorded: that source may be on its way, so it is kept (its lease held, for
+   * whoever takes over to ask the service) and 'kept' says the caller must answer it as taken on, not
+   * refused. Never throws.
    */
-  async discard(record: TrackingRecord): Promise<void> {
+  async discard(record: TrackingRecord): Promise<'discarded' | 'kept'> {
+    if (this.maybeQueued.delete(record.sourceId)) {
+      this.logger.warn(
+        JSON.stringify({
+          event: 'LeaseKept',
+          sourceId: record.sourceId,
+          reason: 'an enqueue may have happened: kept, not discarded',
+        }),
+      );
+      return 'kept';
+    }
     try {
       await this.store.remove(record);
       await this.store.unindexSource(record);
@@ -319,6 +332,7 @@ export class TrackedSources {
       this.warn(record, 'discard', e);
     }
     this.telemetry.rejected(record, 'refused before queueing');
+    return 'discarded';
   }
 
   /** Closes a source that was ingested by streaming (nothing was queued), and tells of it. */

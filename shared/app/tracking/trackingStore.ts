@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import { IngestError, isHttpStatus } from '../../errors';
+import { IngestError, isAlreadyExists, isChangedSince, isNotFound } from '../../errors';
 import type { IngestionProps } from '../../ingest/types';
 
 /** Where a source is in its lifecycle (docs/lifecycle.md). */
@@ -380,7 +380,7 @@ export class TableTrackingStore implements TrackingPersistence {
       );
       return { ...record, etag: response.etag ?? '' };
     } catch (e) {
-      if (isHttpStatus(e, 409)) return undefined;
+      if (isAlreadyExists(e)) return undefined;
       throw e;
     }
   }
@@ -394,7 +394,7 @@ export class TableTrackingStore implements TrackingPersistence {
     try {
       return fromEntity(await this.options.tracking.getEntity(trackingPartition(sourceId), sourceId));
     } catch (e) {
-      if (isHttpStatus(e, 404)) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
@@ -408,7 +408,7 @@ export class TableTrackingStore implements TrackingPersistence {
       );
       return { ...next, etag: response.etag ?? '' };
     } catch (e) {
-      if (isHttpStatus(e, 412) || isHttpStatus(e, 404)) throw new TrackingConflictError(record.sourceId);
+      if (isChangedSince(e) || isNotFound(e)) throw new TrackingConflictError(record.sourceId);
       throw e;
     }
   }
@@ -419,8 +419,8 @@ export class TableTrackingStore implements TrackingPersistence {
         etag: record.etag,
       });
     } catch (e) {
-      if (isHttpStatus(e, 412)) throw new TrackingConflictError(record.sourceId);
-      if (!isHttpStatus(e, 404)) throw e;
+      if (isChangedSince(e)) throw new TrackingConflictError(record.sourceId);
+      if (!isNotFound(e)) throw e;
     }
   }
 
@@ -435,7 +435,7 @@ export class TableTrackingStore implements TrackingPersistence {
     try {
       await this.options.open.deleteEntity(openPartition(sourceId), sourceId);
     } catch (e) {
-      if (!isHttpStatus(e, 404)) throw e;
+      if (!isNotFound(e)) throw e;
     }
   }
 
@@ -543,7 +543,7 @@ export class TableTrackingStore implements TrackingPersistence {
         indexRowKey(record.createdOn, record.sourceId),
       );
     } catch (e) {
-      if (!isHttpStatus(e, 404)) throw e;
+      if (!isNotFound(e)) throw e;
     }
   }
 

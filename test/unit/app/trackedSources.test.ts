@@ -259,6 +259,26 @@ describe('queue', () => {
     expect(enqueues).toBe(1);
   });
 
+  it('keeps, rather than forgets, a source whose enqueue may have gone out when the caller discards it', async () => {
+    // The chaos run, seed 5: a blob reference's Put Message answer was lost, marking it uncertain failed,
+    // and the handler discarded it and answered 503; the client sent it again as a new source: twice.
+    const { store, sources, lines } = setup();
+    const { record } = await sources.begin(source());
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    store.fail('replace');
+    await expect(sources.queue(record, () => Promise.reject(reset))).rejects.toThrow(/replace failed/);
+    expect(await sources.discard(record)).toBe('kept');
+    expect(lines).toContainEqual(expect.stringMatching(/"event":"LeaseKept"/));
+    expect(await store.get(record.sourceId)).toBeDefined();
+    expect(store.open.has(record.sourceId)).toBe(true);
+    // An enqueue that surely failed is forgotten as before.
+    const other = await sources.begin(source('22222222-2222-4222-8222-222222222222'));
+    const busy = Object.assign(new Error('server busy'), { statusCode: 503 });
+    await expect(sources.queue(other.record, () => Promise.reject(busy))).rejects.toThrow('server busy');
+    expect(await sources.discard(other.record)).toBe('discarded');
+    expect(await store.get(other.record.sourceId)).toBeUndefined();
+  });
+
   it('still releases at once after an enqueue that surely failed, for an immediate retry', async () => {
     const { store, sources, probes } = setup();
     const { record } = await sources.begin(source());
