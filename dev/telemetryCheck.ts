@@ -6,7 +6,7 @@
  * CHECK_SUCCESSES (default 20) successes of table `demo.TelemetryCheck`, all within a second; then the SDK is
  * shut down, which flushes. Prints the mode; exits 1 if no exporter is configured or the flush fails.
  */
-import type { TrackingRecord } from '../shared/app/tracking/trackingStore';
+import type { TrackingRecord } from '../shared/app/tracking/trackingRecord';
 import { SourceTelemetry } from '../shared/app/telemetry/sourceTelemetry';
 import { startTelemetry } from '../shared/app/telemetry/startTelemetry';
 

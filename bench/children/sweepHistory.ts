@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { TableClient, type TransactionAction } from '@azure/data-tables';
 import { parseStorageResourceUrl } from '../../shared/resources/storageUrl';
-import { trackingPartition } from '../../shared/app/tracking/trackingStore';
+import { trackingPartition } from '../../shared/app/tracking/tableTrackingStore';
 import { StorageRest } from '../../shared/upload/storageRest';
 import { pool } from '../harness';
 import { run, setting } from './common';

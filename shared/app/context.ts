@@ -31,7 +31,7 @@ import { FailureReporter } from './tracking/failureReporter';
 import { queuedEvidence } from './tracking/statusLookup';
 import { SuccessReporter } from './tracking/successReporter';
 import { TrackedSources } from './tracking/trackedSources';
-import { TableTrackingStore, type TrackingTable } from './tracking/trackingStore';
+import { TableTrackingStore, type TrackingTable } from './tracking/tableTrackingStore';
 
 /** The tracking tables' names (docs/contracts.md). */
 export const TABLES = {

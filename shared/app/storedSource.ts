@@ -7,7 +7,7 @@ import { routeLanding } from './landing/handleLandingEvent';
 import { unquoteETag } from './landing/landingBlob';
 import { checkDatabaseAllowed } from './routing/routeBlob';
 import { TRACKED_ENQUEUE } from './tracking/trackedSources';
-import type { TrackingRecord } from './tracking/trackingStore';
+import type { TrackingRecord } from './tracking/trackingRecord';
 
 /** Where a blob source's blob is: the landing container, or its backfill job's; undefined if its job is gone. */
 async function placeOf(ctx: AppContext, record: TrackingRecord): Promise<BlobPlace | undefined> {

@@ -1,17 +1,19 @@
 import {
-  categoryOf,
   indexPartition,
   indexRowKey,
   pageAcrossPartitions,
+} from '../../shared/app/tracking/tableTrackingStore';
+import type { TrackingPersistence } from '../../shared/app/tracking/trackingPersistence';
+import {
+  categoryOf,
   TrackingConflictError,
   type FailureReport,
   type OpenEntry,
   type SourcePage,
   type SourceQuery,
   type SourceSummary,
-  type TrackingPersistence,
   type TrackingRecord,
-} from '../../shared/app/tracking/trackingStore';
+} from '../../shared/app/tracking/trackingRecord';
 
 type Method = keyof TrackingPersistence;
 

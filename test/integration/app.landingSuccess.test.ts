@@ -4,7 +4,7 @@ import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { SUCCESS_TAGS } from '../../shared/app/landing/afterSuccess';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { runSweep } from '../../shared/app/sweep/sweep';
-import type { TrackingRecord } from '../../shared/app/tracking/trackingStore';
+import type { TrackingRecord } from '../../shared/app/tracking/trackingRecord';
 import { apiRequest } from '../helpers/apiRequest';
 import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';

@@ -7,7 +7,7 @@ import {
 } from '../../shared/app/http/operatorHandlers';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { runSweep } from '../../shared/app/sweep/sweep';
-import type { TrackingRecord } from '../../shared/app/tracking/trackingStore';
+import type { TrackingRecord } from '../../shared/app/tracking/trackingRecord';
 import { apiRequest } from '../helpers/apiRequest';
 import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';

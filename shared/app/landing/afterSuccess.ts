@@ -1,6 +1,6 @@
 import { isChangedSince, isNotFound } from '../../errors';
 import type { AppContext } from '../context';
-import type { TrackingRecord } from '../tracking/trackingStore';
+import type { TrackingRecord } from '../tracking/trackingRecord';
 import { landingPathOf } from './handleLandingEvent';
 import { unquoteETag } from './landingBlob';
 import { moveLandingBlob } from './quarantine';

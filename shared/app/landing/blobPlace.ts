@@ -1,6 +1,6 @@
 import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import type { AppContext } from '../context';
-import type { TrackingRecord } from '../tracking/trackingStore';
+import type { TrackingRecord } from '../tracking/trackingRecord';
 import { blobClientIn, pathInContainer } from './landingBlob';
 
 /**

@@ -7,7 +7,7 @@ import { isBinaryFormat } from '../../message/dataFormat';
 import type { AppContext } from '../context';
 import { RouteError, routeBlob, type LandingRouting, type RouteTarget } from '../routing/routeBlob';
 import { TRACKED_ENQUEUE, type Failure } from '../tracking/trackedSources';
-import type { TrackingRecord } from '../tracking/trackingStore';
+import type { TrackingRecord } from '../tracking/trackingRecord';
 import { parseLandingEvent, type BlobCreated } from './blobCreated';
 import { landingPlace, type BlobPlace } from './blobPlace';
 import {

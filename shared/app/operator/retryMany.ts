@@ -1,6 +1,6 @@
 import type { Logger } from '../../log';
 import type { AppContext } from '../context';
-import type { SourceCategory } from '../tracking/trackingStore';
+import type { SourceCategory } from '../tracking/trackingRecord';
 import { retrySource } from './retrySource';
 
 export interface RetryManyRequest {

@@ -4,7 +4,7 @@ import { ingestLandingBlob, landingPathOf } from '../landing/handleLandingEvent'
 import { landingSourceId } from '../landing/landingBlob';
 import { restoreQuarantined } from '../landing/quarantine';
 import { enqueueStored, routeToday } from '../storedSource';
-import type { TrackingRecord } from '../tracking/trackingStore';
+import type { TrackingRecord } from '../tracking/trackingRecord';
 
 /** Final states an operator may retry: the service failed it, or the app rejected it after taking it on. */
 export const RETRYABLE_STATUSES: ReadonlySet<string> = new Set(['Failed', 'PartiallySucceeded', 'Rejected']);

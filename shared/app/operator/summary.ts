@@ -1,7 +1,7 @@
 import { isNotFound } from '../../errors';
 import type { AppContext } from '../context';
 import { poisonCount } from '../landing/poisonQueue';
-import type { SourceCategory } from '../tracking/trackingStore';
+import type { SourceCategory } from '../tracking/trackingRecord';
 
 /** How many rows a count reads at most: past it, the count says "at least". */
 const COUNT_CAP = 5_000;

@@ -9,7 +9,7 @@ import type { DataFormat } from '../../message/dataFormat';
 import { newUuid, uuidV5 } from '../../uuid';
 import type { AppContext } from '../context';
 import { enqueueStored } from '../storedSource';
-import type { TrackingRecord } from '../tracking/trackingStore';
+import type { TrackingRecord } from '../tracking/trackingRecord';
 import { checkDatabaseAllowed } from '../routing/routeBlob';
 
 /** What a push asks for, read from its route, query and headers. */

@@ -7,7 +7,7 @@ import type { DataFormat } from '../../message/dataFormat';
 import { newUuid } from '../../uuid';
 import type { AppContext } from '../context';
 import { TRACKED_ENQUEUE } from '../tracking/trackedSources';
-import { TrackingConflictError } from '../tracking/trackingStore';
+import { TrackingConflictError } from '../tracking/trackingRecord';
 import { checkBlobUrl } from './blobUrlPolicy';
 import { checkDatabaseAllowed } from '../routing/routeBlob';
 

@@ -4,7 +4,7 @@ import type { AppContext } from '../context';
 import { afterLandingSuccess } from '../landing/afterSuccess';
 import { quarantineSource } from '../landing/handleLandingEvent';
 import { enqueueStored, storedVersionIsThere } from '../storedSource';
-import type { TrackingRecord } from '../tracking/trackingStore';
+import type { TrackingRecord } from '../tracking/trackingRecord';
 import { statusStep } from './sweepDecision';
 import type { SweepSummary } from './sweepSummary';
 

@@ -3,7 +3,7 @@ import { classify } from '../../errors';
 import type { Logger } from '../../log';
 import type { ReceivedStatusMessage } from '../../status/statusQueue';
 import type { AppContext } from '../context';
-import { isTrackingConflict, type TrackingRecord } from '../tracking/trackingStore';
+import { isTrackingConflict, type TrackingRecord } from '../tracking/trackingRecord';
 import { settle } from './settle';
 import type { SweepSummary } from './sweepSummary';
 

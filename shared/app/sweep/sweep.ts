@@ -8,7 +8,7 @@ import { ingestLandingBlob, landingRejection, quarantineSource } from '../landin
 import { enqueueStored } from '../storedSource';
 import { readStatus } from '../tracking/statusLookup';
 import { sourceOf } from '../tracking/trackedSources';
-import { isTrackingConflict, type OpenEntry, type TrackingRecord } from '../tracking/trackingStore';
+import { isTrackingConflict, type OpenEntry, type TrackingRecord } from '../tracking/trackingRecord';
 import { FailureLog } from './failureLog';
 import { settle } from './settle';
 import { drainStatusReports, type DrainOptions } from './statusReports';

@@ -1,5 +1,5 @@
 import type { IngestionStatus } from '../../ingest/types';
-import type { TrackingRecord } from '../tracking/trackingStore';
+import type { TrackingRecord } from '../tracking/trackingRecord';
 
 export interface SweepTimings {
   /** A push still 'queuing' (nothing stored) this long after its last change was abandoned by a crash. */

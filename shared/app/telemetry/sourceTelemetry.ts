@@ -10,7 +10,7 @@ import {
   type Histogram,
   type SpanContext,
 } from '@opentelemetry/api';
-import type { SourceKind, TrackingRecord } from '../tracking/trackingStore';
+import type { SourceKind, TrackingRecord } from '../tracking/trackingRecord';
 
 /** The meter and tracer name every instrument of the app is created under. */
 export const TELEMETRY_SCOPE = 'kusto-ingest-functions';

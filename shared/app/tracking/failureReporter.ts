@@ -1,6 +1,7 @@
 import { silentLogger, type Logger } from '../../log';
 import { postWebhook } from '../webhook';
-import type { FailureReport, TrackingPersistence } from './trackingStore';
+import type { TrackingPersistence } from './trackingPersistence';
+import type { FailureReport } from './trackingRecord';
 
 export interface FailureReporterOptions {
   readonly store: Pick<TrackingPersistence, 'recordFailure'>;

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context';
 import { readStatus } from './statusLookup';
-import type { AttemptEntry, SourceKind } from './trackingStore';
+import type { AttemptEntry, SourceKind } from './trackingRecord';
 
 /** What the status API says of one source: our record, and the service's word while it is queued. */
 export interface SourceStatus {

@@ -1,7 +1,7 @@
 import { isNotFound } from '../../errors';
 import type { QueuedIngestClient } from '../../ingest/queuedIngestClient';
 import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
-import type { TrackingRecord } from './trackingStore';
+import type { TrackingRecord } from './trackingRecord';
 
 /** What a status lookup of a tracked source asks the ingest client for: its status row, or its id alone. */
 export function statusLookup(record: TrackingRecord): IngestionReceipt | string {

@@ -1,6 +1,6 @@
 import { silentLogger, type Logger } from '../../log';
 import { postWebhook } from '../webhook';
-import type { SourceKind } from './trackingStore';
+import type { SourceKind } from './trackingRecord';
 
 /** One source that is ingested: its data is queryable. */
 export interface SuccessReport {

@@ -6,6 +6,7 @@ import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
 import type { FailureReporter } from './failureReporter';
 import { SuccessReporter } from './successReporter';
 import type { QueuedEvidence } from './statusLookup';
+import type { TrackingPersistence } from './trackingPersistence';
 import {
   categoryOf,
   HISTORY_LIMIT,
@@ -16,9 +17,8 @@ import {
   type NewTrackingRecord,
   type OpenEntry,
   type TrackingChanges,
-  type TrackingPersistence,
   type TrackingRecord,
-} from './trackingStore';
+} from './trackingRecord';
 
 /** How long a worker holds a source it is storing or queueing (LEASE_SECONDS): far longer than any bounded retry of a step. */
 export const LEASE_MS = 10 * 60_000;

@@ -2,7 +2,7 @@ import {
   decodeListToken,
   MAX_PARTITIONS_PER_PAGE,
   pageAcrossPartitions,
-} from '../../../shared/app/tracking/trackingStore';
+} from '../../../shared/app/tracking/tableTrackingStore';
 
 /** 120 tables with 3 rows each: row keys sort newest first, as the index's do. */
 const partitions = Array.from({ length: 120 }, (_, i) => `t|db|table${String(i).padStart(3, '0')}`);

@@ -1,5 +1,5 @@
 import { openStep, statusStep } from '../../../shared/app/sweep/sweepDecision';
-import type { TrackingRecord } from '../../../shared/app/tracking/trackingStore';
+import type { TrackingRecord } from '../../../shared/app/tracking/trackingRecord';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const MINUTE = 60_000;
