@@ -1,35 +1,28 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import {
-  classify,
-  IngestError,
-  mayHaveBeenApplied,
-  IngestResourceError,
-  IngestServiceError,
-  IngestValidationError,
-  isNotFound,
-} from '../errors';
+import { IngestError, IngestResourceError, IngestValidationError, classify } from '../errors';
 import { applicationHeader, clientVersionHeader } from '../kusto/clientDetails';
 import { KustoRestClient } from '../kusto/kustoRestClient';
 import { silentLogger, stripQuery, type Logger } from '../log';
-import { buildIngestionMessage, encodeIngestionMessage } from '../message/ingestionMessage';
-import { withFailover } from '../resources/failover';
 import { ResourceManager } from '../resources/resourceManager';
-import type { StorageResource } from '../resources/storageUrl';
-import { withRetry, type RetryOptions } from '../retry';
-import { parseStatusMessage, type ReceivedStatusMessage } from '../status/statusQueue';
-import { pendingEntity, readStatusRow } from '../status/statusTable';
-import { DEFAULT_BLOCK_SIZE, uploadBlocks, uploadWhole, type UploadTarget } from '../upload/blockUpload';
-import { ByteCounter, gzipBuffer, single } from '../upload/compression';
-import { parallelGzip, type ParallelGzipOptions } from '../upload/parallelGzip';
-import { splitAtRecords, type RecordBoundary } from '../upload/recordSplitter';
+import type { RetryOptions } from '../retry';
+import type { ReceivedStatusMessage } from '../status/statusQueue';
 import { StorageClients } from '../upload/storageClients';
 import { newUuid } from '../uuid';
 import { fileSource, recordsSource, streamSource, type DataSource, type IngestSource } from './dataSource';
-import { reportsToTable, validateProps, type ValidatedProps } from './ingestionProps';
-import { combinePartStatuses, partSourceId } from './splitParts';
-import { planUpload, type UploadPlan } from './uploadPlan';
+import { IngestionQueue } from './ingestionQueue';
+import { validateProps, type ValidatedProps } from './ingestionProps';
+import { checkPositiveInteger } from './positiveInteger';
+import type { IngestCallOptions, UploadedSource } from './queuedTypes';
+import { StatusReader } from './statusReader';
+import { TempStaging } from './tempStaging';
 import type { IngestionProps, IngestionReceipt, IngestionStatus } from './types';
+
+export type { IngestCallOptions, UploadedSource } from './queuedTypes';
+export type { IngestSource } from './dataSource';
+
+/** gzip level when none is given: chosen by bench scenario 3 (bench/README.md). */
+export const DEFAULT_COMPRESSION_LEVEL = 2;
 
 export interface QueuedIngestClientOptions {
   /** Data Management endpoint (https://ingest-<cluster>...). */
@@ -69,70 +62,6 @@ export interface QueuedIngestClientOptions {
   readonly splitThresholdInBytes?: number;
 }
 
-/** A source staged in temp storage and not queued yet (see `uploadToTempStorage`). */
-export interface UploadedSource {
-  readonly sourceId: string;
-  /** The blob's URL without SAS: safe to store. */
-  readonly blobPath: string;
-  readonly rawDataSize: number | undefined;
-}
-
-export interface IngestCallOptions {
-  readonly abortSignal?: AbortSignal;
-  /**
-   * What to do when sending the ingestion message failed in a way that may have queued it anyway (the
-   * connection broke after the request went out, a 500): 'retry' sends it again (it may then be ingested
-   * twice); 'throw' stops and throws, for a caller that can find out later (the app asks the status row).
-   * @default 'retry'
-   */
-  readonly ambiguousEnqueue?: 'retry' | 'throw';
-}
-
-export type { IngestSource } from './dataSource';
-
-/** One blob staged in temp storage: the whole input, or one part of a split one. */
-interface StagedBlob {
-  readonly sourceId: string;
-  /** With SAS. */
-  readonly blobUrl: string;
-  readonly rawDataSize: number | undefined;
-  /** The part's index when the input was split. */
-  readonly part?: number;
-  /** Its queue message, when the preflight built exactly this one (same blob URL and size). */
-  readonly message?: BuiltMessage;
-}
-
-/** An encoded ingestion message and what it names. */
-interface BuiltMessage {
-  readonly text: string;
-  readonly statusTable: StorageResource | undefined;
-  readonly now: Date;
-}
-
-interface QueueItem {
-  readonly sourceId: string;
-  /** With SAS. */
-  readonly blobUrl: string;
-  readonly rawDataSize: number | undefined;
-  readonly props: ValidatedProps;
-  readonly retain: boolean;
-  /** Built for this very item already (by the preflight): not built again. */
-  readonly message?: BuiltMessage | undefined;
-}
-
-/** gzip level when none is given: chosen by bench scenario 3 (bench/README.md). */
-export const DEFAULT_COMPRESSION_LEVEL = 2;
-const MAX_REPLAYS = 2;
-const DEFAULT_SPLIT_THRESHOLD = 1024 ** 3;
-
-function checkPositiveInteger(name: string, value: number | undefined, max = Number.MAX_SAFE_INTEGER): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= max)) {
-    throw new RangeError(
-      `QueuedIngestClient: ${name} must be an integer from 1 to ${max}, got ${String(value)}`,
-    );
-  }
-}
-
 /**
  * Queued ingestion into Kusto: data goes to the DM's temp storage (gzipped while it streams), a status row is
  * written when asked for, and one message is queued for the Data Management service. One instance per cluster
@@ -140,16 +69,11 @@ function checkPositiveInteger(name: string, value: number | undefined, max = Num
  */
 export class QueuedIngestClient {
   readonly ingestUri: string;
-  private readonly options: QueuedIngestClientOptions;
   private readonly resources: ResourceManager;
-  private readonly storage: StorageClients;
-  private readonly clock: () => number;
   private readonly logger: Logger;
-  private readonly retry: RetryOptions;
-  private readonly compressionLevel: number;
-  // Read once: reading process.env costs a call into C++, and each message names both.
-  private readonly applicationForTracing: string;
-  private readonly clientVersionForTracing = clientVersionHeader();
+  private readonly queue: IngestionQueue;
+  private readonly staging: TempStaging;
+  private readonly status: StatusReader;
   private closed = false;
 
   constructor(options: QueuedIngestClientOptions) {
@@ -170,12 +94,9 @@ export class QueuedIngestClient {
     checkPositiveInteger('blockSizeInBytes', options.blockSizeInBytes, 4000 * 1024 * 1024);
     checkPositiveInteger('retry.maxAttempts', options.retry?.maxAttempts, 20);
     checkPositiveInteger('splitThresholdInBytes', options.splitThresholdInBytes);
-    this.options = options;
-    this.clock = options.clock ?? Date.now;
+    const clock = options.clock ?? Date.now;
     this.logger = options.logger ?? silentLogger;
-    this.retry = { ...options.retry, ...(options.random && { random: options.random }) };
-    this.compressionLevel = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
-    this.applicationForTracing = applicationHeader(options.applicationName);
+    const retry: RetryOptions = { ...options.retry, ...(options.random && { random: options.random }) };
     const rest = new KustoRestClient({
       baseUrl: options.ingestUri,
       credential: options.credential,
@@ -185,15 +106,37 @@ export class QueuedIngestClient {
     this.ingestUri = rest.baseUrl;
     this.resources = new ResourceManager({
       client: rest,
-      clock: this.clock,
+      clock,
       logger: this.logger,
       ...(options.random && { random: options.random }),
       ...(options.resourceRefreshIntervalInMs !== undefined && {
         refreshIntervalInMs: options.resourceRefreshIntervalInMs,
       }),
-      ...((options.retry !== undefined || options.random !== undefined) && { retry: this.retry }),
+      ...((options.retry !== undefined || options.random !== undefined) && { retry }),
     });
-    this.storage = new StorageClients({ policiesFor: options.storagePolicies });
+    const storage = new StorageClients({ policiesFor: options.storagePolicies });
+    this.queue = new IngestionQueue({
+      resources: this.resources,
+      storage,
+      retry,
+      clock,
+      // Read once: reading process.env costs a call into C++, and each message names both.
+      applicationForTracing: applicationHeader(options.applicationName),
+      clientVersionForTracing: clientVersionHeader(),
+    });
+    this.staging = new TempStaging({
+      resources: this.resources,
+      storage,
+      retry,
+      logger: this.logger,
+      queue: this.queue,
+      compressionLevel: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL,
+      uploadConcurrency: options.uploadConcurrency,
+      blockSizeInBytes: options.blockSizeInBytes,
+      compressionConcurrency: options.compressionConcurrency,
+      splitThresholdInBytes: options.splitThresholdInBytes,
+    });
+    this.status = new StatusReader({ resources: this.resources, storage, retry });
   }
 
   /** Queues a blob that already exists, by URL (with a SAS or `;managed_identity=...` the service can use). */
@@ -206,7 +149,7 @@ export class QueuedIngestClient {
     const validated = validateProps(props);
     validateBlobUrl(blobUrl);
     const sourceId = validated.sourceId ?? newUuid();
-    return this.enqueue(
+    return this.queue.enqueue(
       { sourceId, blobUrl, rawDataSize: validated.rawDataSize, props: validated, retain: true },
       call,
     );
@@ -261,54 +204,7 @@ export class QueuedIngestClient {
     call: IngestCallOptions = {},
   ): Promise<IngestionStatus> {
     this.assertOpen();
-    const signal = call.abortSignal;
-    const receipt = typeof receiptOrSourceId === 'string' ? undefined : receiptOrSourceId;
-    const sourceId = typeof receiptOrSourceId === 'string' ? receiptOrSourceId : receiptOrSourceId.sourceId;
-    if (receipt?.parts && receipt.parts.length > 0) {
-      const parts: IngestionStatus[] = [];
-      for (const part of receipt.parts) parts.push(await this.getIngestionStatus(part, call));
-      return combinePartStatuses(sourceId, parts);
-    }
-    if (receipt && !receipt.statusTable) return { sourceId, status: receipt.status };
-
-    const { statusTables } = await this.resources.getResources(signal);
-    const own = await this.findStatusRow(sourceId, statusTables, receipt?.statusTable?.tableUrl, signal);
-    if (own) return own;
-    if (!receipt) {
-      // No row of its own: a split source? Its parts' ids derive from its id, numbered from 0.
-      const parts: IngestionStatus[] = [];
-      for (let n = 0; ; n++) {
-        const part = await this.findStatusRow(partSourceId(sourceId, n), statusTables, undefined, signal);
-        if (!part) break;
-        parts.push(part);
-      }
-      if (parts.length > 0) return combinePartStatuses(sourceId, parts);
-    }
-    throw new IngestServiceError(
-      `No ingestion status row for source ${sourceId} in ${statusTables.length} status table(s): it was not ingested with ReportMethod Table, or the row has expired.`,
-      'NotFound',
-      404,
-    );
-  }
-
-  /** The status row of one source id, looked for in the preferred table first, then in every other. */
-  private async findStatusRow(
-    sourceId: string,
-    statusTables: readonly StorageResource[],
-    preferred: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<IngestionStatus | undefined> {
-    const tables = [...statusTables].sort(
-      (a, b) => Number(stripQuery(b.url) === preferred) - Number(stripQuery(a.url) === preferred),
-    );
-    for (const table of tables) {
-      const status = await withRetry(() => readStatusRow(this.storage.table(table), sourceId, signal), {
-        ...this.retry,
-        abortSignal: signal,
-      });
-      if (status) return status;
-    }
-    return undefined;
+    return this.status.getIngestionStatus(receiptOrSourceId, call);
   }
 
   /**
@@ -322,50 +218,7 @@ export class QueuedIngestClient {
     signal?: AbortSignal,
   ): Promise<ReceivedStatusMessage[]> {
     this.assertOpen();
-    const maxPerQueue = options.maxPerQueue ?? 32;
-    checkPositiveInteger('maxPerQueue', maxPerQueue, 32);
-    const visibilityTimeout = options.visibilityTimeoutInSeconds ?? 60;
-    checkPositiveInteger('visibilityTimeoutInSeconds', visibilityTimeout, 7 * 24 * 3600);
-    const resources = await this.resources.getResources(signal);
-    const queues = [
-      ...resources.successQueues.map((q) => ({ kind: 'success' as const, q })),
-      ...resources.failureQueues.map((q) => ({ kind: 'failure' as const, q })),
-    ];
-    const batches = await Promise.all(
-      queues.map(async ({ kind, q }) => {
-        const client = this.storage.queue(q);
-        const received = await withRetry(
-          () =>
-            client.receiveMessages({
-              numberOfMessages: maxPerQueue,
-              visibilityTimeout,
-              ...(signal && { abortSignal: signal }),
-            }),
-          { ...this.retry, abortSignal: signal },
-        );
-        return received.receivedMessageItems.map((item): ReceivedStatusMessage => ({
-          report: parseStatusMessage(item.messageText, kind),
-          queue: kind,
-          messageId: item.messageId,
-          dequeueCount: item.dequeueCount,
-          delete: (deleteSignal?: AbortSignal) =>
-            withRetry(
-              async () => {
-                try {
-                  await client.deleteMessage(item.messageId, item.popReceipt, {
-                    ...(deleteSignal && { abortSignal: deleteSignal }),
-                  });
-                } catch (e) {
-                  // Gone already, or received again by someone else (whose copy will be acted on again).
-                  if (!isNotFound(e)) throw e;
-                }
-              },
-              { ...this.retry, abortSignal: deleteSignal },
-            ),
-        }));
-      }),
-    );
-    return batches.flat();
+    return this.status.receiveStatusReports(options, signal);
   }
 
   /** Stops new calls; calls under way finish. */
@@ -392,17 +245,17 @@ export class QueuedIngestClient {
     call: IngestCallOptions,
   ): Promise<IngestionReceipt> {
     const sourceId = props.sourceId ?? newUuid();
-    const staged = await this.stage(source, props, sourceId, true, call);
+    const staged = await this.staging.stage(source, props, sourceId, true, call);
     const [only] = staged;
     if (staged.length === 1 && only && only.part === undefined)
-      return this.enqueue({ ...only, props, retain: false }, call);
+      return this.queue.enqueue({ ...only, props, retain: false }, call);
     // Every part is uploaded before any is queued: a failed upload leaves nothing half ingested.
     const parts: IngestionReceipt[] = [];
     for (const blob of staged) {
       // The first record of the input (a header to skip) is in part 0 only.
       const partProps = blob.part === 0 ? props : { ...props, ignoreFirstRecord: false };
       try {
-        parts.push(await this.enqueue({ ...blob, props: partProps, retain: false }, call));
+        parts.push(await this.queue.enqueue({ ...blob, props: partProps, retain: false }, call));
       } catch (e) {
         const error = classify(e);
         if (parts.length === 0) throw error;
@@ -426,35 +279,6 @@ export class QueuedIngestClient {
     };
   }
 
-  /** Uploads to temp storage, starting a replayable source over on the next container after a failure. */
-  private async stage(
-    source: DataSource,
-    props: ValidatedProps,
-    sourceId: string,
-    allowSplit: boolean,
-    call: IngestCallOptions,
-  ): Promise<StagedBlob[]> {
-    const signal = call.abortSignal;
-    // Resources and the identity token are fetched while the input starts to flow.
-    const ready = Promise.all([
-      this.resources.getAuthorizationContext(signal),
-      this.resources.getResources(signal),
-    ]);
-    ready.catch(() => undefined);
-
-    for (let replay = 0; ; replay++) {
-      try {
-        return await this.upload(source, props, sourceId, allowSplit, ready, signal);
-      } catch (e) {
-        const error = classify(e);
-        if (!source.replayable || !error.transient || replay >= MAX_REPLAYS || signal?.aborted) throw error;
-        this.logger.warn(
-          `Upload of ${source.name} failed (${error.message}); starting over on the next container`,
-        );
-      }
-    }
-  }
-
   /**
    * Step one of a two-step ingestion for callers that record progress (the app's tracking): stages the
    * stream in temp storage, gzipped as `ingestFromStream` would, and queues nothing.
@@ -468,7 +292,7 @@ export class QueuedIngestClient {
     const validated = validateProps(props);
     const sourceId = validated.sourceId ?? newUuid();
     // Never split: the caller records one blob per source.
-    const [staged] = await this.stage(
+    const [staged] = await this.staging.stage(
       streamSource(source, validated.format),
       validated,
       sourceId,
@@ -494,17 +318,14 @@ export class QueuedIngestClient {
   ): Promise<IngestionReceipt> {
     this.assertOpen();
     const validated = validateProps({ ...props, sourceId: uploaded.sourceId });
-    const { containers } = await this.resources.getResources(call.abortSignal);
-    const container = containers.find((c) =>
-      uploaded.blobPath.startsWith(`${stripQuery(c.url).replace(/\/+$/, '')}/`),
-    );
-    if (!container) {
+    const signed = await this.staging.signedUrl(uploaded, call.abortSignal);
+    if (!signed) {
       throw new IngestResourceError(
         `The temp container of '${uploaded.blobPath}' is no longer handed out by the Data Management service: upload the data again.`,
       );
     }
-    const blobUrl = container.sas ? `${uploaded.blobPath}?${container.sas}` : uploaded.blobPath;
-    return this.enqueue(
+    const blobUrl = signed.url;
+    return this.queue.enqueue(
       {
         sourceId: uploaded.sourceId,
         blobUrl,
@@ -522,228 +343,8 @@ export class QueuedIngestClient {
    */
   async uploadedExists(uploaded: UploadedSource, call: IngestCallOptions = {}): Promise<boolean> {
     this.assertOpen();
-    const { containers } = await this.resources.getResources(call.abortSignal);
-    const container = containers.find((c) =>
-      uploaded.blobPath.startsWith(`${stripQuery(c.url).replace(/\/+$/, '')}/`),
-    );
-    if (!container) return false;
-    const signed = container.sas ? `${uploaded.blobPath}?${container.sas}` : uploaded.blobPath;
-    return this.storage.blobExists(container, signed, { abortSignal: call.abortSignal });
+    return this.staging.exists(uploaded, call);
   }
-
-  private async upload(
-    source: DataSource,
-    props: ValidatedProps,
-    sourceId: string,
-    allowSplit: boolean,
-    ready: Promise<unknown>,
-    signal: AbortSignal | undefined,
-  ): Promise<StagedBlob[]> {
-    const splitThresholdInBytes = this.options.splitThresholdInBytes ?? DEFAULT_SPLIT_THRESHOLD;
-    const plan = await planUpload(source, props, { sourceId, allowSplit, splitThresholdInBytes });
-    let candidates: StorageResource[];
-    let knownRawSize: number | undefined;
-    let preflight: { blobUrl: string; built: BuiltMessage } | undefined;
-    try {
-      await ready;
-      candidates = await this.resources.rankedContainers(signal);
-      // A small input's size is known now: the preflight then builds the very message to send.
-      knownRawSize = plan.whole && plan.detected === 'none' ? plan.whole.length : undefined;
-      preflight = await this.preflight(candidates, plan.blobName(0), sourceId, props, knownRawSize, signal);
-    } catch (e) {
-      await plan.abandon();
-      throw e;
-    }
-    const uploadTarget = (name: string): UploadTarget => ({
-      candidates,
-      blobName: name,
-      clients: this.storage,
-      report: (r, ok, err) => this.resources.reportResult(r, ok, err),
-    });
-    const uploadBody = (body: AsyncIterable<Buffer>, name: string) =>
-      uploadBlocks(body, uploadTarget(name), {
-        retry: this.retry,
-        abortSignal: signal,
-        concurrency: this.options.uploadConcurrency ?? 4,
-        ...(this.options.blockSizeInBytes !== undefined && {
-          blockSizeInBytes: this.options.blockSizeInBytes,
-        }),
-      });
-    if (plan.boundary !== undefined)
-      return this.uploadParts(plan, plan.boundary, splitThresholdInBytes, uploadBody, source.name, sourceId);
-
-    const counter = new ByteCounter();
-    let result: { blobUrl: string; uploadedBytes: number };
-    if (plan.whole) {
-      counter.bytes = plan.whole.length;
-      const body = plan.weCompress ? await gzipBuffer(plan.whole, this.compressionLevel) : plan.whole;
-      result =
-        body.length > 0 && body.length <= (this.options.blockSizeInBytes ?? DEFAULT_BLOCK_SIZE)
-          ? await uploadWhole(body, uploadTarget(plan.blobName(0)), {
-              retry: this.retry,
-              abortSignal: signal,
-            })
-          : await uploadBody(single(body), plan.blobName(0));
-    } else {
-      const raw = counter.count(plan.input);
-      const body = plan.weCompress ? parallelGzip(raw, this.gzipOptions()) : raw;
-      result = await uploadBody(body, plan.blobName(0));
-    }
-    let rawDataSize: number | undefined;
-    if (plan.detected === 'none')
-      rawDataSize = counter.bytes; // exact: we saw every uncompressed byte
-    else if (plan.detected === 'gzip') rawDataSize = await source.precompressedRawSize?.();
-    this.logger.debug(
-      `Uploaded ${source.name} as ${plan.blobName(0)}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
-    );
-    const message =
-      knownRawSize !== undefined && rawDataSize === knownRawSize && result.blobUrl === preflight?.blobUrl
-        ? preflight.built
-        : undefined;
-    return [{ sourceId, blobUrl: result.blobUrl, rawDataSize, ...(message && { message }) }];
-  }
-
-  /**
-   * A message the queue would refuse (a huge inline mapping) must fail before anything is uploaded. Built
-   * for the first container with the input's raw size when known (it is then the message to send, unless
-   * the upload fails over), else with the largest size as a bound.
-   */
-  private async preflight(
-    candidates: readonly StorageResource[],
-    blobName: string,
-    sourceId: string,
-    props: ValidatedProps,
-    rawDataSize: number | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<{ blobUrl: string; built: BuiltMessage } | undefined> {
-    const first = candidates[0];
-    if (!first) return undefined;
-    const blobUrl = this.storage.tempBlob(first, blobName).url;
-    const sample = {
-      sourceId,
-      blobUrl,
-      rawDataSize: rawDataSize ?? Number.MAX_SAFE_INTEGER,
-      props,
-      retain: false,
-    };
-    return { blobUrl, built: await this.buildMessage(sample, signal) };
-  }
-
-  /** Cuts the input at record boundaries into parts of at least the threshold, each gzipped into its blob. */
-  private async uploadParts(
-    plan: UploadPlan,
-    boundary: RecordBoundary,
-    threshold: number,
-    uploadBody: (
-      body: AsyncIterable<Buffer>,
-      name: string,
-    ) => Promise<{ blobUrl: string; uploadedBytes: number }>,
-    name: string,
-    sourceId: string,
-  ): Promise<StagedBlob[]> {
-    const staged: StagedBlob[] = [];
-    let part = 0;
-    for await (const raw of splitAtRecords(plan.input, threshold, boundary)) {
-      const counter = new ByteCounter();
-      const result = await uploadBody(
-        parallelGzip(counter.count(raw), this.gzipOptions()),
-        plan.blobName(part),
-      );
-      staged.push({ sourceId, blobUrl: result.blobUrl, rawDataSize: counter.bytes, part });
-      this.logger.debug(
-        `Uploaded part ${part} of ${name} as ${plan.blobName(part)}: ${counter.bytes} input bytes, ${result.uploadedBytes} uploaded`,
-      );
-      part++;
-    }
-    if (staged.length === 1) {
-      // It fitted after all: one blob under the source's own id, as if never split.
-      const only = staged[0] as StagedBlob;
-      return [{ sourceId, blobUrl: only.blobUrl, rawDataSize: only.rawDataSize }];
-    }
-    // Each part its own source id, derived from the parent's so that a status lookup can find them.
-    return staged.map((b, n) => ({ ...b, sourceId: partSourceId(sourceId, n) }));
-  }
-
-  private gzipOptions(): ParallelGzipOptions {
-    const concurrency = this.options.compressionConcurrency;
-    return { level: this.compressionLevel, ...(concurrency !== undefined && { concurrency }) };
-  }
-
-  /** The encoded wire message and the status table it names, if any. */
-  private async buildMessage(item: QueueItem, signal: AbortSignal | undefined): Promise<BuiltMessage> {
-    const [authorizationContext, resources] = await Promise.all([
-      this.resources.getAuthorizationContext(signal),
-      this.resources.getResources(signal),
-    ]);
-    const statusTable = reportsToTable(item.props)
-      ? pickStatusTable(resources.statusTables, item.sourceId)
-      : undefined;
-    const now = new Date(this.clock());
-    const text = encodeIngestionMessage(
-      buildIngestionMessage({
-        sourceId: item.sourceId,
-        blobUrl: item.blobUrl,
-        rawDataSize: item.rawDataSize,
-        props: item.props,
-        authorizationContext,
-        retainBlobOnSuccess: item.retain,
-        statusTableUrl: statusTable?.url,
-        applicationForTracing: this.applicationForTracing,
-        clientVersionForTracing: this.clientVersionForTracing,
-        now,
-      }),
-    );
-    return { text, statusTable, now };
-  }
-
-  private async enqueue(item: QueueItem, call: IngestCallOptions): Promise<IngestionReceipt> {
-    const signal = call.abortSignal;
-    const { props, sourceId } = item;
-    const { text: message, statusTable, now } = item.message ?? (await this.buildMessage(item, signal));
-    const blobPath = stripQuery(item.blobUrl);
-
-    if (statusTable) {
-      const row = { sourceId, sourcePath: blobPath, database: props.database, table: props.table, now };
-      await withRetry(
-        (_, s) => this.storage.upsertEntity(statusTable, pendingEntity(row), { abortSignal: s }),
-        {
-          ...this.retry,
-          abortSignal: signal,
-        },
-      );
-    }
-    const queues = await this.resources.rankedQueues(signal);
-    await withFailover(queues, (q, s) => this.storage.sendMessage(q, message, { abortSignal: s }), {
-      what: 'enqueue the ingestion message',
-      retry: this.retry,
-      abortSignal: signal,
-      report: (r, ok, err) => this.resources.reportResult(r, ok, err),
-      ...(call.ambiguousEnqueue === 'throw' && { stopAfter: mayHaveBeenApplied }),
-    });
-
-    return {
-      sourceId,
-      database: props.database,
-      table: props.table,
-      flavor: 'queued',
-      blobPath,
-      status: statusTable ? 'Pending' : 'Queued',
-      ...(statusTable && {
-        statusTable: { tableUrl: stripQuery(statusTable.url), partitionKey: sourceId, rowKey: sourceId },
-      }),
-    };
-  }
-}
-
-function pickStatusTable(tables: readonly StorageResource[], sourceId: string): StorageResource {
-  if (tables.length === 0) {
-    throw new IngestResourceError(
-      'ReportMethod Table was asked for, but the Data Management service handed out no status table.',
-    );
-  }
-  // Stable per source, spread across tables.
-  const index = parseInt(sourceId.slice(0, 8), 16) % tables.length;
-  return tables[index] as StorageResource;
 }
 
 function validateBlobUrl(blobUrl: string): void {
