@@ -6,7 +6,7 @@ import { classify, isAccessDenied, isNotFound } from '../../errors';
 import type { Logger } from '../../log';
 import type { BlobItem } from '@azure/storage-blob';
 import type { AppContext } from '../context';
-import { ingestLandingBlob, type LandingIngestOptions } from '../landing/handleLandingEvent';
+import { takeOnBlob, type LandingIngestOptions } from '../sources/takeOnBlob';
 import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landingBlob';
 import { routeBlob, type LandingRouting } from '../routing/routeBlob';
 import { jobPlace, jobRouting, type BackfillOptions } from './backfillOptions';
@@ -363,12 +363,7 @@ export async function runItem(ctx: AppContext, log: Logger, message: unknown): P
   // source is no longer allowed (BACKFILL_SOURCES changed since): then nothing more of it is read.
   if (!job || job.state === 'cancelled') return;
   if (ctx.backfill.sources.refusal(job.options.accountUrl, job.options.container) !== undefined) return;
-  const outcome = await ingestLandingBlob(
-    ctx,
-    log,
-    { url: task.url, eTag: task.eTag },
-    ingestOptionsOf(ctx, job),
-  );
+  const outcome = await takeOnBlob(ctx, log, { url: task.url, eTag: task.eTag }, ingestOptionsOf(ctx, job));
   if (outcome.outcome === 'queued' || outcome.outcome === 'rejected') return; // its close records it
   if (outcome.outcome === 'duplicate') {
     const record = await ctx.tracking.get(outcome.sourceId);

@@ -1,7 +1,7 @@
 import { isChangedSince, isNotFound } from '../../errors';
 import type { AppContext } from '../context';
 import type { TrackingRecord } from '../tracking/trackingRecord';
-import { landingPathOf } from './handleLandingEvent';
+import { landingPathOf } from './blobPlace';
 import { unquoteETag } from './landingBlob';
 import { moveLandingBlob } from './quarantine';
 

@@ -25,3 +25,11 @@ export function blobOf(place: BlobPlace, record: Pick<TrackingRecord, 'sourceUrl
   const path = pathInContainer(place.container.url, record.sourceUrl ?? '');
   return path ? blobClientIn(place.container, path) : undefined;
 }
+
+/** Where a landing source's blob is inside the landing container ('' when its URL is elsewhere). */
+export function landingPathOf(
+  ctx: Pick<AppContext, 'landing'>,
+  record: Pick<TrackingRecord, 'sourceUrl'>,
+): string {
+  return pathInContainer(ctx.landing.container.url, record.sourceUrl ?? '') ?? '';
+}

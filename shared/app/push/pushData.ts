@@ -8,7 +8,7 @@ import type { StatusMode } from '../settings';
 import type { DataFormat } from '../../message/dataFormat';
 import { newUuid, uuidV5 } from '../../uuid';
 import type { AppContext } from '../context';
-import { enqueueStored } from '../storedSource';
+import { policyOf } from '../sources/registry';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { checkDatabaseAllowed } from '../routing/routeBlob';
 
@@ -178,7 +178,7 @@ async function storeAndQueue(
  * sweep queues it; a permanent one refuses it and forgets it.
  */
 async function queueStaged(ctx: AppContext, staged: TrackingRecord): Promise<PushOutcome> {
-  const enqueue = enqueueStored(ctx, staged);
+  const enqueue = policyOf(staged).enqueueStored(ctx, staged);
   if (!enqueue) throw new Error(`push ${staged.sourceId} is recorded as stored, but with no blob`);
   try {
     await ctx.tracking.queue(staged, enqueue);

@@ -1,9 +1,7 @@
 import type { IngestionStatus } from '../../ingest/types';
 import type { Logger } from '../../log';
 import type { AppContext } from '../context';
-import { afterLandingSuccess } from '../landing/afterSuccess';
-import { quarantineSource } from '../landing/handleLandingEvent';
-import { enqueueStored, storedVersionIsThere } from '../storedSource';
+import { policyOf } from '../sources/registry';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { statusStep } from './sweepDecision';
 import type { SweepSummary } from './sweepSummary';
@@ -24,15 +22,12 @@ export async function settle(
     maxRequeueAttempts: ctx.config.maxRequeueAttempts,
     staleAfterMs: ctx.config.staleAfterMinutes * 60_000,
   });
-  const enqueue = enqueueStored(ctx, record);
-  if (step === 'requeue' && (!enqueue || !(await storedVersionIsThere(ctx, record)))) step = 'fail';
+  const policy = policyOf(record);
+  const enqueue = policy.enqueueStored(ctx, record);
+  if (step === 'requeue' && (!enqueue || !(await policy.stillStored(ctx, record)))) step = 'fail';
   switch (step) {
     case 'succeed':
-      await ctx.tracking.succeed(
-        record,
-        status,
-        record.kind === 'landing' ? () => afterLandingSuccess(ctx, record) : undefined,
-      );
+      await ctx.tracking.succeed(record, status, policy.whenIngested(ctx, record));
       summary.succeeded += 1;
       return;
     case 'requeue':
@@ -40,13 +35,13 @@ export async function settle(
       summary.requeued += 1;
       return;
     case 'fail': {
-      // A landing blob that failed for good leaves the landing container, with the reason on it.
-      const quarantined =
-        record.kind === 'landing' && status.status === 'Failed' && status.failureStatus === 'Permanent';
-      const reason = {
+      // What becomes of its data is its kind's: a landing blob that failed for good is quarantined.
+      const handling = policy.whenFailed(ctx, record, {
         code: status.errorCode ?? 'Failed',
         message: `${status.errorCode ?? 'Failed'}: ${status.details ?? ''}`,
-      };
+        rejected: false,
+        permanent: status.status === 'Failed' && status.failureStatus === 'Permanent',
+      });
       await ctx.tracking.fail(
         record,
         {
@@ -55,12 +50,12 @@ export async function settle(
           errorCode: status.errorCode,
           failureStatus: status.failureStatus,
           details: status.details,
-          action: quarantined ? `quarantined to ${ctx.config.landingFailedContainer}` : 'reported',
+          action: handling.action,
           key: `final-${record.requeueCount}`,
         },
-        quarantined ? () => quarantineSource(ctx, record, reason) : undefined,
+        handling.act,
       );
-      if (quarantined) {
+      if (handling.quarantines) {
         summary.quarantined += 1;
         ctx.tracking.telemetry.quarantined(record);
       }

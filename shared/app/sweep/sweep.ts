@@ -1,12 +1,9 @@
 import { classify, type IngestError } from '../../errors';
 import type { Logger } from '../../log';
-import { jobIngestOptions } from '../backfill/backfillJob';
 import type { AppContext } from '../context';
-import { blobOf, landingPlace } from '../landing/blobPlace';
 import { poisonCount } from '../landing/poisonQueue';
-import { ingestLandingBlob, landingRejection, quarantineSource } from '../landing/handleLandingEvent';
-import { enqueueStored } from '../storedSource';
-import { readStatus } from '../tracking/statusLookup';
+import { policyOf } from '../sources/registry';
+import { rejectionReport } from '../sources/takeOnBlob';
 import { sourceOf } from '../tracking/trackedSources';
 import { isTrackingConflict, type OpenEntry, type TrackingRecord } from '../tracking/trackingRecord';
 import { FailureLog } from './failureLog';
@@ -177,10 +174,13 @@ async function sweepOne(
       return;
     case 'finish-rejection': {
       const reason = { code: record.errorCode ?? 'Rejected', message: record.details ?? '' };
-      await ctx.tracking.fail(record, landingRejection(ctx, reason, record.kind), () =>
-        quarantineSource(ctx, record, reason),
-      );
-      if (record.kind === 'landing') summary.quarantined += 1;
+      const handling = policyOf(record).whenFailed(ctx, record, {
+        ...reason,
+        rejected: true,
+        permanent: true,
+      });
+      await ctx.tracking.fail(record, rejectionReport(reason, handling.action), handling.act);
+      if (handling.quarantines) summary.quarantined += 1;
       return;
     }
     case 'abandon': {
@@ -206,7 +206,16 @@ async function sweepOne(
     case 'read-status':
       switch (ctx.config.statusMode) {
         case 'table':
-          await settle(ctx, log, record, await readStatus(ctx.ingest, record), summary);
+          await settle(
+            ctx,
+            log,
+            record,
+            (await policyOf(record).readStatuses(ctx, [record]))[0] ?? {
+              sourceId: record.sourceId,
+              status: 'Pending',
+            },
+            summary,
+          );
           return;
         case 'queue':
           // No report yet (the drain closed every source that has one): stuck once past the stale limit.
@@ -296,46 +305,31 @@ function attemptStart(record: TrackingRecord): number {
   return started ? Date.parse(started.at) : record.createdOn.getTime();
 }
 
-/**
- * Finishes a source its holder stopped before queueing: a landing blob goes through the landing path again
- * (routed, queued or rejected), a staged push is queued; one whose data is gone is abandoned.
- */
+/** A source stored (or taken on) but not queued, whose holder is gone: its kind takes it on again. */
 async function redrive(
   ctx: AppContext,
   log: Logger,
   record: TrackingRecord,
   summary: SweepSummary,
 ): Promise<void> {
-  if (record.kind === 'landing' || record.kind === 'backfill') {
-    // A backfill job's blob is routed as its job routes it, and read where its job found it.
-    const options = record.jobId ? await jobIngestOptions(ctx, record.jobId) : undefined;
-    const blob = blobOf(options?.place ?? landingPlace(ctx), record);
-    const outcome = blob
-      ? await ingestLandingBlob(ctx, log, { url: blob.url, eTag: record.eTag }, options)
-      : ({ outcome: 'ignored', reason: 'its job is gone' } as const);
-    if (outcome.outcome !== 'ignored') {
-      summary.reenqueued += outcome.outcome === 'queued' ? 1 : 0;
-      summary.quarantined += outcome.outcome === 'rejected' ? 1 : 0;
-      return;
-    }
-  } else {
-    const enqueue = enqueueStored(ctx, record);
-    if (enqueue) {
-      const taken = await ctx.tracking.takeOver(record);
-      if (taken !== 'queued') await ctx.tracking.queue(taken, enqueue);
-      log.info(
-        JSON.stringify({ event: 'IngestionReenqueued', sourceId: record.sourceId, source: sourceOf(record) }),
-      );
+  const redriven = await policyOf(record).redrive(ctx, log, record);
+  switch (redriven.outcome) {
+    case 'queued':
       summary.reenqueued += 1;
       return;
-    }
+    case 'rejected':
+      summary.quarantined += 1;
+      return;
+    case 'unchanged':
+      return;
+    case 'not stored':
+      await ctx.tracking.fail(record, {
+        event: 'IngestionAbandoned',
+        finalStatus: 'Abandoned',
+        details: redriven.details,
+        action: 'closed',
+        key: 'abandoned',
+      });
+      summary.abandoned += 1;
   }
-  await ctx.tracking.fail(record, {
-    event: 'IngestionAbandoned',
-    finalStatus: 'Abandoned',
-    details: 'The source was never queued, and its data is no longer there (deleted or overwritten).',
-    action: 'closed',
-    key: 'abandoned',
-  });
-  summary.abandoned += 1;
 }

@@ -1,3 +1,4 @@
+import { factsOf } from '../sources/kindFacts';
 import type { IngestionStatus } from '../../ingest/types';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 
@@ -25,8 +26,7 @@ export function openStep(record: TrackingRecord, now: number, timings: SweepTimi
   switch (record.state) {
     case 'queuing':
       if (record.reportedFailure !== undefined) return 'finish-rejection';
-      if (record.kind === 'landing' || record.kind === 'backfill')
-        return age >= timings.redriveAfterMs ? 'redrive' : 'wait';
+      if (factsOf(record).dataStaysInPlace) return age >= timings.redriveAfterMs ? 'redrive' : 'wait';
       return age >= timings.abandonAfterMs ? 'abandon' : 'wait';
     case 'uploaded':
       return age >= timings.redriveAfterMs ? 'redrive' : 'wait';
@@ -61,7 +61,7 @@ export function statusStep(
     case 'Failed':
       return REQUEUEABLE.has(status.failureStatus ?? '') &&
         record.requeueCount < limits.maxRequeueAttempts &&
-        record.kind !== 'blob'
+        factsOf(record).requeueable
         ? 'requeue'
         : 'fail';
     case 'PartiallySucceeded':

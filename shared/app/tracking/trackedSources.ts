@@ -1,6 +1,7 @@
 import { SourceTelemetry } from '../telemetry/sourceTelemetry';
 import { randomUUID } from 'node:crypto';
 import { classify, mayHaveBeenApplied } from '../../errors';
+import { factsOf } from '../sources/kindFacts';
 import { silentLogger, type Logger } from '../../log';
 import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
 import type { FailureReporter } from './failureReporter';
@@ -443,10 +444,7 @@ export class TrackedSources {
   async retry(record: TrackingRecord, enqueue: () => Promise<IngestionReceipt>): Promise<TrackingRecord> {
     // Where the sweep would pick it up if this stops: a landing (or backfilled) blob is routed and queued
     // again, a staged push queued from its temp blob.
-    const reopened = await this.reopen(
-      record,
-      record.kind === 'landing' || record.kind === 'backfill' ? 'queuing' : 'uploaded',
-    );
+    const reopened = await this.reopen(record, factsOf(record).reopenAs);
     this.telemetry.retried(reopened);
     try {
       return await this.queue(reopened, enqueue);
