@@ -3,8 +3,8 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
-import { BlobServiceClient, type BlobClient, type ContainerClient } from '@azure/storage-blob';
-import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { getIngestClient } from '../ingest/getIngestClient';
 import { ManagedStreamingIngestClient } from '../ingest/managedStreamingIngestClient';
 import { KustoRestClient } from '../kusto/kustoRestClient';
@@ -12,10 +12,11 @@ import { LeanHttpClient } from '../upload/leanHttpClient';
 import { storageAuthFromConnectionString, type StorageAuth } from '../upload/signedRest';
 import { QueueRest, type MessageSender } from '../upload/queueRest';
 import { TableRest } from '../upload/tableRest';
-import type { QueuedIngestClient, QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
+import type { QueuedIngestClientOptions } from '../ingest/queuedIngestClient';
 import { silentLogger, type Logger } from '../log';
+import type { AppContext, BackfillResources, LandingStorage } from './ports';
 import { BackfillStore } from './backfill/backfillStore';
-import type { OperatorAuthorizer, OperatorServices } from './http/operatorAuth';
+import type { OperatorAuthorizer } from './http/operatorAuth';
 import { OperatorTokenVerifier } from './http/operatorToken';
 import { AuditLog } from './operator/auditLog';
 import { Counters } from './counters';
@@ -25,13 +26,15 @@ import { kustoBlobUrl } from './landing/kustoBlobUrl';
 import { LandingSas } from './landing/landingSas';
 import { processLogger } from './processLogger';
 import { DEFAULT_LANDING_EXCLUDE, LandingFilter } from './landing/landingFilter';
-import { loadRoutesFile, type LandingRouting } from './routing/routeBlob';
+import { loadRoutesFile } from './routing/routeBlob';
 import { blobEndpointOf, loadConfig, type AppConfig, type StorageConnection } from './settings';
 import { FailureReporter } from './tracking/failureReporter';
 import { queuedEvidence } from './tracking/statusLookup';
 import { SuccessReporter } from './tracking/successReporter';
 import { TrackedSources } from './tracking/trackedSources';
 import { TableTrackingStore, type TrackingTable } from './tracking/tableTrackingStore';
+
+export type { AppContext, BackfillResources, LandingStorage } from './ports';
 
 /** The tracking tables' names (docs/contracts.md). */
 export const TABLES = {
@@ -42,60 +45,6 @@ export const TABLES = {
   backfill: 'IngestionBackfill',
   audit: 'IngestionAudit',
 } as const;
-
-/** The landing account's containers and queues. */
-export interface LandingStorage {
-  readonly service: BlobServiceClient;
-  readonly container: ContainerClient;
-  readonly failed: ContainerClient;
-  /** Where `LANDING_ON_SUCCESS=move` puts ingested blobs. */
-  readonly done: ContainerClient;
-  /** Event Grid's dead letters (the operator's replay reads them). */
-  readonly deadLetters: ContainerClient;
-  readonly events: QueueClient;
-  readonly poison: QueueClient;
-  /** Signs read SAS URLs for the app's own copies (quarantine, move). */
-  readonly sas: LandingSas;
-  /** The URL Kusto reads a landing blob by (LANDING_BLOB_AUTH). */
-  readonly kustoUrl: (blob: BlobClient) => Promise<string>;
-}
-
-/** The backfill's job table and task queues (on the app's storage account). */
-export interface BackfillResources {
-  readonly store: BackfillStore;
-  readonly pages: QueueClient;
-  readonly items: QueueClient;
-  /** Task messages out: one per blob, so lean signed requests where the connection allows. */
-  readonly send: { readonly pages: MessageSender; readonly items: MessageSender };
-  /** Other storage accounts jobs read (`accountUrl`), with the app's identity. */
-  readonly accounts: SourceAccounts;
-  /** Which containers a job may read (BACKFILL_SOURCES; never the app's own). */
-  readonly sources: BackfillSourcePolicy;
-}
-
-/** Everything the triggers share: built once per process from the settings, and reused. */
-export interface AppContext extends OperatorServices {
-  readonly config: AppConfig;
-  readonly ingest: QueuedIngestClient;
-  /** Streams small HTTP pushes when HTTP_INGEST_FLAVOR is managed-streaming; undefined otherwise. */
-  readonly managed: ManagedStreamingIngestClient | undefined;
-  /** The engine's management commands: set when STATUS_MODE is failures-only (the failures cross-check). */
-  readonly engine: Pick<KustoRestClient, 'executeMgmt'> | undefined;
-  /** The tracked-source lifecycle: every tracking write goes through it. */
-  readonly tracking: TrackedSources;
-  /** How landing blobs are routed (the rules file, the allowed databases). */
-  readonly routing: LandingRouting;
-  /** Which landing blobs are data (include and exclude globs). */
-  readonly landingFilter: LandingFilter;
-  readonly landing: LandingStorage;
-  readonly backfill: BackfillResources;
-  /** Counts of what leaves no record (skipped landing blobs, ignored events), for logs and telemetry. */
-  readonly counters: Counters;
-  readonly clock: () => number;
-  readonly logger: Logger;
-  /** Creates the tables, containers and queues the app needs, once (they usually exist already in Azure). */
-  ready(): Promise<void>;
-}
 
 export interface AppContextOptions {
   /** @default silent */

@@ -5,7 +5,7 @@ import { BoundedPool } from '../../boundedPool';
 import { classify, isAccessDenied, isNotFound } from '../../errors';
 import type { Logger } from '../../log';
 import type { BlobItem } from '@azure/storage-blob';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import { takeOnBlob, type LandingIngestOptions } from '../sources/takeOnBlob';
 import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landingBlob';
 import { routeBlob, type LandingRouting } from '../routing/routeBlob';
@@ -68,7 +68,7 @@ function parseTask<T>(schema: z.ZodType<T>, message: unknown): T | undefined {
  * the first page task. The listing, the skip checks and the ingestions run in the page and item tasks,
  * spread over the instances the queues wake.
  */
-export async function startBackfill(ctx: AppContext, options: BackfillOptions): Promise<JobRecord> {
+export async function startBackfill(ctx: SourcePorts, options: BackfillOptions): Promise<JobRecord> {
   await ctx.ready();
   const { container } = jobPlace(ctx, options);
   const where = options.accountUrl ? ` on ${options.accountUrl}` : '';
@@ -126,7 +126,7 @@ function accountProblem(e: unknown, options: BackfillOptions): BackfillRefused |
   return undefined;
 }
 
-async function sendPageTask(ctx: AppContext, task: PageTask, delaySeconds: number): Promise<void> {
+async function sendPageTask(ctx: SourcePorts, task: PageTask, delaySeconds: number): Promise<void> {
   await ctx.backfill.send.pages.sendMessage(encode(task), {
     visibilityTimeout: Math.min(Math.ceil(delaySeconds), 6 * 86_400),
   });
@@ -138,7 +138,7 @@ async function sendPageTask(ctx: AppContext, task: PageTask, delaySeconds: numbe
  * may have failed, and waits for its retry: the order of pages only bounds a job's memory and load, and
  * nothing depends on it for correctness). Polls the predecessor's record, quickly at first.
  */
-async function predecessorDone(ctx: AppContext, task: PageTask): Promise<void> {
+async function predecessorDone(ctx: SourcePorts, task: PageTask): Promise<void> {
   const deadline = Date.now() + PREDECESSOR_WAIT_MS;
   let wait = 20;
   while (Date.now() < deadline) {
@@ -153,7 +153,7 @@ async function predecessorDone(ctx: AppContext, task: PageTask): Promise<void> {
 export const PREDECESSOR_WAIT_MS = 60_000;
 
 /** The job's filters over a listed blob: prefix aside (the listing applies it), globs, times, the landing filter. */
-function matcher(ctx: AppContext, options: BackfillOptions) {
+function matcher(ctx: SourcePorts, options: BackfillOptions) {
   const include = options.include.length > 0 ? globList(options.include) : undefined;
   const exclude = options.exclude.length > 0 ? globList(options.exclude) : undefined;
   return (name: string, size: number, modified: Date | undefined): boolean => {
@@ -176,7 +176,7 @@ function matcher(ctx: AppContext, options: BackfillOptions) {
  * the blob version's).
  */
 export async function runPage(
-  ctx: AppContext,
+  ctx: SourcePorts,
   log: Logger,
   message: unknown,
   attempt: TaskAttempt = {},
@@ -216,7 +216,7 @@ export interface TaskAttempt {
 /** host.json's `extensions.queues.maxDequeueCount`: after this many tries the host gives a message up. */
 export const MAX_DEQUEUE_COUNT = 5;
 
-async function listPage(ctx: AppContext, log: Logger, task: PageTask): Promise<void> {
+async function listPage(ctx: SourcePorts, log: Logger, task: PageTask): Promise<void> {
   const { store } = ctx.backfill;
   const job = await store.getJob(task.jobId);
   if (!job || job.state !== 'running') return;
@@ -335,14 +335,14 @@ function dryRunEntry(
 
 /** The ingest options a job's blobs are taken on with (its routing and id), for item tasks and the sweep. */
 export async function jobIngestOptions(
-  ctx: AppContext,
+  ctx: SourcePorts,
   jobId: string,
 ): Promise<LandingIngestOptions | undefined> {
   const job = await ctx.backfill.store.getJob(jobId);
   return job && ingestOptionsOf(ctx, job);
 }
 
-function ingestOptionsOf(ctx: AppContext, job: JobRecord): LandingIngestOptions {
+function ingestOptionsOf(ctx: SourcePorts, job: JobRecord): LandingIngestOptions {
   return { routing: jobRouting(ctx, job.options), jobId: job.jobId, place: jobPlace(ctx, job.options) };
 }
 
@@ -351,7 +351,7 @@ function ingestOptionsOf(ctx: AppContext, job: JobRecord): LandingIngestOptions 
  * under the job, so the live landing path and any other job can never ingest it twice. What does not become
  * this job's source (tracked by others meanwhile, gone, changed, empty) is counted as skipped.
  */
-export async function runItem(ctx: AppContext, log: Logger, message: unknown): Promise<void> {
+export async function runItem(ctx: SourcePorts, log: Logger, message: unknown): Promise<void> {
   const task = parseTask(itemTaskSchema, message);
   if (!task) {
     log.error(JSON.stringify({ event: 'BackfillTaskInvalid', queue: 'items' }));
@@ -395,7 +395,7 @@ export interface JobStatus {
 }
 
 /** The job's counts: its pages' (listing), and its sources' ends (written as each closes). */
-export async function jobStatus(ctx: AppContext, jobId: string): Promise<JobStatus | undefined> {
+export async function jobStatus(ctx: SourcePorts, jobId: string): Promise<JobStatus | undefined> {
   await ctx.ready();
   const job = await ctx.backfill.store.getJob(jobId);
   if (!job) return undefined;
@@ -430,7 +430,7 @@ export async function jobStatus(ctx: AppContext, jobId: string): Promise<JobStat
 }
 
 /** Stops a job: no page or item task of it does anything more; what is queued to Kusto already lands. */
-export async function cancelJob(ctx: AppContext, jobId: string): Promise<boolean> {
+export async function cancelJob(ctx: SourcePorts, jobId: string): Promise<boolean> {
   await ctx.ready();
   if (!(await ctx.backfill.store.getJob(jobId))) return false;
   await ctx.backfill.store.updateJob(jobId, { state: 'cancelled' });

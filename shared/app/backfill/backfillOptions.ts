@@ -5,7 +5,7 @@ import { checkAccountUrl } from '../push/blobUrlPolicy';
 import { CONTAINER_NAME } from './backfillSources';
 import { isDataFormat } from '../../message/dataFormat';
 import { validateEntityName } from '../../names';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import { compileGlob } from '../routing/glob';
 import { compileTimePattern, type LandingRouting, type RoutingRule } from '../routing/routeBlob';
 

@@ -3,7 +3,7 @@ import { isUuid } from '../../uuid';
 import { backfillOptions, backfillRequestSchema } from '../backfill/backfillOptions';
 import { BackfillRefused, cancelJob, jobStatus, startBackfill } from '../backfill/backfillJob';
 import type { JobRecord } from '../backfill/backfillStore';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import { errorResult } from './errorResult';
 import { errorBody, HttpProblem, type HttpRequestLike, type HttpResult } from './httpTypes';
 import { checkedBody, readJsonBody } from './jsonBody';

@@ -3,7 +3,7 @@ import { isTransient } from '../../errors';
 import type { Logger } from '../../log';
 import { parseDataFormat } from '../../message/dataFormat';
 import { isUuid } from '../../uuid';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import { pushData } from '../push/pushData';
 import { queueBlobRefs } from '../push/queueBlobRefs';
 import { sourceStatus } from '../tracking/sourceStatus';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '../../log';
 import { validateEntityName } from '../../names';
 import { isUuid } from '../../uuid';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import { replayLanding } from '../operator/replayLanding';
 import { retryMany } from '../operator/retryMany';
 import { retrySource } from '../operator/retrySource';

@@ -1,5 +1,5 @@
 import { isChangedSince, isNotFound } from '../../errors';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { landingPathOf } from './blobPlace';
 import { unquoteETag } from './landingBlob';
@@ -17,7 +17,7 @@ const MAX_TAGS = 10;
  * in the landing container: a blob overwritten since is left alone (its new version has its own event).
  * Says what it did, for the success report; doing it again finds it done.
  */
-export async function afterLandingSuccess(ctx: AppContext, record: TrackingRecord): Promise<string> {
+export async function afterLandingSuccess(ctx: SourcePorts, record: TrackingRecord): Promise<string> {
   const mode = ctx.config.landingOnSuccess;
   const path = landingPathOf(ctx, record);
   if (mode === 'keep') return 'kept';
@@ -44,7 +44,7 @@ export async function afterLandingSuccess(ctx: AppContext, record: TrackingRecor
   }
 }
 
-async function tag(ctx: AppContext, record: TrackingRecord, path: string): Promise<string> {
+async function tag(ctx: SourcePorts, record: TrackingRecord, path: string): Promise<string> {
   const blob = ctx.landing.container.getBlobClient(path);
   try {
     // Tags do not change a blob's ETag, and Set Blob Tags takes no ETag condition: check the version first.

@@ -1,5 +1,5 @@
 import type { BlobClient, ContainerClient } from '@azure/storage-blob';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { blobClientIn, pathInContainer } from './landingBlob';
 

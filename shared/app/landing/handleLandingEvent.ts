@@ -1,6 +1,6 @@
 import { isIngestValidationError } from '../../errors';
 import type { Logger } from '../../log';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import { takeOnBlob } from '../sources/takeOnBlob';
 import { parseLandingEvent } from './blobCreated';
 
@@ -20,7 +20,7 @@ export type LandingOutcome =
  */
 export async function handleLandingEvent(
   message: unknown,
-  ctx: AppContext,
+  ctx: SourcePorts,
   log: Logger,
 ): Promise<LandingOutcome> {
   let event;

@@ -1,5 +1,5 @@
 import { isNotFound } from '../../errors';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 
 /** How many landing messages wait in the poison queue (none while it was never created). */
 export async function poisonCount(ctx: Pick<AppContext, 'landing'>): Promise<number> {

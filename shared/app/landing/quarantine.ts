@@ -1,6 +1,6 @@
 import { isAlreadyExists, isChangedSince, isNotFound } from '../../errors';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import { unquoteETag } from './landingBlob';
 
 /** Blob metadata is sent as HTTP headers: ASCII only, 8 KB for all names and values together. */

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 
 export interface ReplayResult {
   /** Messages moved from the poison queue back to the landing events queue. */

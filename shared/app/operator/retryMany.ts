@@ -1,5 +1,5 @@
 import type { Logger } from '../../log';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import type { SourceCategory } from '../tracking/trackingRecord';
 import { retrySource } from './retrySource';
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import { policyOf } from '../sources/registry';
 import type { RetryOutcome } from '../sources/sourceKind';
 import type { TrackingRecord } from '../tracking/trackingRecord';
@@ -17,7 +17,7 @@ export const RETRYABLE_STATUSES: ReadonlySet<string> = new Set(['Failed', 'Parti
  * (never moved) is queued again from its URL, if it is still the same version. Tracked and reported like
  * any other.
  */
-export async function retrySource(ctx: AppContext, log: Logger, sourceId: string): Promise<RetryOutcome> {
+export async function retrySource(ctx: SourcePorts, log: Logger, sourceId: string): Promise<RetryOutcome> {
   await ctx.ready();
   const record = await ctx.tracking.get(sourceId);
   if (!record) return { kind: 'notFound' };

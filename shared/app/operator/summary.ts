@@ -1,5 +1,5 @@
 import { isNotFound } from '../../errors';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import { poisonCount } from '../landing/poisonQueue';
 import type { SourceCategory } from '../tracking/trackingRecord';
 

@@ -7,7 +7,7 @@ import { statusReporting } from '../tracking/statusReporting';
 import type { StatusMode } from '../settings';
 import type { DataFormat } from '../../message/dataFormat';
 import { newUuid, uuidV5 } from '../../uuid';
-import type { AppContext } from '../context';
+import type { PushPorts } from '../ports';
 import { policyOf } from '../sources/registry';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { checkDatabaseAllowed } from '../routing/routeBlob';
@@ -109,7 +109,7 @@ export async function* expectGzip(body: AsyncIterable<Uint8Array>): AsyncGenerat
  * nothing behind; a stored push whose enqueue failed is accepted, and the sweep queues it.
  */
 export async function pushData(
-  ctx: AppContext,
+  ctx: PushPorts,
   request: PushRequest,
   body: AsyncIterable<Uint8Array> | null,
 ): Promise<PushOutcome> {
@@ -147,7 +147,7 @@ export async function pushData(
 
 /** Stores the body (streaming it instead when the flavor says so and it is small), then queues it. */
 async function storeAndQueue(
-  ctx: AppContext,
+  ctx: PushPorts,
   record: TrackingRecord,
   body: AsyncIterable<Uint8Array>,
 ): Promise<PushOutcome> {
@@ -177,7 +177,7 @@ async function storeAndQueue(
  * Queues a stored push. A transient failure still accepts it: the data is stored and recorded, and the
  * sweep queues it; a permanent one refuses it and forgets it.
  */
-async function queueStaged(ctx: AppContext, staged: TrackingRecord): Promise<PushOutcome> {
+async function queueStaged(ctx: PushPorts, staged: TrackingRecord): Promise<PushOutcome> {
   const enqueue = policyOf(staged).enqueueStored(ctx, staged);
   if (!enqueue) throw new Error(`push ${staged.sourceId} is recorded as stored, but with no blob`);
   try {

@@ -5,7 +5,7 @@ import { statusReporting } from '../tracking/statusReporting';
 import { stripQuery } from '../../log';
 import type { DataFormat } from '../../message/dataFormat';
 import { newUuid } from '../../uuid';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import { TRACKED_ENQUEUE } from '../tracking/trackedSources';
 import { TrackingConflictError } from '../tracking/trackingRecord';
 import { checkBlobUrl } from './blobUrlPolicy';
@@ -35,7 +35,7 @@ const CONCURRENCY = 8;
  * Queues existing blobs by URL, each its own tracked source. Every URL is checked before anything is
  * written, so a request of bad URLs writes nothing; a blob that then fails to queue leaves nothing behind.
  */
-export async function queueBlobRefs(ctx: AppContext, request: BlobRefsRequest): Promise<BlobRefResult[]> {
+export async function queueBlobRefs(ctx: SourcePorts, request: BlobRefsRequest): Promise<BlobRefResult[]> {
   const base: IngestionProps = {
     database: request.database,
     table: request.table,
@@ -71,7 +71,7 @@ export async function queueBlobRefs(ctx: AppContext, request: BlobRefsRequest): 
 
 const sized = (blob: BlobRef) => (blob.rawSize !== undefined ? { rawDataSize: blob.rawSize } : {});
 
-async function queueOne(ctx: AppContext, blob: BlobRef, base: IngestionProps): Promise<BlobRefResult> {
+async function queueOne(ctx: SourcePorts, blob: BlobRef, base: IngestionProps): Promise<BlobRefResult> {
   const url = stripQuery(blob.url);
   const sourceId = newUuid();
   const props = { ...base, sourceId };

@@ -1,6 +1,6 @@
 import { isNotFound } from '../../errors';
 import type { Logger } from '../../log';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import { blobOf, landingPlace, type BlobPlace } from '../landing/blobPlace';
 import { unquoteETag } from '../landing/landingBlob';
 import { TRACKED_ENQUEUE } from '../tracking/trackedSources';
@@ -13,11 +13,11 @@ import { routeBlobSource, takeOnBlob, type LandingIngestOptions } from './takeOn
 export interface BlobSourceHooks {
   readonly kind: Extract<SourceKind, 'landing' | 'backfill'>;
   /** How it is taken on (its routing, job and place); undefined when that cannot be known (its job is gone). */
-  takeOnOptions(ctx: AppContext, record: TrackingRecord): Promise<LandingIngestOptions | undefined>;
-  whenFailed(ctx: AppContext, record: TrackingRecord, failure: FailureCause): FailureHandling;
-  whenIngested(ctx: AppContext, record: TrackingRecord): (() => Promise<string>) | undefined;
+  takeOnOptions(ctx: SourcePorts, record: TrackingRecord): Promise<LandingIngestOptions | undefined>;
+  whenFailed(ctx: SourcePorts, record: TrackingRecord, failure: FailureCause): FailureHandling;
+  whenIngested(ctx: SourcePorts, record: TrackingRecord): (() => Promise<string>) | undefined;
   /** An operator's retry once the version that failed is no longer where it was read (moved, changed). */
-  retryMoved(ctx: AppContext, log: Logger, record: TrackingRecord): Promise<RetryOutcome>;
+  retryMoved(ctx: SourcePorts, log: Logger, record: TrackingRecord): Promise<RetryOutcome>;
 }
 
 /** A blob source's blob and its properties, if it is still the version the source names. */
@@ -39,12 +39,12 @@ async function storedVersion(record: TrackingRecord, place: BlobPlace | undefine
  * again by the sweep when its holder stopped.
  */
 export function blobSourcePolicy(hooks: BlobSourceHooks): SourceKindPolicy {
-  const placeOf = async (ctx: AppContext, record: TrackingRecord) => {
+  const placeOf = async (ctx: SourcePorts, record: TrackingRecord) => {
     const options = await hooks.takeOnOptions(ctx, record);
     return options && (options.place ?? landingPlace(ctx));
   };
 
-  const routeToday = async (ctx: AppContext, record: TrackingRecord): Promise<RouteToday> => {
+  const routeToday = async (ctx: SourcePorts, record: TrackingRecord): Promise<RouteToday> => {
     const options = await hooks.takeOnOptions(ctx, record);
     const stored = await storedVersion(record, options && (options.place ?? landingPlace(ctx)));
     if (!stored) return { kind: 'gone' };

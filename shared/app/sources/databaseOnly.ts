@@ -1,5 +1,5 @@
 import { isIngestValidationError } from '../../errors';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import { checkDatabaseAllowed } from '../routing/routeBlob';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import type { RouteToday } from './sourceKind';

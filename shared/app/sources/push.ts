@@ -1,4 +1,4 @@
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import { sourceOf, TRACKED_ENQUEUE } from '../tracking/trackedSources';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { namedRouteToday } from './databaseOnly';
@@ -31,7 +31,7 @@ export const pushPolicy: SourceKindPolicy = {
 
   whenIngested: () => undefined,
 
-  async retry(ctx: AppContext, log, record) {
+  async retry(ctx: SourcePorts, log, record) {
     const route = namedRouteToday(ctx, record);
     if (route.kind === 'refused') return route;
     const enqueue = pushPolicy.enqueueStored(ctx, record);

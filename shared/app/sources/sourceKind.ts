@@ -1,6 +1,6 @@
 import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
 import type { Logger } from '../../log';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import type { SourceKind, TrackingRecord } from '../tracking/trackingRecord';
 
 /**
@@ -12,27 +12,27 @@ import type { SourceKind, TrackingRecord } from '../tracking/trackingRecord';
 export interface SourceKindPolicy {
   readonly kind: SourceKind;
   /** How to queue it again from what is stored of it; undefined when nothing the app keeps can queue it. */
-  enqueueStored(ctx: AppContext, record: TrackingRecord): (() => Promise<IngestionReceipt>) | undefined;
+  enqueueStored(ctx: SourcePorts, record: TrackingRecord): (() => Promise<IngestionReceipt>) | undefined;
   /** Whether its stored data is still the version the source names (not overwritten, deleted, cleaned up). */
-  stillStored(ctx: AppContext, record: TrackingRecord): Promise<boolean>;
+  stillStored(ctx: SourcePorts, record: TrackingRecord): Promise<boolean>;
   /** Where it would go today: routed again under today's settings before anything queues it again. */
-  routeToday(ctx: AppContext, record: TrackingRecord): Promise<RouteToday>;
+  routeToday(ctx: SourcePorts, record: TrackingRecord): Promise<RouteToday>;
   /**
    * What becomes of its data once it failed for good (the service failed it, or the app rejected it): the
    * report's action, and the act that does it (a landing blob's quarantine) if any.
    */
-  whenFailed(ctx: AppContext, record: TrackingRecord, failure: FailureCause): FailureHandling;
+  whenFailed(ctx: SourcePorts, record: TrackingRecord, failure: FailureCause): FailureHandling;
   /** What becomes of its data once it was ingested: an act that says what it did, or nothing. */
-  whenIngested(ctx: AppContext, record: TrackingRecord): (() => Promise<string>) | undefined;
+  whenIngested(ctx: SourcePorts, record: TrackingRecord): (() => Promise<string>) | undefined;
   /** An operator's retry of it, once it failed and its cause was fixed. */
-  retry(ctx: AppContext, log: Logger, record: TrackingRecord): Promise<RetryOutcome>;
+  retry(ctx: SourcePorts, log: Logger, record: TrackingRecord): Promise<RetryOutcome>;
   /** The sweep's turn at a source stored (or taken on) but not queued, whose holder is gone. */
-  redrive(ctx: AppContext, log: Logger, record: TrackingRecord): Promise<RedriveOutcome>;
+  redrive(ctx: SourcePorts, log: Logger, record: TrackingRecord): Promise<RedriveOutcome>;
   /**
    * The service's word on several of its sources at once, in their order (ingest v2 answers one operation
    * for up to 20 sources; queued ingestion reads one status row each).
    */
-  readStatuses(ctx: AppContext, records: readonly TrackingRecord[]): Promise<IngestionStatus[]>;
+  readStatuses(ctx: SourcePorts, records: readonly TrackingRecord[]): Promise<IngestionStatus[]>;
 }
 
 /** Why a source failed for good. */

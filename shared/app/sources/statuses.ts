@@ -1,5 +1,5 @@
 import type { IngestionStatus } from '../../ingest/types';
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import { readStatus } from '../tracking/statusLookup';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 

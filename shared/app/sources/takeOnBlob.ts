@@ -3,7 +3,7 @@ import { classify, isIngestValidationError, isNotFound, type IngestError } from 
 import type { IngestionProps } from '../../ingest/types';
 import type { Logger } from '../../log';
 import { isBinaryFormat } from '../../message/dataFormat';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import type { BlobCreated } from '../landing/blobCreated';
 import { landingPlace, type BlobPlace } from '../landing/blobPlace';
 import type { LandingOutcome } from '../landing/handleLandingEvent';
@@ -41,7 +41,7 @@ export interface LandingIngestOptions {
  * where it is.
  */
 export async function takeOnBlob(
-  ctx: AppContext,
+  ctx: SourcePorts,
   log: Logger,
   event: BlobCreated,
   options: LandingIngestOptions = {},
@@ -123,7 +123,7 @@ async function propertiesOf(blob: BlobClient): Promise<BlobGetPropertiesResponse
   }
 }
 
-function skipped(ctx: AppContext, log: Logger, path: string, reason: string): LandingOutcome {
+function skipped(ctx: SourcePorts, log: Logger, path: string, reason: string): LandingOutcome {
   const count = ctx.counters.add('landingSkipped');
   log.debug(JSON.stringify({ event: 'LandingSkipped', path, reason, skippedByThisInstance: count }));
   return { outcome: 'skipped', reason: `${path} ${reason}` };
@@ -153,7 +153,7 @@ export async function routeBlobSource(
   properties: BlobGetPropertiesResponse,
   sourceId: string,
   routing: LandingRouting,
-  ctx: AppContext,
+  ctx: SourcePorts,
 ): Promise<{ props: IngestionProps; error?: IngestError }> {
   const reporting = { sourceId, ...statusReporting(ctx.config.statusMode) };
   let target: RouteTarget;
@@ -187,7 +187,7 @@ export async function routeBlobSource(
  * closes its source: a redelivery then finds it done.
  */
 async function reject(
-  ctx: AppContext,
+  ctx: SourcePorts,
   log: Logger,
   record: TrackingRecord,
   e: unknown,

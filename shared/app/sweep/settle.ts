@@ -1,6 +1,6 @@
 import type { IngestionStatus } from '../../ingest/types';
 import type { Logger } from '../../log';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import { policyOf } from '../sources/registry';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { statusStep } from './sweepDecision';
@@ -11,7 +11,7 @@ import type { SweepSummary } from './sweepSummary';
  * failure): closes it as ingested, queues it again, closes it as failed, or reports it stuck.
  */
 export async function settle(
-  ctx: AppContext,
+  ctx: SourcePorts,
   log: Logger,
   record: TrackingRecord,
   status: IngestionStatus,

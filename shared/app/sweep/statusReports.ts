@@ -2,7 +2,7 @@ import { BoundedPool } from '../../boundedPool';
 import { classify } from '../../errors';
 import type { Logger } from '../../log';
 import type { ReceivedStatusMessage } from '../../status/statusQueue';
-import type { AppContext } from '../context';
+import type { SourcePorts } from '../ports';
 import { isTrackingConflict, type TrackingRecord } from '../tracking/trackingRecord';
 import { settle } from './settle';
 import type { SweepSummary } from './sweepSummary';
@@ -26,7 +26,7 @@ export interface DrainOptions {
  * source is being queued this very moment, or an outage) is left too, and comes back in a later sweep.
  */
 export async function drainStatusReports(
-  ctx: AppContext,
+  ctx: SourcePorts,
   log: Logger,
   summary: SweepSummary,
   options: DrainOptions = {},
@@ -65,7 +65,7 @@ export async function drainStatusReports(
 }
 
 async function actOn(
-  ctx: AppContext,
+  ctx: SourcePorts,
   log: Logger,
   message: ReceivedStatusMessage,
   summary: SweepSummary,

@@ -1,6 +1,6 @@
 import { classify, type IngestError } from '../../errors';
 import type { Logger } from '../../log';
-import type { AppContext } from '../context';
+import type { SweepPorts } from '../ports';
 import { poisonCount } from '../landing/poisonQueue';
 import { policyOf } from '../sources/registry';
 import { rejectionReport } from '../sources/takeOnBlob';
@@ -33,7 +33,7 @@ export interface SweepOptions {
  * and runs again reports nothing twice.
  */
 export async function runSweep(
-  ctx: AppContext,
+  ctx: SweepPorts,
   log: Logger,
   options: SweepOptions = {},
 ): Promise<SweepSummary> {
@@ -106,7 +106,7 @@ export async function runSweep(
  * source stays open for ever on an error no sweep gets past.
  */
 async function afterSweepError(
-  ctx: AppContext,
+  ctx: SweepPorts,
   log: Logger,
   entry: OpenEntry,
   error: IngestError,
@@ -148,7 +148,7 @@ async function afterSweepError(
 }
 
 async function sweepOne(
-  ctx: AppContext,
+  ctx: SweepPorts,
   log: Logger,
   entry: OpenEntry,
   summary: SweepSummary,
@@ -235,7 +235,7 @@ async function sweepOne(
  * ingested by silence: past the stale limit it is queued again.
  */
 async function settleBySilence(
-  ctx: AppContext,
+  ctx: SweepPorts,
   log: Logger,
   record: TrackingRecord,
   summary: SweepSummary,
@@ -307,7 +307,7 @@ function attemptStart(record: TrackingRecord): number {
 
 /** A source stored (or taken on) but not queued, whose holder is gone: its kind takes it on again. */
 async function redrive(
-  ctx: AppContext,
+  ctx: SweepPorts,
   log: Logger,
   record: TrackingRecord,
   summary: SweepSummary,

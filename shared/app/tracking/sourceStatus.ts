@@ -1,4 +1,4 @@
-import type { AppContext } from '../context';
+import type { AppContext } from '../ports';
 import { readStatus } from './statusLookup';
 import type { AttemptEntry, SourceKind } from './trackingRecord';
 

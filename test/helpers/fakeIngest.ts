@@ -1,0 +1,113 @@
+import { IngestResourceError, IngestServiceError } from '../../shared/errors';
+import type { IngestCallOptions, UploadedSource } from '../../shared/ingest/queuedIngestClient';
+import type { IngestionProps, IngestionReceipt, IngestionStatus } from '../../shared/ingest/types';
+import type { IngestPort } from '../../shared/app/ports';
+
+/** One message the fake was asked to queue. */
+export interface SentMessage {
+  readonly sourceId: string;
+  /** The blob URL as given (a staged push's is its temp blob). */
+  readonly url: string;
+  readonly props: IngestionProps;
+}
+
+/**
+ * The queued ingest client as a unit test needs it: stages in memory, records every message it is asked to
+ * queue (in order), and answers each source's status as the test sets it (`answer`), Pending until then, as
+ * a status row would. `failNext` makes the next enqueue fail, before or after the message was "sent".
+ */
+export class FakeIngest implements IngestPort {
+  readonly staged = new Map<string, { sourceId: string; bytes: number }>();
+  readonly sent: SentMessage[] = [];
+  private readonly statuses = new Map<string, IngestionStatus>();
+  private readonly failures: { error: Error; applied: boolean }[] = [];
+
+  /** The service's word on a source from now on. */
+  answer(sourceId: string, status: Omit<IngestionStatus, 'sourceId'>): void {
+    this.statuses.set(sourceId, { sourceId, ...status });
+  }
+
+  /** The next enqueue throws `error`; with `applied` the message is recorded first (its answer was lost). */
+  failNext(error: Error, options: { applied?: boolean } = {}): void {
+    this.failures.push({ error, applied: options.applied ?? false });
+  }
+
+  /** The messages sent for one source. */
+  sentFor(sourceId: string): SentMessage[] {
+    return this.sent.filter((m) => m.sourceId === sourceId);
+  }
+
+  async uploadToTempStorage(
+    source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+    props: IngestionProps,
+  ): Promise<UploadedSource> {
+    let bytes = 0;
+    for await (const chunk of source)
+      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    const sourceId = props.sourceId ?? 'no-source-id';
+    const blobPath = `https://fake.blob.core.windows.net/temp/${props.database}__${props.table}__${sourceId}.csv.gz`;
+    this.staged.set(blobPath, { sourceId, bytes });
+    return { sourceId, blobPath, rawDataSize: bytes };
+  }
+
+  ingestFromBlob(url: string, props: IngestionProps, call?: IngestCallOptions): Promise<IngestionReceipt> {
+    return this.enqueue(props.sourceId ?? 'no-source-id', url, props, call);
+  }
+
+  ingestUploaded(
+    uploaded: UploadedSource,
+    props: IngestionProps,
+    call?: IngestCallOptions,
+  ): Promise<IngestionReceipt> {
+    if (!this.staged.has(uploaded.blobPath))
+      return Promise.reject(new IngestResourceError(`'${uploaded.blobPath}' is no longer in temp storage.`));
+    return this.enqueue(
+      uploaded.sourceId,
+      uploaded.blobPath,
+      { ...props, sourceId: uploaded.sourceId },
+      call,
+    );
+  }
+
+  uploadedExists(uploaded: UploadedSource): Promise<boolean> {
+    return Promise.resolve(this.staged.has(uploaded.blobPath));
+  }
+
+  getIngestionStatus(lookup: IngestionReceipt | string): Promise<IngestionStatus> {
+    const sourceId = typeof lookup === 'string' ? lookup : lookup.sourceId;
+    const said = this.statuses.get(sourceId);
+    if (said) return Promise.resolve(said);
+    if (this.sentFor(sourceId).length > 0) return Promise.resolve({ sourceId, status: 'Pending' });
+    return Promise.reject(
+      new IngestServiceError(`No ingestion status row for source ${sourceId}.`, 'NotFound', 404),
+    );
+  }
+
+  receiveStatusReports(): Promise<never[]> {
+    return Promise.resolve([]);
+  }
+
+  private enqueue(
+    sourceId: string,
+    url: string,
+    props: IngestionProps,
+    _call?: IngestCallOptions,
+  ): Promise<IngestionReceipt> {
+    const failure = this.failures.shift();
+    if (failure && !failure.applied) return Promise.reject(failure.error);
+    this.sent.push({ sourceId, url, props });
+    if (failure) return Promise.reject(failure.error);
+    return Promise.resolve({
+      sourceId,
+      database: props.database,
+      table: props.table,
+      flavor: 'queued',
+      status: 'Pending',
+      statusTable: {
+        tableUrl: 'https://fake.table.core.windows.net/status',
+        partitionKey: sourceId,
+        rowKey: sourceId,
+      },
+    });
+  }
+}

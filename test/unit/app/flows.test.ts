@@ -1,0 +1,244 @@
+/**
+ * The app's flows (push, blob references, the landing path, settle, the sweep, an operator's retry) run over
+ * fakes: the real lifecycle over the memory store, a fake ingest client that records what it was asked and
+ * answers the statuses a test sets, the landing account in memory, and the test's clock. The integration
+ * suites run the same flows against Azurite and the stand-in; these run in milliseconds.
+ */
+import { handleLandingEvent } from '../../../shared/app/landing/handleLandingEvent';
+import { retrySource } from '../../../shared/app/operator/retrySource';
+import { pushData, type PushRequest } from '../../../shared/app/push/pushData';
+import { queueBlobRefs } from '../../../shared/app/push/queueBlobRefs';
+import { settle } from '../../../shared/app/sweep/settle';
+import { runSweep } from '../../../shared/app/sweep/sweep';
+import { emptySummary } from '../../../shared/app/sweep/sweepSummary';
+import { fakeApp, type FakeApp } from '../../helpers/fakeApp';
+
+const MINUTE = 60_000;
+async function* csv(text: string): AsyncGenerator<Uint8Array> {
+  yield await Promise.resolve(Buffer.from(text));
+}
+const request = (extra: Partial<PushRequest> = {}): PushRequest => ({
+  database: 'demo',
+  table: 'Events',
+  format: 'csv',
+  tags: [],
+  ...extra,
+});
+const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+const busy = () => Object.assign(new Error('server busy'), { statusCode: 503 });
+
+async function push(app: FakeApp, extra: Partial<PushRequest> = {}, body = '1,a\n') {
+  const outcome = await pushData(app.ctx, request(extra), csv(body));
+  if (outcome.kind !== 'accepted') throw new Error(`not accepted: ${outcome.kind}`);
+  return outcome.sourceId;
+}
+
+describe('a push', () => {
+  it('is staged, recorded, queued once, and closed by its status', async () => {
+    const app = fakeApp();
+    const sourceId = await push(app);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', kind: 'http' });
+    app.ingest.answer(sourceId, { status: 'Succeeded' });
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    expect(app.store.open.size).toBe(0);
+  });
+
+  it('whose enqueue surely failed is still accepted, and the sweep queues what was stored', async () => {
+    const app = fakeApp();
+    app.ingest.failNext(busy());
+    const sourceId = await push(app);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(0);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'uploaded' });
+    app.advance(app.ctx.tracking.leaseMs); // past the redrive window
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued' });
+  });
+
+  it('whose message may have gone out (answer lost) is queued at most once more, and only past the stale limit', async () => {
+    const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
+    app.ingest.failNext(reset(), { applied: true });
+    const sourceId = await push(app);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', uncertain: true });
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+    // Its status stays Pending (the service is slow): no second message before the stale limit...
+    app.advance(5 * MINUTE);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+    // ...and one after it.
+    app.advance(6 * MINUTE);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+  });
+
+  it('with an Idempotency-Key is replayed, not sent again, and another body under the key is refused', async () => {
+    const app = fakeApp();
+    const sourceId = await push(app, { idempotencyKey: 'k-1' });
+    expect(await pushData(app.ctx, request({ idempotencyKey: 'k-1' }), csv('1,a\n'))).toEqual({
+      kind: 'accepted',
+      sourceId,
+      replay: true,
+    });
+    expect(
+      await pushData(app.ctx, request({ idempotencyKey: 'k-1', tags: ['other'] }), csv('1,a\n')),
+    ).toMatchObject({ kind: 'keyReused' });
+    expect(app.ingest.sent).toHaveLength(1);
+  });
+});
+
+describe('blob references', () => {
+  it('are each queued by URL and tracked; a refused URL writes nothing', async () => {
+    const app = fakeApp();
+    const results = await queueBlobRefs(app.ctx, {
+      database: 'demo',
+      table: 'Events',
+      format: 'csv',
+      blobs: [
+        { url: 'https://acct.blob.core.windows.net/c/a.csv?sig=x' },
+        { url: 'http://evil.example/b.csv' },
+      ],
+    });
+    const [good, bad] = results;
+    expect(good).toMatchObject({ url: 'https://acct.blob.core.windows.net/c/a.csv' });
+    expect(bad).toHaveProperty('error');
+    expect(app.ingest.sent.map((m) => m.url)).toEqual(['https://acct.blob.core.windows.net/c/a.csv?sig=x']);
+    expect(app.store.rows.size).toBe(1);
+  });
+
+  it('whose mark-queued write failed after the message may have gone out is answered as taken, not refused', async () => {
+    const app = fakeApp();
+    app.ingest.failNext(reset(), { applied: true });
+    app.store.fail('replace');
+    const [result] = await queueBlobRefs(app.ctx, {
+      database: 'demo',
+      table: 'Events',
+      format: 'csv',
+      blobs: [{ url: 'https://acct.blob.core.windows.net/c/a.csv?sig=x' }],
+    });
+    expect(result).toHaveProperty('sourceId');
+    expect(app.store.rows.size).toBe(1); // kept for the sweep to ask the service about
+  });
+});
+
+describe('the landing path', () => {
+  /** Uploads a blob to landing and delivers its BlobCreated event; `deliver` delivers the same event again. */
+  async function land(app: FakeApp, path: string, body: string) {
+    const etag = app.blobs.put('landing', path, body);
+    const url = app.ctx.landing.container.getBlobClient(path).url;
+    const event = {
+      eventType: 'Microsoft.Storage.BlobCreated',
+      subject: `/blobServices/default/containers/landing/blobs/${path}`,
+      data: { url, eTag: etag, api: 'PutBlob', contentLength: body.length },
+    };
+    const deliver = () => handleLandingEvent(event, app.ctx, app.ctx.logger);
+    return Object.assign(await deliver(), { deliver });
+  }
+
+  it('routes a blob by its path, queues it by a signed URL, and ingests a redelivery once', async () => {
+    const app = fakeApp();
+    const first = await land(app, 'demo/Events/a.csv', '1,a\n');
+    expect(first).toMatchObject({ outcome: 'queued' });
+    expect(await first.deliver()).toMatchObject({ outcome: 'duplicate' });
+    expect(app.ingest.sent).toHaveLength(1);
+    expect(app.ingest.sent[0]).toMatchObject({ props: { database: 'demo', table: 'Events', format: 'csv' } });
+    expect(app.ingest.sent[0]?.url).toMatch(/\/landing\/demo\/Events\/a\.csv\?sig=fake$/);
+  });
+
+  it('quarantines a blob that failed for good, with the reason on it, after reporting it once', async () => {
+    const app = fakeApp();
+    const taken = await land(app, 'demo/Events/bad.csv', '1,a,extra\n');
+    const sourceId = (taken as { sourceId: string }).sourceId;
+    app.ingest.answer(sourceId, {
+      status: 'Failed',
+      failureStatus: 'Permanent',
+      errorCode: 'Stream_WrongNumberOfFields',
+      details: 'bad row',
+    });
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.blobs.get('landing', 'demo/Events/bad.csv')).toBeUndefined();
+    expect(app.blobs.get('landing-failed', 'demo/Events/bad.csv')?.metadata).toMatchObject({
+      quarantine_error_code: 'Stream_WrongNumberOfFields',
+      quarantine_source_id: sourceId,
+    });
+    expect(app.events('IngestionFailed')).toEqual([
+      expect.objectContaining({ sourceId, action: 'quarantined to landing-failed' }),
+    ]);
+  });
+
+  it('rejects a blob routed to a database ALLOWED_DATABASES refuses: quarantined, nothing queued', async () => {
+    const app = fakeApp({ ALLOWED_DATABASES: 'demo' });
+    const outcome = await land(app, 'other/Events/a.csv', '1,a\n');
+    expect(outcome).toMatchObject({ outcome: 'rejected' });
+    expect(app.ingest.sent).toHaveLength(0);
+    expect(app.blobs.get('landing-failed', 'other/Events/a.csv')).toBeDefined();
+  });
+});
+
+describe('settle', () => {
+  it('queues a failure the service gave up on once more, then reports it when it fails again', async () => {
+    const app = fakeApp({ MAX_REQUEUE_ATTEMPTS: '1' });
+    const sourceId = await push(app);
+    const record = async () => {
+      const r = await app.store.get(sourceId);
+      if (!r) throw new Error('no row');
+      return r;
+    };
+    const transient = {
+      sourceId,
+      status: 'Failed',
+      failureStatus: 'Transient',
+      errorCode: 'General_Busy',
+    } as const;
+    await settle(app.ctx, app.ctx.logger, await record(), transient, emptySummary());
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    expect(await record()).toMatchObject({ state: 'queued', requeueCount: 1 });
+    await settle(app.ctx, app.ctx.logger, await record(), transient, emptySummary());
+    expect(await record()).toMatchObject({ state: 'closed', finalStatus: 'Failed' });
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    expect(app.events('IngestionFailed')).toHaveLength(1);
+  });
+
+  it('reports a source stuck in Pending once past the stale limit, and closes it when it lands', async () => {
+    const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
+    const sourceId = await push(app);
+    app.advance(11 * MINUTE);
+    await runSweep(app.ctx, app.ctx.logger);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.events('IngestionStuck').map((e) => e.sourceId)).toEqual([sourceId]);
+    app.ingest.answer(sourceId, { status: 'Succeeded' });
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+  });
+});
+
+describe("an operator's retry", () => {
+  it('queues a failed push again from its staged blob, as its next attempt, and refuses what is not failed', async () => {
+    const app = fakeApp();
+    const sourceId = await push(app);
+    expect(await retrySource(app.ctx, app.ctx.logger, sourceId)).toMatchObject({ kind: 'notFailed' });
+    app.ingest.answer(sourceId, {
+      status: 'Failed',
+      failureStatus: 'Permanent',
+      errorCode: 'BadRequest_TableNotExist',
+    });
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(await retrySource(app.ctx, app.ctx.logger, sourceId)).toEqual({ kind: 'retried', sourceId });
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+  });
+
+  it('says the data is gone when the staged blob was cleaned up', async () => {
+    const app = fakeApp();
+    const sourceId = await push(app);
+    app.ingest.answer(sourceId, { status: 'Failed', failureStatus: 'Permanent', errorCode: 'X' });
+    await runSweep(app.ctx, app.ctx.logger);
+    app.ingest.staged.clear();
+    expect(await retrySource(app.ctx, app.ctx.logger, sourceId)).toMatchObject({
+      kind: 'gone',
+      code: 'StagedBlobGone',
+    });
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+  });
+});
