@@ -3,6 +3,7 @@ import { isUuid } from '../../uuid';
 import { backfillOptions, backfillRequestSchema } from '../backfill/backfillOptions';
 import { BackfillRefused, cancelJob, jobStatus, startBackfill } from '../backfill/backfillJob';
 import type { JobRecord } from '../backfill/backfillStore';
+import { listsTheSameBlobs } from '../backfill/overlap';
 import type { AppContext } from '../ports';
 import { errorResult } from './errorResult';
 import { errorBody, HttpProblem, type HttpRequestLike, type HttpResult } from './httpTypes';
@@ -42,13 +43,7 @@ export async function handleStartBackfill(
     const body = checkedBody(backfillRequestSchema, await readJsonBody(req.body, EXAMPLE), 'The job');
     const options = backfillOptions(ctx, body);
     await ctx.ready();
-    const others = (await ctx.backfill.store.listJobs()).filter(
-      (j) =>
-        j.state === 'running' &&
-        !j.listingDone &&
-        j.options.container === options.container &&
-        (j.options.prefix.startsWith(options.prefix) || options.prefix.startsWith(j.options.prefix)),
-    );
+    const others = (await ctx.backfill.store.listJobs()).filter((j) => listsTheSameBlobs(j, options));
     const job = await startBackfill(ctx, options);
     const statusUrl = jobUrl(req, job.jobId);
     log.info(

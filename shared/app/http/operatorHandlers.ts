@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '../../log';
 import { validateEntityName } from '../../names';
 import { isUuid } from '../../uuid';
+import { listSources } from '../operator/sourceQueries';
 import type { AppContext } from '../ports';
 import { replayLanding } from '../operator/replayLanding';
 import { retryMany } from '../operator/retryMany';
@@ -70,7 +71,7 @@ export async function handleListSources(
     if (token !== undefined && decodeListToken(token) === undefined)
       throw new HttpProblem(400, 'InvalidProperty', 'continuationToken is not one this API gave.');
     await ctx.ready();
-    const page = await ctx.tracking.store.listSources({
+    const page = await listSources(ctx, {
       database,
       table,
       category,

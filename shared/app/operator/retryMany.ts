@@ -1,4 +1,5 @@
 import type { Logger } from '../../log';
+import { listSources } from './sourceQueries';
 import type { AppContext } from '../ports';
 import type { SourceCategory } from '../tracking/trackingRecord';
 import { retrySource } from './retrySource';
@@ -41,7 +42,7 @@ export async function retryMany(
   for (const category of FAILED_CATEGORIES) {
     let continuationToken: string | undefined;
     do {
-      const page = await ctx.tracking.store.listSources({
+      const page = await listSources(ctx, {
         database: request.database,
         table: request.table,
         category,

@@ -1,4 +1,5 @@
 import { isNotFound } from '../../errors';
+import { listSources } from './sourceQueries';
 import type { AppContext } from '../ports';
 import { poisonCount } from '../landing/poisonQueue';
 import type { SourceCategory } from '../tracking/trackingRecord';
@@ -38,7 +39,7 @@ export async function summarize(ctx: AppContext, since: Date): Promise<Summary> 
     let token: string | undefined;
     let pages = 0;
     do {
-      const page = await ctx.tracking.store.listSources({
+      const page = await listSources(ctx, {
         category,
         since,
         pageSize: 500,

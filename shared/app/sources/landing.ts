@@ -9,7 +9,11 @@ import type { FailureCause } from './sourceKind';
 import { takeOnBlob } from './takeOnBlob';
 
 /** Moves the blob to the quarantine container, if it is still the version that failed. */
-async function quarantineBlob(ctx: SourcePorts, record: TrackingRecord, failure: FailureCause): Promise<void> {
+async function quarantineBlob(
+  ctx: SourcePorts,
+  record: TrackingRecord,
+  failure: FailureCause,
+): Promise<void> {
   if (!record.eTag) return;
   await quarantine(ctx, {
     path: landingPathOf(ctx, record),

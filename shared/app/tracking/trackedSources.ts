@@ -17,6 +17,8 @@ import {
   type FailureReport,
   type NewTrackingRecord,
   type OpenEntry,
+  type SourcePage,
+  type SourceQuery,
   type TrackingChanges,
   type TrackingRecord,
 } from './trackingRecord';
@@ -284,6 +286,11 @@ export class TrackedSources {
       );
       return { ...held, state: 'queued' };
     }
+  }
+
+  /** A page of the listing (by database, table, category and time, newest first): the operator's reads. */
+  listSources(query: SourceQuery): Promise<SourcePage> {
+    return this.store.listSources(query);
   }
 
   /**
