@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { classify, IngestValidationError } from '../../errors';
 import { validateProps } from '../../ingest/ingestionProps';
+import { withRetry } from '../../retry';
 import type { UploadedSource } from '../../ingest/queuedIngestClient';
 import type { IngestionProps } from '../../ingest/types';
 import { statusReporting } from '../tracking/statusReporting';
@@ -145,6 +146,27 @@ export async function pushData(
   }
 }
 
+/**
+ * Closes a push that was streamed: its data is in the table now, whatever happens to its row. So the row's
+ * close is tried a few times, and if it still cannot be written the answer still says what happened (a
+ * refusal would make the caller send it again: twice ingested), and an error event names the source, whose
+ * row the sweep will later report as abandoned (falsely: StreamedNotRecorded says so).
+ */
+async function closeStreamed(ctx: PushPorts, record: TrackingRecord): Promise<PushOutcome> {
+  try {
+    await withRetry(() => ctx.tracking.closeStreamed(record), { maxAttempts: 3, baseDelayInMs: 200 });
+  } catch (e) {
+    ctx.logger.error(
+      JSON.stringify({
+        event: 'StreamedNotRecorded',
+        sourceId: record.sourceId,
+        message: `Ingested by streaming, but its tracking row could not be closed: ${classify(e).message}`,
+      }),
+    );
+  }
+  return { kind: 'streamed', sourceId: record.sourceId };
+}
+
 /** Stores the body (streaming it instead when the flavor says so and it is small), then queues it. */
 async function storeAndQueue(
   ctx: PushPorts,
@@ -157,10 +179,7 @@ async function storeAndQueue(
   try {
     if (ctx.managed) {
       const outcome = await ctx.managed.tryStream(body, record.props, upload);
-      if (outcome.streamed) {
-        await ctx.tracking.closeStreamed(record);
-        return { kind: 'streamed', sourceId: record.sourceId };
-      }
+      if (outcome.streamed) return await closeStreamed(ctx, record);
       uploaded = outcome.result;
     } else {
       uploaded = await upload(body);

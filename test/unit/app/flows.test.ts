@@ -242,3 +242,44 @@ describe("an operator's retry", () => {
     expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
   });
 });
+
+describe('a streamed push (managed-streaming)', () => {
+  afterEach(() => jest.useRealTimers());
+
+  /** The app with a managed-streaming client that streams every body it is given. */
+  function streaming() {
+    const app = fakeApp();
+    const managed = {
+      tryStream: async (body: AsyncIterable<Uint8Array>) => {
+        let bytes = 0;
+        for await (const chunk of body) bytes += chunk.length;
+        return { streamed: bytes > 0 };
+      },
+    } as unknown as NonNullable<FakeApp['ctx']['managed']>;
+    return { app, ctx: { ...app.ctx, managed } };
+  }
+
+  it('is closed as streamed, with nothing queued', async () => {
+    const { app, ctx } = streaming();
+    const outcome = await pushData(ctx, request(), csv('1,a\n'));
+    expect(outcome).toMatchObject({ kind: 'streamed' });
+    expect(app.ingest.sent).toHaveLength(0);
+    expect(await app.store.get((outcome as { sourceId: string }).sourceId)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'Succeeded',
+    });
+  });
+
+  it('whose row cannot be closed is still answered as streamed, never refused (a resend would ingest it twice)', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { app, ctx } = streaming();
+    app.store.fail('replace', 3); // the close, and both of its retries
+    const answered = pushData(ctx, request(), csv('1,a\n'));
+    await jest.advanceTimersByTimeAsync(5_000); // the retries' backoff, on the fake clock
+    const outcome = await answered;
+    expect(outcome).toMatchObject({ kind: 'streamed' });
+    const sourceId = (outcome as { sourceId: string }).sourceId;
+    expect(app.events('StreamedNotRecorded')).toEqual([expect.objectContaining({ sourceId })]);
+    expect(await app.store.get(sourceId)).toBeDefined(); // kept, not discarded
+  });
+});
