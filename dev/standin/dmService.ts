@@ -4,7 +4,17 @@ import { parseFaultUpdate } from './faults';
 import { runDmCommand } from './dmCommands';
 import { AUTH_METADATA, readJson, sendFailure, sendJson, StandinHttpError, v1Result } from './http';
 import { KustoError } from './kustoError';
-import type { ResourceLayout, StandinAccount } from './storageResources';
+import { resourceRows, type ResourceLayout, type StandinAccount } from './storageResources';
+
+/**
+ * Which queued-ingestion protocols the stand-in serves (STANDIN_INGEST_PROTOCOL): `v1` only (the REST
+ * configuration endpoint answers 404, as on a cluster without it), or `v2` and `both`, which serve it and
+ * prefer REST.
+ */
+export type StandinIngestProtocol = 'v1' | 'v2' | 'both';
+
+/** How long the configuration's container SAS lives, and so its refresh interval. */
+const CONFIGURATION_VALID_MS = 3_600_000;
 
 /** Where issued identity tokens are kept, so that they stay valid across restarts of a durable stand-in. */
 export interface TokenStore {
@@ -18,6 +28,8 @@ export interface DmServiceOptions {
   readonly layout: ResourceLayout;
   readonly faults: FaultSwitches;
   readonly clock?: () => number;
+  /** @default both */
+  readonly ingestProtocol?: StandinIngestProtocol;
 }
 
 /**
@@ -32,6 +44,35 @@ export class DmService {
 
   constructor(options: DmServiceOptions) {
     this.options = options;
+  }
+
+  private get servesV2(): boolean {
+    return (this.options.ingestProtocol ?? 'both') !== 'v1';
+  }
+
+  /**
+   * `GET /v1/rest/ingestion/configuration` as the documentation shows it: the temp containers with a SAS
+   * each, no lake folders, a refresh interval within the SAS's life, the documented limits, and REST
+   * preferred.
+   */
+  private ingestionConfiguration() {
+    const now = new Date(this.options.clock?.() ?? Date.now());
+    const containers = resourceRows(this.options.accounts, this.options.layout, now, CONFIGURATION_VALID_MS)
+      .filter((r) => r.type === 'TempStorage')
+      .map((r) => ({ path: r.url }));
+    return {
+      containerSettings: {
+        containers,
+        lakeFolders: [],
+        refreshInterval: '00:30:00',
+        preferredUploadMethod: 'Storage',
+      },
+      ingestionSettings: {
+        maxBlobsPerBatch: 20,
+        maxDataSize: 6_442_450_944,
+        preferredIngestionMethod: 'REST',
+      },
+    };
   }
 
   /** Whether a message's `authorizationContext` is one this DM issued. */
@@ -53,6 +94,10 @@ export class DmService {
       }
       if (req.method === 'GET' && path === '/_standin/stats') {
         sendJson(res, 200, { commands: Object.fromEntries(this.commandCounts) });
+        return;
+      }
+      if (req.method === 'GET' && path === '/v1/rest/ingestion/configuration' && this.servesV2) {
+        sendJson(res, 200, this.ingestionConfiguration());
         return;
       }
       if (req.method === 'POST' && path === '/v1/rest/mgmt') {

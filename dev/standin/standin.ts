@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DmService } from './dmService';
+import { DmService, type StandinIngestProtocol } from './dmService';
 import { DmWorker } from './dmWorker';
 import { warmUpKql } from './kql/kustoLanguage';
 import { EngineService } from './engineService';
@@ -39,6 +39,11 @@ export interface StandinOptions {
    * mid-answer) shows the message again after it. @default 300
    */
   readonly visibilitySeconds?: number;
+  /**
+   * Which queued-ingestion protocols the DM serves: v1 only (its REST configuration endpoint answers 404),
+   * or v2 and both (served, REST preferred). @default both, or STANDIN_INGEST_PROTOCOL
+   */
+  readonly ingestProtocol?: StandinIngestProtocol;
   /** The DM worker's record of every message it takes and how it went. @default none */
   readonly trace?: (line: string) => void;
 }
@@ -82,6 +87,13 @@ export function faultsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Fau
   return parseFaultUpdate(parsed);
 }
 
+function ingestProtocolFromEnv(): StandinIngestProtocol {
+  const raw = process.env.STANDIN_INGEST_PROTOCOL ?? 'both';
+  if (raw !== 'v1' && raw !== 'v2' && raw !== 'both')
+    throw new Error(`STANDIN_INGEST_PROTOCOL must be v1, v2 or both, got '${raw}'`);
+  return raw;
+}
+
 function batchingFromEnv(): number {
   const raw = process.env.STANDIN_BATCHING_MS;
   if (raw === undefined || raw === '') return 1000;
@@ -104,6 +116,7 @@ export async function startStandin(options: StandinOptions): Promise<StandinInst
     layout,
     faults,
     tokens: store,
+    ingestProtocol: options.ingestProtocol ?? ingestProtocolFromEnv(),
   });
   const engine = new EngineService({ store, accounts: options.accounts, faults });
   const worker =

@@ -92,23 +92,51 @@ export class KustoRestClient {
     );
   }
 
-  private async post(
+  /**
+   * `GET {baseUrl}{path}`, the answer parsed as JSON (the REST queued-ingestion endpoints). Failures as
+   * every call's: typed by status, the service's OneAPI code and `@permanent` kept.
+   */
+  async getJson(
+    path: string,
+    what: string,
+    operation: string,
+    options: { readonly headers?: Readonly<Record<string, string>>; readonly signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    return this.send('GET', path, undefined, what, operation, options.signal, options.headers);
+  }
+
+  private post(
     path: string,
     body: { json: unknown } | { bytes: Buffer; contentType: string; contentEncoding?: string },
     what: string,
     operation: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
+    return this.send('POST', path, body, what, operation, signal);
+  }
+
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: { json: unknown } | { bytes: Buffer; contentType: string; contentEncoding?: string } | undefined,
+    what: string,
+    operation: string,
+    signal?: AbortSignal,
+    extraHeaders: Readonly<Record<string, string>> = {},
+  ): Promise<unknown> {
     const url = `${this.baseUrl}${path}`;
     const requestId = `KIF.${operation};${newUuid()}`;
     const headers: Record<string, string> = {
       accept: 'application/json',
-      'content-type': 'json' in body ? 'application/json; charset=utf-8' : body.contentType,
+      ...(body && {
+        'content-type': 'json' in body ? 'application/json; charset=utf-8' : body.contentType,
+      }),
       'x-ms-client-request-id': requestId,
       'x-ms-app': applicationHeader(this.options.applicationName),
       'x-ms-client-version': clientVersionHeader(),
+      ...extraHeaders,
     };
-    if ('bytes' in body && body.contentEncoding) headers['content-encoding'] = body.contentEncoding;
+    if (body && 'bytes' in body && body.contentEncoding) headers['content-encoding'] = body.contentEncoding;
     const token = await this.token(signal);
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
 
@@ -117,9 +145,9 @@ export class KustoRestClient {
     let response: Response;
     try {
       response = await fetch(url, {
-        method: 'POST',
+        method,
         headers,
-        body: 'json' in body ? JSON.stringify(body.json) : body.bytes,
+        ...(body && { body: 'json' in body ? JSON.stringify(body.json) : body.bytes }),
         signal: combined,
       });
     } catch (cause) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { startStandin, type StandinInstance } from '../../dev/standin/standin';
+import type { StandinIngestProtocol } from '../../dev/standin/dmService';
 import type { Faults } from '../../dev/standin/faults';
 import type { ResourceLayout } from '../../dev/standin/storageResources';
 import { queueService, testStack } from './stack';
@@ -23,6 +24,7 @@ export async function startPrivateStandin(
     accountCount?: 1 | 2;
     worker?: boolean;
     batchingWindowMs?: number;
+    ingestProtocol?: StandinIngestProtocol;
   } = {},
 ): Promise<PrivateStandin> {
   const stack = testStack();
@@ -44,6 +46,7 @@ export async function startPrivateStandin(
     faults: options.faults ?? {},
     worker: options.worker ?? false,
     batchingWindowMs: options.batchingWindowMs ?? 200,
+    ...(options.ingestProtocol && { ingestProtocol: options.ingestProtocol }),
   });
   return {
     standin,
