@@ -75,15 +75,17 @@ export function blobSourcePolicy(hooks: BlobSourceHooks): SourceKindPolicy {
     return { kind: 'same' };
   };
 
-  const policy: SourceKindPolicy = {
-    kind: hooks.kind,
+  // Always possible: the blob is read where it is, by a URL signed now.
+  const enqueueStored = (ctx: SourcePorts, record: TrackingRecord) => async () => {
+    const place = await placeOf(ctx, record);
+    const blob = place && blobOf(place, record);
+    if (!place || !blob) throw new Error(`The blob of ${record.sourceId} can no longer be located.`);
+    return ctx.ingest.ingestFromBlob(await place.kustoUrl(blob), record.props, TRACKED_ENQUEUE);
+  };
 
-    enqueueStored: (ctx, record) => async () => {
-      const place = await placeOf(ctx, record);
-      const blob = place && blobOf(place, record);
-      if (!place || !blob) throw new Error(`The blob of ${record.sourceId} can no longer be located.`);
-      return ctx.ingest.ingestFromBlob(await place.kustoUrl(blob), record.props, TRACKED_ENQUEUE);
-    },
+  return {
+    kind: hooks.kind,
+    enqueueStored,
 
     stillStored: async (ctx, record) =>
       (await storedVersion(record, await placeOf(ctx, record))) !== undefined,
@@ -98,10 +100,7 @@ export function blobSourcePolicy(hooks: BlobSourceHooks): SourceKindPolicy {
       if (route.kind === 'refused') return route;
       if (route.kind === 'changed') return { kind: 'conflict', code: 'RouteChanged', why: route.why };
       if (route.kind === 'same') {
-        await ctx.tracking.retry(
-          record,
-          policy.enqueueStored(ctx, record) as NonNullable<ReturnType<SourceKindPolicy['enqueueStored']>>,
-        );
+        await ctx.tracking.retry(record, enqueueStored(ctx, record));
         log.info(JSON.stringify({ event: 'IngestionRetried', sourceId: record.sourceId, kind: record.kind }));
         return { kind: 'retried', sourceId: record.sourceId };
       }
@@ -127,5 +126,4 @@ export function blobSourcePolicy(hooks: BlobSourceHooks): SourceKindPolicy {
 
     readStatuses: readStatusRows,
   };
-  return policy;
 }
