@@ -6,8 +6,8 @@ import { triggerSetting } from '../shared/app/settings';
 /**
  * A blob dropped into `landing` raises an Event Grid BlobCreated event, delivered to the `landing-events`
  * queue: this function gets the event (never the blob's content), routes the blob and queues it by URL.
- * It throws only when a retry can help; after maxDequeueCount tries the host moves the message to the
- * poison queue, which the sweep counts.
+ * It throws only when a retry can help; on the last of maxDequeueCount tries a transient failure puts the
+ * event back for later, and only what cannot be put back goes to the poison queue, which the sweep counts.
  */
 export const options: Omit<StorageQueueTriggerOptions, 'handler'> = {
   queueName: triggerSetting('LANDING_EVENTS_QUEUE'),
@@ -15,7 +15,11 @@ export const options: Omit<StorageQueueTriggerOptions, 'handler'> = {
 };
 
 export async function handler(message: unknown, context: InvocationContext): Promise<void> {
-  const outcome = await handleLandingEvent(message, getAppContext(), context);
+  // The host's metadata is a long: a number, or its text, depending on how the worker carries it.
+  const dequeueCount = Number(context.triggerMetadata?.dequeueCount);
+  const outcome = await handleLandingEvent(message, getAppContext(), context, {
+    dequeueCount: Number.isInteger(dequeueCount) ? dequeueCount : undefined,
+  });
   context.info(JSON.stringify({ event: 'LandingHandled', ...outcome }));
 }
 

@@ -28,7 +28,11 @@ import {
   generateBlobSASQueryParameters,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
-import { QueueServiceClient, StorageSharedKeyCredential as QueueKeyCredential } from '@azure/storage-queue';
+import {
+  QueueServiceClient,
+  StorageSharedKeyCredential as QueueKeyCredential,
+  type QueueClient,
+} from '@azure/storage-queue';
 import { canonicalBlobUrl, landingSourceId } from '../../shared/app/landing/landingBlob';
 import { pushSourceId } from '../../shared/app/push/pushData';
 import { freePort, startAzurite } from '../azurite';
@@ -48,6 +52,12 @@ export interface ChaosOptions {
   readonly azuriteRestarts?: number;
   /** Host kills (SIGKILL) with requests in flight. @default 1 */
   readonly hostKills?: number;
+  /**
+   * After each host kill, the ingestion service answers every management command 503 for this long: the
+   * restarted host has no cached ingestion resources, so landing events fail every try the queue gives
+   * them (the run lowers maxDequeueCount to 2) and must be put back, not parked. @default 25
+   */
+  readonly outageSeconds?: number;
   /** How long the app may take to settle after the last item. @default 5 minutes */
   readonly settleTimeoutMs?: number;
   readonly log?: (line: string) => void;
@@ -89,6 +99,10 @@ export interface ChaosReport {
   readonly azuriteRestarts: number;
   readonly hostKills: number;
   readonly storageFaults: { failedBefore: number; failedAfter: number; unreachable: number };
+  /** Landing events put back for later on their last try (an outage outlasted the queue's tries). */
+  readonly landingPutBack: number;
+  /** Landing events parked in the poison queue at the end (each one an item an operator must replay). */
+  readonly landingPoisoned: number;
   readonly failures: readonly string[];
 }
 
@@ -171,9 +185,19 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       STALE_AFTER_MINUTES: '1',
       HOST_QUEUE_LEASE_SECONDS: '20',
       HOST_VISIBILITY_SECONDS: '2',
+      // A landing event whose last try fails in an outage comes back seconds later, not a minute.
+      LANDING_RETRY_DELAY_SECONDS: '2',
+      // Two tries, not five: the outage after the host kill outlasts them in seconds, not minutes.
+      AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
       HOST_PORT: String(await freePort()),
     };
-    host = await startHost(appEnv, log, trace);
+    // What the host's log says happened, counted (a landing event put back for later).
+    const said = { putBack: 0 };
+    const hear = (line: string) => {
+      if (line.includes('"event":"LandingPutBack"')) said.putBack += 1;
+      trace(line);
+    };
+    host = await startHost(appEnv, log, hear);
     const landing = new BlobServiceClient(
       direct.blobEndpoint,
       new StorageSharedKeyCredential(direct.name, direct.key),
@@ -191,6 +215,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         new QueueKeyCredential(direct.name, direct.key),
       ).getQueueClient('landing-events'),
       intervalMs: 300,
+      log: (line) => trace(`[watcher] ${line}`),
     });
     await watcher.start();
 
@@ -261,6 +286,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     const backfillItems = items.filter((i) => i.kind === 'backfill');
     let submitted = 0;
     let disrupting = Promise.resolve();
+    const outageSeconds = options.outageSeconds ?? 25;
+    const outage = { on: false };
     const disrupt = (n: number): void => {
       if (n === backfillAt && backfillItems.length > 0)
         disrupting = disrupting.then(async () => {
@@ -280,10 +307,21 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
           log(`  ... the function host is killed with requests in flight (item ${n})`);
           host?.kill();
           await sleep(500);
-          host = await startHost(appEnv, log, trace);
+          const dm = standin;
+          if (outageSeconds > 0 && dm) {
+            log(`  ... the ingestion service answers 503 for ${outageSeconds} s`);
+            outage.on = true;
+            dm.faults.update({ mgmt5xx: 1_000_000 });
+            setTimeout(() => {
+              outage.on = false;
+              dm.faults.update({ mgmt5xx: 0 });
+              log('  ... the ingestion service is back');
+            }, outageSeconds * 1000).unref();
+          }
+          host = await startHost(appEnv, log, hear);
         });
     };
-    const switches = startFaultSchedule(standin, proxies, random, log);
+    const switches = startFaultSchedule(standin, proxies, random, log, () => outage.on);
 
     await pool(
       items.filter((i) => i.kind !== 'backfill'),
@@ -297,7 +335,17 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     await switches.stop();
     log(`  all ${total} submitted; letting the app settle (sweeps every 2 s)`);
     const settleMs = options.settleTimeoutMs ?? 300_000;
-    await settle(() => host?.url ?? '', appEnv, standin, settleMs, log);
+    // Landing blobs the watcher has not announced yet, and events still on the landing queue (hidden ones
+    // too: put back for later, or taken by the killed host): sources to come, whose rows are not there yet.
+    const landingEvents = new QueueServiceClient(
+      direct.queueEndpoint,
+      new QueueKeyCredential(direct.name, direct.key),
+    );
+    const landingCount = items.filter((i) => i.kind === 'landing' && i.answer === 'accepted').length;
+    const toCome = async () =>
+      Math.max(0, landingCount - (watcher?.posted ?? 0)) +
+      ((await landingEvents.getQueueClient('landing-events').getProperties()).approximateMessagesCount ?? 0);
+    await settle(() => host?.url ?? '', appEnv, standin, settleMs, log, toCome);
     // The operator fixes the cause of the late table's failures, and retries them.
     await engine(standin.engineUrl, `.create table ${LATE_TABLE} (item:string, n:long)`);
     let retried = 0;
@@ -310,9 +358,12 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       more = answer?.more ?? true;
     }
     log(`  an operator created ${LATE_TABLE} and retried ${retried} failures; settling again`);
-    await settle(() => host?.url ?? '', appEnv, standin, settleMs, log);
+    await settle(() => host?.url ?? '', appEnv, standin, settleMs, log, toCome);
+    const parked = await poisonedBlobs(landingEvents.getQueueClient('landing-events-poison'));
 
-    const report = await audit(items, standin.engineUrl, direct, {
+    const report = await audit(items, standin.engineUrl, direct, parked, {
+      landingPutBack: said.putBack,
+      landingPoisoned: parked.size,
       azuriteRestarts: restartsAt.length,
       hostKills: killsAt.length,
       storageFaults: {
@@ -432,6 +483,8 @@ function startFaultSchedule(
   proxies: readonly FaultProxy[],
   random: () => number,
   log: (line: string) => void,
+  /** An outage is on: the schedule leaves the management commands' switch to it. */
+  outage: () => boolean,
 ): { stop(): Promise<void> } {
   const state = { running: true };
   const loop = (async () => {
@@ -443,8 +496,10 @@ function startFaultSchedule(
       else if (r < 0.78) standin.faults.update({ workerPaused: true });
       else if (r < 0.86)
         standin.faults.update({ throttleResources: 2 + Math.floor(random() * 8), retryAfterSeconds: 1 });
-      else if (r < 0.9) standin.faults.update({ mgmt5xx: 2 + Math.floor(random() * 6) });
-      else standin.faults.update({ workerPaused: false, ingestDelayMs: 0 });
+      else if (r < 0.9) {
+        const count = 2 + Math.floor(random() * 6); // drawn either way: the same seed, the same schedule
+        if (!outage()) standin.faults.update({ mgmt5xx: count });
+      } else standin.faults.update({ workerPaused: false, ingestDelayMs: 0 });
       const storm = random() < 0.3;
       for (const p of proxies)
         p.rates = storm ? { before: 0.08, after: 0.04 } : { before: 0.01, after: 0.005 };
@@ -452,6 +507,7 @@ function startFaultSchedule(
       if (random() < 0.5) standin.faults.update({ workerPaused: false });
     }
     standin.faults.reset();
+    if (outage()) standin.faults.update({ mgmt5xx: 1_000_000 }); // the outage runs its course
     for (const p of proxies) p.rates = { before: 0, after: 0 };
     log('  faults off');
   })();
@@ -597,6 +653,7 @@ async function settle(
   standin: StandinInstance,
   timeoutMs: number,
   log: (line: string) => void,
+  toCome: () => Promise<number>,
 ): Promise<void> {
   const open = TableClient.fromConnectionString(env.AzureWebJobsStorage ?? '', 'IngestionOpen', {
     allowInsecureConnection: true,
@@ -605,9 +662,9 @@ async function settle(
   let lastOpen = -1;
   for (;;) {
     await fetch(`${hostUrl()}/admin/functions/sweepStatus`, { method: 'POST' }).catch(() => undefined);
-    let count = 0;
+    let count = await toCome().catch(() => 1);
     for await (const _ of open.listEntities({ queryOptions: { select: ['RowKey'] } })) count += 1;
-    if (count !== lastOpen) log(`  open sources: ${count}`);
+    if (count !== lastOpen) log(`  open sources (and landing events to come): ${count}`);
     lastOpen = count;
     if (count === 0) {
       await standin.worker?.drained();
@@ -628,6 +685,24 @@ async function settle(
       return;
     }
     await sleep(2_000);
+  }
+}
+
+/** The landing paths (`demo/Table/item.csv`) whose events are in the poison queue at the end. */
+async function poisonedBlobs(poison: QueueClient): Promise<Set<string>> {
+  const paths = new Set<string>();
+  if (!(await poison.exists())) return paths;
+  for (;;) {
+    // The run is over: taking them (hidden for a while) is how to read more than 32.
+    const { receivedMessageItems } = await poison.receiveMessages({
+      numberOfMessages: 32,
+      visibilityTimeout: 600,
+    });
+    if (receivedMessageItems.length === 0) return paths;
+    for (const m of receivedMessageItems) {
+      const url = /"url":"([^"]+)"/.exec(Buffer.from(m.messageText, 'base64').toString('utf8'))?.[1];
+      if (url) paths.add(new URL(url).pathname.split('/').slice(3).join('/'));
+    }
   }
 }
 
@@ -659,7 +734,11 @@ async function audit(
   items: readonly Item[],
   engineUrl: string,
   account: StandinAccount,
-  run: Pick<ChaosReport, 'azuriteRestarts' | 'hostKills' | 'storageFaults'>,
+  parked: ReadonlySet<string>,
+  run: Pick<
+    ChaosReport,
+    'azuriteRestarts' | 'hostKills' | 'storageFaults' | 'landingPutBack' | 'landingPoisoned'
+  >,
 ): Promise<ChaosReport> {
   const ingested = new Map<string, number>();
   for (const t of [...TABLES, LATE_TABLE])
@@ -700,16 +779,21 @@ async function audit(
   const describe = async (item: Item): Promise<string> => {
     if (!item.sourceId) return 'no source id';
     const { chain } = await outcomeOf(item);
-    return chain
-      .map(({ sourceId, row }) => {
-        const state = row
-          ? `${row.State ?? '?'}/${row.FinalStatus ?? '-'}/${row.ErrorCode ?? '-'} attempt ${String(row.RequeueCount ?? 0)}`
-          : 'no row';
-        const history = row?.History ? ` history ${row.History}` : '';
-        const told = (reports.get(sourceId) ?? []).map((r) => `${r.event}#${r.attempt}`).join(',') || 'none';
-        return `${sourceId}: ${state}; reports ${told}${history}`;
-      })
-      .join(' -> ');
+    const poisoned = item.kind === 'landing' && parked.has(`demo/${item.table}/${item.id}.csv`);
+    return (
+      (poisoned ? 'its event is in the poison queue; ' : '') +
+      chain
+        .map(({ sourceId, row }) => {
+          const state = row
+            ? `${row.State ?? '?'}/${row.FinalStatus ?? '-'}/${row.ErrorCode ?? '-'} attempt ${String(row.RequeueCount ?? 0)}`
+            : 'no row';
+          const history = row?.History ? ` history ${row.History}` : '';
+          const told =
+            (reports.get(sourceId) ?? []).map((r) => `${r.event}#${r.attempt}`).join(',') || 'none';
+          return `${sourceId}: ${state}; reports ${told}${history}`;
+        })
+        .join(' -> ')
+    );
   };
   const problems: string[] = [];
   const classes = new Map<string, number>();
@@ -798,6 +882,7 @@ export function describeReport(r: ChaosReport): { text: string; passed: boolean 
     `lost ${r.lost}, duplicated ${r.duplicated}, refused but left behind ${r.refusedLeftBehind}, unanswered but both ${r.unansweredBoth}`,
     `disruptions: Azurite restarts ${r.azuriteRestarts}, host kills ${r.hostKills}, storage requests failed before ${r.storageFaults.failedBefore}, after ${r.storageFaults.failedAfter}, unreachable ${r.storageFaults.unreachable}`,
     `ingested once after an operator's retry of their failure: ${r.superseded}`,
+    `landing events put back for later: ${r.landingPutBack}, parked in the poison queue: ${r.landingPoisoned}`,
     'outcomes:',
     ...r.classes.map(([name, n]) => `  ${name}: ${n}`),
     ...r.failures.map((f) => `  ! ${f}`),

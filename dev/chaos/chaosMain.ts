@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --items 2000 --seed 1 --restarts 1 --kills 1 --trace run.log]`: the fault campaign at full size
+ * `npm run chaos [-- --items 2000 --seed 1 --restarts 1 --kills 1 --outage 25 --trace run.log]`: the fault campaign at full size
  * (dev/chaos/chaos.ts). Exits non-zero on any item lost, ingested twice, or left behind by a refusal.
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '24' },
       restarts: { type: 'string', default: '1' },
       kills: { type: 'string', default: '1' },
+      outage: { type: 'string', default: '25' },
       trace: { type: 'string' },
     },
   });
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     concurrency: Number(values.concurrency),
     azuriteRestarts: Number(values.restarts),
     hostKills: Number(values.kills),
+    outageSeconds: Number(values.outage),
     ...(values.trace !== undefined && { traceFile: values.trace }),
   });
   const { text, passed } = describeReport(report);

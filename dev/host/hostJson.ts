@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_DEQUEUE_COUNT_OVERRIDE } from '../../shared/app/hostQueues';
 
 /** The queue trigger's settings, as host.json gives them to the Functions host. */
 export interface QueueTriggerSettings {
@@ -24,7 +25,7 @@ export function timeSpanSeconds(value: string): number {
  * Reads `extensions.queues` from the project's host.json, so that the local host retries, hides and polls
  * messages as the real host will; the Functions host's own defaults where host.json says nothing.
  */
-export function queueTriggerSettings(root = process.cwd()): QueueTriggerSettings {
+export function queueTriggerSettings(root = process.cwd(), env = process.env): QueueTriggerSettings {
   const hostJson = JSON.parse(readFileSync(join(root, 'host.json'), 'utf8')) as {
     extensions?: {
       queues?: {
@@ -38,8 +39,10 @@ export function queueTriggerSettings(root = process.cwd()): QueueTriggerSettings
   };
   const queues = hostJson.extensions?.queues ?? {};
   const batchSize = queues.batchSize ?? 16;
+  // An app setting overrides host.json, as on the platform (the app reads the same one: landingRetry.ts).
+  const override = Number(env[MAX_DEQUEUE_COUNT_OVERRIDE]);
   return {
-    maxDequeueCount: queues.maxDequeueCount ?? 5,
+    maxDequeueCount: Number.isInteger(override) && override >= 1 ? override : (queues.maxDequeueCount ?? 5),
     visibilityTimeoutSeconds: timeSpanSeconds(queues.visibilityTimeout ?? '00:00:00'),
     batchSize,
     // The host's default on a one-instance plan (Flex Consumption scales out by instances, not cores).

@@ -87,7 +87,6 @@ export async function startQueueTrigger(options: QueueTriggerOptions): Promise<Q
       // As the host gives them: the message's id and how many times it was received.
       const metadata = { id: m.messageId, dequeueCount: m.dequeueCount };
       await options.handler(input, invocationContext(functionName, log, metadata));
-      await queue.deleteMessage(m.messageId, m.popReceipt);
     } catch (e) {
       log(
         `[${functionName}] error (try ${m.dequeueCount} of ${options.maxDequeueCount}): ${classify(e).code}: ${classify(e).message}`,
@@ -98,7 +97,13 @@ export async function startQueueTrigger(options: QueueTriggerOptions): Promise<Q
       } else {
         await queue.updateMessage(m.messageId, m.popReceipt, undefined, options.visibilityTimeoutSeconds);
       }
+      return;
     }
+    // The function succeeded: a delete that fails is no failure of it (never a reason to park the message).
+    // The host logs it; the message comes back after its lease and the function, idempotent, runs again.
+    await queue.deleteMessage(m.messageId, m.popReceipt).catch((e: unknown) => {
+      log(`[${functionName}] the message could not be deleted after success: ${classify(e).message}`);
+    });
   };
 
   // Waits between polls, cut short by stop().

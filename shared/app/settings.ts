@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { IngestError } from '../errors';
 import { redactSecrets } from '../log';
 import { parseBackfillSources, type BackfillSourceEntry } from './backfill/backfillSources';
+import { maxDequeueCountFrom } from './hostQueues';
+import type { LandingRetryPolicy } from './landing/landingRetry';
 import { compileGlob } from './routing/glob';
 
 /** How the app reaches a storage account: a connection string (local) or an identity (Azure). */
@@ -81,6 +83,10 @@ export interface AppConfig {
   /** The backfill's task queues, on the app's storage account. */
   readonly backfillPagesQueue: string;
   readonly backfillItemsQueue: string;
+  /** The queue trigger's maxDequeueCount (host.json, or its app-setting override): the try the host gives up after. */
+  readonly maxDequeueCount: number;
+  /** When a landing event that keeps failing for a transient reason is put back on its queue. */
+  readonly landingRetry: LandingRetryPolicy;
   /** What the settings do that their owner should change (a deprecated name): logged at start-up. */
   readonly warnings: readonly string[];
 }
@@ -119,6 +125,8 @@ export const CONFIG_DEFAULTS = {
   OPERATOR_AUTHORITY: 'https://login.microsoftonline.com',
   BACKFILL_PAGES_QUEUE: 'backfill-pages',
   BACKFILL_ITEMS_QUEUE: 'backfill-items',
+  LANDING_RETRY_HOURS: '24',
+  LANDING_RETRY_DELAY_SECONDS: '60',
 } as const;
 
 /**
@@ -175,6 +183,8 @@ export const CONFIG_SETTINGS = [
   'OPERATOR_AUTHORITY',
   'BACKFILL_PAGES_QUEUE',
   'BACKFILL_ITEMS_QUEUE',
+  'LANDING_RETRY_HOURS',
+  'LANDING_RETRY_DELAY_SECONDS',
 ] as const;
 
 /** Settings still read under an old name, with a warning; never emitted. */
@@ -390,6 +400,16 @@ const settingsSchema = z.object({
   BACKFILL_ITEMS_QUEUE: storageName
     .default(CONFIG_DEFAULTS.BACKFILL_ITEMS_QUEUE)
     .describe("the backfill's item task queue, on the app's storage account"),
+  LANDING_RETRY_HOURS: positiveInt('LANDING_RETRY_HOURS')
+    .default(Number(CONFIG_DEFAULTS.LANDING_RETRY_HOURS))
+    .describe(
+      'how long after it was raised a landing event that keeps failing for a transient reason (the ingestion service or storage unreachable) is put back on its queue after its last try, rather than parked in the poison queue',
+    ),
+  LANDING_RETRY_DELAY_SECONDS: positiveInt('LANDING_RETRY_DELAY_SECONDS')
+    .default(Number(CONFIG_DEFAULTS.LANDING_RETRY_DELAY_SECONDS))
+    .describe(
+      "the first wait before a put-back landing event is tried again; later waits grow with the event's age, up to an hour",
+    ),
   ALLOWED_BLOB_HOSTS: optional(
     z
       .string()
@@ -628,6 +648,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         : undefined,
     backfillPagesQueue: s.BACKFILL_PAGES_QUEUE,
     backfillItemsQueue: s.BACKFILL_ITEMS_QUEUE,
+    maxDequeueCount: maxDequeueCountFrom(env),
+    landingRetry: {
+      retryForMs: s.LANDING_RETRY_HOURS * 3_600_000,
+      firstDelaySeconds: s.LANDING_RETRY_DELAY_SECONDS,
+    },
     warnings,
   };
 }

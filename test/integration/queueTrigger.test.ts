@@ -80,4 +80,33 @@ describe('the local queue trigger', () => {
     expect(tries).toBe(2);
     expect((await queue.peekMessages()).peekedMessageItems).toHaveLength(0);
   }, 40_000);
+
+  it('never parks a message whose function succeeded, even when deleting it fails on its last try', async () => {
+    const { name, queue } = await queueWith(['done']);
+    const lines: string[] = [];
+    let handled = 0;
+    trigger = await startQueueTrigger({
+      ...settings,
+      maxDequeueCount: 1, // the first try is the last: a failure now would park the message
+      maxPollingIntervalMs: 100,
+      functionName: 'test',
+      connectionString: connectionString(0),
+      queueName: name,
+      log: (line) => lines.push(line),
+      handler: async () => {
+        await queue.clearMessages(); // the trigger's own delete then finds nothing (404)
+        handled += 1;
+      },
+    });
+    await eventually(
+      () =>
+        Promise.resolve(lines.some((l) => /could not be deleted after success/.test(l)) ? true : undefined),
+      20_000,
+      'the failed delete, logged',
+    );
+    const poison = new QueueClient(connectionString(0), `${name}-poison`);
+    expect(handled).toBe(1);
+    expect((await poison.peekMessages()).peekedMessageItems).toEqual([]);
+    expect(lines.filter((l) => /error \(try/.test(l))).toEqual([]);
+  }, 40_000);
 });

@@ -193,7 +193,7 @@ export async function runPage(
     const error = classify(e);
     // A permanent failure (the container deleted, the identity's role taken away) ends the job at once;
     // a transient one only once the host is about to give the message up.
-    const last = !error.transient || (attempt.dequeueCount ?? 0) >= MAX_DEQUEUE_COUNT;
+    const last = !error.transient || (attempt.dequeueCount ?? 0) >= ctx.config.maxDequeueCount;
     if (!last) throw e;
     // The service's own code says more than the class of error (ContainerNotFound, not NotFound).
     const serviceCode = (e as { code?: unknown }).code;
@@ -212,9 +212,6 @@ export interface TaskAttempt {
   /** 1 on the first try. @default unknown: the failure is not taken as the last try's */
   readonly dequeueCount?: number;
 }
-
-/** host.json's `extensions.queues.maxDequeueCount`: after this many tries the host gives a message up. */
-export const MAX_DEQUEUE_COUNT = 5;
 
 async function listPage(ctx: SourcePorts, log: Logger, task: PageTask): Promise<void> {
   const { store } = ctx.backfill;

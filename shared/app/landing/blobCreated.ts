@@ -13,8 +13,8 @@ const eventData = z
     api: z.string().optional(),
   })
   .loose();
-const eventGridEvent = z.object({ eventType: z.string(), data: eventData });
-const cloudEvent = z.object({ type: z.string(), data: eventData });
+const eventGridEvent = z.object({ eventType: z.string(), eventTime: z.string().optional(), data: eventData });
+const cloudEvent = z.object({ type: z.string(), time: z.string().optional(), data: eventData });
 
 /** The event's blob URL, unless it could name a blob other than it seems to (poisoned, never followed). */
 function safeUrl(url: string): string {
@@ -32,6 +32,8 @@ export interface BlobCreated {
   readonly url: string;
   /** The version the event is about; none for a rename (the blob as it is now is the one). */
   readonly eTag: string | undefined;
+  /** When the event was raised (Event Grid's eventTime, CloudEvents' time), when it says so. */
+  readonly raisedAt?: Date | undefined;
 }
 
 /**
@@ -66,6 +68,7 @@ export function parseLandingEvent(message: unknown): LandingEvent {
   const cloud = grid.success ? undefined : cloudEvent.safeParse(value);
   const type = grid.success ? grid.data.eventType : cloud?.success ? cloud.data.type : undefined;
   const data = grid.success ? grid.data.data : cloud?.success ? cloud.data.data : undefined;
+  const raisedAt = timeOf(grid.success ? grid.data.eventTime : cloud?.success ? cloud.data.time : undefined);
   const badUrl = [grid, cloud].some((r) => r?.error?.issues.some((i) => /is not a URL$/.test(i.message)));
   if (badUrl)
     throw new IngestValidationError(
@@ -81,11 +84,18 @@ export function parseLandingEvent(message: unknown): LandingEvent {
   if (type === 'Microsoft.Storage.BlobRenamed') {
     // Written under a temporary name, then renamed into place: the new name is a complete file.
     if (!data.destinationUrl) return { ignore: 'a BlobRenamed event without data.destinationUrl' };
-    return { url: safeUrl(data.destinationUrl), eTag: undefined };
+    return { url: safeUrl(data.destinationUrl), eTag: undefined, raisedAt };
   }
   if (type !== 'Microsoft.Storage.BlobCreated') return { ignore: `not a BlobCreated event (${type})` };
   if (!data.url) return { ignore: 'a BlobCreated event without data.url' };
   if (data.api !== undefined && !(COMPLETE_APIS as readonly string[]).includes(data.api))
     return { ignore: `the file is not complete yet (${data.api})` };
-  return { url: safeUrl(data.url), eTag: data.eTag };
+  return { url: safeUrl(data.url), eTag: data.eTag, raisedAt };
+}
+
+/** An event's time, when it is one (an unreadable time is as good as none: it only bounds retries). */
+function timeOf(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const time = new Date(text);
+  return Number.isNaN(time.getTime()) ? undefined : time;
 }

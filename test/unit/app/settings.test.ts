@@ -43,6 +43,8 @@ describe('loadConfig', () => {
       sweepSchedule: '0 */5 * * * *',
       staleAfterMinutes: 120,
       maxRequeueAttempts: 3,
+      maxDequeueCount: 5,
+      landingRetry: { retryForMs: 24 * 3_600_000, firstDelaySeconds: 60 },
       failureWebhookUrl: undefined,
       successWebhookUrl: undefined,
       httpIngestFlavor: 'queued',
