@@ -174,12 +174,38 @@ export interface HttpFailure {
   retryAfterInMs?: number | undefined;
   cause?: unknown;
   serviceCode?: string | undefined;
+  /**
+   * The service's own word on whether trying again can help (Kusto's OneAPI `@permanent`): it overrides
+   * what the status alone would say, except for sign-in and permission failures.
+   */
+  permanent?: boolean | undefined;
 }
 
 const CHECKSUM_MISMATCH: ReadonlySet<string> = new Set(['Md5Mismatch', 'Crc64Mismatch']);
 
 /** Maps an HTTP status to our error type (docs/contracts.md, 'Errors'). */
 export function errorFromStatus(failure: HttpFailure): IngestError {
+  const byStatus = errorFromStatusAlone(failure);
+  const { statusCode, message, cause, serviceCode, permanent } = failure;
+  if (permanent === undefined || byStatus instanceof IngestAuthError) return byStatus;
+  const opts = { cause, serviceCode };
+  if (permanent && byStatus.transient)
+    return new IngestServiceError(
+      `${message} (the service says it is permanent)`,
+      'BadRequest',
+      statusCode,
+      opts,
+    );
+  if (!permanent && !byStatus.transient)
+    return new IngestTransientError(
+      `${message} (the service says it is transient)`,
+      'ServiceUnavailable',
+      opts,
+    );
+  return byStatus;
+}
+
+function errorFromStatusAlone(failure: HttpFailure): IngestError {
   const { statusCode, message, retryAfterInMs, cause, serviceCode } = failure;
   const opts = { cause, serviceCode };
   // The body changed on the way (the service checked its Content-MD5): sending it again can succeed.

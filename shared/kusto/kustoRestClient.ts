@@ -21,6 +21,14 @@ export interface KustoRestClientOptions {
 
 const DEFAULT_SCOPE = 'https://kusto.kusto.windows.net/.default';
 
+/** How one JSON request is sent: extra headers, the request id's prefix, cancellation. */
+export interface JsonRequestOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  /** `x-ms-client-request-id` is this prefix, `;` and a new UUID. @default `KIF.{operation}` */
+  readonly requestIdPrefix?: string;
+  readonly signal?: AbortSignal;
+}
+
 /** The OneAPI error body Kusto sends with failures. */
 interface KustoErrorBody {
   error?: { code?: string; message?: string; '@message'?: string; '@permanent'?: boolean };
@@ -100,9 +108,20 @@ export class KustoRestClient {
     path: string,
     what: string,
     operation: string,
-    options: { readonly headers?: Readonly<Record<string, string>>; readonly signal?: AbortSignal } = {},
+    options: JsonRequestOptions = {},
   ): Promise<unknown> {
-    return this.send('GET', path, undefined, what, operation, options.signal, options.headers);
+    return this.send('GET', path, undefined, what, operation, options.signal, options);
+  }
+
+  /** `POST {baseUrl}{path}` with a JSON body, the answer parsed as JSON (a REST queued-ingestion submission). */
+  async postJson(
+    path: string,
+    json: unknown,
+    what: string,
+    operation: string,
+    options: JsonRequestOptions = {},
+  ): Promise<unknown> {
+    return this.send('POST', path, { json }, what, operation, options.signal, options);
   }
 
   private post(
@@ -122,10 +141,11 @@ export class KustoRestClient {
     what: string,
     operation: string,
     signal?: AbortSignal,
-    extraHeaders: Readonly<Record<string, string>> = {},
+    options: JsonRequestOptions = {},
   ): Promise<unknown> {
     const url = `${this.baseUrl}${path}`;
-    const requestId = `KIF.${operation};${newUuid()}`;
+    const requestId = `${options.requestIdPrefix ?? `KIF.${operation}`};${newUuid()}`;
+    const extraHeaders = options.headers ?? {};
     const headers: Record<string, string> = {
       accept: 'application/json',
       ...(body && {
@@ -176,6 +196,7 @@ export class KustoRestClient {
       message: `Kusto '${firstLine(what)}' at ${this.baseUrl} failed with HTTP ${response.status}: ${failure.text}`,
       retryAfterInMs: parseRetryAfter(response.headers.get('retry-after')),
       serviceCode: failure.code,
+      permanent: failure.permanent,
     });
   }
 
@@ -235,14 +256,27 @@ function firstLine(csl: string): string {
   return line.length > 100 ? `${line.slice(0, 100)}...` : line;
 }
 
-function describeFailureBody(text: string): { text: string; code: string | undefined } {
+function describeFailureBody(text: string): {
+  text: string;
+  code: string | undefined;
+  permanent: boolean | undefined;
+} {
   try {
     const body = JSON.parse(text) as KustoErrorBody;
     const e = body.error;
-    if (e) return { text: [e.code, e['@message'] ?? e.message].filter(Boolean).join(': '), code: e.code };
+    if (e)
+      return {
+        text: [e.code, e['@message'] ?? e.message].filter(Boolean).join(': '),
+        code: e.code,
+        permanent: typeof e['@permanent'] === 'boolean' ? e['@permanent'] : undefined,
+      };
   } catch {
     // not JSON: fall through to the raw text
   }
   const trimmed = text.trim();
-  return { text: trimmed === '' ? '(empty response)' : trimmed.slice(0, 500), code: undefined };
+  return {
+    text: trimmed === '' ? '(empty response)' : trimmed.slice(0, 500),
+    code: undefined,
+    permanent: undefined,
+  };
 }

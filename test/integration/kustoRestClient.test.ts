@@ -163,6 +163,35 @@ describe('KustoRestClient on the wire', () => {
     },
   );
 
+  it("takes the service's @permanent over the status: a 503 it calls permanent is not retried, a 400 it calls transient is", async () => {
+    server.mgmt = { status: 503, body: oneApiError('Internal', 'the schema is broken', true) };
+    const client = new KustoRestClient({ baseUrl: server.url });
+    const permanent = await client.executeMgmt('db', '.show version').catch((e: unknown) => e);
+    expect(permanent).toMatchObject({ name: 'IngestServiceError', transient: false });
+    expect((permanent as Error).message).toMatch(/the schema is broken.*says it is permanent/);
+    server.mgmt = { status: 400, body: oneApiError('General_BadRequest', 'try later', false) };
+    const transient = await client.executeMgmt('db', '.show version').catch((e: unknown) => e);
+    expect(transient).toMatchObject({ name: 'IngestTransientError', transient: true });
+  });
+
+  it('posts JSON to a REST path with the request id prefix and headers asked for (the v2 submission)', async () => {
+    server.mgmt = { status: 200, body: JSON.stringify({ ingestionOperationId: 'op;1' }) };
+    const answer = await new KustoRestClient({ baseUrl: server.url }).postJson(
+      '/v1/rest/ingestion/queued/db/t',
+      { blobs: [], properties: { format: 'csv' } },
+      'a submission',
+      'postQueuedIngest',
+      { requestIdPrefix: 'KIC.execute', headers: { 'x-ms-version': '2024-12-12' } },
+    );
+    expect(answer).toEqual({ ingestionOperationId: 'op;1' });
+    const request = server.seen.find((r) => r.path === '/v1/rest/ingestion/queued/db/t');
+    expect(request?.method).toBe('POST');
+    expect(JSON.parse(request?.body ?? '')).toEqual({ blobs: [], properties: { format: 'csv' } });
+    expect(request?.headers['x-ms-client-request-id']).toMatch(/^KIC\.execute;[0-9a-f-]{36}$/);
+    expect(request?.headers['x-ms-version']).toBe('2024-12-12');
+    expect(request?.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
   it('reports a 200 that is not a v1 response as a clear service error naming the endpoint', async () => {
     server.mgmt = { status: 200, body: '{"Frames": []}' };
     const error = await new KustoRestClient({ baseUrl: server.url })

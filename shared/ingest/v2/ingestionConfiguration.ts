@@ -223,7 +223,11 @@ export class IngestionConfigurationSource {
           '/v1/rest/ingestion/configuration',
           'the REST ingestion configuration',
           'getIngestConfiguration',
-          { headers: { 'x-ms-version': INGEST_V2_API_VERSION }, ...(signal && { signal }) },
+          {
+            headers: { 'x-ms-version': INGEST_V2_API_VERSION },
+            requestIdPrefix: 'KIC.execute',
+            ...(signal && { signal }),
+          },
         ),
       );
     } catch (e) {
