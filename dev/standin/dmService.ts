@@ -4,6 +4,8 @@ import { parseFaultUpdate } from './faults';
 import { runDmCommand } from './dmCommands';
 import { AUTH_METADATA, readJson, sendFailure, sendJson, StandinHttpError, v1Result } from './http';
 import { KustoError } from './kustoError';
+import { submitRest } from './restIngest';
+import type { RestOperations } from './restOperations';
 import { resourceRows, type ResourceLayout, type StandinAccount } from './storageResources';
 
 /**
@@ -30,7 +32,13 @@ export interface DmServiceOptions {
   readonly clock?: () => number;
   /** @default both */
   readonly ingestProtocol?: StandinIngestProtocol;
+  /** The REST submissions' operations (ingest v2), settled by the worker. */
+  readonly operations: RestOperations;
+  /** The accounts as the stand-in itself reaches them (its own queue writes): @default accounts */
+  readonly storageAccounts?: readonly StandinAccount[];
 }
+
+const REST_QUEUED = /^\/v1\/rest\/ingestion\/queued\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/;
 
 /**
  * The Data Management endpoint: resource discovery, the identity token and the fault switches. The
@@ -104,6 +112,15 @@ export class DmService {
         await this.mgmt(req, res);
         return;
       }
+      const rest = REST_QUEUED.exec(path);
+      if (rest && this.servesV2) {
+        await this.restQueued(
+          req,
+          res,
+          [rest[1], rest[2], rest[3]].map((p) => (p === undefined ? p : decodeURIComponent(p))),
+        );
+        return;
+      }
       throw new StandinHttpError({
         status: 404,
         code: 'NotFound',
@@ -153,6 +170,76 @@ export class DmService {
       message: 'use GET, POST or DELETE',
       permanent: true,
     });
+  }
+
+  /**
+   * The REST queued-ingestion endpoints (ingest v2): `POST …/queued/{db}/{table}` submits, `GET
+   * …/queued/{db}/{table}/{operationId}` reads an operation. The mgmt5xx switch fails them as it fails
+   * management commands: one service behind both.
+   */
+  private async restQueued(
+    req: IncomingMessage,
+    res: ServerResponse,
+    [database = '', table = '', operationId]: (string | undefined)[],
+  ): Promise<void> {
+    checkAuthorization(req);
+    if (this.options.faults.take('mgmt5xx'))
+      throw new StandinHttpError({
+        status: 503,
+        code: 'ServiceUnavailable',
+        message: 'the stand-in answers 503 (fault switch mgmt5xx)',
+        permanent: false,
+      });
+    const key = operationId === undefined ? `POST queued ${database}.${table}` : `GET queued status`;
+    this.commandCounts.set(key, (this.commandCounts.get(key) ?? 0) + 1);
+    if (req.method === 'GET' && operationId !== undefined) {
+      const details = new URL(req.url ?? '/', 'http://standin').searchParams.get('details') === 'true';
+      sendJson(res, 200, this.options.operations.status(database, table, operationId, details));
+      return;
+    }
+    if (req.method === 'POST' && operationId === undefined) {
+      let body: unknown;
+      try {
+        body = await readJson(req);
+      } catch (e) {
+        throw new StandinHttpError({
+          status: 400,
+          code: 'BadRequest_InvalidBody',
+          message: (e as Error).message,
+          permanent: true,
+        });
+      }
+      const answer = await submitRest(
+        {
+          accounts: this.options.storageAccounts ?? this.options.accounts,
+          layout: this.options.layout,
+          operations: this.options.operations,
+          token: () => this.restToken(),
+          clock: this.options.clock ?? Date.now,
+        },
+        database,
+        table,
+        body,
+      );
+      sendJson(res, 200, answer);
+      return;
+    }
+    throw new StandinHttpError({
+      status: 405,
+      code: 'MethodNotAllowed',
+      message: 'POST …/queued/{db}/{table} submits; GET …/queued/{db}/{table}/{operationId} reads',
+      permanent: true,
+    });
+  }
+
+  private issuedRestToken: string | undefined;
+  /** The identity token the DM's own messages for REST submissions carry. */
+  private restToken(): string {
+    if (this.issuedRestToken === undefined) {
+      this.issuedRestToken = `standin-rest-${Date.now().toString(36)}`;
+      this.options.tokens.addToken(this.issuedRestToken);
+    }
+    return this.issuedRestToken;
   }
 
   private async mgmt(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -11,6 +11,8 @@ import { ingestData, type IngestOutcome } from './ingestCore';
 import { asOperation } from './operationLog';
 import { isTransientCode, KustoError } from './kustoError';
 import { decodeQueueMessage, formatFromBlobName, readProperties, type DmMessage } from './queueMessage';
+import { REST_OPERATION_PROPERTY } from './restIngest';
+import type { RestOperations } from './restOperations';
 import type { KustoStore } from './store';
 import type { ResourceLayout, StandinAccount } from './storageResources';
 
@@ -21,6 +23,8 @@ export interface DmWorkerOptions {
   readonly faults: FaultSwitches;
   /** Whether an authorization context is one this DM issued. */
   readonly isIssuedToken: (token: unknown) => boolean;
+  /** The REST submissions' operations: a blob of one is settled there (its message names it). */
+  readonly operations?: RestOperations;
   /** Batching window when the table has no ingestionbatching policy. @default 1000 */
   readonly batchingWindowMs?: number;
   /** @default 100 */
@@ -264,6 +268,8 @@ export class DmWorker {
       const activityId = randomUUID();
       let outcome: IngestOutcome | undefined;
       let failure: KustoError | undefined;
+      const restOperation = item.message.properties[REST_OPERATION_PROPERTY];
+      if (typeof restOperation === 'string') this.options.operations?.started(restOperation, item.message.id);
       try {
         outcome = await asOperation(
           this.options.store,
@@ -282,6 +288,19 @@ export class DmWorker {
         `ingested ${item.message.id} message ${item.messageId} ${failure ? `failed ${failure.code}` : (outcome?.status ?? 'Succeeded')} ${item.message.blobPath.split('?')[0] ?? ''}`,
       );
       await this.report(item.message, outcome, failure, operationId, activityId);
+      if (typeof restOperation === 'string')
+        this.options.operations?.settle(
+          restOperation,
+          item.message.id,
+          failure
+            ? {
+                state: 'Failed',
+                errorCode: failure.code,
+                failureStatus: isTransientCode(failure.code) ? 'Transient' : 'Permanent',
+                details: failure.message,
+              }
+            : { state: 'Succeeded' },
+        );
       await persist(() => item.queue.deleteMessage(item.messageId, item.popReceipt)).catch((e: unknown) =>
         this.options.log?.(`DM worker: could not delete message ${item.messageId}: ${(e as Error).message}`),
       );

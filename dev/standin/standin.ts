@@ -4,6 +4,7 @@ import { DmService, type StandinIngestProtocol } from './dmService';
 import { DmWorker } from './dmWorker';
 import { warmUpKql } from './kql/kustoLanguage';
 import { EngineService } from './engineService';
+import { RestOperations } from './restOperations';
 import { KustoStore } from './store';
 import { FaultSwitches, parseFaultUpdate, type Faults } from './faults';
 import {
@@ -111,8 +112,11 @@ export async function startStandin(options: StandinOptions): Promise<StandinInst
   const store = new KustoStore(options.storePath ?? ':memory:');
   // Kusto's parser loads once per process, here rather than on the first query.
   warmUpKql();
+  const operations = new RestOperations();
   const dm = new DmService({
     accounts: options.advertisedAccounts ?? options.accounts,
+    storageAccounts: options.accounts,
+    operations,
     layout,
     faults,
     tokens: store,
@@ -128,6 +132,7 @@ export async function startStandin(options: StandinOptions): Promise<StandinInst
           store,
           faults,
           isIssuedToken: (t) => dm.isIssuedToken(t),
+          operations,
           batchingWindowMs: options.batchingWindowMs ?? batchingFromEnv(),
           ...(options.log && { log: options.log }),
           ...(options.trace && { trace: options.trace }),

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { StandinHttpError } from './http';
+
+/**
+ * The REST queued-ingestion operations the stand-in's DM accepted (ingest v2): each submission becomes one
+ * operation whose blobs are ingested by the same worker as v1 messages (the DM posts one internal message
+ * per blob); the worker settles each blob here, and the status endpoint reads it. Kept in memory: a
+ * restarted stand-in forgets its operations, and reads of them answer 404 (docs/standin.md says so).
+ */
+
+export type RestBlobState = 'Queued' | 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
+
+interface RestBlob {
+  readonly sourceId: string;
+  readonly url: string;
+  state: RestBlobState;
+  startTime: string;
+  lastUpdated: string;
+  errorCode?: string;
+  failureStatus?: 'Permanent' | 'Transient' | 'Exhausted' | 'Unknown';
+  details?: string;
+}
+
+interface RestOperation {
+  readonly database: string;
+  readonly table: string;
+  readonly startTime: string;
+  lastUpdated: string;
+  readonly blobs: RestBlob[];
+}
+
+/** The outcome of one blob, as the worker tells it. */
+export type RestBlobOutcome =
+  | { readonly state: 'Succeeded' }
+  | {
+      readonly state: 'Failed';
+      readonly errorCode: string;
+      readonly failureStatus: 'Permanent' | 'Transient';
+      readonly details: string;
+    };
+
+export class RestOperations {
+  private readonly operations = new Map<string, RestOperation>();
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  /**
+   * A new operation for these blobs. Its id holds `;` as real ones may, so that a client that does not
+   * encode it in the status path is found out.
+   */
+  open(database: string, table: string, blobs: readonly { sourceId: string; url: string }[]): string {
+    const id = `standin;${randomUUID()};${blobs.length}`;
+    const now = new Date(this.clock()).toISOString();
+    this.operations.set(id, {
+      database,
+      table,
+      startTime: now,
+      lastUpdated: now,
+      blobs: blobs.map((b) => ({ ...b, state: 'Queued', startTime: now, lastUpdated: now })),
+    });
+    return id;
+  }
+
+  /** The worker took the blob: it is in progress. */
+  started(operationId: string, sourceId: string): void {
+    const blob = this.blob(operationId, sourceId);
+    if (blob?.state === 'Queued') this.touch(operationId, blob, { state: 'InProgress' });
+  }
+
+  /** The worker is done with the blob. A blob settled already keeps its first outcome. */
+  settle(operationId: string, sourceId: string, outcome: RestBlobOutcome): void {
+    const blob = this.blob(operationId, sourceId);
+    if (!blob || blob.state === 'Succeeded' || blob.state === 'Failed' || blob.state === 'Canceled') return;
+    this.touch(operationId, blob, outcome);
+  }
+
+  /**
+   * The status answer, as the documentation shows it (`startTime`, `lastUpdated`, counts under `status`,
+   * `details` only when asked): 404 for an operation it does not know, or one read under another table.
+   */
+  status(database: string, table: string, operationId: string, details: boolean): unknown {
+    const op = this.operations.get(operationId);
+    if (!op || op.database !== database || op.table !== table)
+      throw new StandinHttpError({
+        status: 404,
+        code: 'NotFound',
+        message: `No ingestion operation '${operationId}' for ${database}.${table}.`,
+        permanent: true,
+      });
+    const count = (state: RestBlobState) => op.blobs.filter((b) => b.state === state).length;
+    return {
+      startTime: op.startTime,
+      lastUpdated: op.lastUpdated,
+      status: {
+        Succeeded: count('Succeeded'),
+        Failed: count('Failed'),
+        InProgress: count('InProgress') + count('Queued'),
+        Canceled: count('Canceled'),
+      },
+      ...(details && {
+        details: op.blobs.map((b) => ({
+          sourceId: b.sourceId,
+          url: b.url.split('?')[0],
+          status: b.state,
+          startTime: b.startTime,
+          lastUpdated: b.lastUpdated,
+          ...(b.state === 'Failed' && {
+            errorCode: b.errorCode,
+            failureStatus: b.failureStatus,
+            details: b.details,
+          }),
+        })),
+      }),
+    };
+  }
+
+  private blob(operationId: string, sourceId: string): RestBlob | undefined {
+    return this.operations.get(operationId)?.blobs.find((b) => b.sourceId === sourceId);
+  }
+
+  private touch(operationId: string, blob: RestBlob, change: Partial<RestBlob>): void {
+    const now = new Date(this.clock()).toISOString();
+    Object.assign(blob, change, { lastUpdated: now });
+    const op = this.operations.get(operationId);
+    if (op) op.lastUpdated = now;
+  }
+}

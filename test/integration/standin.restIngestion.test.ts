@@ -1,0 +1,157 @@
+/**
+ * The stand-in's REST queued ingestion (ingest v2), spoken to with the library's wire helpers over the real
+ * REST client: a submission shaped as the documentation's example is ingested by the same worker as v1
+ * messages, one operation read answers for every blob, failures carry the service's classification, and
+ * what the documentation says is refused is refused. v1-only mode has none of it.
+ */
+import { randomUUID } from 'node:crypto';
+import { BlobSASPermissions } from '@azure/storage-blob';
+import { isNotFound } from '../../shared/errors';
+import { validateProps } from '../../shared/ingest/ingestionProps';
+import { itemStatus, matchDetails, parseOperationStatus } from '../../shared/ingest/v2/operationStatus';
+import {
+  buildSubmission,
+  operationPath,
+  parseSubmissionAnswer,
+  submissionPath,
+  submissionProperties,
+} from '../../shared/ingest/v2/restSubmission';
+import { KustoRestClient } from '../../shared/kusto/kustoRestClient';
+import { engine, eventually } from '../helpers/engine';
+import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
+import { blobService } from '../helpers/stack';
+
+let both: PrivateStandin;
+let v1Only: PrivateStandin;
+let client: KustoRestClient;
+const container = `v2src-${randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  both = await startPrivateStandin({ ingestProtocol: 'both', worker: true, accountCount: 1 });
+  v1Only = await startPrivateStandin({ ingestProtocol: 'v1' });
+  client = new KustoRestClient({ baseUrl: both.standin.dmUrl });
+  await engine(both.standin.engineUrl).mgmt('.create table RestRows (id:long, name:string)');
+  await blobService(0).getContainerClient(container).createIfNotExists();
+});
+afterAll(async () => {
+  await both.stop();
+  await v1Only.stop();
+});
+
+/** A blob in Azurite, named by a read SAS URL as a caller would name it. */
+async function blobWith(name: string, text: string): Promise<string> {
+  const blob = blobService(0).getContainerClient(container).getBlockBlobClient(name);
+  await blob.upload(text, Buffer.byteLength(text));
+  return blob.generateSasUrl({
+    permissions: BlobSASPermissions.parse('r'),
+    expiresOn: new Date(Date.now() + 3_600_000),
+  });
+}
+
+const post = (database: string, table: string, body: unknown, to = client) =>
+  to.postJson(submissionPath(database, table), body, 'a submission', 'postQueuedIngest', {
+    requestIdPrefix: 'KIC.execute',
+  });
+const read = (database: string, table: string, operationId: string) =>
+  client.getJson(operationPath(database, table, operationId), 'a status', 'getIngestStatus');
+
+describe('the stand-in serves REST queued ingestion', () => {
+  it('ingests a submission of several blobs; one read answers for all of them, until they succeed', async () => {
+    const blobs = await Promise.all(
+      ['a', 'b', 'c'].map(async (n, i) => ({
+        url: await blobWith(`ok-${n}.csv`, `${i},rest-${n}\n`),
+        sourceId: randomUUID(),
+      })),
+    );
+    const props = validateProps({ database: 'demo', table: 'RestRows', format: 'csv', tags: ['from-v2'] });
+    const body = buildSubmission(
+      blobs,
+      submissionProperties(props, { deleteAfterDownload: false }),
+      20,
+      new Date(),
+    );
+    const operationId = parseSubmissionAnswer(await post('demo', 'RestRows', body));
+    expect(operationId).toContain(';'); // encoded in the status path, or the read would miss
+    const final = await eventually(async () => {
+      const status = parseOperationStatus(await read('demo', 'RestRows', operationId));
+      return status.counts.succeeded === 3 ? status : undefined;
+    });
+    expect(final.counts).toEqual({ succeeded: 3, failed: 0, inProgress: 0, canceled: 0 });
+    const matched = matchDetails(final, blobs);
+    expect(blobs.map((b) => itemStatus(b.sourceId, operationId, matched.get(b.sourceId)).status)).toEqual([
+      'Succeeded',
+      'Succeeded',
+      'Succeeded',
+    ]);
+    // The details never give a SAS back.
+    expect(final.details.every((d) => !d.url?.includes('?'))).toBe(true);
+    expect(await engine(both.standin.engineUrl).count('RestRows')).toBe(3);
+    // The caller's blobs are kept (deleteAfterDownload was not asked for).
+    expect(await blobService(0).getContainerClient(container).getBlobClient('ok-a.csv').exists()).toBe(true);
+  });
+
+  it('reports a blob the service cannot ingest as Failed, with its code, classified Permanent', async () => {
+    const good = { url: await blobWith('mixed-good.csv', '7,fine\n'), sourceId: randomUUID() };
+    const props = validateProps({ database: 'demo', table: 'NoSuchTable', format: 'csv' });
+    const body = buildSubmission(
+      [good],
+      submissionProperties(props, { deleteAfterDownload: false }),
+      20,
+      new Date(),
+    );
+    const operationId = parseSubmissionAnswer(await post('demo', 'NoSuchTable', body));
+    const status = await eventually(async () => {
+      const s = parseOperationStatus(await read('demo', 'NoSuchTable', operationId));
+      return s.counts.failed === 1 ? s : undefined;
+    });
+    expect(
+      itemStatus(good.sourceId, operationId, matchDetails(status, [good]).get(good.sourceId)),
+    ).toMatchObject({
+      status: 'Failed',
+      errorCode: 'BadRequest_TableNotExist',
+      failureStatus: 'Permanent',
+    });
+  });
+
+  it('refuses what the documentation refuses, with a 400 the client types as permanent', async () => {
+    const url = await blobWith('refused.csv', '1,x\n');
+    const cases: unknown[] = [
+      { blobs: [], properties: { format: 'csv' } },
+      {
+        blobs: Array.from({ length: 21 }, (_, i) => ({ url: `${url}?n=${i}` })),
+        properties: { format: 'csv' },
+      },
+      { blobs: [{ url }, { url: `${url}?sig=other` }], properties: { format: 'csv' } },
+      { blobs: [{ url }], properties: {} },
+      { blobs: [{ url: 'not a url' }], properties: { format: 'csv' } },
+    ];
+    for (const body of cases) {
+      const error = await post('demo', 'RestRows', body).catch((e: unknown) => e);
+      expect([JSON.stringify(body).slice(0, 60), error]).toEqual([
+        JSON.stringify(body).slice(0, 60),
+        expect.objectContaining({ name: 'IngestServiceError', transient: false }),
+      ]);
+    }
+  });
+
+  it('answers an empty operation id when tracking is off, and 404 for an operation it does not know', async () => {
+    const url = await blobWith('untracked.csv', '9,untracked\n');
+    expect(await post('demo', 'RestRows', { blobs: [{ url }], properties: { format: 'csv' } })).toEqual({
+      ingestionOperationId: '',
+    });
+    const error = await read('demo', 'RestRows', 'standin;nope;1').catch((e: unknown) => e);
+    expect(isNotFound(error)).toBe(true);
+    expect(error).toMatchObject({ transient: false });
+  });
+
+  it('has no REST ingestion when it serves v1 only: 404', async () => {
+    const v1 = new KustoRestClient({ baseUrl: v1Only.standin.dmUrl });
+    const error = await post(
+      'demo',
+      'RestRows',
+      { blobs: [{ url: 'https://x/y.csv' }], properties: { format: 'csv' } },
+      v1,
+    ).catch((e: unknown) => e);
+    expect(isNotFound(error)).toBe(true);
+  });
+});
