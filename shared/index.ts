@@ -48,6 +48,20 @@ export {
   type UploadedSource,
 } from './ingest/queuedIngestClient';
 export { partSourceId } from './ingest/splitParts';
+export {
+  chooseProtocol,
+  IngestionConfigurationSource,
+  type IngestProtocol,
+  type IngestProtocolSetting,
+  type IngestionConfiguration,
+  type ProtocolChoice,
+} from './ingest/v2/ingestionConfiguration';
+export { handleFromString, handleToString, type OperationHandle } from './ingest/v2/operationHandle';
+export {
+  RestQueuedIngestion,
+  type RestQueuedIngestionOptions,
+  type RestSubmitted,
+} from './ingest/v2/restQueuedIngestion';
 export { parseStatusMessage, type StatusReport, type ReceivedStatusMessage } from './status/statusQueue';
 export { getIngestClient, closeIngestClients } from './ingest/getIngestClient';
 export {

@@ -11,6 +11,8 @@ run(async () => {
   const mode = setting('BENCH_MODE'); // 'file' | 'stream'
   const client = new QueuedIngestClient({
     ingestUri: setting('KUSTO_INGEST_URI'),
+    // Compared with the official SDK, which speaks v1 only.
+    protocol: 'v1',
     ...(process.env.BENCH_LEVEL && { compressionLevel: Number(process.env.BENCH_LEVEL) }),
     ...(process.env.BENCH_SPLIT && { splitThresholdInBytes: Number(process.env.BENCH_SPLIT) }),
     ...(process.env.BENCH_BLOCK && { blockSizeInBytes: Number(process.env.BENCH_BLOCK) }),

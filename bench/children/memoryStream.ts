@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     ...(process.env.BENCH_BLOCK && { blockSizeInBytes: Number(process.env.BENCH_BLOCK) }),
     ...(process.env.BENCH_CONC && { uploadConcurrency: Number(process.env.BENCH_CONC) }),
   };
-  const queued = new QueuedIngestClient({ ingestUri, ...tuning });
+  const queued = new QueuedIngestClient({ ingestUri, protocol: 'v1', ...tuning });
   const receipt: IngestionReceipt =
     which === 'managed'
       ? await new ManagedStreamingIngestClient({ engineUri, ingestUri, queued }).ingestFromStream(

@@ -220,6 +220,9 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
   const ingest = getIngestClient(config.kustoIngestUri, {
     ...(credential && { credential }),
     logger,
+    // The app tracks sources by v1's evidence (status rows, status queues, the failures command) until
+    // its sweep reads REST operations (issue 38): it speaks v1 whatever the cluster prefers.
+    protocol: 'v1',
     ...options.ingestOptions,
   });
   const tables = options.tables ?? TABLES;

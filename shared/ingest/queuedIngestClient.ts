@@ -13,10 +13,19 @@ import { fileSource, recordsSource, streamSource, type DataSource, type IngestSo
 import { IngestionQueue } from './ingestionQueue';
 import { validateProps, type ValidatedProps } from './ingestionProps';
 import { checkPositiveInteger } from './positiveInteger';
-import type { IngestCallOptions, UploadedSource } from './queuedTypes';
+import type { IngestCallOptions, QueueItem, UploadedSource } from './queuedTypes';
+import { combinePartStatuses } from './splitParts';
 import { StatusReader } from './statusReader';
-import { TempStaging } from './tempStaging';
+import { TempStaging, type StagingTarget } from './tempStaging';
 import type { IngestionProps, IngestionReceipt, IngestionStatus } from './types';
+import {
+  chooseProtocol,
+  IngestionConfigurationSource,
+  type IngestProtocolSetting,
+  type ProtocolChoice,
+} from './v2/ingestionConfiguration';
+import { handleFromString, handleToString } from './v2/operationHandle';
+import { RestQueuedIngestion } from './v2/restQueuedIngestion';
 
 export type { IngestCallOptions, UploadedSource } from './queuedTypes';
 export type { IngestSource } from './dataSource';
@@ -60,6 +69,15 @@ export interface QueuedIngestClientOptions {
    * 100 MB-1 GB of raw data per blob
    */
   readonly splitThresholdInBytes?: number;
+  /**
+   * How sources are announced to the service: `v1` queue messages, `v2` REST submissions, or `auto`: v2
+   * where the cluster's REST ingestion configuration prefers it, v1 where it does not or has none (404).
+   * Under `auto` a call that asks for v1's own reporting (an explicit reportLevel or reportMethod) stays on
+   * v1. @default auto
+   */
+  readonly protocol?: IngestProtocolSetting;
+  /** v2: how long a blob waits for others of its table before their submission goes. @default 5 */
+  readonly batchWindowMs?: number;
 }
 
 /**
@@ -74,6 +92,10 @@ export class QueuedIngestClient {
   private readonly queue: IngestionQueue;
   private readonly staging: TempStaging;
   private readonly status: StatusReader;
+  private readonly protocol: IngestProtocolSetting;
+  private readonly configuration: IngestionConfigurationSource;
+  private readonly rest: RestQueuedIngestion;
+  private readonly saidWhy = new Set<string>();
   private closed = false;
 
   constructor(options: QueuedIngestClientOptions) {
@@ -94,6 +116,13 @@ export class QueuedIngestClient {
     checkPositiveInteger('blockSizeInBytes', options.blockSizeInBytes, 4000 * 1024 * 1024);
     checkPositiveInteger('retry.maxAttempts', options.retry?.maxAttempts, 20);
     checkPositiveInteger('splitThresholdInBytes', options.splitThresholdInBytes);
+    checkPositiveInteger('batchWindowMs', options.batchWindowMs, 60_000);
+    const protocol: unknown = options.protocol ?? 'auto';
+    if (protocol !== 'auto' && protocol !== 'v1' && protocol !== 'v2')
+      throw new TypeError(
+        `QueuedIngestClient: protocol must be 'auto', 'v1' or 'v2', got '${String(protocol)}'`,
+      );
+    this.protocol = protocol;
     const clock = options.clock ?? Date.now;
     this.logger = options.logger ?? silentLogger;
     const retry: RetryOptions = { ...options.retry, ...(options.random && { random: options.random }) };
@@ -137,6 +166,32 @@ export class QueuedIngestClient {
       splitThresholdInBytes: options.splitThresholdInBytes,
     });
     this.status = new StatusReader({ resources: this.resources, storage, retry });
+    this.configuration = new IngestionConfigurationSource({ client: rest, clock });
+    this.rest = new RestQueuedIngestion({
+      client: rest,
+      configuration: this.configuration,
+      logger: this.logger,
+      clock,
+      ...(options.batchWindowMs !== undefined && { batchWindowMs: options.batchWindowMs }),
+      ...((options.retry !== undefined || options.random !== undefined) && { retry }),
+    });
+  }
+
+  /**
+   * Which protocol a call uses, and why: `v1` and `v2` as set; `auto` as the cluster's configuration says
+   * (read once per refresh interval), v1 for a call that asks for v1's reporting. A configuration endpoint
+   * that fails (other than 404) fails the call: never a silent switch.
+   */
+  async protocolFor(props?: IngestionProps, signal?: AbortSignal): Promise<ProtocolChoice> {
+    if (this.protocol === 'auto' && (props?.reportLevel !== undefined || props?.reportMethod !== undefined))
+      return { protocol: 'v1', why: 'the call asks for v1 status reporting (reportLevel or reportMethod)' };
+    if (this.protocol === 'v1') return chooseProtocol('v1', undefined);
+    const choice = chooseProtocol(this.protocol, await this.configuration.get(signal));
+    if (!this.saidWhy.has(choice.why)) {
+      this.saidWhy.add(choice.why);
+      this.logger.info(`Queued ingestion uses ${choice.protocol}: ${choice.why}`);
+    }
+    return choice;
   }
 
   /** Queues a blob that already exists, by URL (with a SAS or `;managed_identity=...` the service can use). */
@@ -149,10 +204,67 @@ export class QueuedIngestClient {
     const validated = validateProps(props);
     validateBlobUrl(blobUrl);
     const sourceId = validated.sourceId ?? newUuid();
-    return this.queue.enqueue(
+    const choice = await this.protocolFor(props, call.abortSignal);
+    return this.announce(
       { sourceId, blobUrl, rawDataSize: validated.rawDataSize, props: validated, retain: true },
       call,
+      choice,
     );
+  }
+
+  /** Tells the service about one blob: a v1 queue message, or a blob of a REST submission (v2). */
+  private async announce(
+    item: QueueItem,
+    call: IngestCallOptions,
+    choice: ProtocolChoice,
+  ): Promise<IngestionReceipt> {
+    if (choice.protocol === 'v1') return this.queue.enqueue(item, call);
+    const { handle } = await this.rest.submit(
+      { url: item.blobUrl, sourceId: item.sourceId, rawSize: item.rawDataSize },
+      item.props,
+      { deleteAfterDownload: !item.retain },
+    );
+    return {
+      sourceId: item.sourceId,
+      database: item.props.database,
+      table: item.props.table,
+      flavor: 'queued',
+      blobPath: stripQuery(item.blobUrl),
+      status: 'Pending',
+      operation: handleToString(handle),
+    };
+  }
+
+  /** Where a staged input goes: the DM's temp containers (v1), or the configuration's (v2). */
+  private stagingTarget(choice: ProtocolChoice): StagingTarget {
+    if (choice.protocol === 'v1') return this.staging.v1Target();
+    return {
+      preflight: false,
+      containers: async (signal) => {
+        const config = await this.configuration.get(signal);
+        const containers = [...(config?.containers ?? [])];
+        if (containers.length === 0)
+          throw new IngestResourceError(
+            'The REST ingestion configuration names no container to upload to: the cluster may offer lake folders only.',
+          );
+        // The accounts that failed least first, as for v1's containers.
+        return containers.sort(
+          (a, b) => this.resources.rankOf(b.accountName) - this.resources.rankOf(a.accountName),
+        );
+      },
+    };
+  }
+
+  /**
+   * The statuses of every blob of one REST operation (ingest v2), by source id, in one read: from a
+   * receipt's `operation`, in this process or another.
+   */
+  async getOperationStatuses(
+    operation: string,
+    call: IngestCallOptions = {},
+  ): Promise<Map<string, IngestionStatus>> {
+    this.assertOpen();
+    return this.rest.readStatus(handleFromString(operation), call.abortSignal);
   }
 
   /** Streams the input to temp storage (gzipped unless binary or already compressed) and queues it. */
@@ -163,7 +275,7 @@ export class QueuedIngestClient {
   ): Promise<IngestionReceipt> {
     this.assertOpen();
     const validated = validateProps(props);
-    return this.ingestData(streamSource(source, validated.format), validated, call);
+    return this.ingestData(streamSource(source, validated.format), validated, call, props);
   }
 
   /** Streams a local file (never into memory) and queues it; `.gz` and `.zip` files go up as they are. */
@@ -173,7 +285,7 @@ export class QueuedIngestClient {
     call: IngestCallOptions = {},
   ): Promise<IngestionReceipt> {
     this.assertOpen();
-    return this.ingestData(await fileSource(path), validateProps(props), call);
+    return this.ingestData(await fileSource(path), validateProps(props), call, props);
   }
 
   /** Writes plain objects as JSON lines (format json or multijson) and queues them: our IDataReader. */
@@ -190,7 +302,7 @@ export class QueuedIngestClient {
         'InvalidFormat',
       );
     }
-    return this.ingestData(recordsSource(records), validated, call);
+    return this.ingestData(recordsSource(records), validated, call, props);
   }
 
   /**
@@ -204,6 +316,18 @@ export class QueuedIngestClient {
     call: IngestCallOptions = {},
   ): Promise<IngestionStatus> {
     this.assertOpen();
+    if (typeof receiptOrSourceId !== 'string') {
+      const receipt = receiptOrSourceId;
+      if (receipt.operation !== undefined) {
+        const statuses = await this.getOperationStatuses(receipt.operation, call);
+        return statuses.get(receipt.sourceId) ?? { sourceId: receipt.sourceId, status: 'Pending' };
+      }
+      if (receipt.parts?.some((p) => p.operation !== undefined)) {
+        const parts: IngestionStatus[] = [];
+        for (const part of receipt.parts) parts.push(await this.getIngestionStatus(part, call));
+        return combinePartStatuses(receipt.sourceId, parts);
+      }
+    }
     return this.status.getIngestionStatus(receiptOrSourceId, call);
   }
 
@@ -243,19 +367,21 @@ export class QueuedIngestClient {
     source: DataSource,
     props: ValidatedProps,
     call: IngestCallOptions,
+    original: IngestionProps,
   ): Promise<IngestionReceipt> {
     const sourceId = props.sourceId ?? newUuid();
-    const staged = await this.staging.stage(source, props, sourceId, true, call);
+    const choice = await this.protocolFor(original, call.abortSignal);
+    const staged = await this.staging.stage(source, props, sourceId, true, call, this.stagingTarget(choice));
     const [only] = staged;
     if (staged.length === 1 && only && only.part === undefined)
-      return this.queue.enqueue({ ...only, props, retain: false }, call);
+      return this.announce({ ...only, props, retain: false }, call, choice);
     // Every part is uploaded before any is queued: a failed upload leaves nothing half ingested.
     const parts: IngestionReceipt[] = [];
     for (const blob of staged) {
       // The first record of the input (a header to skip) is in part 0 only.
       const partProps = blob.part === 0 ? props : { ...props, ignoreFirstRecord: false };
       try {
-        parts.push(await this.queue.enqueue({ ...blob, props: partProps, retain: false }, call));
+        parts.push(await this.announce({ ...blob, props: partProps, retain: false }, call, choice));
       } catch (e) {
         const error = classify(e);
         if (parts.length === 0) throw error;

@@ -33,6 +33,14 @@ export interface TempStagingOptions {
   readonly splitThresholdInBytes?: number | undefined;
 }
 
+/** Where a staged input goes, and how it will be announced. */
+export interface StagingTarget {
+  /** The containers to upload to, best first. */
+  containers(signal: AbortSignal | undefined): Promise<StorageResource[]>;
+  /** Whether the queue message (v1) is built and checked before anything is uploaded. */
+  readonly preflight: boolean;
+}
+
 /**
  * The first step of queued ingestion: the input streamed into the Data Management service's temp storage,
  * gzipped on the way unless it is binary or compressed already, in blocks, failing over between containers;
@@ -65,18 +73,18 @@ export class TempStaging {
     sourceId: string,
     allowSplit: boolean,
     call: IngestCallOptions,
+    target: StagingTarget = this.v1Target(),
   ): Promise<StagedBlob[]> {
     const signal = call.abortSignal;
-    // Resources and the identity token are fetched while the input starts to flow.
-    const ready = Promise.all([
-      this.resources.getAuthorizationContext(signal),
-      this.resources.getResources(signal),
-    ]);
+    // Resources and the identity token are fetched while the input starts to flow (a v1 message needs both).
+    const ready = target.preflight
+      ? Promise.all([this.resources.getAuthorizationContext(signal), this.resources.getResources(signal)])
+      : Promise.resolve();
     ready.catch(() => undefined);
 
     for (let replay = 0; ; replay++) {
       try {
-        return await this.upload(source, props, sourceId, allowSplit, ready, signal);
+        return await this.upload(source, props, sourceId, allowSplit, ready, signal, target);
       } catch (e) {
         const error = classify(e);
         if (!source.replayable || !error.transient || replay >= MAX_REPLAYS || signal?.aborted) throw error;
@@ -85,6 +93,11 @@ export class TempStaging {
         );
       }
     }
+  }
+
+  /** The Data Management service's temp containers (`.get ingestion resources`), for a v1 message. */
+  v1Target(): StagingTarget {
+    return { containers: (signal) => this.resources.rankedContainers(signal), preflight: true };
   }
 
   /**
@@ -117,6 +130,7 @@ export class TempStaging {
     allowSplit: boolean,
     ready: Promise<unknown>,
     signal: AbortSignal | undefined,
+    target: StagingTarget,
   ): Promise<StagedBlob[]> {
     const splitThresholdInBytes = this.options.splitThresholdInBytes ?? DEFAULT_SPLIT_THRESHOLD;
     const plan = await planUpload(source, props, { sourceId, allowSplit, splitThresholdInBytes });
@@ -125,10 +139,11 @@ export class TempStaging {
     let preflight: { blobUrl: string; built: BuiltMessage } | undefined;
     try {
       await ready;
-      candidates = await this.resources.rankedContainers(signal);
+      candidates = await target.containers(signal);
       // A small input's size is known now: the preflight then builds the very message to send.
       knownRawSize = plan.whole && plan.detected === 'none' ? plan.whole.length : undefined;
-      preflight = await this.preflight(candidates, plan.blobName(0), sourceId, props, knownRawSize, signal);
+      if (target.preflight)
+        preflight = await this.preflight(candidates, plan.blobName(0), sourceId, props, knownRawSize, signal);
     } catch (e) {
       await plan.abandon();
       throw e;

@@ -69,6 +69,11 @@ export interface IngestionReceipt {
   readonly status: 'Queued' | 'Pending' | 'Succeeded';
   readonly statusTable?: StatusTableRef;
   readonly parts?: readonly IngestionReceipt[];
+  /**
+   * Queued over REST (ingest v2): the handle of its operation, a string another process can read the status
+   * by (QueuedIngestClient.getOperationStatuses). Absent when queued as a v1 message.
+   */
+  readonly operation?: string;
 }
 
 export type IngestionStatusValue =

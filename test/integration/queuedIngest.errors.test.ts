@@ -13,6 +13,9 @@ import { startStandin } from '../../dev/standin/standin';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
 import { blobService, testStack } from '../helpers/stack';
 
+// What these tests check is v1's (queue messages, resources, temp containers): their clients are pinned
+// to protocol v1, since the stand-in prefers REST ingestion as clusters now do.
+
 let dm: PrivateStandin;
 let client: QueuedIngestClient;
 const dir = mkdtempSync(join(tmpdir(), 'kif-errors-'));
@@ -20,7 +23,7 @@ const base: IngestionProps = { database: 'db', table: 'T', format: 'csv' };
 
 beforeAll(async () => {
   dm = await startPrivateStandin();
-  client = new QueuedIngestClient({ ingestUri: dm.standin.dmUrl });
+  client = new QueuedIngestClient({ protocol: 'v1', ingestUri: dm.standin.dmUrl });
 });
 afterAll(async () => {
   await dm.stop();
@@ -197,7 +200,7 @@ describe('missing resources and cancellation', () => {
       worker: false,
     });
     try {
-      const error = await new QueuedIngestClient({ ingestUri: broken.dmUrl })
+      const error = await new QueuedIngestClient({ protocol: 'v1', ingestUri: broken.dmUrl })
         .ingestFromStream(['a,b\n'], base)
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IngestResourceError);

@@ -13,6 +13,9 @@ import { isBlobRequest, isLaterBlock, isQueueRequest, StorageFaults } from '../h
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
 import { account } from '../helpers/stack';
 
+// What these tests check is v1's (queue messages, resources, temp containers): their clients are pinned
+// to protocol v1, since the stand-in prefers REST ingestion as clusters now do.
+
 const FIRST = account(0).name;
 const SECOND = account(1).name;
 // With this randomness the shuffle keeps the accounts in the order the DM lists them: the first one is tried first.
@@ -34,6 +37,7 @@ function clientWith(
   extra: Partial<QueuedIngestClientOptions> = {},
 ): QueuedIngestClient {
   return new QueuedIngestClient({
+    protocol: 'v1',
     ingestUri: dm.standin.dmUrl,
     random: keepOrder,
     retry: { baseDelayInMs: 5, maxDelayInMs: 20 },

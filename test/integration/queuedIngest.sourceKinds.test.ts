@@ -8,6 +8,9 @@ import { QueuedIngestClient, ReportLevel, ReportMethod, type IngestionReceipt } 
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
 import { blobService, tableClient, testStack } from '../helpers/stack';
 
+// What these tests check is v1's (queue messages, resources, temp containers): their clients are pinned
+// to protocol v1, since the stand-in prefers REST ingestion as clusters now do.
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let dm: PrivateStandin;
@@ -16,7 +19,11 @@ let dir: string;
 
 beforeAll(async () => {
   dm = await startPrivateStandin();
-  client = new QueuedIngestClient({ ingestUri: dm.standin.dmUrl, applicationName: 'source-kinds-test' });
+  client = new QueuedIngestClient({
+    protocol: 'v1',
+    ingestUri: dm.standin.dmUrl,
+    applicationName: 'source-kinds-test',
+  });
   dir = mkdtempSync(join(tmpdir(), 'kif-kinds-'));
 });
 afterAll(async () => {
@@ -158,6 +165,7 @@ describe('QueuedIngestClient: each source kind lands as the service expects', ()
     );
     writeFileSync(path, input);
     const small = new QueuedIngestClient({
+      protocol: 'v1',
       ingestUri: dm.standin.dmUrl,
       applicationName: 'source-kinds-test',
       blockSizeInBytes: 256 * 1024,
@@ -297,6 +305,7 @@ describe('two-step ingestion for callers that record progress', () => {
 
     // A new client (as after a restart) queues it from the stored record alone.
     const later = new QueuedIngestClient({
+      protocol: 'v1',
       ingestUri: dm.standin.dmUrl,
       applicationName: 'source-kinds-test',
     });

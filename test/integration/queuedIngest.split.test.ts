@@ -10,6 +10,9 @@ import { partSourceId } from '../../shared/ingest/splitParts';
 import { engine, eventually } from '../helpers/engine';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
 
+// What these tests check is v1's (queue messages, resources, temp containers): their clients are pinned
+// to protocol v1, since the stand-in prefers REST ingestion as clusters now do.
+
 type Message = Record<string, unknown> & { AdditionalProperties: Record<string, unknown> };
 
 /** CSV rows, every fifth with a quoted field that holds a newline and an escaped quote. */
@@ -45,7 +48,7 @@ describe('QueuedIngestClient: splitting (messages as queued)', () => {
     await dm.stop();
   });
   const client = () =>
-    new QueuedIngestClient({ ingestUri: dm.standin.dmUrl, splitThresholdInBytes: threshold });
+    new QueuedIngestClient({ protocol: 'v1', ingestUri: dm.standin.dmUrl, splitThresholdInBytes: threshold });
 
   async function partMessages(count: number): Promise<Message[]> {
     const messages = (await dm.drainMessages()) as Message[];
@@ -140,9 +143,9 @@ describe('QueuedIngestClient: splitting (messages as queued)', () => {
   });
 
   it('refuses a threshold that is not a positive integer', () => {
-    expect(() => new QueuedIngestClient({ ingestUri: dm.standin.dmUrl, splitThresholdInBytes: 0 })).toThrow(
-      /splitThresholdInBytes must be an integer/,
-    );
+    expect(
+      () => new QueuedIngestClient({ protocol: 'v1', ingestUri: dm.standin.dmUrl, splitThresholdInBytes: 0 }),
+    ).toThrow(/splitThresholdInBytes must be an integer/);
   });
 });
 
@@ -159,7 +162,11 @@ describe('QueuedIngestClient: splitting (ingested by the stand-in)', () => {
     const kusto = engine(dm.standin.engineUrl); // the stand-in's 'demo' database
     await kusto.mgmt('.create table Parts (id:long, name:string)');
     const rows = 2000;
-    const client = new QueuedIngestClient({ ingestUri: dm.standin.dmUrl, splitThresholdInBytes: 10_000 });
+    const client = new QueuedIngestClient({
+      protocol: 'v1',
+      ingestUri: dm.standin.dmUrl,
+      splitThresholdInBytes: 10_000,
+    });
     const receipt = await client.ingestFromStream(Readable.from(chunks(csv(rows), 1000)), {
       database: 'demo',
       table: 'Parts',
