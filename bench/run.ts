@@ -12,6 +12,7 @@ import { printTable, type Row } from './harness';
 import { backfill } from './scenarios/backfill';
 import { coldStart } from './scenarios/coldStart';
 import { httpPush } from './scenarios/httpPush';
+import { ingestV2 } from './scenarios/ingestV2';
 import { landingPath } from './scenarios/landingPath';
 import { largeFile } from './scenarios/largeFile';
 import { smallFiles, smallFilesTable } from './scenarios/smallFiles';
@@ -35,6 +36,7 @@ const SCENARIOS: readonly Scenario[] = [
   backfill,
   storeEngines,
   telemetryCost,
+  ingestV2,
 ];
 
 async function main(): Promise<void> {

@@ -109,27 +109,31 @@ export async function submitRest(
   if (!account) throw new Error('the stand-in has no storage account');
   const queueNames = deps.layout.ingestionQueues;
   const now = new Date(deps.clock()).toISOString();
-  for (const item of items) {
-    const name = queueNames[rotation++ % queueNames.length] ?? queueNames[0] ?? '';
-    const queue = new QueueClient(
-      `${account.queueEndpoint}/${name}`,
-      new StorageSharedKeyCredential(account.name, account.key),
-    );
-    const message = {
-      Id: item.sourceId,
-      BlobPath: item.url,
-      ...(item.rawSize !== undefined && { RawDataSize: item.rawSize }),
-      DatabaseName: database,
-      TableName: table,
-      RetainBlobOnSuccess: field(properties, 'deleteAfterDownload') !== true,
-      FlushImmediately: field(properties, 'skipBatching') === true,
-      IgnoreSizeLimit: field(properties, 'ignoreSizeLimit') === true,
-      ReportLevel: 1, // the operation is the report: no status row, no status queue
-      ReportMethod: 0,
-      SourceMessageCreationTime: now,
-      AdditionalProperties: additional,
-    };
-    await queue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'));
-  }
+  // The messages go out together, as the service takes a submission's blobs in at once: a submission
+  // costs the stand-in the same per-blob work as v1 messages, not twenty round trips in a row.
+  await Promise.all(
+    items.map((item) => {
+      const name = queueNames[rotation++ % queueNames.length] ?? queueNames[0] ?? '';
+      const queue = new QueueClient(
+        `${account.queueEndpoint}/${name}`,
+        new StorageSharedKeyCredential(account.name, account.key),
+      );
+      const message = {
+        Id: item.sourceId,
+        BlobPath: item.url,
+        ...(item.rawSize !== undefined && { RawDataSize: item.rawSize }),
+        DatabaseName: database,
+        TableName: table,
+        RetainBlobOnSuccess: field(properties, 'deleteAfterDownload') !== true,
+        FlushImmediately: field(properties, 'skipBatching') === true,
+        IgnoreSizeLimit: field(properties, 'ignoreSizeLimit') === true,
+        ReportLevel: 1, // the operation is the report: no status row, no status queue
+        ReportMethod: 0,
+        SourceMessageCreationTime: now,
+        AdditionalProperties: additional,
+      };
+      return queue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'));
+    }),
+  );
   return { ingestionOperationId: tracking ? operationId : '' };
 }

@@ -27,6 +27,8 @@ export interface IngestionQueueOptions {
  * Data Management service's ingestion queues, failing over between them.
  */
 export class IngestionQueue {
+  /** Messages sent (each counted once, however many attempts its failover took); for diagnostics. */
+  sent = 0;
   private readonly resources: ResourceManager;
   private readonly storage: StorageClients;
   private readonly retry: RetryOptions;
@@ -87,6 +89,7 @@ export class IngestionQueue {
       );
     }
     const queues = await this.resources.rankedQueues(signal);
+    this.sent += 1;
     await withFailover(queues, (q, s) => this.storage.sendMessage(q, message, { abortSignal: s }), {
       what: 'enqueue the ingestion message',
       retry: this.retry,

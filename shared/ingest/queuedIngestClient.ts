@@ -355,6 +355,14 @@ export class QueuedIngestClient {
     return this.resources.fetchCount;
   }
 
+  /**
+   * How this client has announced sources and read their statuses: v1 queue messages sent, v2 submissions
+   * posted and operation statuses read. For diagnostics, benchmarks and tests.
+   */
+  get announcements(): { readonly messages: number; readonly posts: number; readonly statusReads: number } {
+    return { messages: this.queue.sent, posts: this.rest.posts, statusReads: this.rest.statusReads };
+  }
+
   private assertOpen(): void {
     if (this.closed)
       throw new IngestValidationError(

@@ -1,0 +1,80 @@
+/**
+ * Scenario 11: ingest v2 against v1, small files, in one run on one stack (the stand-in serves both; its
+ * worker paused, so both paths cost it the same per-blob work: one internal message per blob on v2, the
+ * client's message on v1). 1,000 files of 1 KB, 50 in flight: files/s, requests per item, and status reads
+ * per 1,000 items when every item's status is read once.
+ */
+import { alternate, median, perRunRatio, type Row } from '../harness';
+import { freshVariant, withPausedStack } from './pausedStack';
+import { smallCsvFiles } from './smallFiles';
+import type { Scenario } from './types';
+import { rmSync } from 'node:fs';
+
+export const ingestV2: Scenario = {
+  name: 'v2',
+  title: '11. Ingest v2 (REST submissions) against v1: 1,000 x 1 KB, 50 in flight, every status read once',
+  async run(ctx) {
+    const files = 1000;
+    return withPausedStack(undefined, async (stack) => {
+      const dir = smallCsvFiles(files, 1024);
+      try {
+        const base = { ...stack.env, BENCH_DIR: dir, BENCH_CONCURRENCY: '50' };
+        const samples = await alternate(
+          ctx.runs,
+          [
+            freshVariant(
+              stack,
+              'v2',
+              'smallFilesOurs',
+              { ...base, BENCH_PROTOCOL: 'v2', BENCH_READ_STATUS: 'yes' },
+              ctx.log,
+            ),
+            freshVariant(stack, 'v1', 'smallFilesOurs', { ...base, BENCH_PROTOCOL: 'v1' }, ctx.log),
+            freshVariant(
+              stack,
+              'v1 tracked',
+              'smallFilesOurs',
+              { ...base, BENCH_PROTOCOL: 'v1', BENCH_STATUS: 'table', BENCH_READ_STATUS: 'yes' },
+              ctx.log,
+            ),
+            freshVariant(stack, 'ceiling', 'smallFilesCeiling', { ...base, BENCH_STATUS: 'queue' }, ctx.log),
+          ],
+          ctx.log,
+        );
+        const m = (name: string, metric: string) => median(samples[name]?.[metric] ?? []);
+        const v2 = m('v2', 'filesPerSec');
+        const ceiling = m('ceiling', 'filesPerSec');
+        const reads = m('v2', 'statusReadsPer1000');
+        const readsV1 = m('v1 tracked', 'statusReadsPer1000');
+        const rows: Row[] = [
+          {
+            scenario: 'ingest v2',
+            metric: 'files/s',
+            ours: v2,
+            ceiling,
+            target: '>= 150% of the v1 ceiling',
+            met: v2 >= 1.5 * ceiling,
+            note: `${perRunRatio(samples.v2?.filesPerSec ?? [], samples.ceiling?.filesPerSec ?? [])}; v1 (ours) ${m('v1', 'filesPerSec').toFixed(0)} files/s, v1 with a status row per file ${m('v1 tracked', 'filesPerSec').toFixed(0)} files/s`,
+          },
+          {
+            scenario: 'ingest v2',
+            metric: 'requests per item',
+            ours: m('v2', 'requestsPerItem'),
+            note: `v1 (ours) ${m('v1', 'requestsPerItem').toFixed(2)}, v1 with status rows ${m('v1 tracked', 'requestsPerItem').toFixed(2)}`,
+          },
+          {
+            scenario: 'ingest v2',
+            metric: 'status reads per 1,000 items',
+            ours: reads,
+            target: '<= 10% of v1 with status rows',
+            met: reads <= 0.1 * readsV1,
+            note: `v1 with status rows: ${readsV1.toFixed(0)}`,
+          },
+        ];
+        return rows;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+};
