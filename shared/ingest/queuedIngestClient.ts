@@ -240,6 +240,11 @@ export class QueuedIngestClient {
     if (choice.protocol === 'v1') return this.staging.v1Target();
     return {
       preflight: false,
+      // The configuration's SAS expired before its refresh interval: read it again, and start over.
+      refreshAfterDenied: () => {
+        this.configuration.invalidate();
+        return true;
+      },
       containers: async (signal) => {
         const config = await this.configuration.get(signal);
         const containers = [...(config?.containers ?? [])];
@@ -359,8 +364,18 @@ export class QueuedIngestClient {
    * How this client has announced sources and read their statuses: v1 queue messages sent, v2 submissions
    * posted and operation statuses read. For diagnostics, benchmarks and tests.
    */
-  get announcements(): { readonly messages: number; readonly posts: number; readonly statusReads: number } {
-    return { messages: this.queue.sent, posts: this.rest.posts, statusReads: this.rest.statusReads };
+  get announcements(): {
+    readonly messages: number;
+    readonly posts: number;
+    readonly statusReads: number;
+    readonly configurationReads: number;
+  } {
+    return {
+      messages: this.queue.sent,
+      posts: this.rest.posts,
+      statusReads: this.rest.statusReads,
+      configurationReads: this.configuration.reads,
+    };
   }
 
   private assertOpen(): void {

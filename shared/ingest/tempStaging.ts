@@ -1,4 +1,4 @@
-import { classify } from '../errors';
+import { classify, isIngestAuthError } from '../errors';
 import { stripQuery, type Logger } from '../log';
 import type { ResourceManager } from '../resources/resourceManager';
 import type { StorageResource } from '../resources/storageUrl';
@@ -39,6 +39,11 @@ export interface StagingTarget {
   containers(signal: AbortSignal | undefined): Promise<StorageResource[]>;
   /** Whether the queue message (v1) is built and checked before anything is uploaded. */
   readonly preflight: boolean;
+  /**
+   * Storage refused the upload (403: the containers' SAS expired early): forget the containers, and say
+   * whether a replayable input should start over on fresh ones. @default never
+   */
+  readonly refreshAfterDenied?: () => boolean;
 }
 
 /**
@@ -87,7 +92,9 @@ export class TempStaging {
         return await this.upload(source, props, sourceId, allowSplit, ready, signal, target);
       } catch (e) {
         const error = classify(e);
-        if (!source.replayable || !error.transient || replay >= MAX_REPLAYS || signal?.aborted) throw error;
+        const refreshed = isIngestAuthError(error) && (target.refreshAfterDenied?.() ?? false);
+        if (!source.replayable || !(error.transient || refreshed) || replay >= MAX_REPLAYS || signal?.aborted)
+          throw error;
         this.logger.warn(
           `Upload of ${source.name} failed (${error.message}); starting over on the next container`,
         );

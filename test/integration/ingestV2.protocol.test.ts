@@ -6,7 +6,11 @@
  * typed error that says what to do.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { RestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
 import { BlobSASPermissions } from '@azure/storage-blob';
 import { QueuedIngestClient } from '../../shared/ingest/queuedIngestClient';
 import { ReportLevel, ReportMethod } from '../../shared/ingest/types';
@@ -103,6 +107,44 @@ describe('protocol auto', () => {
     const receipt = await old.ingestFromStream(csv(['6,auto-v1-fallback']), props);
     expect(receipt.operation).toBeUndefined();
     await eventually(async () => ((await rows(v1Only, 'auto-v1-fallback')) === 1 ? true : undefined));
+  });
+
+  it("reads the configuration again when its containers' SAS is refused (403), and uploads on the fresh one", async () => {
+    // Every upload with the first configuration's SAS is refused, as an expired SAS is (403
+    // AuthenticationFailed, as storage throws it), until the configuration has been read again.
+    let refusals = 0;
+    let reads = () => 0;
+    const expired: PipelinePolicy = {
+      name: 'expiredSas',
+      sendRequest: (request, next) => {
+        if (request.method === 'PUT' && reads() < 2) {
+          refusals += 1;
+          throw new RestError('Server failed to authenticate the request (injected: the SAS expired).', {
+            statusCode: 403,
+            code: 'AuthenticationFailed',
+            request,
+          });
+        }
+        return next(request);
+      },
+    };
+    const client = new QueuedIngestClient({
+      ingestUri: both.standin.dmUrl,
+      storagePolicies: () => [expired],
+    });
+    reads = () => client.announcements.configurationReads;
+    expect(await client.protocolFor()).toMatchObject({ protocol: 'v2' });
+    expect(client.announcements.configurationReads).toBe(1);
+    // A file can start over on the fresh containers (a stream cannot: its call fails, the next reads afresh).
+    const file = join(mkdtempSync(join(tmpdir(), 'kif-v2-')), 'refresh.csv');
+    writeFileSync(file, '11,after-refresh\n');
+    const receipt = await client.ingestFromFile(file, props);
+    expect(refusals).toBeGreaterThan(0);
+    expect(client.announcements.configurationReads).toBe(2);
+    await eventually(async () =>
+      (await client.getIngestionStatus(receipt)).status === 'Succeeded' ? true : undefined,
+    );
+    expect(await rows(both, 'after-refresh')).toBe(1);
   });
 });
 
