@@ -192,6 +192,14 @@ export class DmService {
       });
     const key = operationId === undefined ? `POST queued ${database}.${table}` : `GET queued status`;
     this.commandCounts.set(key, (this.commandCounts.get(key) ?? 0) + 1);
+    if (this.options.faults.take('throttleRest'))
+      throw new StandinHttpError({
+        status: 429,
+        code: 'TooManyRequests',
+        message: 'the stand-in throttles REST ingestion (fault switch throttleRest)',
+        permanent: false,
+        headers: { 'retry-after': String(this.options.faults.current.retryAfterSeconds) },
+      });
     if (req.method === 'GET' && operationId !== undefined) {
       const details = new URL(req.url ?? '/', 'http://standin').searchParams.get('details') === 'true';
       sendJson(res, 200, this.options.operations.status(database, table, operationId, details));

@@ -6,6 +6,7 @@ export const faultsSchema = z
     throttleResources: z.number().int().min(0),
     retryAfterSeconds: z.number().int().min(0),
     mgmt5xx: z.number().int().min(0),
+    throttleRest: z.number().int().min(0),
     failIngestionsTransient: z.number().int().min(0),
     failIngestionsPermanent: z.number().int().min(0),
     ingestDelayMs: z.number().int().min(0),
@@ -20,6 +21,7 @@ export const NO_FAULTS: Readonly<Faults> = {
   throttleResources: 0,
   retryAfterSeconds: 1,
   mgmt5xx: 0,
+  throttleRest: 0,
   failIngestionsTransient: 0,
   failIngestionsPermanent: 0,
   ingestDelayMs: 0,
@@ -60,7 +62,12 @@ export class FaultSwitches {
 
   /** Uses one unit of a countdown switch; true when the fault applies to this call. */
   take(
-    name: 'throttleResources' | 'mgmt5xx' | 'failIngestionsTransient' | 'failIngestionsPermanent',
+    name:
+      | 'throttleResources'
+      | 'mgmt5xx'
+      | 'throttleRest'
+      | 'failIngestionsTransient'
+      | 'failIngestionsPermanent',
   ): boolean {
     if (this.state[name] <= 0) return false;
     this.state = { ...this.state, [name]: this.state[name] - 1 };

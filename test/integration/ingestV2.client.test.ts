@@ -52,6 +52,7 @@ async function blobWith(name: string, text: string): Promise<{ url: string; sour
 }
 
 const props = validateProps({ database: 'demo', table: 'V2Client', format: 'csv' });
+const both429 = (n: number) => dm.standin.faults.update({ throttleRest: n, retryAfterSeconds: 0 });
 const rows = async (name: string) =>
   Number(
     (await engine(dm.standin.engineUrl).query(`V2Client | where name startswith '${name}' | count`))
@@ -81,6 +82,23 @@ it('submits five blobs in one POST, reads their statuses in one GET, and a new c
   });
   expect([...statuses.keys()].sort()).toEqual(blobs.map((b) => b.sourceId).sort());
   expect(await rows('five-')).toBe(5);
+});
+
+it('waits out a throttling service (429 with Retry-After) and submits once it lets it, reading statuses the same way', async () => {
+  const before = posts();
+  both429(2);
+  const rest = clientTo(dm.standin.dmUrl);
+  const blob = await blobWith('throttled.csv', '1,throttled-1\n');
+  const accepted = await rest.submit(blob, props, { deleteAfterDownload: false });
+  expect(posts() - before).toBe(3); // two refused, the third accepted
+  both429(2);
+  const statuses = await eventually(async () => {
+    const s = await rest.readStatus(accepted.handle);
+    return s.get(blob.sourceId)?.status === 'Succeeded' ? s : undefined;
+  });
+  expect(statuses.size).toBe(1);
+  expect(dm.standin.faults.current.throttleRest).toBe(0);
+  expect(await rows('throttled-')).toBe(1);
 });
 
 describe('a submission whose answer is lost', () => {
