@@ -1,6 +1,6 @@
 /**
  * Scenario 1, ours: N small files through QueuedIngestClient.ingestFromFile, 50 in flight. With
- * BENCH_PROTOCOL v2 (scenario 11), over REST submissions; then every item's status is read once, and the
+ * BENCH_PROTOCOL v2 (scenario 13), over REST submissions; then every item's status is read once, and the
  * requests of both phases are counted (storage requests by a pipeline policy, REST calls by the client).
  */
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';

@@ -1,5 +1,5 @@
 /**
- * Scenario 11: ingest v2 against v1, small files, in one run on one stack (the stand-in serves both; its
+ * Scenario 13: ingest v2 against v1, small files, in one run on one stack (the stand-in serves both; its
  * worker paused, so both paths cost it the same per-blob work: one internal message per blob on v2, the
  * client's message on v1). 1,000 files of 1 KB, 50 in flight: files/s, requests per item, and status reads
  * per 1,000 items when every item's status is read once.
@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 
 export const ingestV2: Scenario = {
   name: 'v2',
-  title: '11. Ingest v2 (REST submissions) against v1: 1,000 x 1 KB, 50 in flight, every status read once',
+  title: '13. Ingest v2 (REST submissions) against v1: 1,000 x 1 KB, 50 in flight, every status read once',
   async run(ctx) {
     const files = 1000;
     return withPausedStack(undefined, async (stack) => {

@@ -76,7 +76,7 @@ export interface QueuedIngestClientOptions {
    * v1. @default auto
    */
   readonly protocol?: IngestProtocolSetting;
-  /** v2: how long a blob waits for others of its table before their submission goes. @default 5 */
+  /** v2: how long a blob waits for others of its table before their submission goes. @default 25 (DEFAULT_BATCH_WINDOW_MS) */
   readonly batchWindowMs?: number;
 }
 
