@@ -4,6 +4,7 @@ import { Cursor, lex, type Token } from './kqlLexer';
 import { StandinHttpError } from './http';
 import { applyPipes } from './resultPipes';
 import { resultTable, type ResultTable } from './resultTable';
+import type { RestOperations } from './restOperations';
 import { resourceRows, type ResourceLayout, type StandinAccount } from './storageResources';
 
 export interface DmCommandContext {
@@ -13,6 +14,18 @@ export interface DmCommandContext {
   readonly startedOn: number;
   /** Keeps an identity token it hands out, so the worker can recognise it. */
   readonly issueToken: (token: string) => void;
+  /** The REST submissions' operations (`.show queued ingestion operations`, `.cancel …`). */
+  readonly operations?: RestOperations;
+}
+
+/** An operation id: a string literal, or as written (ids hold `;` and `-`, which the lexer splits). */
+function operationId(cursor: Cursor): string {
+  if (cursor.peek()?.kind === 'string') return cursor.string();
+  const parts: string[] = [];
+  while (!cursor.done && !cursor.isWord('with') && !cursor.isPunct(')') && !cursor.isPunct(','))
+    parts.push(cursor.next().value);
+  if (parts.length === 0) throw new Error('expected an operation id');
+  return parts.join('');
 }
 
 export const SUPPORTED_DM_COMMANDS = [
@@ -21,6 +34,8 @@ export const SUPPORTED_DM_COMMANDS = [
   '.show export containers',
   ".refresh database 'D' table 'T' cache ingestionbatchingpolicy",
   '.show version',
+  '.show queued ingestion operations',
+  '.cancel queued ingestion operation',
 ];
 
 function unsupported(tokens: readonly Token[]): never {
@@ -89,6 +104,62 @@ export function runDmCommand(ctx: DmCommandContext, csl: string): ResultTable {
     result = showVersion('DataManagement', ctx.startedOn);
   } else if (verb === 'refresh') {
     result = refresh(cursor, fail);
+  } else if (verb === 'show' && cursor.acceptWord('queued')) {
+    cursor.expectWord('ingestion');
+    cursor.expectWord('operations');
+    const ids: string[] = [];
+    if (cursor.acceptPunct('(')) {
+      do ids.push(operationId(cursor));
+      while (cursor.acceptPunct(','));
+      cursor.expectPunct(')');
+    } else ids.push(operationId(cursor));
+    cursor.expectEnd();
+    result = resultTable(
+      [
+        ['IngestionOperationId', 'string'],
+        ['StartedOn', 'datetime'],
+        ['LastUpdatedOn', 'datetime'],
+        ['State', 'string'],
+        ['Discovered', 'long'],
+        ['Pending', 'long'],
+        ['Canceled', 'long'],
+        ['Ingested', 'long'],
+        ['Failed', 'long'],
+        ['SampleFailedReasons', 'string'],
+        ['Database', 'string'],
+        ['Table', 'string'],
+      ],
+      ctx.operations?.show(ids) ?? [],
+    );
+  } else if (verb === 'cancel' && cursor.acceptWord('queued')) {
+    cursor.expectWord('ingestion');
+    cursor.expectWord('operation');
+    const id = operationId(cursor);
+    let reason = '';
+    if (cursor.acceptWord('with')) {
+      cursor.expectPunct('(');
+      if (!cursor.acceptWord('reason')) fail();
+      cursor.expectPunct('=');
+      reason = cursor.string();
+      cursor.expectPunct(')');
+    }
+    cursor.expectEnd();
+    const canceled = ctx.operations?.cancel(id, reason || 'Canceled by .cancel queued ingestion operation');
+    if (!canceled)
+      throw new StandinHttpError({
+        status: 400,
+        code: 'BadRequest_EntityNotFound',
+        message: `No queued ingestion operation '${id}'.`,
+        permanent: true,
+      });
+    result = resultTable(
+      [
+        ['OperationId', 'string'],
+        ['StartedOn', 'datetime'],
+        ['ReasonPhrase', 'string'],
+      ],
+      [[id, canceled.startedOn, reason]],
+    );
   }
   if (!result) return fail();
   if (pipeAt !== -1 && verb !== 'show') fail();

@@ -293,6 +293,7 @@ export class DmService {
           now: new Date(this.options.clock?.() ?? Date.now()),
           startedOn: this.startedOn,
           issueToken: (token) => this.options.tokens.addToken(token),
+          operations: this.options.operations,
         },
         csl,
       );

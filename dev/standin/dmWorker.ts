@@ -269,6 +269,14 @@ export class DmWorker {
       let outcome: IngestOutcome | undefined;
       let failure: KustoError | undefined;
       const restOperation = item.message.properties[REST_OPERATION_PROPERTY];
+      if (
+        typeof restOperation === 'string' &&
+        this.options.operations?.isCanceled(restOperation, item.message.id)
+      ) {
+        // Canceled before it was taken: not ingested, its message done with.
+        await persist(() => item.queue.deleteMessage(item.messageId, item.popReceipt)).catch(() => undefined);
+        continue;
+      }
       if (typeof restOperation === 'string') this.options.operations?.started(restOperation, item.message.id);
       try {
         outcome = await asOperation(

@@ -114,6 +114,59 @@ export class RestOperations {
     };
   }
 
+  /** Whether a blob was canceled before the worker took it (then it is not ingested). */
+  isCanceled(operationId: string, sourceId: string): boolean {
+    return this.blob(operationId, sourceId)?.state === 'Canceled';
+  }
+
+  /**
+   * `.cancel queued ingestion operation`: best effort, as documented: blobs not yet taken are canceled,
+   * blobs being ingested finish. Undefined for an operation it does not know.
+   */
+  cancel(operationId: string, reason: string): { startedOn: string } | undefined {
+    const op = this.operations.get(operationId);
+    if (!op) return undefined;
+    for (const blob of op.blobs)
+      if (blob.state === 'Queued') this.touch(operationId, blob, { state: 'Canceled', details: reason });
+    return { startedOn: op.startTime };
+  }
+
+  /**
+   * `.show queued ingestion operations`: one row per known id (unknown ids are left out), the counts and
+   * state as the command's documentation lists them.
+   */
+  show(operationIds: readonly string[]): unknown[][] {
+    return operationIds.flatMap((id) => {
+      const op = this.operations.get(id);
+      if (!op) return [];
+      const count = (...states: RestBlobState[]) => op.blobs.filter((b) => states.includes(b.state)).length;
+      const pending = count('Queued', 'InProgress');
+      const failed = op.blobs.filter((b) => b.state === 'Failed');
+      const canceled = count('Canceled');
+      const state =
+        pending > 0 ? 'InProgress' : canceled > 0 ? 'Canceled' : failed.length > 0 ? 'Failed' : 'Completed';
+      return [
+        [
+          id,
+          op.startTime,
+          op.lastUpdated,
+          state,
+          op.blobs.length,
+          pending,
+          canceled,
+          count('Succeeded'),
+          failed.length,
+          failed
+            .slice(0, 3)
+            .map((b) => b.details ?? b.errorCode ?? '')
+            .join('; '),
+          op.database,
+          op.table,
+        ],
+      ];
+    });
+  }
+
   private blob(operationId: string, sourceId: string): RestBlob | undefined {
     return this.operations.get(operationId)?.blobs.find((b) => b.sourceId === sourceId);
   }

@@ -52,6 +52,8 @@ const post = (database: string, table: string, body: unknown, to = client) =>
   to.postJson(submissionPath(database, table), body, 'a submission', 'postQueuedIngest', {
     requestIdPrefix: 'KIC.execute',
   });
+/** Management commands on the DM endpoint (queued ingestion commands run there). */
+const engineOfDm = () => engine(both.standin.dmUrl, 'NetDefaultDB');
 const read = (database: string, table: string, operationId: string) =>
   client.getJson(operationPath(database, table, operationId), 'a status', 'getIngestStatus');
 
@@ -142,6 +144,69 @@ describe('the stand-in serves REST queued ingestion', () => {
     const error = await read('demo', 'RestRows', 'standin;nope;1').catch((e: unknown) => e);
     expect(isNotFound(error)).toBe(true);
     expect(error).toMatchObject({ transient: false });
+  });
+
+  it('shows operations and cancels the blobs not yet taken (.show / .cancel queued ingestion operation(s))', async () => {
+    const dm = engineOfDm();
+    both.standin.faults.update({ workerPaused: true });
+    const blobs = await Promise.all(
+      ['x', 'y'].map(async (n) => ({
+        url: await blobWith(`cancel-${n}.csv`, `1,cancel-${n}\n`),
+        sourceId: randomUUID(),
+      })),
+    );
+    const props = validateProps({ database: 'demo', table: 'RestRows', format: 'csv' });
+    const body = buildSubmission(
+      blobs,
+      submissionProperties(props, { deleteAfterDownload: false }),
+      20,
+      new Date(),
+    );
+    const operationId = parseSubmissionAnswer(await post('demo', 'RestRows', body));
+    const shown = await dm.mgmt(`.show queued ingestion operations "${operationId}"`);
+    expect(shown.objects).toEqual([
+      expect.objectContaining({
+        IngestionOperationId: operationId,
+        State: 'InProgress',
+        Discovered: 2,
+        Pending: 2,
+        Database: 'demo',
+        Table: 'RestRows',
+      }),
+    ]);
+    const canceled = await dm.mgmt(
+      `.cancel queued ingestion operation "${operationId}" with (reason="not needed")`,
+    );
+    expect(canceled.objects).toEqual([
+      expect.objectContaining({ OperationId: operationId, ReasonPhrase: 'not needed' }),
+    ]);
+    both.standin.faults.update({ workerPaused: false });
+    await both.standin.worker?.drained();
+    const status = parseOperationStatus(await read('demo', 'RestRows', operationId));
+    expect(status.counts.canceled).toBe(2);
+    expect(
+      itemStatus(
+        blobs[0]?.sourceId ?? '',
+        operationId,
+        matchDetails(status, blobs).get(blobs[0]?.sourceId ?? ''),
+      ),
+    ).toMatchObject({
+      status: 'Failed',
+      errorCode: 'Canceled',
+      failureStatus: 'Permanent',
+    });
+    expect(
+      Number(
+        (await engine(both.standin.engineUrl).query("RestRows | where name startswith 'cancel-' | count"))
+          .rows[0]?.[0],
+      ),
+    ).toBe(0);
+    expect((await dm.mgmt(`.show queued ingestion operations ("${operationId}", "nope")`)).objects).toEqual([
+      expect.objectContaining({ State: 'Canceled', Canceled: 2, Ingested: 0 }),
+    ]);
+    await expect(dm.mgmt('.cancel queued ingestion operation "standin;nope;1"')).rejects.toThrow(
+      /No queued ingestion operation/,
+    );
   });
 
   it('has no REST ingestion when it serves v1 only: 404', async () => {
