@@ -36,6 +36,8 @@ export const SUPPORTED_DM_COMMANDS = [
   '.show version',
   '.show queued ingestion operations',
   '.cancel queued ingestion operation',
+  '.list blobs',
+  '.ingest-from-storage-queued',
 ];
 
 function unsupported(tokens: readonly Token[]): never {

@@ -4,7 +4,8 @@ import { parseFaultUpdate } from './faults';
 import { runDmCommand } from './dmCommands';
 import { AUTH_METADATA, readJson, sendFailure, sendJson, StandinHttpError, v1Result } from './http';
 import { KustoError } from './kustoError';
-import { submitRest } from './restIngest';
+import { runQueuedIngestCommand } from './queuedIngestCommands';
+import { submitRest, type RestIngestDeps } from './restIngest';
 import type { RestOperations } from './restOperations';
 import { resourceRows, type ResourceLayout, type StandinAccount } from './storageResources';
 
@@ -217,18 +218,7 @@ export class DmService {
           permanent: true,
         });
       }
-      const answer = await submitRest(
-        {
-          accounts: this.options.storageAccounts ?? this.options.accounts,
-          layout: this.options.layout,
-          operations: this.options.operations,
-          token: () => this.restToken(),
-          clock: this.options.clock ?? Date.now,
-        },
-        database,
-        table,
-        body,
-      );
+      const answer = await submitRest(this.restDeps(), database, table, body);
       sendJson(res, 200, answer);
       return;
     }
@@ -238,6 +228,17 @@ export class DmService {
       message: 'POST …/queued/{db}/{table} submits; GET …/queued/{db}/{table}/{operationId} reads',
       permanent: true,
     });
+  }
+
+  /** What submissions (REST or `.ingest-from-storage-queued`) work with. */
+  private restDeps(): RestIngestDeps {
+    return {
+      accounts: this.options.storageAccounts ?? this.options.accounts,
+      layout: this.options.layout,
+      operations: this.options.operations,
+      token: () => this.restToken(),
+      clock: this.options.clock ?? Date.now,
+    };
   }
 
   private issuedRestToken: string | undefined;
@@ -286,6 +287,18 @@ export class DmService {
     }
     let result;
     try {
+      const queued = this.servesV2
+        ? await runQueuedIngestCommand(
+            this.restDeps(),
+            typeof body.db === 'string' && body.db !== '' ? body.db : 'NetDefaultDB',
+            csl,
+            String(req.headers['x-ms-client-request-id'] ?? ''),
+          )
+        : undefined;
+      if (queued) {
+        sendJson(res, 200, v1Result(queued));
+        return;
+      }
       result = runDmCommand(
         {
           accounts: this.options.accounts,

@@ -51,13 +51,15 @@ export async function submitRest(
   database: string,
   table: string,
   body: unknown,
+  /** A REST submission names at most 20; `.ingest-from-storage-queued` hands over what it listed. */
+  maxBlobs = MAX_BLOBS,
 ): Promise<{ ingestionOperationId: string }> {
   if (!isObject(body)) throw bad('The body must be a JSON object with blobs and properties.');
   const blobs = field(body, 'blobs');
   const properties = field(body, 'properties');
   if (!Array.isArray(blobs) || blobs.length === 0) throw bad('blobs must be a non-empty array.');
-  if (blobs.length > MAX_BLOBS)
-    throw bad(`A request may name at most ${MAX_BLOBS} blobs (maxBlobsPerBatch); it names ${blobs.length}.`);
+  if (blobs.length > maxBlobs)
+    throw bad(`A request may name at most ${maxBlobs} blobs (maxBlobsPerBatch); it names ${blobs.length}.`);
   if (!isObject(properties)) throw bad('properties is required (with at least format).');
   const format = field(properties, 'format');
   if (typeof format !== 'string' || !(SUPPORTED_FORMATS as readonly string[]).includes(format.toLowerCase()))

@@ -5,7 +5,7 @@
  * what the documentation says is refused is refused. v1-only mode has none of it.
  */
 import { randomUUID } from 'node:crypto';
-import { BlobSASPermissions } from '@azure/storage-blob';
+import { BlobSASPermissions, ContainerSASPermissions } from '@azure/storage-blob';
 import { isNotFound } from '../../shared/errors';
 import { validateProps } from '../../shared/ingest/ingestionProps';
 import { itemStatus, matchDetails, parseOperationStatus } from '../../shared/ingest/v2/operationStatus';
@@ -206,6 +206,49 @@ describe('the stand-in serves REST queued ingestion', () => {
     ]);
     await expect(dm.mgmt('.cancel queued ingestion operation "standin;nope;1"')).rejects.toThrow(
       /No queued ingestion operation/,
+    );
+  });
+
+  it('lists a folder (.list blobs) and ingests it server-side (.ingest-from-storage-queued), tracked as an operation', async () => {
+    const dm = engineOfDm();
+    const folder = blobService(0).getContainerClient(container);
+    for (const n of [1, 2, 3])
+      await folder.getBlockBlobClient(`folder/part-${n}.csv`).upload(`${n},server-${n}\n`, 11);
+    await folder.getBlockBlobClient('folder/_SUCCESS').upload('', 0);
+    const sas = (
+      await folder.generateSasUrl({
+        permissions: ContainerSASPermissions.parse('rl'),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      })
+    ).split('?')[1];
+    const locator = `${folder.url}/folder?${sas}`;
+    const listed = await dm.mgmt(`.list blobs ("${locator}") Suffix=".csv"`);
+    expect(listed.objects.map((o) => String(o.BlobUri).split('/').pop())).toEqual([
+      'part-1.csv',
+      'part-2.csv',
+      'part-3.csv',
+    ]);
+    expect(listed.objects.every((o) => !String(o.BlobUri).includes('?'))).toBe(true); // no SAS given back
+    expect((await dm.mgmt(`.list blobs ("${locator}") Suffix=".csv" MaxFiles=2`)).objects).toHaveLength(2);
+
+    const started = await dm.mgmt(
+      `.ingest-from-storage-queued into table database('demo').RestRows EnableTracking=true with (format='csv') <| .list blobs ("${locator}") Suffix=".csv"`,
+    );
+    const operationId = String(started.objects[0]?.IngestionOperationId);
+    expect(started.objects[0]?.OperationInfo).toBe(`.show queued ingestion operations "${operationId}"`);
+    await eventually(async () => {
+      const [row] = (await dm.mgmt(`.show queued ingestion operations "${operationId}"`)).objects;
+      return row?.State === 'Completed' && row.Ingested === 3 ? row : undefined;
+    });
+    expect(
+      Number(
+        (await engine(both.standin.engineUrl).query("RestRows | where name startswith 'server-' | count"))
+          .rows[0]?.[0],
+      ),
+    ).toBe(3);
+    // The stand-in lists with a SAS only.
+    await expect(dm.mgmt(`.list blobs ("${folder.url};managed_identity=system")`)).rejects.toThrow(
+      /SAS only/,
     );
   });
 
