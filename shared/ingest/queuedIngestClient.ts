@@ -223,6 +223,7 @@ export class QueuedIngestClient {
       { url: item.blobUrl, sourceId: item.sourceId, rawSize: item.rawDataSize },
       item.props,
       { deleteAfterDownload: !item.retain },
+      call.abortSignal,
     );
     return {
       sourceId: item.sourceId,

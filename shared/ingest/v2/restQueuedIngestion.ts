@@ -6,6 +6,7 @@ import {
 } from '../../errors';
 import type { KustoRestClient } from '../../kusto/kustoRestClient';
 import { silentLogger, type Logger } from '../../log';
+import { abortReason } from '../../abort';
 import { withRetry, type RetryOptions } from '../../retry';
 import type { ValidatedProps } from '../ingestionProps';
 import type { IngestionStatus } from '../types';
@@ -100,12 +101,19 @@ export class RestQueuedIngestion {
   }
 
   /** Submits one blob (batched with others of its table and properties); resolves once it is accepted. */
+  /**
+   * Submits one blob (batched with others of its table and properties); resolves once it is accepted. An
+   * abort before its batch is sent takes the blob out of the batch (nothing of it reached the service);
+   * once sent, the submission is shared with other blobs and runs to its answer.
+   */
   async submit(
     blob: SubmittedBlob,
     props: ValidatedProps,
     options: SubmissionOptions,
+    signal?: AbortSignal,
   ): Promise<RestSubmitted> {
-    const config = await this.options.configuration.get();
+    signal?.throwIfAborted();
+    const config = await this.options.configuration.get(signal);
     if (!config)
       throw new IngestServiceError(
         'The cluster has no REST queued ingestion (its configuration endpoint answers 404): use protocol v1.',
@@ -113,6 +121,7 @@ export class RestQueuedIngestion {
         404,
       );
     checkSubmittedBlob(blob, { maxDataSize: config.maxDataSize });
+    signal?.throwIfAborted();
     const max = config.maxBlobsPerBatch || DEFAULT_MAX_BLOBS_PER_BATCH;
     const key = batchKey(props, options);
     return new Promise<RestSubmitted>((resolve, reject) => {
@@ -133,9 +142,31 @@ export class RestQueuedIngestion {
           this.options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS,
         );
       }
-      batch.waiting.push({ blob, resolve, reject });
-      batch.bytes += size;
-      if (batch.waiting.length >= max) void this.flush(key);
+      const open = batch;
+      const onAbort = () => {
+        // Still waiting for its batch (the batch not sent yet): taken out, the caller told.
+        const at = this.batches.get(key) === open ? open.waiting.indexOf(waiting) : -1;
+        if (at === -1) return;
+        open.waiting.splice(at, 1);
+        open.bytes -= size;
+        if (signal) reject(abortReason(signal));
+      };
+      // The listener goes with the answer: a long-lived signal does not collect one per blob.
+      const waiting: Waiting = {
+        blob,
+        resolve: (value) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      };
+      open.waiting.push(waiting);
+      open.bytes += size;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (open.waiting.length >= max) void this.flush(key);
     });
   }
 
@@ -180,6 +211,7 @@ export class RestQueuedIngestion {
     if (!batch) return Promise.resolve();
     this.batches.delete(key);
     clearTimeout(batch.timer);
+    if (batch.waiting.length === 0) return Promise.resolve(); // every blob of it was aborted
     return this.send(batch.props, batch.options, batch.waiting);
   }
 

@@ -176,6 +176,24 @@ describe('submitting blobs over REST', () => {
     }
   });
 
+  it('takes an aborted blob out of its batch before it is sent; the others go on', async () => {
+    const service = new ScriptedService();
+    const rest = clientOf(service, 50);
+    const abort = new AbortController();
+    const first = rest.submit(blob(1), props, noDelete);
+    const aborted = rest.submit(blob(2), props, noDelete, abort.signal);
+    const third = rest.submit(blob(3), props, noDelete);
+    // Once the configuration is read, all three wait in one batch; the abort comes before it is sent.
+    await new Promise((r) => setTimeout(r, 10));
+    abort.abort(new Error('the caller gave up'));
+    await expect(aborted).rejects.toThrow('the caller gave up');
+    await Promise.all([first, third]);
+    expect(service.posts.map((p) => p.blobs.map((b) => b.sourceId))).toEqual([[uuid(1), uuid(3)]]);
+    // Aborted before anything: nothing is read or sent for it.
+    await expect(rest.submit(blob(4), props, noDelete, AbortSignal.abort())).rejects.toThrow();
+    expect(service.posts).toHaveLength(1);
+  });
+
   it('reads the status of every blob of an operation in one GET, its id encoded', async () => {
     const service = new ScriptedService();
     const rest = clientOf(service);
