@@ -6,7 +6,9 @@
  */
 import { RestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { QueueClient } from '@azure/storage-queue';
+import { runItem, runPage } from '../../shared/app/backfill/backfillJob';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
+import { drainTasks, startJob } from '../helpers/backfillTasks';
 import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 import { isQueueRequest } from '../helpers/faultPolicy';
@@ -101,5 +103,47 @@ describe('a landing event that fails for a transient reason', () => {
     expect(
       app.log.events('LandingPutBack').filter((e) => /early-try|too-old/.test(String(e.source))),
     ).toEqual([]);
+  });
+});
+
+describe('a backfill item task that fails for a transient reason', () => {
+  it('is put back on its last try, as a landing event is, and ingested once when it comes back', async () => {
+    await landed('backfilled');
+    const started = await startJob(app, {
+      prefix: 'demo/PutBack/backfilled',
+      database: 'demo',
+      table: 'PutBack',
+    });
+    expect(started.status).toBe(202);
+    expect(await drainTasks(app.ctx.backfill.pages, (m) => runPage(app.ctx, app.log, m))).toBe(1);
+    const items = app.ctx.backfill.items;
+    const take = async () => {
+      const { receivedMessageItems } = await items.receiveMessages({ visibilityTimeout: 30 });
+      return receivedMessageItems[0];
+    };
+    const first = await eventually(take);
+    const task: unknown = JSON.parse(Buffer.from(first.messageText, 'base64').toString('utf8'));
+    expect(task).toMatchObject({ at: expect.any(String) as unknown });
+    outage.on = true;
+    await runItem(app.ctx, app.log, task, { dequeueCount: 5 }); // put back, not thrown
+    await items.deleteMessage(first.messageId, first.popReceipt); // the host deletes what returned
+    expect(app.log.events('BackfillItemPutBack')).toEqual([
+      expect.objectContaining({
+        nextTryInSeconds: 1,
+        source: expect.stringContaining('backfilled.csv') as unknown,
+      }),
+    ]);
+    outage.on = false;
+    const again = await eventually(take);
+    await runItem(app.ctx, app.log, JSON.parse(Buffer.from(again.messageText, 'base64').toString('utf8')), {
+      dequeueCount: 1,
+    });
+    await items.deleteMessage(again.messageId, again.popReceipt);
+    await eventually(async () => ((await rows('backfilled')) === 1 ? true : undefined));
+    // A copy of the task (a put-back whose answer was lost, sent twice) finds its source taken on: nothing more.
+    outage.on = true;
+    await expect(runItem(app.ctx, app.log, task, { dequeueCount: 5 })).resolves.toBeUndefined();
+    expect(app.log.events('BackfillItemPutBack')).toHaveLength(1);
+    expect(await rows('backfilled')).toBe(1);
   });
 });

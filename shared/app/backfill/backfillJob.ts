@@ -6,6 +6,7 @@ import { classify, isAccessDenied, isNotFound } from '../../errors';
 import type { Logger } from '../../log';
 import type { BlobItem } from '@azure/storage-blob';
 import type { SourcePorts } from '../ports';
+import { retryDecision } from '../landing/landingRetry';
 import { takeOnBlob, type LandingIngestOptions } from '../sources/takeOnBlob';
 import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landingBlob';
 import { routeBlob, type LandingRouting } from '../routing/routeBlob';
@@ -30,6 +31,8 @@ export interface ItemTask {
   readonly jobId: string;
   readonly url: string;
   readonly eTag: string;
+  /** When the task was due (queued, plus its spreading delay): bounds how long it is put back for. */
+  readonly at?: string | undefined;
 }
 
 /** Why a request cannot start a job: its container is missing or cannot be listed. */
@@ -47,7 +50,12 @@ export class BackfillRefused extends Error {
 const encode = (task: object): string => Buffer.from(JSON.stringify(task)).toString('base64');
 
 const pageTaskSchema = z.object({ jobId: z.uuid(), page: z.number().int().nonnegative() });
-const itemTaskSchema = z.object({ jobId: z.uuid(), url: z.url(), eTag: z.string().min(1) });
+const itemTaskSchema = z.object({
+  jobId: z.uuid(),
+  url: z.url(),
+  eTag: z.string().min(1),
+  at: z.iso.datetime().optional(),
+});
 
 /** A task message as the queue trigger gives it (an object, or text): undefined when it is none of ours. */
 function parseTask<T>(schema: z.ZodType<T>, message: unknown): T | undefined {
@@ -285,7 +293,8 @@ async function listPage(ctx: SourcePorts, log: Logger, task: PageTask): Promise<
         return;
       }
       if (tracked) return; // this job's, from an earlier run of this page: under way or done
-      const item_: ItemTask = { jobId: task.jobId, url: blob.url, eTag };
+      const due = new Date(ctx.clock() + (delay ?? 0) * 1000).toISOString();
+      const item_: ItemTask = { jobId: task.jobId, url: blob.url, eTag, at: due };
       await ctx.backfill.send.items.sendMessage(encode(item_), {
         ...(delay !== undefined && { visibilityTimeout: delay }),
       });
@@ -348,7 +357,12 @@ function ingestOptionsOf(ctx: SourcePorts, job: JobRecord): LandingIngestOptions
  * under the job, so the live landing path and any other job can never ingest it twice. What does not become
  * this job's source (tracked by others meanwhile, gone, changed, empty) is counted as skipped.
  */
-export async function runItem(ctx: SourcePorts, log: Logger, message: unknown): Promise<void> {
+export async function runItem(
+  ctx: SourcePorts,
+  log: Logger,
+  message: unknown,
+  attempt: TaskAttempt = {},
+): Promise<void> {
   const task = parseTask(itemTaskSchema, message);
   if (!task) {
     log.error(JSON.stringify({ event: 'BackfillTaskInvalid', queue: 'items' }));
@@ -360,7 +374,36 @@ export async function runItem(ctx: SourcePorts, log: Logger, message: unknown): 
   // source is no longer allowed (BACKFILL_SOURCES changed since): then nothing more of it is read.
   if (!job || job.state === 'cancelled') return;
   if (ctx.backfill.sources.refusal(job.options.accountUrl, job.options.container) !== undefined) return;
-  const outcome = await takeOnBlob(ctx, log, { url: task.url, eTag: task.eTag }, ingestOptionsOf(ctx, job));
+  let outcome;
+  try {
+    outcome = await takeOnBlob(ctx, log, { url: task.url, eTag: task.eTag }, ingestOptionsOf(ctx, job));
+  } catch (e) {
+    // As a landing event: on its last try, a transient failure puts the task back for later
+    // (landing/landingRetry.ts), rather than leaving it to the poison queue.
+    const decision = retryDecision(
+      ctx.config.landingRetry,
+      ctx.config.maxDequeueCount,
+      { dequeueCount: attempt.dequeueCount, raisedAt: task.at === undefined ? undefined : new Date(task.at) },
+      e,
+      ctx.clock(),
+    );
+    if (!decision.putBack) throw e;
+    try {
+      await ctx.backfill.send.items.sendMessage(encode(task), { visibilityTimeout: decision.delaySeconds });
+    } catch {
+      throw e; // not put back: the host parks it in the poison queue, as without this
+    }
+    log.warn(
+      JSON.stringify({
+        event: 'BackfillItemPutBack',
+        jobId: task.jobId,
+        source: task.url,
+        nextTryInSeconds: decision.delaySeconds,
+        reason: classify(e).message,
+      }),
+    );
+    return;
+  }
   if (outcome.outcome === 'queued' || outcome.outcome === 'rejected') return; // its close records it
   if (outcome.outcome === 'duplicate') {
     const record = await ctx.tracking.get(outcome.sourceId);
