@@ -32,7 +32,8 @@ export interface DmProperties {
   readonly zipPattern: string | undefined;
 }
 
-function field(obj: Record<string, unknown>, name: string): unknown {
+/** A property by its name, case aside, as the service reads its inputs. */
+export function field(obj: Record<string, unknown>, name: string): unknown {
   if (name in obj) return obj[name];
   const lower = name.toLowerCase();
   for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { QueueClient, StorageSharedKeyCredential } from '@azure/storage-queue';
 import { SUPPORTED_FORMATS } from './formats';
 import { StandinHttpError } from './http';
+import { field } from './queueMessage';
 import type { RestOperations } from './restOperations';
 import type { ResourceLayout, StandinAccount } from './storageResources';
 
@@ -31,12 +32,6 @@ const bad = (message: string, code = 'BadRequest_InvalidBody') =>
   new StandinHttpError({ status: 400, code, message, permanent: true });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-
-function field(obj: Record<string, unknown>, name: string): unknown {
-  const lower = name.toLowerCase();
-  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;
-  return undefined;
-}
 
 const stringList = (name: string, v: unknown): string[] => {
   if (v === undefined || v === null) return [];
