@@ -16,6 +16,8 @@ export interface LandingRetryPolicy {
 }
 
 const LONGEST_DELAY_SECONDS = 3600;
+/** How far ahead of ours an event's clock may be and still count (Event Grid stamps events itself). */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 export type RetryDecision =
   | { readonly putBack: true; readonly delaySeconds: number }
@@ -40,6 +42,9 @@ export function retryDecision(
   if (delivery.dequeueCount < maxDequeueCount) return { putBack: false, reason: 'the queue tries it again' };
   if (!isTransient(error)) return { putBack: false, reason: 'the failure is not transient' };
   if (delivery.raisedAt === undefined) return { putBack: false, reason: 'the event has no time' };
+  // A time ahead of ours by more than clocks drift apart would never age out of the window: not trusted.
+  if (delivery.raisedAt.getTime() - now > MAX_CLOCK_SKEW_MS)
+    return { putBack: false, reason: 'the event says it was raised in the future' };
   const ageMs = Math.max(0, now - delivery.raisedAt.getTime());
   if (ageMs >= policy.retryForMs)
     return {

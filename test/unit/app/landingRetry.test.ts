@@ -51,6 +51,16 @@ describe('a landing event that failed: put back for later, or left to the queue'
     ).toMatchObject({ putBack: false, reason: 'the event has no time' });
   });
 
+  it('never puts back an event that says it was raised in the future: it would never age out', () => {
+    for (const ahead of [6 * 60_000, 365 * 24 * 3_600_000])
+      expect(
+        retryDecision(policy, 5, { dequeueCount: 5, raisedAt: raised(-ahead) }, down, now, middle),
+      ).toEqual({
+        putBack: false,
+        reason: 'the event says it was raised in the future',
+      });
+  });
+
   it('stops once the event is older than the retry window: retries stay bounded', () => {
     expect(
       retryDecision(policy, 5, { dequeueCount: 5, raisedAt: raised(24 * 3_600_000) }, down, now, middle),
@@ -73,7 +83,7 @@ describe('a landing event that failed: put back for later, or left to the queue'
     expect(delay(10_000)).toEqual({ putBack: true, delaySeconds: 60 });
     expect(delay(5 * 60_000)).toEqual({ putBack: true, delaySeconds: 300 });
     expect(delay(5 * 3_600_000)).toEqual({ putBack: true, delaySeconds: 3600 });
-    // An event from the future (a clock ahead of ours) waits the first delay.
+    // An event from a clock a little ahead of ours waits the first delay.
     expect(delay(-60_000)).toEqual({ putBack: true, delaySeconds: 60 });
   });
 
