@@ -6,7 +6,7 @@ import { classify, isAccessDenied, isNotFound } from '../../errors';
 import type { Logger } from '../../log';
 import type { BlobItem } from '@azure/storage-blob';
 import type { SourcePorts } from '../ports';
-import { retryDecision } from '../landing/landingRetry';
+import { putBack } from '../landing/landingRetry';
 import { takeOnBlob, type LandingIngestOptions } from '../sources/takeOnBlob';
 import { canonicalBlobUrl, landingSourceId, unquoteETag } from '../landing/landingBlob';
 import { routeBlob, type LandingRouting } from '../routing/routeBlob';
@@ -380,28 +380,15 @@ export async function runItem(
   } catch (e) {
     // As a landing event: on its last try, a transient failure puts the task back for later
     // (landing/landingRetry.ts), rather than leaving it to the poison queue.
-    const decision = retryDecision(
-      ctx.config.landingRetry,
-      ctx.config.maxDequeueCount,
+    const delaySeconds = await putBack(
+      ctx,
+      log,
       { dequeueCount: attempt.dequeueCount, raisedAt: task.at === undefined ? undefined : new Date(task.at) },
       e,
-      ctx.clock(),
+      (visibilityTimeout) => ctx.backfill.send.items.sendMessage(encode(task), { visibilityTimeout }),
+      { event: 'BackfillItemPutBack', source: task.url },
     );
-    if (!decision.putBack) throw e;
-    try {
-      await ctx.backfill.send.items.sendMessage(encode(task), { visibilityTimeout: decision.delaySeconds });
-    } catch {
-      throw e; // not put back: the host parks it in the poison queue, as without this
-    }
-    log.warn(
-      JSON.stringify({
-        event: 'BackfillItemPutBack',
-        jobId: task.jobId,
-        source: task.url,
-        nextTryInSeconds: decision.delaySeconds,
-        reason: classify(e).message,
-      }),
-    );
+    if (delaySeconds === undefined) throw e;
     return;
   }
   if (outcome.outcome === 'queued' || outcome.outcome === 'rejected') return; // its close records it

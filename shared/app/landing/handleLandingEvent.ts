@@ -2,8 +2,8 @@ import { classify, isIngestValidationError } from '../../errors';
 import type { Logger } from '../../log';
 import type { SourcePorts } from '../ports';
 import { takeOnBlob } from '../sources/takeOnBlob';
-import { parseLandingEvent, type BlobCreated } from './blobCreated';
-import { retryDecision } from './landingRetry';
+import { parseLandingEvent } from './blobCreated';
+import { putBack } from './landingRetry';
 
 export type LandingOutcome =
   | { readonly outcome: 'queued'; readonly sourceId: string }
@@ -54,58 +54,18 @@ export async function handleLandingEvent(
   try {
     return await takeOnBlob(ctx, log, event);
   } catch (e) {
-    const putBack = await putBackForLater(message, event, ctx, log, delivery, e);
-    if (putBack) return putBack;
-    throw e;
-  }
-}
-
-/**
- * Sends the event again, hidden for a while, when the retry policy says so; undefined when it does not, or
- * when sending fails (the host then parks the message in the poison queue, as without this). A send whose
- * answer was lost may leave the event twice on the queue: taking a blob on is idempotent, the second finds
- * the first's source.
- */
-async function putBackForLater(
-  message: unknown,
-  event: BlobCreated,
-  ctx: SourcePorts,
-  log: Logger,
-  delivery: LandingDelivery,
-  error: unknown,
-): Promise<LandingOutcome | undefined> {
-  const decision = retryDecision(
-    ctx.config.landingRetry,
-    ctx.config.maxDequeueCount,
-    { dequeueCount: delivery.dequeueCount, raisedAt: event.raisedAt },
-    error,
-    ctx.clock(),
-  );
-  if (!decision.putBack) return undefined;
-  const reason = classify(error).message;
-  const text = typeof message === 'string' ? message : JSON.stringify(message);
-  try {
-    await ctx.landing.events.sendMessage(Buffer.from(text, 'utf8').toString('base64'), {
-      visibilityTimeout: decision.delaySeconds,
-    });
-  } catch (e) {
-    log.warn(
-      JSON.stringify({
-        event: 'LandingPutBackFailed',
-        source: event.url,
-        message: classify(e).message,
-      }),
+    // The same event again, as Event Grid delivered it (base64 JSON).
+    const text = typeof message === 'string' ? message : JSON.stringify(message);
+    const delaySeconds = await putBack(
+      ctx,
+      log,
+      { dequeueCount: delivery.dequeueCount, raisedAt: event.raisedAt },
+      e,
+      (visibilityTimeout) =>
+        ctx.landing.events.sendMessage(Buffer.from(text, 'utf8').toString('base64'), { visibilityTimeout }),
+      { event: 'LandingPutBack', source: event.url },
     );
-    return undefined;
+    if (delaySeconds === undefined) throw e;
+    return { outcome: 'put back', reason: classify(e).message, delaySeconds };
   }
-  log.warn(
-    JSON.stringify({
-      event: 'LandingPutBack',
-      source: event.url,
-      tries: delivery.dequeueCount,
-      nextTryInSeconds: decision.delaySeconds,
-      reason,
-    }),
-  );
-  return { outcome: 'put back', reason, delaySeconds: decision.delaySeconds };
 }

@@ -1,4 +1,6 @@
-import { isTransient } from '../../errors';
+import { classify, isTransient } from '../../errors';
+import type { Logger } from '../../log';
+import type { AppConfig } from '../settings';
 
 // A landing event's tries are the queue's: the host hands a failed message back after its visibility
 // timeout and parks it in the poison queue after maxDequeueCount tries. Five tries over a few minutes are
@@ -54,4 +56,52 @@ export function retryDecision(
   const base = Math.min(LONGEST_DELAY_SECONDS, Math.max(policy.firstDelaySeconds, ageMs / 1000));
   const jittered = base * (0.8 + 0.4 * random());
   return { putBack: true, delaySeconds: Math.max(1, Math.round(Math.min(jittered, LONGEST_DELAY_SECONDS))) };
+}
+
+/** What a put-back needs of the app: its settings and its clock. */
+export interface PutBackPorts {
+  readonly config: Pick<AppConfig, 'landingRetry' | 'maxDequeueCount'>;
+  readonly clock: () => number;
+}
+
+/**
+ * A failed delivery sent again, hidden for a while, when `retryDecision` says so: the wait in seconds, or
+ * undefined when it is not put back (or could not be: then `event`Failed is logged, and the caller throws
+ * as without this, so the host parks the message). A send whose answer was lost may leave it twice on the
+ * queue: every caller's work is idempotent.
+ */
+export async function putBack(
+  ctx: PutBackPorts,
+  log: Logger,
+  delivery: { readonly dequeueCount: number | undefined; readonly raisedAt: Date | undefined },
+  error: unknown,
+  send: (delaySeconds: number) => Promise<unknown>,
+  said: { readonly event: string; readonly source: string },
+): Promise<number | undefined> {
+  const decision = retryDecision(
+    ctx.config.landingRetry,
+    ctx.config.maxDequeueCount,
+    delivery,
+    error,
+    ctx.clock(),
+  );
+  if (!decision.putBack) return undefined;
+  try {
+    await send(decision.delaySeconds);
+  } catch (e) {
+    log.warn(
+      JSON.stringify({ event: `${said.event}Failed`, source: said.source, message: classify(e).message }),
+    );
+    return undefined;
+  }
+  log.warn(
+    JSON.stringify({
+      event: said.event,
+      source: said.source,
+      tries: delivery.dequeueCount,
+      nextTryInSeconds: decision.delaySeconds,
+      reason: classify(error).message,
+    }),
+  );
+  return decision.delaySeconds;
 }
