@@ -100,7 +100,6 @@ export class RestQueuedIngestion {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** Submits one blob (batched with others of its table and properties); resolves once it is accepted. */
   /**
    * Submits one blob (batched with others of its table and properties); resolves once it is accepted. An
    * abort before its batch is sent takes the blob out of the batch (nothing of it reached the service);
