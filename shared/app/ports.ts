@@ -31,6 +31,7 @@ export type IngestPort = Pick<
   | 'uploadedExists'
   | 'uploadToTempStorage'
   | 'getIngestionStatus'
+  | 'getOperationStatuses'
   | 'receiveStatusReports'
 >;
 

@@ -2,6 +2,7 @@ import { IngestResourceError, IngestServiceError } from '../../shared/errors';
 import type { IngestCallOptions, UploadedSource } from '../../shared/ingest/queuedIngestClient';
 import type { IngestionProps, IngestionReceipt, IngestionStatus } from '../../shared/ingest/types';
 import type { IngestPort } from '../../shared/app/ports';
+import { handleFromString, handleToString } from '../../shared/ingest/v2/operationHandle';
 
 /** One message the fake was asked to queue. */
 export interface SentMessage {
@@ -21,6 +22,17 @@ export class FakeIngest implements IngestPort {
   readonly sent: SentMessage[] = [];
   private readonly statuses = new Map<string, IngestionStatus>();
   private readonly failures: { error: Error; applied: boolean }[] = [];
+  /**
+   * Set: sources are queued as v2 submissions of this many each, in the order they come (the receipt names
+   * its operation, as a REST submission's does). Unset: as v1 messages with a status row each.
+   */
+  submissionSize: number | undefined;
+  /** The members of each v2 operation, by operation id. */
+  private readonly operations = new Map<string, string[]>();
+  /** Operation status reads (v2): one answers for every member. */
+  operationReads = 0;
+  /** Status reads by source (v1 status rows). */
+  statusReads = 0;
 
   /** The service's word on a source from now on. */
   answer(sourceId: string, status: Omit<IngestionStatus, 'sourceId'>): void {
@@ -73,7 +85,21 @@ export class FakeIngest implements IngestPort {
     return Promise.resolve(this.staged.has(uploaded.blobPath));
   }
 
+  getOperationStatuses(operation: string): Promise<Map<string, IngestionStatus>> {
+    this.operationReads += 1;
+    const { operationId } = handleFromString(operation);
+    const members = this.operations.get(operationId);
+    if (!members)
+      return Promise.reject(new IngestServiceError(`No operation ${operationId}.`, 'NotFound', 404));
+    return Promise.resolve(
+      new Map(
+        members.map((sourceId) => [sourceId, this.statuses.get(sourceId) ?? { sourceId, status: 'Pending' }]),
+      ),
+    );
+  }
+
   getIngestionStatus(lookup: IngestionReceipt | string): Promise<IngestionStatus> {
+    this.statusReads += 1;
     const sourceId = typeof lookup === 'string' ? lookup : lookup.sourceId;
     const said = this.statuses.get(sourceId);
     if (said) return Promise.resolve(said);
@@ -97,6 +123,24 @@ export class FakeIngest implements IngestPort {
     if (failure && !failure.applied) return Promise.reject(failure.error);
     this.sent.push({ sourceId, url, props });
     if (failure) return Promise.reject(failure.error);
+    if (this.submissionSize !== undefined) {
+      const operationId = `op-${Math.floor((this.sent.length - 1) / this.submissionSize)}`;
+      this.operations.set(operationId, [...(this.operations.get(operationId) ?? []), sourceId]);
+      return Promise.resolve({
+        sourceId,
+        database: props.database,
+        table: props.table,
+        flavor: 'queued',
+        status: 'Pending',
+        operation: handleToString({
+          database: props.database,
+          table: props.table,
+          operationId,
+          submittedAt: new Date(0).toISOString(),
+          items: [{ sourceId, url }],
+        }),
+      });
+    }
     return Promise.resolve({
       sourceId,
       database: props.database,

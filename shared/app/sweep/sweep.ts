@@ -3,6 +3,7 @@ import type { Logger } from '../../log';
 import type { SweepPorts } from '../ports';
 import { poisonCount } from '../landing/poisonQueue';
 import { policyOf } from '../sources/registry';
+import { readingOperationsOnce } from '../sources/statuses';
 import { rejectionReport } from '../sources/takeOnBlob';
 import { sourceOf } from '../tracking/trackedSources';
 import { isTrackingConflict, type OpenEntry, type TrackingRecord } from '../tracking/trackingRecord';
@@ -33,10 +34,12 @@ export interface SweepOptions {
  * and runs again reports nothing twice.
  */
 export async function runSweep(
-  ctx: SweepPorts,
+  given: SweepPorts,
   log: Logger,
   options: SweepOptions = {},
 ): Promise<SweepSummary> {
+  // One read per REST operation for the whole sweep, however many of its sources are open.
+  const ctx = readingOperationsOnce(given);
   await ctx.ready();
   const summary = emptySummary();
   const timings: SweepTimings = {
@@ -204,6 +207,12 @@ async function sweepOne(
       await redrive(ctx, log, record, summary);
       return;
     case 'read-status':
+      if (record.operation) {
+        // Queued over REST: its operation says, whatever STATUS_MODE is (the mode is v1's reporting).
+        const [status] = await policyOf(record).readStatuses(ctx, [record]);
+        await settle(ctx, log, record, status ?? { sourceId: record.sourceId, status: 'Pending' }, summary);
+        return;
+      }
       switch (ctx.config.statusMode) {
         case 'table':
           await settle(

@@ -5,6 +5,15 @@ import type { TrackingRecord } from './trackingRecord';
 
 /** What a status lookup of a tracked source asks the ingest client for: its status row, or its id alone. */
 export function statusLookup(record: TrackingRecord): IngestionReceipt | string {
+  if (record.operation)
+    return {
+      sourceId: record.sourceId,
+      database: record.database,
+      table: record.table,
+      flavor: 'queued',
+      status: 'Pending',
+      operation: record.operation,
+    };
   if (!record.statusTableUrl) return record.sourceId;
   return {
     sourceId: record.sourceId,

@@ -272,6 +272,7 @@ export class TrackedSources {
       return await this.update(held, {
         state: 'queued',
         statusTableUrl: receipt.statusTable?.tableUrl,
+        operation: receipt.operation,
         leaseUntil: undefined,
       });
     } catch (e) {

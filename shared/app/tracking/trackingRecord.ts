@@ -42,6 +42,8 @@ export interface TrackingRecord {
   readonly rawDataSize?: number | undefined;
   /** The DM status table that reports this source, without SAS. */
   readonly statusTableUrl?: string | undefined;
+  /** Queued over REST (ingest v2): the handle of its operation, read with the others of the operation. */
+  readonly operation?: string | undefined;
   /** What a request with an Idempotency-Key asked for, so that a reuse of the key for other data is refused. */
   readonly fingerprint?: string | undefined;
   /** The backfill job that took this source on, if one did (its counts follow the source's end). */

@@ -88,6 +88,33 @@ describe('a push', () => {
   });
 });
 
+describe('sources queued over REST (ingest v2)', () => {
+  it('keep their operation, and the sweep reads each operation once: 7 sources in 3 operations, 3 reads', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push(await push(app, {}, `${i},a\n`));
+    const record = await app.store.get(ids[0] ?? '');
+    expect(record?.operation).toMatch(/^kiv2\./);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.operationReads).toBe(3);
+    expect(app.ingest.statusReads).toBe(0); // no status row per source was asked for
+    for (const id of ids.slice(0, 5)) app.ingest.answer(id, { status: 'Succeeded' });
+    app.ingest.answer(ids[5] ?? '', {
+      status: 'Failed',
+      errorCode: 'BadRequest_X',
+      failureStatus: 'Permanent',
+    });
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.operationReads).toBe(6);
+    for (const id of ids.slice(0, 5))
+      expect(await app.store.get(id)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    expect(await app.store.get(ids[5] ?? '')).toMatchObject({ state: 'closed', finalStatus: 'Failed' });
+    expect(await app.store.get(ids[6] ?? '')).toMatchObject({ state: 'queued' }); // its operation says Pending
+    expect(app.events('IngestionFailed')).toHaveLength(1);
+  });
+});
+
 describe('blob references', () => {
   it('are each queued by URL and tracked; a refused URL writes nothing', async () => {
     const app = fakeApp();
