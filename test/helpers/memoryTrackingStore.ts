@@ -40,6 +40,15 @@ export class MemoryTrackingStore implements TrackingPersistence {
     this.echoNext.add(method);
   }
 
+  /**
+   * The next replace is applied, but its answer is lost and the client's retry does not get through either:
+   * the caller sees a broken connection, the row is the new version.
+   */
+  applyThenLoseAnswer(): void {
+    this.loseNext = true;
+  }
+  private loseNext = false;
+
   /** The next `times` calls of `method` throw a transient storage error. */
   fail(method: Method, times = 1): void {
     this.failNext.set(method, times);
@@ -81,7 +90,14 @@ export class MemoryTrackingStore implements TrackingPersistence {
     this.enter('replace');
     if (this.rows.get(record.sourceId)?.etag !== record.etag)
       throw new TrackingConflictError(record.sourceId);
-    return Promise.resolve(this.stamp(next));
+    const row = this.stamp(next);
+    if (this.loseNext) {
+      this.loseNext = false;
+      throw Object.assign(new Error('socket hang up (injected: applied, answer lost)'), {
+        code: 'ECONNRESET',
+      });
+    }
+    return Promise.resolve(row);
   }
 
   async remove(record: TrackingRecord): Promise<void> {

@@ -186,8 +186,18 @@ async function storeAndQueue(
     }
     staged = await ctx.tracking.stage(record, uploaded);
   } catch (e) {
-    await ctx.tracking.discard(record); // nothing of it was queued: a retry (with its key) starts afresh
-    throw e;
+    // Nothing of it was queued: a retry (with its key) starts afresh. Unless its row may say it is stored
+    // (the stage write's answer was lost, and it could not be undone): then it is taken on, and the sweep
+    // queues what was stored, or reports it.
+    if ((await ctx.tracking.discard(record)) === 'discarded') throw e;
+    ctx.logger.warn(
+      JSON.stringify({
+        event: 'PushStoreUncertain',
+        sourceId: record.sourceId,
+        message: classify(e).message,
+      }),
+    );
+    return { kind: 'accepted', sourceId: record.sourceId, replay: false };
   }
   return queueStaged(ctx, staged);
 }

@@ -117,6 +117,11 @@ export class TrackedSources {
    * is kept (a `release` is no release), so whoever takes over after it asks the service first.
    */
   private readonly maybeQueued = new Set<string>();
+  /**
+   * Writes of a row that failed in a way that may have applied them (the answer lost), by source id: the
+   * row may now be the version one of them made, which a discard must recognise as its own to remove.
+   */
+  private readonly maybeWritten = new Map<string, Set<string>>();
 
   constructor(options: TrackedSourcesOptions) {
     this.leaseMs = options.leaseMs ?? LEASE_MS;
@@ -333,12 +338,36 @@ export class TrackedSources {
       );
       return 'kept';
     }
+    const lost = this.maybeWritten.get(record.sourceId);
+    this.maybeWritten.delete(record.sourceId);
+    let removed = false;
     try {
-      await this.store.remove(record);
+      try {
+        await this.store.remove(record);
+      } catch (e) {
+        if (!isTrackingConflict(e) || !lost) throw e;
+        // Changed since: by a write of ours whose answer was lost (the row names the write that made it)?
+        const now = await this.store.get(record.sourceId);
+        if (now && !(now.writeId !== undefined && lost.has(now.writeId))) throw e;
+        if (now) await this.store.remove(now);
+      }
+      removed = true;
       await this.store.unindexSource(record);
       await this.store.unmarkOpen(record.sourceId);
     } catch (e) {
       this.warn(record, 'discard', e);
+      if (!removed && lost) {
+        // A write of ours may stand (a stored push recorded as stored): the source may go on from it, so
+        // it is taken on, not refused; the sweep finishes it.
+        this.logger.warn(
+          JSON.stringify({
+            event: 'LeaseKept',
+            sourceId: record.sourceId,
+            reason: 'a write of its row may have been applied and could not be undone: kept, not discarded',
+          }),
+        );
+        return 'kept';
+      }
     }
     this.telemetry.rejected(record, 'refused before queueing');
     return 'discarded';
@@ -668,7 +697,13 @@ export class TrackedSources {
         writeId,
       });
     } catch (e) {
-      if (!isTrackingConflict(e)) throw e;
+      if (!isTrackingConflict(e)) {
+        if (mayHaveBeenApplied(e)) {
+          const lost = this.maybeWritten.get(record.sourceId) ?? new Set<string>();
+          this.maybeWritten.set(record.sourceId, lost.add(writeId));
+        }
+        throw e;
+      }
       // Changed by someone else, or by this very write whose answer was lost: the row tells which.
       const now = await this.store.get(record.sourceId);
       if (now?.writeId === writeId) return now;

@@ -73,6 +73,28 @@ describe('a push', () => {
     expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
   });
 
+  it('whose stored-state write was applied but answered with a broken connection is refused, and nothing of it stays', async () => {
+    const app = fakeApp();
+    app.store.applyThenLoseAnswer();
+    await expect(pushData(app.ctx, request(), csv('1,a\n'))).rejects.toThrow(/socket hang up/);
+    expect(app.store.rows.size).toBe(0);
+    app.advance(app.ctx.tracking.leaseMs);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.sent).toHaveLength(0); // refused, and never queued later
+  });
+
+  it('whose stored-state write may stand and cannot be undone is taken on (202), and the sweep queues it once', async () => {
+    const app = fakeApp();
+    app.store.applyThenLoseAnswer();
+    app.store.fail('remove', 2);
+    const sourceId = await push(app);
+    expect(app.events('PushStoreUncertain')).toHaveLength(1);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'uploaded' });
+    app.advance(app.ctx.tracking.leaseMs);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+  });
+
   it('with an Idempotency-Key is replayed, not sent again, and another body under the key is refused', async () => {
     const app = fakeApp();
     const sourceId = await push(app, { idempotencyKey: 'k-1' });

@@ -315,6 +315,42 @@ describe('queue', () => {
 });
 
 describe('discard', () => {
+  it('removes a row that a write of its own changed, though that write seemed to fail (its answer lost)', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    store.applyThenLoseAnswer();
+    await expect(sources.stage(record, { blobPath: 'https://x/temp/a.csv.gz' })).rejects.toThrow(
+      /socket hang up/,
+    );
+    expect(store.rows.get(record.sourceId)?.state).toBe('uploaded'); // the write stands
+    expect(await sources.discard(record)).toBe('discarded');
+    expect(store.rows.size).toBe(0);
+    expect(store.open.size).toBe(0);
+  });
+
+  it('keeps, rather than refuses, a source whose row a lost write of its own may have changed and that cannot be removed', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    store.applyThenLoseAnswer();
+    await expect(sources.stage(record, { blobPath: 'https://x/temp/a.csv.gz' })).rejects.toThrow();
+    store.fail('remove', 2);
+    expect(await sources.discard(record)).toBe('kept');
+    expect(store.rows.get(record.sourceId)?.state).toBe('uploaded'); // left for the sweep to queue
+  });
+
+  it('does not remove a row someone else changed since (not one of its own writes)', async () => {
+    const { store, sources } = setup();
+    const { record } = await sources.begin(source());
+    store.applyThenLoseAnswer();
+    await expect(sources.stage(record, { blobPath: 'https://x/temp/a.csv.gz' })).rejects.toThrow();
+    const mine = store.rows.get(record.sourceId);
+    if (!mine) throw new Error('no row');
+    // Someone else writes the row after the lost write (a taker, after the lease).
+    await store.replace(mine, { ...mine, writeId: 'theirs', state: 'queued' });
+    expect(await sources.discard(record)).toBe('kept');
+    expect(store.rows.get(record.sourceId)?.writeId).toBe('theirs');
+  });
+
   it('removes the row and its listing, so the id is free for a corrected retry', async () => {
     const { store, sources } = setup();
     const { record } = await sources.begin(source());
