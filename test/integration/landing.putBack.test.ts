@@ -8,7 +8,8 @@ import { RestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { QueueClient } from '@azure/storage-queue';
 import { runItem, runPage } from '../../shared/app/backfill/backfillJob';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
-import { drainTasks, startJob } from '../helpers/backfillTasks';
+import { drainTasks, jobStatus, startJob } from '../helpers/backfillTasks';
+import type { MessageSender } from '../../shared/upload/queueRest';
 import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 import { isQueueRequest } from '../helpers/faultPolicy';
@@ -145,5 +146,47 @@ describe('a backfill item task that fails for a transient reason', () => {
     await expect(runItem(app.ctx, app.log, task, { dequeueCount: 5 })).resolves.toBeUndefined();
     expect(app.log.events('BackfillItemPutBack')).toHaveLength(1);
     expect(await rows('backfilled')).toBe(1);
+  });
+});
+
+describe('a backfill page task that fails for a transient reason', () => {
+  it('is put back on its last try, the job still running, and lists its page when it comes back', async () => {
+    await landed('paged');
+    const started = await startJob(app, { prefix: 'demo/PutBack/paged', database: 'demo', table: 'PutBack' });
+    const jobId = (started.jsonBody as { jobId: string }).jobId;
+    const pages = app.ctx.backfill.pages;
+    const take = async () => {
+      const { receivedMessageItems } = await pages.receiveMessages({ visibilityTimeout: 30 });
+      return receivedMessageItems[0];
+    };
+    const first = await eventually(take);
+    const task: unknown = JSON.parse(Buffer.from(first.messageText, 'base64').toString('utf8'));
+    expect(task).toMatchObject({ page: 0, at: expect.any(String) as unknown });
+    // The page's item sends fail as a busy queue fails them (not carried out: transient).
+    const send = app.ctx.backfill.send as { items: MessageSender };
+    const original = send.items;
+    send.items = {
+      sendMessage: () =>
+        Promise.reject(Object.assign(new Error('The server is busy (injected).'), { statusCode: 503 })),
+    };
+    try {
+      await runPage(app.ctx, app.log, task, { dequeueCount: 5 }); // put back, not thrown, the job not failed
+    } finally {
+      send.items = original;
+    }
+    await pages.deleteMessage(first.messageId, first.popReceipt);
+    expect(app.log.events('BackfillPagePutBack')).toEqual([
+      expect.objectContaining({ nextTryInSeconds: 1, source: `backfill ${jobId} page 0` }),
+    ]);
+    expect((await jobStatus(app, jobId)).state).toBe('running');
+    const again = await eventually(take);
+    await runPage(app.ctx, app.log, JSON.parse(Buffer.from(again.messageText, 'base64').toString('utf8')), {
+      dequeueCount: 1,
+    });
+    await pages.deleteMessage(again.messageId, again.popReceipt);
+    expect(
+      await drainTasks(app.ctx.backfill.items, (m) => runItem(app.ctx, app.log, m, { dequeueCount: 1 })),
+    ).toBe(1);
+    await eventually(async () => ((await rows('paged')) === 1 ? true : undefined));
   });
 });

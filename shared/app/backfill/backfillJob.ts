@@ -24,6 +24,8 @@ export const PAGE_CONCURRENCY = 16;
 export interface PageTask {
   readonly jobId: string;
   readonly page: number;
+  /** When the task was due (sent, plus its pacing delay): bounds how long it is put back for. */
+  readonly at?: string | undefined;
 }
 
 /** An item task's message: one blob version of a job. */
@@ -49,7 +51,11 @@ export class BackfillRefused extends Error {
 
 const encode = (task: object): string => Buffer.from(JSON.stringify(task)).toString('base64');
 
-const pageTaskSchema = z.object({ jobId: z.uuid(), page: z.number().int().nonnegative() });
+const pageTaskSchema = z.object({
+  jobId: z.uuid(),
+  page: z.number().int().nonnegative(),
+  at: z.iso.datetime().optional(),
+});
 const itemTaskSchema = z.object({
   jobId: z.uuid(),
   url: z.url(),
@@ -135,9 +141,9 @@ function accountProblem(e: unknown, options: BackfillOptions): BackfillRefused |
 }
 
 async function sendPageTask(ctx: SourcePorts, task: PageTask, delaySeconds: number): Promise<void> {
-  await ctx.backfill.send.pages.sendMessage(encode(task), {
-    visibilityTimeout: Math.min(Math.ceil(delaySeconds), 6 * 86_400),
-  });
+  const visibilityTimeout = Math.min(Math.ceil(delaySeconds), 6 * 86_400);
+  const at = new Date(ctx.clock() + visibilityTimeout * 1000).toISOString();
+  await ctx.backfill.send.pages.sendMessage(encode({ ...task, at }), { visibilityTimeout });
   await ctx.backfill.store.updatePage(task.jobId, task.page, { taskSent: true });
 }
 
@@ -200,9 +206,24 @@ export async function runPage(
   } catch (e) {
     const error = classify(e);
     // A permanent failure (the container deleted, the identity's role taken away) ends the job at once;
-    // a transient one only once the host is about to give the message up.
+    // a transient one only once the host is about to give the message up, and no put-back (the landing
+    // rule, landing/landingRetry.ts) can wait for it any longer.
     const last = !error.transient || (attempt.dequeueCount ?? 0) >= ctx.config.maxDequeueCount;
     if (!last) throw e;
+    if (error.transient) {
+      const delaySeconds = await putBack(
+        ctx,
+        log,
+        {
+          dequeueCount: attempt.dequeueCount,
+          raisedAt: task.at === undefined ? undefined : new Date(task.at),
+        },
+        e,
+        (visibilityTimeout) => ctx.backfill.send.pages.sendMessage(encode(task), { visibilityTimeout }),
+        { event: 'BackfillPagePutBack', source: `backfill ${task.jobId} page ${task.page}` },
+      );
+      if (delaySeconds !== undefined) return;
+    }
     // The service's own code says more than the class of error (ContainerNotFound, not NotFound).
     const serviceCode = (e as { code?: unknown }).code;
     const failure = {
