@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_DEQUEUE_COUNT_OVERRIDE } from '../../shared/app/hostQueues';
+import { maxDequeueCountFrom } from '../../shared/app/hostQueues';
 
 /** The queue trigger's settings, as host.json gives them to the Functions host. */
 export interface QueueTriggerSettings {
@@ -39,10 +39,9 @@ export function queueTriggerSettings(root = process.cwd(), env = process.env): Q
   };
   const queues = hostJson.extensions?.queues ?? {};
   const batchSize = queues.batchSize ?? 16;
-  // An app setting overrides host.json, as on the platform (the app reads the same one: landingRetry.ts).
-  const override = Number(env[MAX_DEQUEUE_COUNT_OVERRIDE]);
   return {
-    maxDequeueCount: Number.isInteger(override) && override >= 1 ? override : (queues.maxDequeueCount ?? 5),
+    // An app setting overrides host.json, as on the platform (the app reads it the same way).
+    maxDequeueCount: maxDequeueCountFrom(env, queues.maxDequeueCount ?? 5),
     visibilityTimeoutSeconds: timeSpanSeconds(queues.visibilityTimeout ?? '00:00:00'),
     batchSize,
     // The host's default on a one-instance plan (Flex Consumption scales out by instances, not cores).

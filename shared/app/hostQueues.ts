@@ -9,7 +9,10 @@ export const HOST_MAX_DEQUEUE_COUNT = 5;
 export const MAX_DEQUEUE_COUNT_OVERRIDE = 'AzureFunctionsJobHost__extensions__queues__maxDequeueCount';
 
 /** The host's maxDequeueCount as this process sees it: the app-setting override, else host.json's. */
-export function maxDequeueCountFrom(env: NodeJS.ProcessEnv = process.env): number {
+export function maxDequeueCountFrom(
+  env: NodeJS.ProcessEnv = process.env,
+  hostJson: number = HOST_MAX_DEQUEUE_COUNT,
+): number {
   const value = Number(env[MAX_DEQUEUE_COUNT_OVERRIDE]);
-  return Number.isInteger(value) && value >= 1 ? value : HOST_MAX_DEQUEUE_COUNT;
+  return Number.isInteger(value) && value >= 1 ? value : hostJson;
 }

@@ -248,15 +248,13 @@ export class QueuedIngestClient {
       },
       containers: async (signal) => {
         const config = await this.configuration.get(signal);
-        const containers = [...(config?.containers ?? [])];
+        const containers = config?.containers ?? [];
         if (containers.length === 0)
           throw new IngestResourceError(
             'The REST ingestion configuration names no container to upload to: the cluster may offer lake folders only.',
           );
-        // The accounts that failed least first, as for v1's containers.
-        return containers.sort(
-          (a, b) => this.resources.rankOf(b.accountName) - this.resources.rankOf(a.accountName),
-        );
+        // The accounts that failed least first, rotating, as v1's containers are ranked.
+        return this.resources.rank(containers);
       },
     };
   }

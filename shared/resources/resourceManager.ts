@@ -130,6 +130,11 @@ export class ResourceManager {
     }
   }
 
+  /** Any storage resources (the REST configuration's containers), in the order `rankedContainers` uses. */
+  rank(resources: readonly StorageResource[]): StorageResource[] {
+    return this.ranked(resources);
+  }
+
   rankOf(accountName: string): number {
     return this.ranking.rank(accountName);
   }

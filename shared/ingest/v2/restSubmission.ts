@@ -1,5 +1,6 @@
 import { IngestServiceError, IngestValidationError } from '../../errors';
 import type { ValidatedProps } from '../ingestionProps';
+import { isUuid } from '../../uuid';
 
 // The REST queued-ingestion submission (`POST /v1/rest/ingestion/queued/{db}/{table}`): its path, its body
 // and its answer. Pure: the client that sends it (batching, retries) is elsewhere.
@@ -126,7 +127,7 @@ export function checkSubmittedBlob(
       `The blob URL '${blobKey(blob.url)}' is not https: the service reads blobs over https only.`,
       'InvalidProperty',
     );
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(blob.sourceId))
+  if (!isUuid(blob.sourceId))
     throw new IngestValidationError(
       `The source id '${blob.sourceId}' is not a GUID: the status details name blobs by it.`,
       'InvalidProperty',
