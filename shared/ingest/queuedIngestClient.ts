@@ -224,6 +224,7 @@ export class QueuedIngestClient {
       item.props,
       { deleteAfterDownload: !item.retain },
       call.abortSignal,
+      call.journal,
     );
     return {
       sourceId: item.sourceId,

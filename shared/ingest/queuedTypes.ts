@@ -19,6 +19,27 @@ export interface IngestCallOptions {
    * @default 'retry'
    */
   readonly ambiguousEnqueue?: 'retry' | 'throw';
+  /**
+   * v2 only: lets a caller record a submission before it is sent, so that a process that stops before the
+   * answer (or loses it) can find out later whether it was accepted (docs/lifecycle.md, 'The app on v2').
+   * Ignored on v1, whose status row is that record.
+   */
+  readonly journal?: SubmissionJournal;
+}
+
+/** A caller's record of each REST submission that carries its blob (ingest v2). */
+export interface SubmissionJournal {
+  /**
+   * The submission carries the plain tag `${tagPrefix}${submissionId}`, which its ingested extents keep:
+   * `.show table T extents where tags has '<tag>'` tells later whether anything of it was ingested.
+   */
+  readonly tagPrefix: string;
+  /**
+   * Awaited before each submission that carries the blob is sent (a refused batch is split and each part
+   * sent under a new id: called again). When it fails, the blob is left out and its call fails with
+   * `SubmissionNotSent`: nothing of it reached the service.
+   */
+  readonly beforeSubmit: (submissionId: string, tag: string) => Promise<void>;
 }
 
 /** One blob staged in temp storage: the whole input, or one part of a split one. */

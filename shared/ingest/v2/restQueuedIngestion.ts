@@ -1,14 +1,11 @@
-import {
-  IngestServiceError,
-  isIngestValidationError,
-  mayHaveBeenApplied,
-  type IngestError,
-} from '../../errors';
+import { IngestError, IngestServiceError, isIngestValidationError, mayHaveBeenApplied } from '../../errors';
 import type { KustoRestClient } from '../../kusto/kustoRestClient';
 import { silentLogger, type Logger } from '../../log';
 import { abortReason } from '../../abort';
 import { withRetry, type RetryOptions } from '../../retry';
 import type { ValidatedProps } from '../ingestionProps';
+import type { SubmissionJournal } from '../queuedTypes';
+import { newUuid } from '../../uuid';
 import type { IngestionStatus } from '../types';
 import {
   DEFAULT_MAX_BLOBS_PER_BATCH,
@@ -58,6 +55,7 @@ export interface RestSubmitted {
 
 interface Waiting {
   readonly blob: SubmittedBlob;
+  readonly journal: SubmissionJournal['beforeSubmit'] | undefined;
   readonly resolve: (value: RestSubmitted) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -110,7 +108,11 @@ export class RestQueuedIngestion {
     props: ValidatedProps,
     options: SubmissionOptions,
     signal?: AbortSignal,
+    journal?: SubmissionJournal,
   ): Promise<RestSubmitted> {
+    // A journaled blob goes only in tagged submissions, and a tagged one only holds journaled blobs.
+    if (journal) options = { ...options, tagPrefix: journal.tagPrefix };
+    else if (options.tagPrefix !== undefined) options = { ...options, tagPrefix: undefined };
     signal?.throwIfAborted();
     const config = await this.options.configuration.get(signal);
     if (!config)
@@ -153,6 +155,7 @@ export class RestQueuedIngestion {
       // The listener goes with the answer: a long-lived signal does not collect one per blob.
       const waiting: Waiting = {
         blob,
+        journal: journal?.beforeSubmit,
         resolve: (value) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(value);
@@ -214,18 +217,54 @@ export class RestQueuedIngestion {
     return this.send(batch.props, batch.options, batch.waiting);
   }
 
+  /**
+   * The blobs whose callers recorded this submission, which may go; the others are left out and told so,
+   * with an error that says nothing of them was sent (whatever their journal's own failure was: a write
+   * whose answer was lost must not read as a submission that may have gone).
+   */
+  private async journaled(
+    waiting: readonly Waiting[],
+    submissionId: string,
+    tag: string,
+  ): Promise<Waiting[]> {
+    const written = await Promise.allSettled(
+      waiting.map((w) => (w.journal ? w.journal(submissionId, tag) : Promise.resolve())),
+    );
+    const going: Waiting[] = [];
+    written.forEach((result, i) => {
+      const w = waiting[i] as Waiting;
+      if (result.status === 'fulfilled') going.push(w);
+      else
+        w.reject(
+          new IngestError(
+            `The blob was not submitted: its submission could not be recorded first (${errorText(result.reason)}).`,
+            'SubmissionNotSent',
+            true,
+          ),
+        );
+    });
+    return going;
+  }
+
   /** Posts one batch; a 4xx splits it in two, each half sent on its own, down to the blob at fault. */
   private async send(
     props: ValidatedProps,
     options: SubmissionOptions,
-    waiting: readonly Waiting[],
+    given: readonly Waiting[],
   ): Promise<void> {
     let operationId: string;
+    let tag: string | undefined;
+    let waiting = given;
+    if (options.tagPrefix !== undefined) {
+      tag = `${options.tagPrefix}${newUuid()}`;
+      waiting = await this.journaled(waiting, tag.slice(options.tagPrefix.length), tag);
+      if (waiting.length === 0) return;
+    }
     const submittedAt = new Date(this.clock());
     try {
       const body = buildSubmission(
         waiting.map((w) => w.blob),
-        submissionProperties(props, options),
+        submissionProperties(props, options, tag),
         Math.max(waiting.length, 1),
         submittedAt,
       );
@@ -272,6 +311,10 @@ export class RestQueuedIngestion {
     };
     for (const w of waiting) w.resolve({ operationId, handle });
   }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** The service refused the request as it was (a 4xx other than sign-in, permission or throttling). */

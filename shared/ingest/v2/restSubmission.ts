@@ -26,6 +26,12 @@ export interface SubmissionBody {
 export interface SubmissionOptions {
   /** True for the blobs this client uploaded: the service deletes them once it has read them. */
   readonly deleteAfterDownload: boolean;
+  /**
+   * When set, each submission carries one more plain tag, this prefix and the submission's own id, which
+   * the ingested extents keep: evidence a caller can ask the engine for when the submission's answer was
+   * lost (`journal` in IngestCallOptions).
+   */
+  readonly tagPrefix?: string | undefined;
 }
 
 const segment = (name: string) => encodeURIComponent(name);
@@ -49,9 +55,11 @@ export function operationPath(database: string, table: string, operationId: stri
 export function submissionProperties(
   props: ValidatedProps,
   options: SubmissionOptions,
+  submissionTag?: string,
 ): Record<string, unknown> {
   const tags = [
     ...props.tags,
+    ...(submissionTag !== undefined ? [submissionTag] : []),
     ...props.dropByTags.map((t) => `drop-by:${t}`),
     ...props.ingestByTags.map((t) => `ingest-by:${t}`),
   ];
@@ -90,7 +98,12 @@ export function submissionProperties(
  * one set of tags, one mapping). Items with equal keys are batched together.
  */
 export function batchKey(props: ValidatedProps, options: SubmissionOptions): string {
-  return JSON.stringify([props.database, props.table, submissionProperties(props, options)]);
+  return JSON.stringify([
+    props.database,
+    props.table,
+    options.tagPrefix ?? null,
+    submissionProperties(props, options),
+  ]);
 }
 
 /** A blob URL as the service compares them: without its query (the SAS), host in lower case. */

@@ -220,3 +220,82 @@ describe('submitting blobs over REST', () => {
     expect(rest.statusReads).toBe(1);
   });
 });
+
+describe('journaled submissions (the app records each one before it is sent)', () => {
+  /** A journal that records what it was told, and fails for the blobs named in `refuse`. */
+  const journalOf = (
+    log: { id: string; tag: string; n: number }[],
+    n: number,
+    refuse = new Set<number>(),
+  ) => ({
+    tagPrefix: 'kif-batch:',
+    beforeSubmit: (id: string, tag: string) => {
+      if (refuse.has(n)) return Promise.reject(new Error('the row changed'));
+      log.push({ id, tag, n });
+      return Promise.resolve();
+    },
+  });
+
+  it('records the submission of every blob before the POST, and tags the POST with its id', async () => {
+    const service = new ScriptedService();
+    const log: { id: string; tag: string; n: number }[] = [];
+    let postsWhenJournaled = -1;
+    const rest = clientOf(service);
+    const journal = (n: number) => ({
+      ...journalOf(log, n),
+      beforeSubmit: async (id: string, tag: string) => {
+        postsWhenJournaled = Math.max(postsWhenJournaled, service.posts.length);
+        await journalOf(log, n).beforeSubmit(id, tag);
+      },
+    });
+    await Promise.all([1, 2, 3].map((n) => rest.submit(blob(n), props, noDelete, undefined, journal(n))));
+    expect(postsWhenJournaled).toBe(0); // every record written before anything was sent
+    expect(service.posts).toHaveLength(1);
+    const ids = new Set(log.map((l) => l.id));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    expect(log.map((l) => l.tag)).toEqual([1, 2, 3].map(() => `kif-batch:${id}`));
+    expect(service.posts[0]?.properties['tags']).toEqual([`kif-batch:${id}`]);
+  });
+
+  it('leaves out a blob whose record failed, telling it that nothing was sent; the others go', async () => {
+    const service = new ScriptedService();
+    const log: { id: string; tag: string; n: number }[] = [];
+    const rest = clientOf(service);
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((n) => rest.submit(blob(n), props, noDelete, undefined, journalOf(log, n, new Set([2])))),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const refused = results[1];
+    if (refused?.status === 'rejected') {
+      expect(refused.reason).toMatchObject({ code: 'SubmissionNotSent', transient: true });
+      expect(mayHaveBeenApplied(refused.reason)).toBe(false);
+    }
+    expect(service.posts.map((p) => p.blobs.map((b) => b.sourceId))).toEqual([[uuid(1), uuid(3)]]);
+  });
+
+  it('journals each part of a refused batch again under its own id; untagged blobs never share a tagged POST', async () => {
+    const service = new ScriptedService();
+    service.answer = (body, n) => {
+      if (body.blobs.some((b) => b.url.includes('/poison.csv')))
+        throw errorFromStatus({ statusCode: 400, message: 'BadRequest' });
+      return { ingestionOperationId: `op;${n}` };
+    };
+    const log: { id: string; tag: string; n: number }[] = [];
+    const rest = clientOf(service);
+    await Promise.allSettled([
+      rest.submit(blob(1), props, noDelete, undefined, journalOf(log, 1)),
+      rest.submit(blob(2, 'poison'), props, noDelete, undefined, journalOf(log, 2)),
+      rest.submit(blob(3), props, noDelete), // no journal: a POST of its own, untagged
+    ]);
+    const tagged = service.posts.filter((p) => Array.isArray(p.properties['tags']));
+    const untagged = service.posts.filter((p) => !Array.isArray(p.properties['tags']));
+    expect(untagged.map((p) => p.blobs.map((b) => b.sourceId))).toEqual([[uuid(3)]]);
+    // The refused pair, then each alone: three submissions, three ids, each journaled before it went.
+    expect(tagged.map((p) => p.blobs.length).sort()).toEqual([1, 1, 2]);
+    const tags = tagged.map((p) => (p.properties['tags'] as string[])[0]);
+    expect(new Set(tags).size).toBe(3);
+    for (const tag of tags) expect(log.some((l) => l.tag === tag)).toBe(true);
+    expect(log.filter((l) => l.n === 1)).toHaveLength(2);
+  });
+});
