@@ -5,6 +5,7 @@ import {
   type HttpTriggerOptions,
   type InvocationContext,
 } from '@azure/functions';
+import { ingestProtocolReport } from '../shared/app/context';
 import { ConfigError, loadConfig } from '../shared/app/settings';
 import { LIBRARY_VERSION } from '../shared/kusto/clientDetails';
 
@@ -17,8 +18,11 @@ export const options: Omit<HttpTriggerOptions, 'handler'> = {
 
 export function handler(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    loadConfig();
-    return Promise.resolve({ status: 200, jsonBody: { status: 'ok', version: LIBRARY_VERSION } });
+    const config = loadConfig();
+    return Promise.resolve({
+      status: 200,
+      jsonBody: { status: 'ok', version: LIBRARY_VERSION, ingestProtocol: ingestProtocolReport(config) },
+    });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     return Promise.resolve({

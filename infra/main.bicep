@@ -76,6 +76,10 @@ param databaseName string = 'ingest'
 @allowed(['queued', 'managed-streaming'])
 param httpIngestFlavor string = 'queued'
 
+@description('How sources are announced to Kusto: auto (REST queued ingestion, v2, where the cluster prefers it; queue messages, v1, elsewhere), v1 or v2. Unless v1, the app\'s identity gets the database Monitor role on a new cluster: a v2 submission whose answer was lost is settled by asking the engine for its extents and failures. See docs/lifecycle.md.')
+@allowed(['auto', 'v1', 'v2'])
+param ingestProtocol string = 'auto'
+
 @description('How the service reports each source: table (a status row each; up to ~10^4 sources a day), queue (reports on its status queues) or failures-only (failure reports only, for the largest volumes; the app\'s identity gets the database Monitor role on a new cluster, to cross-check with .show ingestion failures). See docs/operations.md.')
 @allowed(['table', 'queue', 'failures-only'])
 param statusMode string = 'table'
@@ -229,7 +233,7 @@ module kusto 'modules/kusto.bicep' = if (createCluster) {
     ingestorClientId: identity.outputs.clientId
     enableStreaming: httpIngestFlavor == 'managed-streaming'
     allowIdentityIngestion: landingBlobAuth == 'kusto-identity'
-    grantMonitor: statusMode == 'failures-only'
+    grantMonitor: statusMode == 'failures-only' || ingestProtocol != 'v1'
     landingStorageId: vnetEnabled ? landing.outputs.id : ''
   }
 }
@@ -282,6 +286,7 @@ module functionApp 'modules/functionApp.bicep' = {
     kustoIngestUri: createCluster ? kusto.outputs.ingestUri : existingIngestUri
     kustoEngineUri: createCluster ? kusto.outputs.engineUri : existingEngineUri
     httpIngestFlavor: httpIngestFlavor
+    ingestProtocol: ingestProtocol
     statusMode: statusMode
     landingBlobAuth: landingBlobAuth
     landingOnSuccess: landingOnSuccess

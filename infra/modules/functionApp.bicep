@@ -17,6 +17,8 @@ param insightsName string
 param kustoIngestUri string
 param kustoEngineUri string
 param httpIngestFlavor string
+@description('KUSTO_INGEST_PROTOCOL: auto, v1 or v2.')
+param ingestProtocol string
 @description('STATUS_MODE: table, queue or failures-only.')
 param statusMode string
 @description('How Kusto reads landing blobs: user-delegation (a SAS) or kusto-identity (the cluster\'s managed identity).')
@@ -105,6 +107,7 @@ var appSettings = {
   ALLOWED_BLOB_HOSTS: ''
   LEASE_SECONDS: '600'
   HTTP_INGEST_FLAVOR: httpIngestFlavor
+  KUSTO_INGEST_PROTOCOL: ingestProtocol
   OPERATOR_AUTH: empty(operatorClientId) ? 'key' : 'entra'
   OPERATOR_TENANT_ID: tenant().tenantId
   OPERATOR_CLIENT_ID: operatorClientId

@@ -8,7 +8,7 @@ param ingestorClientId string
 param enableStreaming bool
 @description('Let the cluster read landing blobs with its system-assigned identity (LANDING_BLOB_AUTH kusto-identity).')
 param allowIdentityIngestion bool = false
-@description('Let the app run .show commands on the database (STATUS_MODE failures-only cross-checks with .show ingestion failures).')
+@description('Let the app run .show commands on the database (STATUS_MODE failures-only cross-checks with .show ingestion failures; ingest v2 settles a lost submission answer with .show table extents and .show ingestion failures).')
 param grantMonitor bool = false
 @description('Private network: the landing account\'s resource id, reached by a managed private endpoint of the cluster; empty for none.')
 param landingStorageId string = ''

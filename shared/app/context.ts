@@ -29,7 +29,7 @@ import { DEFAULT_LANDING_EXCLUDE, LandingFilter } from './landing/landingFilter'
 import { loadRoutesFile } from './routing/routeBlob';
 import { blobEndpointOf, loadConfig, type AppConfig, type StorageConnection } from './settings';
 import { FailureReporter } from './tracking/failureReporter';
-import { queuedEvidence } from './tracking/statusLookup';
+import { queuedEvidenceRule } from './tracking/statusLookup';
 import { SuccessReporter } from './tracking/successReporter';
 import { TrackedSources } from './tracking/trackedSources';
 import { TableTrackingStore, type TrackingTable } from './tracking/tableTrackingStore';
@@ -210,6 +210,27 @@ function landingStorage(config: AppConfig): LandingStorage {
   };
 }
 
+/**
+ * The protocol the app lets its ingest client use: KUSTO_INGEST_PROTOCOL, except that `auto` stays on v1
+ * when no engine is known to settle a lost v2 answer by (docs/lifecycle.md, 'The app on v2'); the reason
+ * is what /api/health says.
+ */
+export function ingestProtocolOf(config: AppConfig): { setting: 'auto' | 'v1' | 'v2'; why: string } {
+  if (config.ingestProtocol === 'v1') return { setting: 'v1', why: 'KUSTO_INGEST_PROTOCOL is v1' };
+  if (config.ingestProtocol === 'auto' && !config.v2EngineUri)
+    return {
+      setting: 'v1',
+      why: "KUSTO_INGEST_PROTOCOL is auto, but the engine is unknown (KUSTO_ENGINE_URI unset, and the ingest URI has no 'ingest-' prefix): v2 needs it to settle a submission whose answer was lost",
+    };
+  return {
+    setting: config.ingestProtocol,
+    why:
+      config.ingestProtocol === 'v2'
+        ? 'KUSTO_INGEST_PROTOCOL is v2'
+        : "KUSTO_INGEST_PROTOCOL is auto: the cluster's REST ingestion configuration decides",
+  };
+}
+
 /** Builds the context from settings; nothing touches the network until first use. */
 export function createAppContext(config: AppConfig, options: AppContextOptions = {}): AppContext {
   const logger = options.logger ?? silentLogger;
@@ -217,12 +238,11 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
   for (const warning of config.warnings)
     logger.warn(JSON.stringify({ event: 'SettingDeprecated', details: warning }));
   const credential = kustoCredential(config);
+  const protocol = ingestProtocolOf(config);
   const ingest = getIngestClient(config.kustoIngestUri, {
     ...(credential && { credential }),
     logger,
-    // The app tracks sources by v1's evidence (status rows, status queues, the failures command) until
-    // its sweep reads REST operations (issue 38): it speaks v1 whatever the cluster prefers.
-    protocol: 'v1',
+    protocol: protocol.setting,
     ...options.ingestOptions,
   });
   const tables = options.tables ?? TABLES;
@@ -277,13 +297,11 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     reporter: new FailureReporter({ store, logger, webhookUrl: config.failureWebhookUrl }),
     successes: new SuccessReporter({ logger, webhookUrl: config.successWebhookUrl }),
     onJobSourceClosed: (jobId, sourceId, outcome) => backfillStore.recordOutcome(jobId, sourceId, outcome),
-    // Only a status row can tell whether a stopped holder queued its source. With queue reports nothing
-    // can: the source is taken as queued but uncertain (its report closes it; with none, the sweep queues
-    // it again past STALE_AFTER_MINUTES), never queued twice at once.
-    wasQueued:
-      config.statusMode === 'table'
-        ? (record) => queuedEvidence(ingest, record.sourceId)
-        : () => Promise.resolve('pending' as const),
+    // Whether a stopped holder queued its source: its v1 status row says; a REST submission recorded on the
+    // row, or queue reports, cannot say now: the source is taken as queued but uncertain, and the sweep
+    // settles it (by the submission's extents, by its report; with neither, it queues it again past
+    // STALE_AFTER_MINUTES), never queued twice at once.
+    wasQueued: queuedEvidenceRule(config.statusMode, ingest),
     clock,
     logger,
     leaseMs: config.leaseSeconds * 1000,
@@ -298,10 +316,10 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
           logger,
         })
       : undefined;
-  const engine =
-    config.statusMode === 'failures-only' && config.kustoEngineUri
-      ? new KustoRestClient({ baseUrl: config.kustoEngineUri, credential, logger })
-      : undefined;
+  // failures-only cross-checks failures there; v2 settles a submission whose answer was lost there.
+  const engineUri = config.statusMode === 'failures-only' ? config.kustoEngineUri : undefined;
+  const evidenceUri = engineUri ?? (protocol.setting !== 'v1' ? config.v2EngineUri : undefined);
+  const engine = evidenceUri ? new KustoRestClient({ baseUrl: evidenceUri, credential, logger }) : undefined;
   let readiness: Promise<void> | undefined;
   return {
     config,
@@ -359,6 +377,20 @@ export function getAppContext(): AppContext {
     shared = createAppContext(loadConfig(), { logger: processLogger });
   }
   return shared;
+}
+
+/**
+ * Which queued-ingestion protocol is in use and why: the setting, and what the last ingestion of this
+ * process chose (auto decides by the cluster's configuration, read at the first one). No URL, no SAS.
+ */
+export function ingestProtocolReport(config: AppConfig): { setting: string; inUse: string; why: string } {
+  const allowed = ingestProtocolOf(config);
+  const last = shared?.ingest.lastProtocol;
+  return {
+    setting: config.ingestProtocol,
+    inUse: last?.protocol ?? (allowed.setting === 'auto' ? 'undecided' : allowed.setting),
+    why: last?.why ?? (allowed.setting === 'auto' ? `${allowed.why}, at the first ingestion` : allowed.why),
+  };
 }
 
 /** Forgets the process-wide context (tests). */

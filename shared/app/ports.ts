@@ -33,6 +33,7 @@ export type IngestPort = Pick<
   | 'getIngestionStatus'
   | 'getOperationStatuses'
   | 'receiveStatusReports'
+  | 'lastProtocol'
 >;
 
 /** The landing account's containers and queues. */

@@ -67,6 +67,17 @@ export interface AppConfig {
   /** POST one JSON body per source that is ingested (queryable), when set. */
   readonly successWebhookUrl: string | undefined;
   readonly httpIngestFlavor: 'queued' | 'managed-streaming';
+  /**
+   * How sources are announced to the service: REST submissions where the cluster prefers them (`auto`), v1
+   * queue messages (`v1`), or REST always (`v2`). A v2 submission whose answer was lost is settled by
+   * asking the engine (`v2EngineUri`).
+   */
+  readonly ingestProtocol: 'auto' | 'v1' | 'v2';
+  /**
+   * The engine that v2's evidence is asked of (extents tagged with a submission, ingestion failures):
+   * KUSTO_ENGINE_URI, else the ingest URI without its `ingest-` prefix; undefined when neither is known.
+   */
+  readonly v2EngineUri: string | undefined;
   /** How long a worker holds a source it stores or queues; the sweep takes over after it. */
   readonly leaseSeconds: number;
   /** Hosts besides Azure Storage's blob endpoints that blob references may name. */
@@ -106,6 +117,7 @@ export type LandingOnSuccess = 'keep' | 'delete' | 'move' | 'tag';
 /** Every default the app applies; infra emits the same values. */
 export const CONFIG_DEFAULTS = {
   KUSTO_AUTH: 'default',
+  KUSTO_INGEST_PROTOCOL: 'auto',
   LANDING_CONTAINER: 'landing',
   LANDING_FAILED_CONTAINER: 'landing-failed',
   LANDING_EVENTS_QUEUE: 'landing-events',
@@ -150,6 +162,7 @@ export function triggerSetting(
 export const CONFIG_SETTINGS = [
   'KUSTO_INGEST_URI',
   'KUSTO_ENGINE_URI',
+  'KUSTO_INGEST_PROTOCOL',
   'KUSTO_AUTH',
   'AZURE_CLIENT_ID',
   'AzureWebJobsStorage',
@@ -246,6 +259,12 @@ const settingsSchema = z.object({
   KUSTO_ENGINE_URI: optional(httpUrl).describe(
     'the engine endpoint; needed by `managed-streaming` and `failures-only`',
   ),
+  KUSTO_INGEST_PROTOCOL: z
+    .enum(['auto', 'v1', 'v2'])
+    .default(CONFIG_DEFAULTS.KUSTO_INGEST_PROTOCOL)
+    .describe(
+      'how sources are announced: `auto` (REST queued ingestion where the cluster prefers it, queue messages elsewhere), `v1` or `v2`; v2 asks the engine about a submission whose answer was lost ([lifecycle](lifecycle.md))',
+    ),
   KUSTO_AUTH: z
     .enum(['default', 'managed-identity', 'none'])
     .default(CONFIG_DEFAULTS.KUSTO_AUTH)
@@ -557,6 +576,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       "HTTP_INGEST_FLAVOR 'managed-streaming' streams to the engine: set KUSTO_ENGINE_URI (https://<cluster>...)",
     );
   }
+  if (
+    parsed.success &&
+    parsed.data.KUSTO_INGEST_PROTOCOL === 'v2' &&
+    !v2EngineUriOf(parsed.data.KUSTO_ENGINE_URI, parsed.data.KUSTO_INGEST_URI)
+  ) {
+    problems.push(
+      "KUSTO_INGEST_PROTOCOL 'v2' settles a submission whose answer was lost by asking the engine for its extents: set KUSTO_ENGINE_URI (https://<cluster>...), and give the app's identity a database role that may run .show commands (Monitor)",
+    );
+  }
   if (parsed.success && parsed.data.STATUS_MODE === 'failures-only' && !parsed.data.KUSTO_ENGINE_URI) {
     problems.push(
       "STATUS_MODE 'failures-only' cross-checks failures with '.show ingestion failures' on the engine: set KUSTO_ENGINE_URI (https://<cluster>...), and give the app's identity a database role that may run .show commands (Monitor)",
@@ -634,6 +662,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     failureWebhookUrl: s.FAILURE_WEBHOOK_URL,
     successWebhookUrl: s.SUCCESS_WEBHOOK_URL,
     httpIngestFlavor: s.HTTP_INGEST_FLAVOR,
+    ingestProtocol: s.KUSTO_INGEST_PROTOCOL,
+    v2EngineUri: v2EngineUriOf(s.KUSTO_ENGINE_URI, s.KUSTO_INGEST_URI),
     allowedBlobHosts: commaList(s.ALLOWED_BLOB_HOSTS) ?? [],
     localBlobOrigin: localBlobOrigin(landingStorage),
     leaseSeconds: s.LEASE_SECONDS,
@@ -655,4 +685,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     warnings,
   };
+}
+
+/**
+ * The engine of a cluster: the one given, else the ingest endpoint without its `ingest-` prefix (the naming
+ * every cluster's endpoints follow); undefined when the ingest endpoint does not follow it (a local stand-in).
+ */
+export function v2EngineUriOf(engineUri: string | undefined, ingestUri: string): string | undefined {
+  if (engineUri) return engineUri;
+  try {
+    const url = new URL(ingestUri);
+    if (!url.hostname.toLowerCase().startsWith('ingest-')) return undefined;
+    url.hostname = url.hostname.slice('ingest-'.length);
+    return url.origin;
+  } catch {
+    return undefined;
+  }
 }

@@ -96,6 +96,8 @@ export class QueuedIngestClient {
   private readonly configuration: IngestionConfigurationSource;
   private readonly rest: RestQueuedIngestion;
   private readonly saidWhy = new Set<string>();
+  /** The protocol the last call used, and why (health reports); undefined before the first. */
+  lastProtocol: ProtocolChoice | undefined;
   private closed = false;
 
   constructor(options: QueuedIngestClientOptions) {
@@ -182,11 +184,20 @@ export class QueuedIngestClient {
    * (read once per refresh interval), v1 for a call that asks for v1's reporting. A configuration endpoint
    * that fails (other than 404) fails the call: never a silent switch.
    */
-  async protocolFor(props?: IngestionProps, signal?: AbortSignal): Promise<ProtocolChoice> {
-    if (this.protocol === 'auto' && (props?.reportLevel !== undefined || props?.reportMethod !== undefined))
+  async protocolFor(
+    props?: IngestionProps,
+    signal?: AbortSignal,
+    reportingOnV1Only = false,
+  ): Promise<ProtocolChoice> {
+    if (
+      this.protocol === 'auto' &&
+      !reportingOnV1Only &&
+      (props?.reportLevel !== undefined || props?.reportMethod !== undefined)
+    )
       return { protocol: 'v1', why: 'the call asks for v1 status reporting (reportLevel or reportMethod)' };
-    if (this.protocol === 'v1') return chooseProtocol('v1', undefined);
+    if (this.protocol === 'v1') return (this.lastProtocol = chooseProtocol('v1', undefined));
     const choice = chooseProtocol(this.protocol, await this.configuration.get(signal));
+    this.lastProtocol = choice;
     if (!this.saidWhy.has(choice.why)) {
       this.saidWhy.add(choice.why);
       this.logger.info(`Queued ingestion uses ${choice.protocol}: ${choice.why}`);
@@ -204,7 +215,7 @@ export class QueuedIngestClient {
     const validated = validateProps(props);
     validateBlobUrl(blobUrl);
     const sourceId = validated.sourceId ?? newUuid();
-    const choice = await this.protocolFor(props, call.abortSignal);
+    const choice = await this.protocolFor(props, call.abortSignal, call.reportingOnV1Only);
     return this.announce(
       { sourceId, blobUrl, rawDataSize: validated.rawDataSize, props: validated, retain: true },
       call,
@@ -393,7 +404,7 @@ export class QueuedIngestClient {
     original: IngestionProps,
   ): Promise<IngestionReceipt> {
     const sourceId = props.sourceId ?? newUuid();
-    const choice = await this.protocolFor(original, call.abortSignal);
+    const choice = await this.protocolFor(original, call.abortSignal, call.reportingOnV1Only);
     const staged = await this.staging.stage(source, props, sourceId, true, call, this.stagingTarget(choice));
     const [only] = staged;
     if (staged.length === 1 && only && only.part === undefined)
@@ -473,16 +484,18 @@ export class QueuedIngestClient {
         `The temp container of '${uploaded.blobPath}' is no longer handed out by the Data Management service: upload the data again.`,
       );
     }
-    const blobUrl = signed.url;
-    return this.queue.enqueue(
+    // Staged where v1 stages (the DM's temp containers); the service reads it by its SAS on either protocol.
+    const choice = await this.protocolFor(props, call.abortSignal, call.reportingOnV1Only);
+    return this.announce(
       {
         sourceId: uploaded.sourceId,
-        blobUrl,
+        blobUrl: signed.url,
         rawDataSize: uploaded.rawDataSize,
         props: validated,
         retain: false,
       },
       call,
+      choice,
     );
   }
 

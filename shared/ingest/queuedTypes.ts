@@ -25,6 +25,12 @@ export interface IngestCallOptions {
    * Ignored on v1, whose status row is that record.
    */
   readonly journal?: SubmissionJournal;
+  /**
+   * The call's reportLevel and reportMethod are for v1 only: they do not keep an `auto` client on v1 (a
+   * caller that reads a v2 source's status by its operation, as the app does). @default false: under
+   * `auto`, a call that asks for v1's reporting stays on v1
+   */
+  readonly reportingOnV1Only?: boolean;
 }
 
 /** A caller's record of each REST submission that carries its blob (ingest v2). */

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createAppContext, type AppContext, type AppContextOptions } from '../../shared/app/context';
 import { loadConfig } from '../../shared/app/settings';
+import { readStatus } from '../../shared/app/tracking/statusLookup';
 import { closeIngestClients } from '../../shared/ingest/getIngestClient';
+import type { IngestionStatus } from '../../shared/ingest/types';
 import type { Logger } from '../../shared/log';
 import { engine } from './engine';
 import { startPrivateStandin, type PrivateStandin } from './privateStandin';
@@ -47,6 +49,11 @@ export interface AppUnderTest {
   readonly kusto: ReturnType<typeof engine>;
   readonly log: ReturnType<typeof collectingLogger>;
   readonly env: Record<string, string>;
+  /**
+   * The service's word on a tracked source, as the sweep reads it: by its operation (v2) or its status row
+   * (v1); Pending while there is none yet.
+   */
+  serviceStatus(sourceId: string): Promise<IngestionStatus>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +107,10 @@ export async function startAppUnderTest(
     kusto: engine(dm.standin.engineUrl),
     log,
     env,
+    serviceStatus: async (sourceId) => {
+      const record = await ctx.tracking.get(sourceId);
+      return record ? readStatus(ctx.ingest, record) : { sourceId, status: 'Pending' };
+    },
     stop: async () => {
       closeIngestClients();
       await dm.stop();

@@ -6,7 +6,7 @@ import type { LandingSas } from '../../shared/app/landing/landingSas';
 import type { BackfillResources, LandingStorage, PushPorts, SweepPorts } from '../../shared/app/ports';
 import { loadConfig } from '../../shared/app/settings';
 import { FailureReporter } from '../../shared/app/tracking/failureReporter';
-import { queuedEvidence } from '../../shared/app/tracking/statusLookup';
+import { queuedEvidenceRule } from '../../shared/app/tracking/statusLookup';
 import { TrackedSources } from '../../shared/app/tracking/trackedSources';
 import type { Logger } from '../../shared/log';
 import { FakeIngest } from './fakeIngest';
@@ -52,7 +52,7 @@ export function fakeApp(env: Record<string, string> = {}): FakeApp {
     reporter: new FailureReporter({ store, logger }),
     clock,
     logger,
-    wasQueued: (record) => queuedEvidence(ingest, record.sourceId),
+    wasQueued: queuedEvidenceRule(config.statusMode, ingest),
     leaseMs: config.leaseSeconds * 1000,
   });
   const blobs = new MemoryBlobAccount();

@@ -33,6 +33,12 @@ export class FakeIngest implements IngestPort {
   operationReads = 0;
   /** Status reads by source (v1 status rows). */
   statusReads = 0;
+  /** v2: the submission tag each source's journal was told, in order (a REST submission is journaled first). */
+  readonly journaled = new Map<string, string[]>();
+  /** v2: the tags of submissions that reached the service (sent, whatever their answer). */
+  readonly submittedTags = new Set<string>();
+  private journals = 0;
+  lastProtocol: IngestPort['lastProtocol'];
 
   /** The service's word on a source from now on. */
   answer(sourceId: string, status: Omit<IngestionStatus, 'sourceId'>): void {
@@ -113,20 +119,29 @@ export class FakeIngest implements IngestPort {
     return Promise.resolve([]);
   }
 
-  private enqueue(
+  private async enqueue(
     sourceId: string,
     url: string,
     props: IngestionProps,
-    _call?: IngestCallOptions,
+    call?: IngestCallOptions,
   ): Promise<IngestionReceipt> {
+    let tag: string | undefined;
+    if (this.submissionSize !== undefined && call?.journal) {
+      // As the REST client does: the submission is journaled before it is sent, and tagged with its id.
+      const submissionId = `sub-${this.journals++}`;
+      tag = `${call.journal.tagPrefix}${submissionId}`;
+      await call.journal.beforeSubmit(submissionId, tag);
+      this.journaled.set(sourceId, [...(this.journaled.get(sourceId) ?? []), tag]);
+    }
     const failure = this.failures.shift();
-    if (failure && !failure.applied) return Promise.reject(failure.error);
+    if (failure && !failure.applied) throw failure.error;
     this.sent.push({ sourceId, url, props });
-    if (failure) return Promise.reject(failure.error);
+    if (tag !== undefined) this.submittedTags.add(tag);
+    if (failure) throw failure.error;
     if (this.submissionSize !== undefined) {
       const operationId = `op-${Math.floor((this.sent.length - 1) / this.submissionSize)}`;
       this.operations.set(operationId, [...(this.operations.get(operationId) ?? []), sourceId]);
-      return Promise.resolve({
+      return {
         sourceId,
         database: props.database,
         table: props.table,
@@ -139,9 +154,9 @@ export class FakeIngest implements IngestPort {
           submittedAt: new Date(0).toISOString(),
           items: [{ sourceId, url }],
         }),
-      });
+      };
     }
-    return Promise.resolve({
+    return {
       sourceId,
       database: props.database,
       table: props.table,
@@ -152,6 +167,6 @@ export class FakeIngest implements IngestPort {
         partitionKey: sourceId,
         rowKey: sourceId,
       },
-    });
+    };
   }
 }

@@ -59,7 +59,13 @@ describe('POST /api/ingest/{database}/{table}', () => {
       table: 'Pushed',
     });
     expect(await app.kusto.count('Pushed')).toBe(2);
-    expect(await app.ctx.tracking.get(sourceId)).toMatchObject({ kind: 'http', state: 'queued' });
+    const record = await app.ctx.tracking.get(sourceId);
+    expect(record).toMatchObject({ kind: 'http', state: 'queued' });
+    // KUSTO_INGEST_PROTOCOL auto on a cluster that prefers REST: submitted over v2, journaled first.
+    expect(record?.submission).toMatch(/^kif-batch:[0-9a-f-]{36}$/);
+    expect(record?.operation).toEqual(expect.any(String));
+    const tagged = await app.kusto.mgmt(`.show table Pushed extents where tags has '${record?.submission}'`);
+    expect(tagged.rows).toHaveLength(1);
   });
 
   it('takes the format from ?format= or the Content-Type, and accepts a gzip body', async () => {
@@ -84,9 +90,13 @@ describe('POST /api/ingest/{database}/{table}', () => {
     expect(await finalStatus(String(json(result).sourceId))).toMatchObject({ status: 'Succeeded' });
     expect((await app.kusto.query('Pushed | where id == 99')).objects).toEqual([{ id: 99, name: 'zz' }]);
     const extents = (await app.kusto.mgmt('.show table Pushed extents')).objects;
-    expect(extents).toContainEqual(
-      expect.objectContaining({ MinCreatedOn: '2022-02-02T00:00:00Z', Tags: 'a\r\ndrop-by:b' }),
-    );
+    const dated = extents.find((e) => e.MinCreatedOn === '2022-02-02T00:00:00Z');
+    // The caller's tags, and the app's own: the submission it came in (ingest v2's evidence).
+    expect(String(dated?.Tags).split('\r\n').sort()).toEqual([
+      'a',
+      'drop-by:b',
+      expect.stringMatching(/^kif-batch:/),
+    ]);
   });
 });
 
@@ -277,7 +287,18 @@ describe('the HTTP functions', () => {
         new HttpRequest({ method: 'GET', url: 'http://x/api/health' }),
         context,
       );
-      expect(ok).toMatchObject({ status: 200, jsonBody: { status: 'ok' } });
+      expect(ok).toMatchObject({
+        status: 200,
+        jsonBody: {
+          status: 'ok',
+          ingestProtocol: {
+            setting: 'auto',
+            inUse: 'v2',
+            why: expect.stringContaining('the cluster prefers REST ingestion') as unknown,
+          },
+        },
+      });
+      expect(JSON.stringify(ok.jsonBody)).not.toMatch(/https?:|sig=/);
       delete process.env.KUSTO_INGEST_URI;
       process.env.FAILURE_WEBHOOK_URL = 'ftp://hooks.example/x?sig=SECRET';
       const bad = await health.handler(

@@ -104,8 +104,7 @@ describe.each(['keep', 'delete', 'move', 'tag'] as const)('LANDING_ON_SUCCESS=%s
   it('leaves a blob overwritten after its ingestion alone (the new version has its own event)', async () => {
     const { blob, sourceId } = await land(app, 'demo/Done/rewritten.csv', '3,c\n');
     await eventually(
-      async () =>
-        (await app.ctx.ingest.getIngestionStatus(sourceId)).status === 'Pending' ? undefined : true,
+      async () => ((await app.serviceStatus(sourceId)).status === 'Pending' ? undefined : true),
       20_000,
       'the first version reported',
     );

@@ -19,8 +19,15 @@ let silentApp: AppUnderTest;
 
 beforeAll(async () => {
   [queueApp, silentApp] = await Promise.all([
-    startAppUnderTest({ STATUS_MODE: 'queue', MAX_REQUEUE_ATTEMPTS: '1', STALE_AFTER_MINUTES: '30' }),
+    // STATUS_MODE is how v1 messages ask to be reported: these apps speak v1.
     startAppUnderTest({
+      KUSTO_INGEST_PROTOCOL: 'v1',
+      STATUS_MODE: 'queue',
+      MAX_REQUEUE_ATTEMPTS: '1',
+      STALE_AFTER_MINUTES: '30',
+    }),
+    startAppUnderTest({
+      KUSTO_INGEST_PROTOCOL: 'v1',
       STATUS_MODE: 'failures-only',
       MAX_REQUEUE_ATTEMPTS: '1',
       STALE_AFTER_MINUTES: '30',

@@ -4,7 +4,6 @@ import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { runSweep, type SweepSummary } from '../../shared/app/sweep/sweep';
 import { statusReporting } from '../../shared/app/tracking/statusReporting';
-import { TRACKED_ENQUEUE } from '../../shared/app/tracking/trackedSources';
 import { apiRequest } from '../helpers/apiRequest';
 import {
   blobCreatedEvent,
@@ -62,7 +61,7 @@ async function push(table: string, body: string): Promise<string> {
 async function settled(sourceId: string): Promise<void> {
   await eventually(
     async () => {
-      const s = await app.ctx.ingest.getIngestionStatus(sourceId);
+      const s = await app.serviceStatus(sourceId);
       return s.status === 'Pending' ? undefined : s;
     },
     20_000,
@@ -130,7 +129,7 @@ describe('the sweep', () => {
     app.dm.standin.faults.update({ failIngestionsTransient: 1 });
     const id = await push('Flaky', '5,retry-me\n');
     await settled(id);
-    expect(await app.ctx.ingest.getIngestionStatus(id)).toMatchObject({
+    expect(await app.serviceStatus(id)).toMatchObject({
       status: 'Failed',
       failureStatus: 'Transient',
     });
@@ -167,7 +166,7 @@ describe('the sweep', () => {
       (await app.ctx.tracking.get(flaky))?.requeueCount === 1 ? true : undefined,
     );
     await eventually(async () => {
-      const s = await app.ctx.ingest.getIngestionStatus(flaky);
+      const s = await app.serviceStatus(flaky);
       return s.status === 'Failed' ? s : undefined;
     });
     await sweep(); // no attempts left: reported and closed
@@ -255,7 +254,9 @@ describe('the sweep', () => {
       sourceUrl: blob.url,
     });
     // Queued, then nothing more: the write that marks it queued failed, and its process stopped.
-    await app.ctx.ingest.ingestFromBlob(await app.ctx.landing.sas.readUrl(blob), props, TRACKED_ENQUEUE);
+    await app.ctx.ingest.ingestFromBlob(await app.ctx.landing.sas.readUrl(blob), props, {
+      ambiguousEnqueue: 'throw',
+    });
     await settled(sourceId);
     app.advanceClock(31 * 60_000); // past the lease and the abandon window
     await sweep();

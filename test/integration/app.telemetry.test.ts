@@ -73,7 +73,7 @@ async function push(table: string, body: string, headers: Record<string, string>
 async function settled(sourceId: string): Promise<void> {
   await eventually(
     async () => {
-      const s = await app.ctx.ingest.getIngestionStatus(sourceId);
+      const s = await app.serviceStatus(sourceId);
       return s.status === 'Pending' ? undefined : s;
     },
     20_000,

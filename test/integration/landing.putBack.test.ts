@@ -36,7 +36,8 @@ let events: QueueClient;
 
 beforeAll(async () => {
   app = await startAppUnderTest(
-    { LANDING_RETRY_DELAY_SECONDS: '1', LANDING_RETRY_HOURS: '1' },
+    // The outage is of v1's queue requests (ingest v2's outages are in the chaos campaign).
+    { KUSTO_INGEST_PROTOCOL: 'v1', LANDING_RETRY_DELAY_SECONDS: '1', LANDING_RETRY_HOURS: '1' },
     { ingestOptions: { storagePolicies: () => [outagePolicy] } },
   );
   events = app.ctx.landing.events;

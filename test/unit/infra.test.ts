@@ -913,6 +913,7 @@ describe('app settings', () => {
       'landingStorage.properties.primaryEndpoints.blob': 'https://stland.blob.core.windows.net/',
       'landingStorage.properties.primaryEndpoints.queue': 'https://stland.queue.core.windows.net/',
       httpIngestFlavor: 'queued',
+      ingestProtocol: 'auto',
       statusMode: 'failures-only',
       landingBlobAuth: 'user-delegation',
       landingOnSuccess: 'keep',
@@ -929,6 +930,8 @@ describe('app settings', () => {
     expect(config).toMatchObject({
       kustoAuth: 'managed-identity',
       statusMode: 'failures-only', // the strictest mode: it needs the engine URI, which is emitted
+      ingestProtocol: 'auto',
+      v2EngineUri: 'https://c.westeurope.kusto.windows.net',
       landingBlobAuth: 'user-delegation',
       landingOnSuccess: 'keep',
       warnings: [],

@@ -45,7 +45,7 @@ export const SUPPORTED_COMMANDS = [
   '.show tables',
   '.show table T cslschema',
   '.show table T schema as json',
-  '.show table T extents',
+  ".show table T extents [where tags has|contains 'tag' [and ...]]",
   '.show table T ingestion [<kind>] mappings',
   '.show table T policy retention|streamingingestion|ingestionbatching',
   '.show ingestion failures',

@@ -128,7 +128,24 @@ function showTable(
     return policyTable(store, policy, entity, policyText(store, policy, entity));
   }
   if (cursor.acceptWord('extents')) {
+    // `where tags has|contains 'T' [and tags ...]`: has is a tag equal to T, contains one holding T
+    // (case-insensitive, as the engine compares tags).
+    const filters: { op: 'has' | 'contains'; value: string }[] = [];
+    if (cursor.acceptWord('where'))
+      do {
+        cursor.expectWord('tags');
+        const op = cursor.acceptWord('has')
+          ? 'has'
+          : cursor.acceptWord('contains')
+            ? 'contains'
+            : unsupported();
+        filters.push({ op, value: cursor.string().toLowerCase() });
+      } while (cursor.acceptWord('and'));
     cursor.expectEnd();
+    const matches = (tags: readonly string[]) =>
+      filters.every((f) =>
+        tags.some((t) => (f.op === 'has' ? t.toLowerCase() === f.value : t.toLowerCase().includes(f.value))),
+      );
     return resultTable(
       [
         ['ExtentId', 'guid'],
@@ -139,10 +156,13 @@ function showTable(
         ['MaxCreatedOn', 'datetime'],
         ['Tags', 'string'],
       ],
-      store.extents(t.database, t.name).map((e) => {
-        const created = iso(e.created).replace('.000Z', 'Z');
-        return [e.id, t.database, t.name, e.rows, created, created, e.tags.join('\r\n')];
-      }),
+      store
+        .extents(t.database, t.name)
+        .filter((e) => matches(e.tags))
+        .map((e) => {
+          const created = iso(e.created).replace('.000Z', 'Z');
+          return [e.id, t.database, t.name, e.rows, created, created, e.tags.join('\r\n')];
+        }),
     );
   }
   if (cursor.acceptWord('ingestion')) {

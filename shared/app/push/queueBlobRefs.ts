@@ -6,7 +6,6 @@ import { stripQuery } from '../../log';
 import type { DataFormat } from '../../message/dataFormat';
 import { newUuid } from '../../uuid';
 import type { SourcePorts } from '../ports';
-import { TRACKED_ENQUEUE } from '../tracking/trackedSources';
 import { TrackingConflictError } from '../tracking/trackingRecord';
 import { checkBlobUrl } from './blobUrlPolicy';
 import { checkDatabaseAllowed } from '../routing/routeBlob';
@@ -86,9 +85,7 @@ async function queueOne(ctx: SourcePorts, blob: BlobRef, base: IngestionProps): 
     });
     if (begun.kind !== 'new') throw new TrackingConflictError(sourceId); // a random UUID: never in practice
     try {
-      await ctx.tracking.queue(begun.record, () =>
-        ctx.ingest.ingestFromBlob(blob.url, props, TRACKED_ENQUEUE),
-      );
+      await ctx.tracking.queue(begun.record, (call) => ctx.ingest.ingestFromBlob(blob.url, props, call));
     } catch (e) {
       // Refused, the caller is told, and nobody will retry this id: unless the message may have gone out
       // and the row could not say so. Then it is taken on, and owed an outcome (the sweep asks the service).

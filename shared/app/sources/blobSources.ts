@@ -1,9 +1,9 @@
 import { isNotFound } from '../../errors';
+import type { IngestCallOptions } from '../../ingest/queuedTypes';
 import type { Logger } from '../../log';
 import type { SourcePorts } from '../ports';
 import { blobOf, landingPlace, type BlobPlace } from '../landing/blobPlace';
 import { unquoteETag } from '../landing/landingBlob';
-import { TRACKED_ENQUEUE } from '../tracking/trackedSources';
 import type { SourceKind, TrackingRecord } from '../tracking/trackingRecord';
 import type { FailureCause, FailureHandling, RetryOutcome, RouteToday, SourceKindPolicy } from './sourceKind';
 import { readStatusRows } from './statuses';
@@ -76,11 +76,11 @@ export function blobSourcePolicy(hooks: BlobSourceHooks): SourceKindPolicy {
   };
 
   // Always possible: the blob is read where it is, by a URL signed now.
-  const enqueueStored = (ctx: SourcePorts, record: TrackingRecord) => async () => {
+  const enqueueStored = (ctx: SourcePorts, record: TrackingRecord) => async (call: IngestCallOptions) => {
     const place = await placeOf(ctx, record);
     const blob = place && blobOf(place, record);
     if (!place || !blob) throw new Error(`The blob of ${record.sourceId} can no longer be located.`);
-    return ctx.ingest.ingestFromBlob(await place.kustoUrl(blob), record.props, TRACKED_ENQUEUE);
+    return ctx.ingest.ingestFromBlob(await place.kustoUrl(blob), record.props, call);
   };
 
   return {

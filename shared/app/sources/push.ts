@@ -1,5 +1,5 @@
 import type { SourcePorts } from '../ports';
-import { sourceOf, TRACKED_ENQUEUE } from '../tracking/trackedSources';
+import { sourceOf } from '../tracking/trackedSources';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { namedRouteToday } from './databaseOnly';
 import type { SourceKindPolicy } from './sourceKind';
@@ -20,7 +20,7 @@ export const pushPolicy: SourceKindPolicy = {
 
   enqueueStored(ctx, record) {
     const staged = stagedOf(record);
-    return staged && (() => ctx.ingest.ingestUploaded(staged, record.props, TRACKED_ENQUEUE));
+    return staged && ((call) => ctx.ingest.ingestUploaded(staged, record.props, call));
   },
 
   stillStored: (_ctx, record) => Promise.resolve(record.blobPath !== undefined),

@@ -1,4 +1,5 @@
-import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
+import type { IngestionStatus } from '../../ingest/types';
+import type { Enqueue } from '../tracking/trackedSources';
 import type { Logger } from '../../log';
 import type { SourcePorts } from '../ports';
 import type { SourceKind, TrackingRecord } from '../tracking/trackingRecord';
@@ -12,7 +13,7 @@ import type { SourceKind, TrackingRecord } from '../tracking/trackingRecord';
 export interface SourceKindPolicy {
   readonly kind: SourceKind;
   /** How to queue it again from what is stored of it; undefined when nothing the app keeps can queue it. */
-  enqueueStored(ctx: SourcePorts, record: TrackingRecord): (() => Promise<IngestionReceipt>) | undefined;
+  enqueueStored(ctx: SourcePorts, record: TrackingRecord): Enqueue | undefined;
   /** Whether its stored data is still the version the source names (not overwritten, deleted, cleaned up). */
   stillStored(ctx: SourcePorts, record: TrackingRecord): Promise<boolean>;
   /** Where it would go today: routed again under today's settings before anything queues it again. */

@@ -18,7 +18,7 @@ import {
 import { compressedRawSize } from '../landing/rawSize';
 import { RouteError, routeBlob, type LandingRouting, type RouteTarget } from '../routing/routeBlob';
 import { statusReporting } from '../tracking/statusReporting';
-import { TRACKED_ENQUEUE, type Failure } from '../tracking/trackedSources';
+import { type Failure } from '../tracking/trackedSources';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { policyOf } from './registry';
 
@@ -91,8 +91,8 @@ export async function takeOnBlob(
   try {
     if (route.error) return await reject(ctx, log, record, route.error);
     try {
-      await ctx.tracking.queue(record, async () =>
-        ctx.ingest.ingestFromBlob(await place.kustoUrl(blob), route.props, TRACKED_ENQUEUE),
+      await ctx.tracking.queue(record, async (call) =>
+        ctx.ingest.ingestFromBlob(await place.kustoUrl(blob), route.props, call),
       );
     } catch (e) {
       if (!isIngestValidationError(e)) throw e;

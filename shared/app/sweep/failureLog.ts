@@ -1,7 +1,7 @@
 import type { KustoRestClient } from '../../kusto/kustoRestClient';
 import { rowsAsObjects } from '../../kusto/v1Response';
 import type { Logger } from '../../log';
-import { quoteName } from '../../names';
+import { quoteName, quoteString } from '../../names';
 import { redactOptional } from '../../log';
 
 /** The batching window of a table with no policy of its own or of its database (the service's default). */
@@ -61,9 +61,10 @@ function text(value: unknown): string | undefined {
 }
 
 /**
- * What failures-only mode asks the engine, at most once per sweep for each database and table: each table's
- * batching window (how long the service may hold a source before ingesting it) and the failures recorded
- * since a time. Owned by one sweep: a new sweep asks again.
+ * What the sweep asks the engine, at most once per sweep for each database and table: each table's batching
+ * window (how long the service may hold a source before ingesting it) and the failures recorded since a time
+ * (failures-only mode, and ingest v2's lost answers); and whether a submission's tag is on any extent (v2).
+ * Owned by one sweep: a new sweep asks again.
  */
 export class FailureLog {
   private readonly engine: Pick<KustoRestClient, 'executeMgmt'>;
@@ -105,6 +106,19 @@ export class FailureLog {
     return found
       .filter((f) => f.table === source.table && f.failedOn >= since)
       .sort((a, b) => b.failedOn - a.failedOn)[0];
+  }
+
+  /**
+   * Whether anything was ingested into the table under this extent tag (ingest v2: the tag of a submission,
+   * which its extents keep): `.show table T extents where tags has '<tag>'`, the filtered form the engine
+   * answers cheapest.
+   */
+  async taggedExtents(database: string, table: string, tag: string): Promise<number> {
+    const [result] = await this.engine.executeMgmt(
+      database,
+      `.show table ${quoteName('table', table)} extents where tags has ${quoteString(tag)}`,
+    );
+    return result ? rowsAsObjects(result).length : 0;
   }
 
   private async readWindow(database: string, table: string): Promise<number> {

@@ -57,7 +57,8 @@ export async function runSweep(
   // long enough to need something (a redrive, an abandon, a stuck report, a close by silence), so a source
   // ingested in time costs no read here.
   if (mode !== 'table') await drainStatusReports(ctx, log, summary, options.drain);
-  const failureLog = mode === 'failures-only' && ctx.engine ? new FailureLog(ctx.engine, log) : undefined;
+  // Asked in failures-only mode, and for a v2 submission whose answer was lost.
+  const failureLog = ctx.engine ? new FailureLog(ctx.engine, log) : undefined;
   const quietMs =
     mode === 'table'
       ? 0
@@ -207,6 +208,11 @@ async function sweepOne(
       await redrive(ctx, log, record, summary);
       return;
     case 'read-status':
+      if (record.submission !== undefined && !record.operation) {
+        // Submitted over REST, its answer never recorded: the submission's extents tell.
+        await settleBySubmission(ctx, log, record, summary, failureLog);
+        return;
+      }
       if (record.operation) {
         // Queued over REST: its operation says, whatever STATUS_MODE is (the mode is v1's reporting).
         const [status] = await policyOf(record).readStatuses(ctx, [record]);
@@ -302,6 +308,69 @@ async function settleBySilence(
       status: 'Succeeded',
       details: `no failure reported within the batching window (${minutes(windowMs)} min) and ${minutes(marginMs)} min more`,
     },
+    summary,
+  );
+}
+
+/**
+ * Ingest v2: a source whose REST submission was recorded but whose answer never was (lost, or its holder
+ * stopped first), so it has no operation to read (docs/lifecycle.md, 'The app on v2'). Until the stale
+ * limit it waits: the service may still hold it. Past it, the engine is asked for extents tagged with the
+ * submission: none means nothing of it was ingested, so it is queued again (it is uncertain); some means
+ * the submission was accepted, and the source is settled as failures-only settles one: failed if the engine
+ * recorded a failure of its blob, else ingested.
+ */
+async function settleBySubmission(
+  ctx: SweepPorts,
+  log: Logger,
+  record: TrackingRecord,
+  summary: SweepSummary,
+  failureLog: FailureLog | undefined,
+): Promise<void> {
+  const pending = { sourceId: record.sourceId, status: 'Pending' } as const;
+  const tag = record.submission ?? '';
+  if (ctx.clock() - record.updatedOn.getTime() <= ctx.config.staleAfterMinutes * 60_000) {
+    await settle(ctx, log, record, pending, summary);
+    return;
+  }
+  if (!failureLog)
+    throw new Error(
+      `Source ${record.sourceId} was submitted over REST and its answer was lost: settling it asks the engine, so set KUSTO_ENGINE_URI.`,
+    );
+  if ((await failureLog.taggedExtents(record.database, record.table, tag)) === 0) {
+    await settle(ctx, log, record, pending, summary);
+    return;
+  }
+  const failure = await failureLog.failureOf(
+    { database: record.database, table: record.table, path: sourceOf(record) },
+    attemptStart(record),
+  );
+  log.warn(
+    JSON.stringify({
+      event: 'SubmissionSettledByEvidence',
+      sourceId: record.sourceId,
+      submission: tag,
+      outcome: failure ? 'failed' : 'ingested',
+    }),
+  );
+  await settle(
+    ctx,
+    log,
+    record,
+    failure
+      ? {
+          sourceId: record.sourceId,
+          status: 'Failed',
+          failureStatus: failure.failureKind === 'Transient' ? 'Transient' : 'Permanent',
+          ...(failure.errorCode !== undefined && { errorCode: failure.errorCode }),
+          ...(failure.details !== undefined && { details: failure.details }),
+          ...(failure.operationId !== undefined && { operationId: failure.operationId }),
+        }
+      : {
+          sourceId: record.sourceId,
+          status: 'Succeeded',
+          details: `its submission's answer was lost; the submission was accepted (extents tagged ${tag}) and no failure of it is recorded`,
+        },
     summary,
   );
 }

@@ -57,3 +57,19 @@ export async function queuedEvidence(
     throw e;
   }
 }
+
+/**
+ * What a taker asks before queueing a source whose holder stopped (TrackedSourcesOptions.wasQueued). A REST
+ * submission (v2) is recorded on the row before it is sent, so a recorded one may have been accepted:
+ * 'pending', and the sweep settles it by the submission's extents. Otherwise the v1 status row says, where
+ * there is one (STATUS_MODE table); with queue reports nothing can, so 'pending' too.
+ */
+export function queuedEvidenceRule(
+  statusMode: 'table' | 'queue' | 'failures-only',
+  ingest: Pick<QueuedIngestClient, 'getIngestionStatus'>,
+): (record: TrackingRecord) => Promise<QueuedEvidence> {
+  return (record) =>
+    record.submission === undefined && statusMode === 'table'
+      ? queuedEvidence(ingest, record.sourceId)
+      : Promise.resolve('pending');
+}

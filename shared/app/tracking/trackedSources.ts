@@ -4,6 +4,7 @@ import { classify, mayHaveBeenApplied } from '../../errors';
 import { factsOf } from '../sources/kindFacts';
 import { silentLogger, type Logger } from '../../log';
 import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
+import type { IngestCallOptions } from '../../ingest/queuedTypes';
 import type { FailureReporter } from './failureReporter';
 import { SuccessReporter } from './successReporter';
 import type { QueuedEvidence } from './statusLookup';
@@ -28,11 +29,18 @@ export const LEASE_MS = 10 * 60_000;
 /** A released lease: whoever comes next may take over at once, and knows nothing was queued. */
 const RELEASED = new Date(0);
 
+/** The plain tag of each REST submission the app sends (ingest v2), followed by the submission's id. */
+export const SUBMISSION_TAG_PREFIX = 'kif-batch:';
+
 /**
- * How tracked sources are queued: a message that may have been sent is not sent again blindly; the lifecycle
- * marks the source uncertain and the status row decides (docs/lifecycle.md).
+ * Tells the service about a source, with the call options `queue` gives: a message that may have been sent
+ * is not sent again blindly (the lifecycle marks the source uncertain and the service's evidence decides),
+ * and a REST submission is recorded on the row before it is sent (docs/lifecycle.md).
  */
-export const TRACKED_ENQUEUE = { ambiguousEnqueue: 'throw' } as const;
+export type Enqueue = (call: IngestCallOptions) => Promise<IngestionReceipt>;
+
+/** At most this many rows whose newer version a journal write made are remembered (see `successors`). */
+const SUCCESSORS_LIMIT = 10_000;
 
 /** A source to take on. Its id is what makes a second delivery of the same data the same source. */
 export type NewSource = Omit<NewTrackingRecord, 'state' | 'leaseUntil'>;
@@ -122,6 +130,12 @@ export class TrackedSources {
    * row may now be the version one of them made, which a discard must recognise as its own to remove.
    */
   private readonly maybeWritten = new Map<string, Set<string>>();
+  /**
+   * Rows a submission journal rewrote during `queue`, by source id: the version it made, and the etags of
+   * the versions it replaced. A caller that goes on with the version it had (a release or a rejection after
+   * a failed enqueue) writes the newer one instead of meeting a conflict with its own journal.
+   */
+  private readonly successors = new Map<string, { readonly replaced: Set<string>; record: TrackingRecord }>();
 
   constructor(options: TrackedSourcesOptions) {
     this.leaseMs = options.leaseMs ?? LEASE_MS;
@@ -249,26 +263,48 @@ export class TrackedSources {
    * marks it queued. If `enqueue` fails in a way that may have queued it anyway, the source is marked queued
    * but uncertain; any other failure leaves the row as it was, for the caller to release or discard.
    */
-  async queue(record: TrackingRecord, enqueue: () => Promise<IngestionReceipt>): Promise<TrackingRecord> {
-    const held =
+  async queue(record: TrackingRecord, enqueue: Enqueue): Promise<TrackingRecord> {
+    let held =
       (record.leaseUntil?.getTime() ?? 0) - this.clock() < this.leaseMs / 2
         ? await this.claim(record)
         : record;
+    if (held !== record) this.succeeded(record, held); // a failure below leaves the caller with `record`
     let receipt: IngestionReceipt;
     try {
-      receipt = await enqueue();
+      receipt = await enqueue({
+        ambiguousEnqueue: 'throw',
+        // The app reads a source's status by what its receipt names: a status row (v1) or an operation (v2).
+        reportingOnV1Only: true,
+        journal: {
+          tagPrefix: SUBMISSION_TAG_PREFIX,
+          // Written before the submission goes: a taker who finds it without an operation knows the
+          // submission may have been accepted, and asks its extents (docs/lifecycle.md, 'The app on v2').
+          beforeSubmit: async (_id, tag) => {
+            const journaled = await this.update(held, { submission: tag, operation: undefined });
+            this.succeeded(held, journaled);
+            held = journaled;
+          },
+        },
+      });
     } catch (e) {
       if (!mayHaveBeenApplied(e)) throw e;
-      // Sent or not, nobody can tell now: the status row will. Queued, uncertain: the sweep reads its status,
-      // and queues it again only if it stays Pending past the stale limit.
+      // Sent or not, nobody can tell now: the service's evidence will. Queued, uncertain: the sweep reads its
+      // status (its status row on v1, its submission's extents on v2), and queues it again only if it stays
+      // unknown past the stale limit.
       this.logger.warn(
         JSON.stringify({ event: 'EnqueueUncertain', sourceId: held.sourceId, message: (e as Error).message }),
       );
       // Until the row says so, the lease stays: a release now would tell the next taker that nothing was
       // queued, and it would queue again.
       this.maybeQueued.add(held.sourceId);
-      const uncertain = await this.update(held, { state: 'queued', uncertain: true, leaseUntil: undefined });
+      const uncertain = await this.update(held, {
+        state: 'queued',
+        uncertain: true,
+        operation: undefined,
+        leaseUntil: undefined,
+      });
       this.maybeQueued.delete(held.sourceId);
+      this.successors.delete(held.sourceId);
       this.telemetry.queued(uncertain, this.clock());
       return uncertain;
     }
@@ -291,7 +327,30 @@ export class TrackedSources {
         }),
       );
       return { ...held, state: 'queued' };
+    } finally {
+      this.successors.delete(held.sourceId);
     }
+  }
+
+  /** Remembers that `newer` replaced `older` (a renewal or a journal), for a caller still holding `older`. */
+  private succeeded(older: TrackingRecord, newer: TrackingRecord): void {
+    const known = this.successors.get(older.sourceId);
+    const replaced = known?.replaced ?? new Set<string>();
+    replaced.add(older.etag);
+    this.successors.delete(older.sourceId);
+    if (this.successors.size >= SUCCESSORS_LIMIT) {
+      const oldest = this.successors.keys().next();
+      if (!oldest.done) this.successors.delete(oldest.value);
+    }
+    this.successors.set(older.sourceId, { replaced, record: newer });
+  }
+
+  /** The newest version of the row this process wrote in place of `record`, else `record` itself. */
+  private newest(record: TrackingRecord): TrackingRecord {
+    const known = this.successors.get(record.sourceId);
+    if (!known?.replaced.has(record.etag)) return record;
+    this.successors.delete(record.sourceId);
+    return known.record;
   }
 
   /** A page of the listing (by database, table, category and time, newest first): the operator's reads. */
@@ -327,7 +386,8 @@ export class TrackedSources {
    * whoever takes over to ask the service) and 'kept' says the caller must answer it as taken on, not
    * refused. Never throws.
    */
-  async discard(record: TrackingRecord): Promise<'discarded' | 'kept'> {
+  async discard(given: TrackingRecord): Promise<'discarded' | 'kept'> {
+    const record = this.newest(given);
     if (this.maybeQueued.delete(record.sourceId)) {
       this.logger.warn(
         JSON.stringify({
@@ -447,7 +507,7 @@ export class TrackedSources {
     record: TrackingRecord,
     status: IngestionStatus,
     maxAttempts: number,
-    enqueue: () => Promise<IngestionReceipt>,
+    enqueue: Enqueue,
   ): Promise<TrackingRecord> {
     const attempt = record.requeueCount + 1;
     const fields = {
@@ -467,6 +527,8 @@ export class TrackedSources {
       requeueCount: attempt,
       stuckReported: false,
       uncertain: false,
+      operation: undefined,
+      submission: undefined,
       ...fields,
       history: this.noted(record, { outcome: 'requeued', ...fields }),
     });
@@ -478,7 +540,7 @@ export class TrackedSources {
    * the row is reopened (listed, leased, its failure cleared and kept in the history), then queued with
    * `enqueue`. If the enqueue fails, the lease is released and the sweep queues what is stored.
    */
-  async retry(record: TrackingRecord, enqueue: () => Promise<IngestionReceipt>): Promise<TrackingRecord> {
+  async retry(record: TrackingRecord, enqueue: Enqueue): Promise<TrackingRecord> {
     // Where the sweep would pick it up if this stops: a landing (or backfilled) blob is routed and queued
     // again, a staged push queued from its temp blob.
     const reopened = await this.reopen(record, factsOf(record).reopenAs);
@@ -511,6 +573,9 @@ export class TrackedSources {
       reportedFailure: undefined,
       stuckReported: false,
       uncertain: false,
+      // A new attempt: what the service was told of the last one says nothing of this one.
+      operation: undefined,
+      submission: undefined,
       history: this.noted(record, { outcome: 'retried', ...(details !== undefined && { details }) }),
     });
     await this.indexQuietly(reopened);
@@ -686,7 +751,8 @@ export class TrackedSources {
     return this.update(record, { ...changes, leaseUntil: this.leaseFrom(new Date(this.clock())) });
   }
 
-  private async update(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
+  private async update(given: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
+    const record = this.newest(given);
     const { etag: _etag, ...current } = record;
     const writeId = randomUUID();
     try {

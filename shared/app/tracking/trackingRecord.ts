@@ -44,6 +44,11 @@ export interface TrackingRecord {
   readonly statusTableUrl?: string | undefined;
   /** Queued over REST (ingest v2): the handle of its operation, read with the others of the operation. */
   readonly operation?: string | undefined;
+  /**
+   * Ingest v2: the tag of the last REST submission that carried it, written before that submission was sent.
+   * With no operation beside it, the submission's answer never came: its extents tell whether it went.
+   */
+  readonly submission?: string | undefined;
   /** What a request with an Idempotency-Key asked for, so that a reuse of the key for other data is refused. */
   readonly fingerprint?: string | undefined;
   /** The backfill job that took this source on, if one did (its counts follow the source's end). */

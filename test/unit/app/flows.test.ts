@@ -12,6 +12,8 @@ import { settle } from '../../../shared/app/sweep/settle';
 import { runSweep } from '../../../shared/app/sweep/sweep';
 import { emptySummary } from '../../../shared/app/sweep/sweepSummary';
 import { fakeApp, type FakeApp } from '../../helpers/fakeApp';
+import type { KustoTable } from '../../../shared/kusto/v1Response';
+import type { SweepPorts } from '../../../shared/app/ports';
 
 const MINUTE = 60_000;
 async function* csv(text: string): AsyncGenerator<Uint8Array> {
@@ -136,6 +138,174 @@ describe('sources queued over REST (ingest v2)', () => {
     expect(app.events('IngestionFailed')).toHaveLength(1);
   });
 });
+
+/**
+ * The engine as v2's evidence asks it: extents tagged with a submission (those `accepted` holds) and the
+ * ingestion failures recorded (`failed`: blob paths).
+ */
+function fakeEngine(app: FakeApp, accepted: (tag: string) => boolean, failed: string[] = []) {
+  const asked: string[] = [];
+  const table = (columns: string[], rows: unknown[][]): KustoTable[] => [
+    { name: 'Table_0', columns, rows } as unknown as KustoTable,
+  ];
+  (app.ctx as { engine: SweepPorts['engine'] }).engine = {
+    executeMgmt: (_db: string, csl: string) => {
+      asked.push(csl);
+      const tag = /tags has "([^"]+)"/.exec(csl)?.[1];
+      if (tag !== undefined) return Promise.resolve(table(['ExtentId'], accepted(tag) ? [['e1']] : []));
+      if (csl.startsWith('.show ingestion failures'))
+        return Promise.resolve(
+          table(
+            ['IngestionSourcePath', 'FailedOn', 'Database', 'Table', 'ErrorCode', 'FailureKind'],
+            failed.map((path) => [
+              path,
+              new Date(app.ctx.clock()).toISOString(),
+              'demo',
+              'Events',
+              'BadRequest_X',
+              'Permanent',
+            ]),
+          ),
+        );
+      return Promise.reject(new Error(`not scripted: ${csl}`));
+    },
+  };
+  return asked;
+}
+
+describe('sources submitted over REST whose answer never came (ingest v2)', () => {
+  const stale = (app: FakeApp) => app.advance(app.ctx.config.staleAfterMinutes * MINUTE + MINUTE);
+
+  it('are journaled before the POST, and settled past the stale limit by the submission’s extents: accepted, ingested once', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    const asked = fakeEngine(app, (tag) => app.ingest.submittedTags.has(tag));
+    app.ingest.failNext(reset(), { applied: true }); // the POST went; its answer was lost
+    const sourceId = await push(app);
+    const [tag] = app.ingest.journaled.get(sourceId) ?? [];
+    expect(tag).toMatch(/^kif-batch:/);
+    expect(await app.store.get(sourceId)).toMatchObject({
+      state: 'queued',
+      uncertain: true,
+      submission: tag,
+      operation: undefined,
+    });
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(asked).toEqual([]); // within the stale limit the service may still hold it: nothing asked
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued' });
+    stale(app);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(asked[0]).toContain(`extents where tags has "${tag}"`);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1); // never sent again
+    expect(app.events('SubmissionSettledByEvidence')).toMatchObject([{ sourceId, outcome: 'ingested' }]);
+  });
+
+  it('are queued again once when nothing of the submission was ingested, in a new journaled submission', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    fakeEngine(app, () => false);
+    app.ingest.failNext(reset(), { applied: true });
+    const sourceId = await push(app);
+    stale(app);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    const tags = app.ingest.journaled.get(sourceId) ?? [];
+    expect(tags).toHaveLength(2);
+    expect(tags[0]).not.toBe(tags[1]);
+    // Its new submission was answered: read by its operation from now on, not by evidence.
+    const again = await app.store.get(sourceId);
+    expect(again).toMatchObject({ state: 'queued', submission: tags[1], requeueCount: 1 });
+    expect(again?.operation).toBeDefined();
+  });
+
+  it('are failed once when the submission was accepted and the engine recorded a failure of the blob', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    app.ingest.failNext(reset(), { applied: true });
+    const sourceId = await push(app);
+    const blobPath = (await app.store.get(sourceId))?.blobPath ?? '';
+    fakeEngine(app, () => true, [blobPath]);
+    stale(app);
+    await runSweep(app.ctx, app.ctx.logger);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Failed' });
+    expect(app.events('IngestionFailed')).toHaveLength(1);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+  });
+
+  it('whose holder stopped after the journal are never sent again blindly: the taker waits for the evidence', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    const accepted = new Set<string>();
+    fakeEngine(app, (tag) => accepted.has(tag));
+    // The first holder journals its submission, sends it, and stops before the answer is written.
+    app.ingest.failNext(reset(), { applied: true });
+    const stopped = app.ctx.tracking.queue.bind(app.ctx.tracking);
+    let journaledTag = '';
+    (app.ctx.tracking as { queue: typeof stopped }).queue = (record, enqueue) =>
+      stopped(record, async (call) => {
+        await enqueue({
+          ...call,
+          journal: call.journal && {
+            ...call.journal,
+            beforeSubmit: async (id, tag) => {
+              journaledTag = tag;
+              await call.journal?.beforeSubmit(id, tag);
+            },
+          },
+        }).catch(() => undefined);
+        return new Promise<never>(() => undefined); // the process is gone: no answer, no write after
+      });
+    void pushData(app.ctx, request(), csv('1,a\n'));
+    const sourceId = await until(async () => (await first(app.store.openEntries()))?.sourceId);
+    await until(
+      async () => (await app.store.get(sourceId))?.submission === journaledTag && journaledTag !== '',
+    );
+    (app.ctx.tracking as { queue: typeof stopped }).queue = stopped;
+    accepted.add(journaledTag);
+    app.advance(app.ctx.tracking.leaseMs + MINUTE); // its lease ran out
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', uncertain: true });
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1); // taken over without a second submission
+    stale(app);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+  });
+
+  it('whose POST surely failed after the journal are released, not left conflicting with their own journal', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    app.ingest.failNext(busy());
+    const sourceId = await push(app);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'uploaded', leaseUntil: new Date(0) });
+    expect(app.events('TrackingUpdateFailed')).toEqual([]);
+    app.advance(app.ctx.tracking.leaseMs); // past the redrive window
+    await runSweep(app.ctx, app.ctx.logger); // released: taken over without asking anyone
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+    const queued = await app.store.get(sourceId);
+    expect(queued).toMatchObject({ state: 'queued' });
+    expect(queued?.uncertain).not.toBe(true);
+    expect(queued?.operation).toBeDefined();
+  });
+});
+
+async function first<T>(items: AsyncIterable<T>): Promise<T | undefined> {
+  for await (const item of items) return item;
+  return undefined;
+}
+
+/** Polls `probe` until it gives a truthy value, for at most two seconds. */
+async function until<T>(probe: () => Promise<T>): Promise<NonNullable<T>> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met within 2 s');
+    await new Promise((r) => setImmediate(r));
+  }
+}
 
 describe('blob references', () => {
   it('are each queued by URL and tracked; a refused URL writes nothing', async () => {

@@ -1,3 +1,4 @@
+import { ingestProtocolOf } from '../../../shared/app/context';
 import { ConfigError, loadConfig } from '../../../shared/app/settings';
 
 const local = {
@@ -48,6 +49,8 @@ describe('loadConfig', () => {
       failureWebhookUrl: undefined,
       successWebhookUrl: undefined,
       httpIngestFlavor: 'queued',
+      ingestProtocol: 'auto',
+      v2EngineUri: undefined,
       allowedBlobHosts: [],
       localBlobOrigin: 'http://127.0.0.1:10000',
       leaseSeconds: 600,
@@ -238,6 +241,33 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...local, STATUS_MODE: 'rows' })).toEqual([
       expect.stringMatching(/^STATUS_MODE is not valid/),
     ]);
+  });
+
+  it('chooses the ingest protocol: auto by default, v2 only with an engine to settle lost answers by', () => {
+    // Local: the ingest URI names no engine, so auto stays on v1 and says why; v2 is refused.
+    const plain = loadConfig(local);
+    expect(ingestProtocolOf(plain)).toEqual({
+      setting: 'v1',
+      why: expect.stringMatching(/auto, but the engine is unknown.*KUSTO_ENGINE_URI/) as unknown,
+    });
+    expect(problemsOf({ ...local, KUSTO_INGEST_PROTOCOL: 'v2' })).toEqual([
+      expect.stringMatching(/KUSTO_INGEST_PROTOCOL 'v2'.*set KUSTO_ENGINE_URI.*Monitor/),
+    ]);
+    expect(problemsOf({ ...local, KUSTO_INGEST_PROTOCOL: 'v3' })).toEqual([
+      expect.stringMatching(/^KUSTO_INGEST_PROTOCOL is not valid/),
+    ]);
+    const withEngine = loadConfig({ ...local, KUSTO_ENGINE_URI: 'http://127.0.0.1:8080' });
+    expect(ingestProtocolOf(withEngine)).toMatchObject({ setting: 'auto' });
+    expect(withEngine.v2EngineUri).toBe('http://127.0.0.1:8080');
+    // A cluster's ingest URI names its engine: ingest-<cluster> without the prefix.
+    const cluster = loadConfig({
+      ...local,
+      KUSTO_INGEST_URI: 'https://ingest-c.westeurope.kusto.windows.net',
+      KUSTO_INGEST_PROTOCOL: 'v2',
+    });
+    expect(cluster.v2EngineUri).toBe('https://c.westeurope.kusto.windows.net');
+    expect(ingestProtocolOf(cluster)).toMatchObject({ setting: 'v2' });
+    expect(ingestProtocolOf(loadConfig({ ...local, KUSTO_INGEST_PROTOCOL: 'v1' })).setting).toBe('v1');
   });
 
   it('treats empty settings as unset', () => {
