@@ -271,13 +271,17 @@ export class DmWorker {
       const restOperation = item.message.properties[REST_OPERATION_PROPERTY];
       if (
         typeof restOperation === 'string' &&
-        this.options.operations?.isCanceled(restOperation, item.message.id)
+        this.options.operations &&
+        !this.options.operations.take(restOperation, item.message.id)
       ) {
-        // Canceled before it was taken: not ingested, its message done with.
+        // Canceled before it was taken, or taken already (a second message for it): not ingested again,
+        // its message done with.
+        this.options.trace?.(
+          `skipped ${item.message.id} message ${item.messageId}: ${this.options.operations.isCanceled(restOperation, item.message.id) ? 'canceled' : 'taken already'}`,
+        );
         await persist(() => item.queue.deleteMessage(item.messageId, item.popReceipt)).catch(() => undefined);
         continue;
       }
-      if (typeof restOperation === 'string') this.options.operations?.started(restOperation, item.message.id);
       try {
         outcome = await asOperation(
           this.options.store,

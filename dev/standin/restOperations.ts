@@ -61,10 +61,19 @@ export class RestOperations {
     return id;
   }
 
-  /** The worker took the blob: it is in progress. */
-  started(operationId: string, sourceId: string): void {
+  /**
+   * The worker takes the blob: it is in progress. False when it was taken before (or canceled): its
+   * internal message came twice (the DM's own Put Message retried after a lost answer, or shown again after
+   * its visibility ran out), and the service ingests a submitted blob once. An operation this stand-in does
+   * not know (it restarted) is taken as asked.
+   */
+  take(operationId: string, sourceId: string): boolean {
+    const op = this.operations.get(operationId);
+    if (!op) return true;
     const blob = this.blob(operationId, sourceId);
-    if (blob?.state === 'Queued') this.touch(operationId, blob, { state: 'InProgress' });
+    if (blob?.state !== 'Queued') return false;
+    this.touch(operationId, blob, { state: 'InProgress' });
+    return true;
   }
 
   /** The worker is done with the blob. A blob settled already keeps its first outcome. */

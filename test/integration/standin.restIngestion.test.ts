@@ -19,7 +19,7 @@ import {
 import { KustoRestClient } from '../../shared/kusto/kustoRestClient';
 import { engine, eventually } from '../helpers/engine';
 import { startPrivateStandin, type PrivateStandin } from '../helpers/privateStandin';
-import { blobService } from '../helpers/stack';
+import { blobService, queueService } from '../helpers/stack';
 
 let both: PrivateStandin;
 let v1Only: PrivateStandin;
@@ -90,6 +90,40 @@ describe('the stand-in serves REST queued ingestion', () => {
     expect(await engine(both.standin.engineUrl).count('RestRows')).toBe(3);
     // The caller's blobs are kept (deleteAfterDownload was not asked for).
     expect(await blobService(0).getContainerClient(container).getBlobClient('ok-a.csv').exists()).toBe(true);
+  });
+
+  it('ingests a submitted blob once even when its internal message comes twice (a retried Put Message)', async () => {
+    both.standin.faults.update({ workerPaused: true });
+    const blob = { url: await blobWith('twice.csv', '9,rest-twice\n'), sourceId: randomUUID() };
+    const props = validateProps({ database: 'demo', table: 'RestRows', format: 'csv' });
+    const body = buildSubmission(
+      [blob],
+      submissionProperties(props, { deleteAfterDownload: false }),
+      20,
+      new Date(),
+    );
+    const operationId = parseSubmissionAnswer(await post('demo', 'RestRows', body));
+    // The DM's own Put Message sent twice: a copy of the blob's message beside the original.
+    let copied = 0;
+    for (const name of both.layout.ingestionQueues) {
+      const queue = queueService(0).getQueueClient(name);
+      const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });
+      for (const m of peekedMessageItems)
+        if (Buffer.from(m.messageText, 'base64').toString('utf8').includes(blob.sourceId)) {
+          await queue.sendMessage(m.messageText);
+          copied += 1;
+        }
+    }
+    expect(copied).toBe(1);
+    both.standin.faults.update({ workerPaused: false });
+    const status = await eventually(async () => {
+      const s = parseOperationStatus(await read('demo', 'RestRows', operationId));
+      return s.counts.succeeded === 1 ? s : undefined;
+    });
+    await both.standin.worker?.drained();
+    expect(status.counts).toEqual({ succeeded: 1, failed: 0, inProgress: 0, canceled: 0 });
+    const rows = await engine(both.standin.engineUrl).query("RestRows | where name == 'rest-twice' | count");
+    expect(Number(rows.rows[0]?.[0])).toBe(1);
   });
 
   it('reports a blob the service cannot ingest as Failed, with its code, classified Permanent', async () => {

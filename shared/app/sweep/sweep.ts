@@ -315,10 +315,10 @@ async function settleBySilence(
 /**
  * Ingest v2: a source whose REST submission was recorded but whose answer never was (lost, or its holder
  * stopped first), so it has no operation to read (docs/lifecycle.md, 'The app on v2'). Until the stale
- * limit it waits: the service may still hold it. Past it, the engine is asked for extents tagged with the
- * submission: none means nothing of it was ingested, so it is queued again (it is uncertain); some means
- * the submission was accepted, and the source is settled as failures-only settles one: failed if the engine
- * recorded a failure of its blob, else ingested.
+ * limit it waits: the service may still hold it. Past it, the engine is asked: a failure it recorded of
+ * the source's blob since this attempt began fails the source; otherwise extents tagged with the submission
+ * mean the submission was accepted and, its blob not failed, ingested; no extents mean nothing of it was
+ * ingested, so it is queued again (it is uncertain).
  */
 async function settleBySubmission(
   ctx: SweepPorts,
@@ -337,14 +337,16 @@ async function settleBySubmission(
     throw new Error(
       `Source ${record.sourceId} was submitted over REST and its answer was lost: settling it asks the engine, so set KUSTO_ENGINE_URI.`,
     );
-  if ((await failureLog.taggedExtents(record.database, record.table, tag)) === 0) {
-    await settle(ctx, log, record, pending, summary);
-    return;
-  }
+  // A failure of the blob settles it whether or not other blobs of the submission made extents (a
+  // submission whose every blob failed has none); only without one do the extents decide.
   const failure = await failureLog.failureOf(
     { database: record.database, table: record.table, path: sourceOf(record) },
     attemptStart(record),
   );
+  if (!failure && (await failureLog.taggedExtents(record.database, record.table, tag)) === 0) {
+    await settle(ctx, log, record, pending, summary);
+    return;
+  }
   log.warn(
     JSON.stringify({
       event: 'SubmissionSettledByEvidence',

@@ -317,10 +317,13 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** The service refused the request as it was (a 4xx other than sign-in, permission or throttling). */
+/**
+ * The service refused the request as it was (a 4xx other than sign-in, permission, a missing endpoint or
+ * throttling: splitting those would only send them again).
+ */
 function isRefusal(e: unknown): boolean {
   if (isIngestValidationError(e)) return true;
   if (!(e instanceof IngestServiceError)) return false;
   const status = e.statusCode;
-  return status !== undefined && status >= 400 && status < 500 && status !== 404;
+  return status !== undefined && status >= 400 && status < 500 && ![401, 403, 404, 429].includes(status);
 }
