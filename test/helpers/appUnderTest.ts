@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { StandinIngestProtocol } from '../../dev/standin/dmService';
 import { createAppContext, type AppContext, type AppContextOptions } from '../../shared/app/context';
 import { loadConfig } from '../../shared/app/settings';
 import { readStatus } from '../../shared/app/tracking/statusLookup';
@@ -64,9 +65,16 @@ export interface AppUnderTest {
 export async function startAppUnderTest(
   settings: Record<string, string> = {},
   options: Omit<AppContextOptions, 'tables' | 'logger' | 'clock'> = {},
+  /** Which queued-ingestion protocols the stand-in serves (default both, REST preferred). */
+  standinProtocol?: StandinIngestProtocol,
 ): Promise<AppUnderTest> {
   let offsetMs = 0;
-  const dm = await startPrivateStandin({ worker: true, accountCount: 1, batchingWindowMs: 100 });
+  const dm = await startPrivateStandin({
+    worker: true,
+    accountCount: 1,
+    batchingWindowMs: 100,
+    ...(standinProtocol && { ingestProtocol: standinProtocol }),
+  });
   const id = randomBytes(3).toString('hex');
   const env: Record<string, string> = {
     KUSTO_INGEST_URI: dm.standin.dmUrl,
