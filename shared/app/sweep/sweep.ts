@@ -216,7 +216,14 @@ async function sweepOne(
       if (record.operation) {
         // Queued over REST: its operation says, whatever STATUS_MODE is (the mode is v1's reporting).
         const [status] = await policyOf(record).readStatuses(ctx, [record]);
-        await settle(ctx, log, record, status ?? { sourceId: record.sourceId, status: 'Pending' }, summary);
+        const said = status ?? { sourceId: record.sourceId, status: 'Pending' as const };
+        if (said.status === 'Pending' && record.submission !== undefined && failureLog) {
+          // Still Pending past the stale limit, or an operation the service no longer knows (its record
+          // expired, a restarted stand-in): the submission's extents and failures say before it is stuck.
+          await settleBySubmission(ctx, log, record, summary, failureLog);
+          return;
+        }
+        await settle(ctx, log, record, said, summary);
         return;
       }
       switch (ctx.config.statusMode) {

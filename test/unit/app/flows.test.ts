@@ -234,6 +234,29 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
   });
 
+  it('answered, but whose operation stays Pending (or is forgotten) past the stale limit, are settled by the evidence first', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    const accepted = new Set<string>();
+    fakeEngine(app, (tag) => accepted.has(tag));
+    const ingested = await push(app);
+    const stuck = await push(app);
+    const [ingestedTag] = app.ingest.journaled.get(ingested) ?? [];
+    accepted.add(ingestedTag ?? '');
+    for (const id of [ingested, stuck])
+      expect((await app.store.get(id))?.operation).toEqual(expect.any(String)); // answered: read by operation
+    stale(app);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(await app.store.get(ingested)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    expect(app.events('SubmissionSettledByEvidence')).toMatchObject([
+      { sourceId: ingested, outcome: 'ingested' },
+    ]);
+    // No extents and no failure: as before, stuck (it was answered, so it is not queued again).
+    expect(await app.store.get(stuck)).toMatchObject({ state: 'queued' });
+    expect(app.events('IngestionStuck')).toMatchObject([{ sourceId: stuck }]);
+    expect(app.ingest.sentFor(stuck)).toHaveLength(1);
+  });
+
   it('are failed, not queued again, when the submission made no extents because its blob failed', async () => {
     const app = fakeApp();
     app.ingest.submissionSize = 3;
