@@ -53,6 +53,8 @@ export async function privateStack(options: {
       ...process.env,
       KUSTO_INGEST_URI: standin.dmUrl,
       KUSTO_ENGINE_URI: standin.engineUrl,
+      // Status modes are v1's reporting: these scenarios measure them, so they queue over v1.
+      KUSTO_INGEST_PROTOCOL: 'v1',
       STATUS_MODE: options.statusMode,
       ...options.settings,
     }),
