@@ -137,6 +137,9 @@ const TRANSIENT_SYSTEM_CODES = new Set([
   'REQUEST_SEND_ERROR',
 ]);
 
+/** Errors of ours that say the request was never sent (ingest v2: a submission whose record failed first). */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['SubmissionNotSent']);
+
 // Failures after the request may have reached the service: it may have done what was asked.
 const AFTER_SEND_CODES = new Set([
   'ECONNRESET',
@@ -157,6 +160,8 @@ const AFTER_SEND_CODES = new Set([
  */
 export function mayHaveBeenApplied(e: unknown, depth = 0): boolean {
   if (depth > 8 || typeof e !== 'object' || e === null) return false;
+  // Our own word that nothing was sent, whatever failed before it (its message may quote a broken connection).
+  if (e instanceof IngestError && NOT_SENT_CODES.has(e.code)) return false;
   if (e instanceof AggregateError) return e.errors.some((x) => mayHaveBeenApplied(x, depth + 1));
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && AFTER_SEND_CODES.has(code)) return true;

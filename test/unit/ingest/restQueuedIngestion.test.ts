@@ -230,7 +230,9 @@ describe('journaled submissions (the app records each one before it is sent)', (
   ) => ({
     tagPrefix: 'kif-batch:',
     beforeSubmit: (id: string, tag: string) => {
-      if (refuse.has(n)) return Promise.reject(new Error('the row changed'));
+      // The record's write lost its answer (it may have been written): still, nothing was sent.
+      if (refuse.has(n))
+        return Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
       log.push({ id, tag, n });
       return Promise.resolve();
     },
