@@ -218,32 +218,41 @@ export class RestQueuedIngestion {
   }
 
   /**
-   * The blobs whose callers recorded this submission, which may go; the others are left out and told so,
-   * with an error that says nothing of them was sent (whatever their journal's own failure was: a write
-   * whose answer was lost must not read as a submission that may have gone).
+   * Records the submission with every blob's caller; returns the blobs that may go and the tag they go
+   * under. A tag is only ever sent with every blob whose record of it may exist: a record that failed may
+   * still have been written (its answer lost), and its blob is left out, so the tag it may name is
+   * abandoned and the others are recorded again under a new one (a round per failure, each leaving one
+   * out at least). Otherwise extents of the submission would later vouch for a blob that was never in it.
+   * A blob left out is told that nothing of it was sent (whatever its record's own failure was).
    */
   private async journaled(
-    waiting: readonly Waiting[],
-    submissionId: string,
-    tag: string,
-  ): Promise<Waiting[]> {
-    const written = await Promise.allSettled(
-      waiting.map((w) => (w.journal ? w.journal(submissionId, tag) : Promise.resolve())),
-    );
-    const going: Waiting[] = [];
-    written.forEach((result, i) => {
-      const w = waiting[i] as Waiting;
-      if (result.status === 'fulfilled') going.push(w);
-      else
-        w.reject(
-          new IngestError(
-            `The blob was not submitted: its submission could not be recorded first (${errorText(result.reason)}).`,
-            'SubmissionNotSent',
-            true,
-          ),
-        );
-    });
-    return going;
+    given: readonly Waiting[],
+    prefix: string,
+  ): Promise<{ going: Waiting[]; tag: string | undefined }> {
+    let waiting = [...given];
+    while (waiting.length > 0) {
+      const submissionId = newUuid();
+      const tag = `${prefix}${submissionId}`;
+      const written = await Promise.allSettled(
+        waiting.map((w) => (w.journal ? w.journal(submissionId, tag) : Promise.resolve())),
+      );
+      const going: Waiting[] = [];
+      written.forEach((result, i) => {
+        const w = waiting[i] as Waiting;
+        if (result.status === 'fulfilled') going.push(w);
+        else
+          w.reject(
+            new IngestError(
+              `The blob was not submitted: its submission could not be recorded first (${errorText(result.reason)}).`,
+              'SubmissionNotSent',
+              true,
+            ),
+          );
+      });
+      if (going.length === waiting.length) return { going, tag };
+      waiting = going;
+    }
+    return { going: [], tag: undefined };
   }
 
   /** Posts one batch; a 4xx splits it in two, each half sent on its own, down to the blob at fault. */
@@ -256,8 +265,7 @@ export class RestQueuedIngestion {
     let tag: string | undefined;
     let waiting = given;
     if (options.tagPrefix !== undefined) {
-      tag = `${options.tagPrefix}${newUuid()}`;
-      waiting = await this.journaled(waiting, tag.slice(options.tagPrefix.length), tag);
+      ({ going: waiting, tag } = await this.journaled(waiting, options.tagPrefix));
       if (waiting.length === 0) return;
     }
     const submittedAt = new Date(this.clock());

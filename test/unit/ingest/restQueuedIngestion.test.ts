@@ -227,9 +227,11 @@ describe('journaled submissions (the app records each one before it is sent)', (
     log: { id: string; tag: string; n: number }[],
     n: number,
     refuse = new Set<number>(),
+    attempted: { tag: string; n: number }[] = [],
   ) => ({
     tagPrefix: 'kif-batch:',
     beforeSubmit: (id: string, tag: string) => {
+      attempted.push({ tag, n });
       // The record's write lost its answer (it may have been written): still, nothing was sent.
       if (refuse.has(n))
         return Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
@@ -260,13 +262,24 @@ describe('journaled submissions (the app records each one before it is sent)', (
     expect(service.posts[0]?.properties['tags']).toEqual([`kif-batch:${id}`]);
   });
 
-  it('leaves out a blob whose record failed, telling it that nothing was sent; the others go', async () => {
+  it('leaves out a blob whose record failed, telling it that nothing was sent; the others go under a tag it never held', async () => {
     const service = new ScriptedService();
     const log: { id: string; tag: string; n: number }[] = [];
+    const attempted: { tag: string; n: number }[] = [];
     const rest = clientOf(service);
     const results = await Promise.allSettled(
-      [1, 2, 3].map((n) => rest.submit(blob(n), props, noDelete, undefined, journalOf(log, n, new Set([2])))),
+      [1, 2, 3].map((n) =>
+        rest.submit(blob(n), props, noDelete, undefined, journalOf(log, n, new Set([2]), attempted)),
+      ),
     );
+    // Blob 2's failed record may still have been written: the tag it names is never sent, so no extent of
+    // the submission can vouch for blob 2 later. Blobs 1 and 3 are recorded again under a new tag.
+    const sentTag = service.posts[0]?.properties['tags'] as string[] | undefined;
+    const tagsOf2 = attempted.filter((a) => a.n === 2).map((a) => a.tag);
+    expect(tagsOf2).toHaveLength(1);
+    expect(sentTag).toHaveLength(1);
+    expect(tagsOf2).not.toContain(sentTag?.[0]);
+    expect(log.filter((l) => l.tag === sentTag?.[0]).map((l) => l.n)).toEqual([1, 3]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     const refused = results[1];
     if (refused?.status === 'rejected') {
