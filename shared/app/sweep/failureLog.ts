@@ -2,6 +2,7 @@ import type { KustoRestClient } from '../../kusto/kustoRestClient';
 import { rowsAsObjects } from '../../kusto/v1Response';
 import type { Logger } from '../../log';
 import { quoteName, quoteString } from '../../names';
+import { isNotFound, type IngestError } from '../../errors';
 import { redactOptional } from '../../log';
 
 /** The batching window of a table with no policy of its own or of its database (the service's default). */
@@ -114,10 +115,17 @@ export class FailureLog {
    * answers cheapest.
    */
   async taggedExtents(database: string, table: string, tag: string): Promise<number> {
-    const [result] = await this.engine.executeMgmt(
-      database,
-      `.show table ${quoteName('table', table)} extents where tags has ${quoteString(tag)}`,
-    );
+    let result;
+    try {
+      [result] = await this.engine.executeMgmt(
+        database,
+        `.show table ${quoteName('table', table)} extents where tags has ${quoteString(tag)}`,
+      );
+    } catch (e) {
+      // A table that does not exist (yet: a failure an operator will fix) holds no extents.
+      if (isTableMissing(e)) return 0;
+      throw e;
+    }
     return result ? rowsAsObjects(result).length : 0;
   }
 
@@ -176,4 +184,13 @@ export class FailureLog {
     );
     return byPath;
   }
+}
+
+/**
+ * The engine's "no such table": 404 `NotFound` on a cluster (EntityNameDoesNotExistException), or the
+ * `BadRequest_TableNotExist` the ingestion pipeline reports (which the stand-in answers too).
+ */
+function isTableMissing(e: unknown): boolean {
+  const code = (e as Partial<IngestError> | undefined)?.serviceCode;
+  return isNotFound(e) || code === 'BadRequest_TableNotExist' || code === 'BadRequest_EntityNotFound';
 }

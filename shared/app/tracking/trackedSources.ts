@@ -416,14 +416,17 @@ export class TrackedSources {
       await this.store.unmarkOpen(record.sourceId);
     } catch (e) {
       this.warn(record, 'discard', e);
-      if (!removed && lost) {
-        // A write of ours may stand (a stored push recorded as stored): the source may go on from it, so
-        // it is taken on, not refused; the sweep finishes it.
+      if (!removed) {
+        // The row stands (a write of ours may have changed it, or storage refused the removal): the sweep
+        // will go on from it, queueing what it holds or reporting it abandoned, so the source is taken on,
+        // not refused. A refusal now would leave behind a source that is later ingested or reported.
         this.logger.warn(
           JSON.stringify({
             event: 'LeaseKept',
             sourceId: record.sourceId,
-            reason: 'a write of its row may have been applied and could not be undone: kept, not discarded',
+            reason: lost
+              ? 'a write of its row may have been applied and could not be undone: kept, not discarded'
+              : 'its row could not be removed: kept, not discarded',
           }),
         );
         return 'kept';

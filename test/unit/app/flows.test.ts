@@ -14,6 +14,7 @@ import { emptySummary } from '../../../shared/app/sweep/sweepSummary';
 import { fakeApp, type FakeApp } from '../../helpers/fakeApp';
 import type { KustoTable } from '../../../shared/kusto/v1Response';
 import type { SweepPorts } from '../../../shared/app/ports';
+import { errorFromStatus } from '../../../shared/errors';
 
 const MINUTE = 60_000;
 async function* csv(text: string): AsyncGenerator<Uint8Array> {
@@ -143,7 +144,12 @@ describe('sources queued over REST (ingest v2)', () => {
  * The engine as v2's evidence asks it: extents tagged with a submission (those `accepted` holds) and the
  * ingestion failures recorded (`failed`: blob paths).
  */
-function fakeEngine(app: FakeApp, accepted: (tag: string) => boolean, failed: string[] = []) {
+function fakeEngine(
+  app: FakeApp,
+  accepted: (tag: string) => boolean,
+  failed: string[] = [],
+  missingTables = new Set<string>(),
+) {
   const asked: string[] = [];
   const table = (columns: string[], rows: unknown[][]): KustoTable[] => [
     { name: 'Table_0', columns, rows } as unknown as KustoTable,
@@ -152,7 +158,18 @@ function fakeEngine(app: FakeApp, accepted: (tag: string) => boolean, failed: st
     executeMgmt: (_db: string, csl: string) => {
       asked.push(csl);
       const tag = /tags has "([^"]+)"/.exec(csl)?.[1];
-      if (tag !== undefined) return Promise.resolve(table(['ExtentId'], accepted(tag) ? [['e1']] : []));
+      if (tag !== undefined) {
+        if (missingTables.has(/^\.show table \['([^']+)'\]/.exec(csl)?.[1] ?? ''))
+          // As a cluster answers for a table that does not exist.
+          return Promise.reject(
+            errorFromStatus({
+              statusCode: 404,
+              message: "Entity name 'T' of kind 'Table' does not exist.",
+              serviceCode: 'NotFound',
+            }),
+          );
+        return Promise.resolve(table(['ExtentId'], accepted(tag) ? [['e1']] : []));
+      }
       if (csl.startsWith('.show ingestion failures'))
         return Promise.resolve(
           table(
@@ -255,6 +272,18 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     expect(await app.store.get(stuck)).toMatchObject({ state: 'queued' });
     expect(app.events('IngestionStuck')).toMatchObject([{ sourceId: stuck }]);
     expect(app.ingest.sentFor(stuck)).toHaveLength(1);
+  });
+
+  it('are queued again when their table does not exist yet: a missing table holds no extents', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    fakeEngine(app, () => false, [], new Set(['Events']));
+    app.ingest.failNext(reset(), { applied: true });
+    const sourceId = await push(app);
+    stale(app);
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.events('SweepItemError')).toEqual([]);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
   });
 
   it('are failed, not queued again, when the submission made no extents because its blob failed', async () => {

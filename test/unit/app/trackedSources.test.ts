@@ -279,6 +279,19 @@ describe('queue', () => {
     expect(await store.get(other.record.sourceId)).toBeUndefined();
   });
 
+  it('keeps a source whose row cannot be removed: a refusal would leave behind a row the sweep acts on', async () => {
+    // The chaos run (10,000 items): a push's stage write was applied with its answer lost and the retry
+    // answered 503, the removal then failed, and the push was refused while its stored row stayed: the
+    // sweep queued it and it was ingested.
+    const { store, sources, lines } = setup();
+    const { record } = await sources.begin(source());
+    store.fail('remove');
+    expect(await sources.discard(record)).toBe('kept');
+    expect(lines).toContainEqual(expect.stringMatching(/"event":"LeaseKept".*could not be removed/));
+    expect(await store.get(record.sourceId)).toBeDefined();
+    expect(store.open.has(record.sourceId)).toBe(true);
+  });
+
   it('still releases at once after an enqueue that surely failed, for an immediate retry', async () => {
     const { store, sources, probes } = setup();
     const { record } = await sources.begin(source());
