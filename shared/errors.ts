@@ -166,7 +166,8 @@ export function mayHaveBeenApplied(e: unknown, depth = 0): boolean {
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && AFTER_SEND_CODES.has(code)) return true;
   const status = statusCodeOf(e);
-  if (status === 500) return true;
+  // 500: storage's "may or may not have succeeded"; 2xx: carried out, and its answer could not be read.
+  if (status === 500 || (status !== undefined && status >= 200 && status < 300)) return true;
   if (e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError')) return true;
   if (e instanceof Error && /socket hang up/i.test(e.message)) return true;
   return mayHaveBeenApplied((e as { cause?: unknown }).cause, depth + 1);

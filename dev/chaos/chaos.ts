@@ -79,6 +79,8 @@ interface Item {
   readonly bad: boolean;
   answer?: Answer;
   sourceId?: string;
+  /** What each HTTP attempt was answered (status, and the error's code), for a problem's study. */
+  readonly answers: string[];
 }
 
 export interface ChaosReport {
@@ -239,6 +241,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         kind,
         table: late ? LATE_TABLE : (TABLES[Math.floor(random() * TABLES.length)] ?? 'Chaos1'),
         bad: random() < 0.05,
+        answers: [],
       };
     });
     // Blobs that were there before the app: a backfill job finds them. Blobs callers name by URL.
@@ -623,7 +626,13 @@ async function submit(
       await sleep(500 + random() * 1500);
       continue;
     }
-    const body = (await response.json().catch(() => ({}))) as { sourceId?: string };
+    const body = (await response.json().catch(() => ({}))) as {
+      sourceId?: string;
+      error?: { code?: string; message?: string };
+    };
+    item.answers.push(
+      `${response.status}${body.error ? ` ${body.error.code ?? ''}: ${body.error.message ?? ''}` : ''} at ${new Date().toISOString()}`,
+    );
     if (response.status === 202 || response.status === 200) {
       item.answer = 'accepted';
       item.sourceId = body.sourceId;
@@ -777,7 +786,7 @@ async function audit(
     return { chain, latest: latest.length, superseded };
   };
   const describe = async (item: Item): Promise<string> => {
-    if (!item.sourceId) return 'no source id';
+    if (!item.sourceId) return `no source id; answered ${item.answers.join(', ') || 'nothing'}`;
     const { chain } = await outcomeOf(item);
     const poisoned = item.kind === 'landing' && parked.has(`demo/${item.table}/${item.id}.csv`);
     return (

@@ -154,6 +154,11 @@ describe('mayHaveBeenApplied', () => {
       Object.assign(new Error('x'), { statusCode: 500 }),
       true,
     ],
+    [
+      'a 200 whose answer could not be read (the service carried it out)',
+      new IngestServiceError('accepted without an ingestionOperationId', 'BadRequest', 200),
+      true,
+    ],
     ['a refused connection', sys('ECONNREFUSED'), false],
     ['an unknown host', sys('ENOTFOUND'), false],
     ['503 busy', Object.assign(new Error('x'), { statusCode: 503 }), false],
