@@ -114,8 +114,11 @@ describe('STANDIN_TLS=1 npm run standin', () => {
       await eventually(
         () => Promise.resolve(output.includes('Press Ctrl+C to stop.') ? true : undefined),
         60_000,
-        `the stand-in to start; it printed:\n${output}`,
-      );
+        'the stand-in to start',
+      ).catch((e: unknown) => {
+        // What it printed by the deadline, not at the start of the wait.
+        throw new Error(`${(e as Error).message}; it printed:\n${output}`);
+      });
       expect(output).toContain('NODE_EXTRA_CA_CERTS=.local/tls/ca.pem');
       expect(output).toContain(`https://127.0.0.1:${ports.AZURITE_BLOB_PORT}/devstoreaccount1`);
       expect(existsSync(join(root, '.local', 'tls', 'ca.pem'))).toBe(true);
