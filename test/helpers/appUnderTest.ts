@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { StandinIngestProtocol } from '../../dev/standin/dmService';
 import { createAppContext, type AppContext, type AppContextOptions } from '../../shared/app/context';
 import { loadConfig } from '../../shared/app/settings';
+import { runSweep } from '../../shared/app/sweep/sweep';
 import { readStatus } from '../../shared/app/tracking/statusLookup';
+import type { TrackingRecord } from '../../shared/app/tracking/trackingRecord';
 import { closeIngestClients } from '../../shared/ingest/getIngestClient';
 import type { IngestionStatus } from '../../shared/ingest/types';
 import type { Logger } from '../../shared/log';
-import { engine } from './engine';
+import { engine, eventually } from './engine';
 import { startPrivateStandin, type PrivateStandin } from './privateStandin';
 import { connectionString } from './stack';
 
@@ -154,4 +156,17 @@ export async function openSourceIds(app: AppUnderTest): Promise<string[]> {
   const ids: string[] = [];
   for await (const entry of app.ctx.tracking.openEntries()) ids.push(entry.sourceId);
   return ids;
+}
+
+/** Sweeps until the source is closed, and returns its row. */
+export function closedBySweep(app: AppUnderTest, sourceId: string): Promise<TrackingRecord> {
+  return eventually(
+    async () => {
+      await runSweep(app.ctx, app.log);
+      const record = await app.ctx.tracking.get(sourceId);
+      return record?.state === 'closed' ? record : undefined;
+    },
+    30_000,
+    `${sourceId} closed by the sweep`,
+  );
 }

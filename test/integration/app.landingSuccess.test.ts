@@ -4,9 +4,13 @@ import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { SUCCESS_TAGS } from '../../shared/app/landing/afterSuccess';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { runSweep } from '../../shared/app/sweep/sweep';
-import type { TrackingRecord } from '../../shared/app/tracking/trackingRecord';
 import { apiRequest } from '../helpers/apiRequest';
-import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import {
+  blobCreatedEvent,
+  closedBySweep,
+  startAppUnderTest,
+  type AppUnderTest,
+} from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 
 /** A local webhook receiver: every JSON body POSTed to it. */
@@ -34,19 +38,6 @@ async function land(app: AppUnderTest, path: string, content: string, metadata: 
   );
   expect(outcome.outcome).toBe('queued');
   return { blob, sourceId: (outcome as { sourceId: string }).sourceId };
-}
-
-/** Sweeps until the source is closed, and returns its row. */
-async function closedBySweep(app: AppUnderTest, sourceId: string): Promise<TrackingRecord> {
-  return eventually(
-    async () => {
-      await runSweep(app.ctx, app.log);
-      const record = await app.ctx.tracking.get(sourceId);
-      return record?.state === 'closed' ? record : undefined;
-    },
-    30_000,
-    `${sourceId} closed by the sweep`,
-  );
 }
 
 describe.each(['keep', 'delete', 'move', 'tag'] as const)('LANDING_ON_SUCCESS=%s', (mode) => {

@@ -7,10 +7,13 @@ import {
 } from '../../shared/app/http/operatorHandlers';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { runSweep } from '../../shared/app/sweep/sweep';
-import type { TrackingRecord } from '../../shared/app/tracking/trackingRecord';
 import { apiRequest } from '../helpers/apiRequest';
-import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
-import { eventually } from '../helpers/engine';
+import {
+  blobCreatedEvent,
+  closedBySweep,
+  startAppUnderTest,
+  type AppUnderTest,
+} from '../helpers/appUnderTest';
 import { blobService } from '../helpers/stack';
 
 let app: AppUnderTest;
@@ -50,19 +53,6 @@ async function land(path: string, content: string): Promise<string> {
   return (outcome as { sourceId: string }).sourceId;
 }
 
-/** Sweeps until the source is closed; its row. */
-function closed(sourceId: string): Promise<TrackingRecord> {
-  return eventually(
-    async () => {
-      await runSweep(app.ctx, app.log);
-      const record = await app.ctx.tracking.get(sourceId);
-      return record?.state === 'closed' ? record : undefined;
-    },
-    30_000,
-    `${sourceId} closed`,
-  );
-}
-
 async function list(query: string): Promise<{ items: Listed[]; continuationToken: string | null }> {
   const result = await handleListSources(apiRequest('GET', `/api/ingest?${query}`), app.ctx, app.log);
   expect(result.status).toBe(200);
@@ -87,7 +77,10 @@ describe('the operator API: list failures, fix the cause, retry', () => {
   it('lists a failed push and a failed landing blob, retries each once the table exists, and their rows land once', async () => {
     const pushed = await push('Fixme', '1,pushed\n');
     const landed = await land('demo/Fixme/file.csv', '2,landed\n');
-    const [pushRecord, landRecord] = await Promise.all([closed(pushed), closed(landed)]);
+    const [pushRecord, landRecord] = await Promise.all([
+      closedBySweep(app, pushed),
+      closedBySweep(app, landed),
+    ]);
     expect(pushRecord).toMatchObject({ finalStatus: 'Failed', errorCode: 'BadRequest_TableNotExist' });
     expect(landRecord).toMatchObject({ finalStatus: 'Failed', errorCode: 'BadRequest_TableNotExist' });
     // The landing blob was quarantined: it left landing.
@@ -131,8 +124,8 @@ describe('the operator API: list failures, fix the cause, retry', () => {
     expect(Object.keys(back.metadata ?? {}).filter((k) => k.startsWith('quarantine'))).toEqual([]);
     expect(await app.ctx.landing.failed.getBlobClient('demo/Fixme/file.csv').exists()).toBe(false);
 
-    expect(await closed(pushed)).toMatchObject({ finalStatus: 'Succeeded', requeueCount: 1 });
-    expect(await closed(newLanded)).toMatchObject({ finalStatus: 'Succeeded' });
+    expect(await closedBySweep(app, pushed)).toMatchObject({ finalStatus: 'Succeeded', requeueCount: 1 });
+    expect(await closedBySweep(app, newLanded)).toMatchObject({ finalStatus: 'Succeeded' });
     expect(await app.kusto.count('Fixme')).toBe(2);
     await runSweep(app.ctx, app.log);
     expect(await app.kusto.count('Fixme')).toBe(2);
@@ -159,7 +152,7 @@ describe('the operator API: list failures, fix the cause, retry', () => {
 
   it('answers 410 StagedBlobGone when a push’s temp blob was cleaned up', async () => {
     const pushed = await push('NoTableHere', '1,a\n');
-    const record = await closed(pushed);
+    const record = await closedBySweep(app, pushed);
     expect(record.finalStatus).toBe('Failed');
     // As the service's clean-up of temp storage would.
     const path = new URL(record.blobPath ?? '').pathname.split('/').slice(2);
@@ -175,7 +168,7 @@ describe('the operator API: list failures, fix the cause, retry', () => {
 
   it('retries in bulk by database, table and error code', async () => {
     const ids = [await push('Bulk', '1,a\n'), await push('Bulk', '2,b\n'), await push('Bulk', '3,c\n')];
-    for (const id of ids) await closed(id);
+    for (const id of ids) await closedBySweep(app, id);
     await app.kusto.mgmt('.create table Bulk (id:long, name:string)');
     const other = await handleRetryMany(
       apiRequest(
@@ -197,7 +190,7 @@ describe('the operator API: list failures, fix the cause, retry', () => {
       app.log,
     );
     expect(bulk).toMatchObject({ status: 202, jsonBody: { retried: 3, more: false } });
-    for (const id of ids) expect(await closed(id)).toMatchObject({ finalStatus: 'Succeeded' });
+    for (const id of ids) expect(await closedBySweep(app, id)).toMatchObject({ finalStatus: 'Succeeded' });
     expect(await app.kusto.count('Bulk')).toBe(3);
     const refused = await handleRetryMany(
       apiRequest('POST', '/api/ingest/retry', '{"table":"Bulk"}'),
@@ -261,7 +254,7 @@ describe('replaying what never became a source', () => {
       ),
     );
     expect(outcomes.map((o) => o.outcome)).toEqual(['queued', 'queued']);
-    for (const o of outcomes) await closed((o as { sourceId: string }).sourceId);
+    for (const o of outcomes) await closedBySweep(app, (o as { sourceId: string }).sourceId);
     expect(await app.kusto.count('Replayed')).toBe(2);
   });
 });

@@ -9,12 +9,15 @@ import type { StandinIngestProtocol } from '../../dev/standin/dmService';
 import { handleIngestBlobs, handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { handleRetrySource } from '../../shared/app/http/operatorHandlers';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
-import { runSweep } from '../../shared/app/sweep/sweep';
 import type { TrackingRecord } from '../../shared/app/tracking/trackingRecord';
 import { apiRequest } from '../helpers/apiRequest';
-import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import {
+  blobCreatedEvent,
+  closedBySweep,
+  startAppUnderTest,
+  type AppUnderTest,
+} from '../helpers/appUnderTest';
 import { runJobToEnd, startJob } from '../helpers/backfillTasks';
-import { eventually } from '../helpers/engine';
 import { blobService } from '../helpers/stack';
 
 interface Mode {
@@ -62,18 +65,6 @@ describe.each(MODES)('$name', ({ settings, standin, expected, why }) => {
   afterAll(async () => {
     await app.stop();
   });
-
-  /** Sweeps until the source is closed; its row. */
-  const closed = (sourceId: string): Promise<TrackingRecord> =>
-    eventually(
-      async () => {
-        await runSweep(app.ctx, app.log);
-        const record = await app.ctx.tracking.get(sourceId);
-        return record?.state === 'closed' ? record : undefined;
-      },
-      30_000,
-      `${sourceId} closed`,
-    );
 
   /** What the row says of the protocol that queued it: an operation and a journaled submission on v2 only. */
   const expectQueuedOver = (record: TrackingRecord | undefined) => {
@@ -134,7 +125,7 @@ describe.each(MODES)('$name', ({ settings, standin, expected, why }) => {
     expect(done.counts).toMatchObject({ matched: 1, queued: 1, succeeded: 1, failed: 0 });
 
     for (const id of [pushedId, refId, landedId]) {
-      const record = await closed(id);
+      const record = await closedBySweep(app, id);
       expect(record.finalStatus).toBe('Succeeded');
       expectQueuedOver(record);
     }
@@ -156,7 +147,7 @@ describe.each(MODES)('$name', ({ settings, standin, expected, why }) => {
     );
     expect(pushed.status).toBe(202);
     const sourceId = (pushed.jsonBody as { sourceId: string }).sourceId;
-    expect(await closed(sourceId)).toMatchObject({
+    expect(await closedBySweep(app, sourceId)).toMatchObject({
       finalStatus: 'Failed',
       errorCode: 'BadRequest_TableNotExist',
     });
@@ -167,7 +158,7 @@ describe.each(MODES)('$name', ({ settings, standin, expected, why }) => {
       app.log,
     );
     expect(retried.status).toBe(202);
-    const record = await closed(sourceId);
+    const record = await closedBySweep(app, sourceId);
     expect(record.finalStatus).toBe('Succeeded');
     expectQueuedOver(record);
     expect(await rows('Later', 'later')).toBe(1);

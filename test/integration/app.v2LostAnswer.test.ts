@@ -12,7 +12,7 @@ import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { runSweep } from '../../shared/app/sweep/sweep';
 import type { TrackingRecord } from '../../shared/app/tracking/trackingRecord';
 import { apiRequest } from '../helpers/apiRequest';
-import { startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import { closedBySweep, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 
 type Mode = 'pass' | 'forward-then-break' | 'break-before-forward';
@@ -95,18 +95,6 @@ async function pushUnanswered(table: string, body: string): Promise<TrackingReco
   return record as TrackingRecord;
 }
 
-/** Sweeps until the source is closed; its row. */
-const closed = (sourceId: string): Promise<TrackingRecord> =>
-  eventually(
-    async () => {
-      await runSweep(app.ctx, app.log);
-      const record = await app.ctx.tracking.get(sourceId);
-      return record?.state === 'closed' ? record : undefined;
-    },
-    30_000,
-    `${sourceId} closed`,
-  );
-
 it('a submission the service carried out is settled by its tagged extents past the stale limit, never sent again', async () => {
   mode = 'forward-then-break';
   const record = await pushUnanswered('Accepted', '1,accepted\n');
@@ -117,7 +105,7 @@ it('a submission the service carried out is settled by its tagged extents past t
   await runSweep(app.ctx, app.log);
   expect(await app.ctx.tracking.get(record.sourceId)).toMatchObject({ state: 'queued' });
   app.advanceClock(31 * 60_000);
-  const done = await closed(record.sourceId);
+  const done = await closedBySweep(app, record.sourceId);
   expect(done.finalStatus).toBe('Succeeded');
   expect(reached.get('Accepted')).toBe(1);
   expect(await rows('Accepted')).toBe(1);
@@ -138,7 +126,7 @@ it('a submission that never arrived is queued once more past the stale limit, in
   mode = 'pass';
   expect(reached.get('NeverArrived')).toBeUndefined();
   app.advanceClock(31 * 60_000);
-  const done = await closed(record.sourceId);
+  const done = await closedBySweep(app, record.sourceId);
   expect(done.finalStatus).toBe('Succeeded');
   expect(done.submission).not.toBe(record.submission);
   expect(reached.get('NeverArrived')).toBe(1);
