@@ -1,4 +1,5 @@
 import { classify, type IngestError } from '../../errors';
+import type { IngestionStatus } from '../../ingest/types';
 import type { Logger } from '../../log';
 import type { SweepPorts } from '../ports';
 import { poisonCount } from '../landing/poisonQueue';
@@ -7,7 +8,7 @@ import { readingOperationsOnce } from '../sources/statuses';
 import { rejectionReport } from '../sources/takeOnBlob';
 import { sourceOf } from '../tracking/trackedSources';
 import { isTrackingConflict, type OpenEntry, type TrackingRecord } from '../tracking/trackingRecord';
-import { FailureLog } from './failureLog';
+import { FailureLog, type LoggedFailure } from './failureLog';
 import { settle } from './settle';
 import { drainStatusReports, type DrainOptions } from './statusReports';
 import { openStep, sweepErrorStep, type GiveUpLimits, type SweepTimings } from './sweepDecision';
@@ -274,10 +275,7 @@ async function settleBySilence(
     summary.pending += 1;
     return;
   }
-  const failure = await failureLog.failureOf(
-    { database: record.database, table: record.table, path: sourceOf(record) },
-    attemptStart(record),
-  );
+  const failure = await failureOfAttempt(failureLog, record);
   if (failure) {
     summary.missedFailures += 1;
     log.warn(
@@ -288,21 +286,7 @@ async function settleBySilence(
         operationId: failure.operationId,
       }),
     );
-    const failureStatus = failure.failureKind === 'Transient' ? 'Transient' : 'Permanent';
-    await settle(
-      ctx,
-      log,
-      record,
-      {
-        sourceId: record.sourceId,
-        status: 'Failed',
-        failureStatus,
-        ...(failure.errorCode !== undefined && { errorCode: failure.errorCode }),
-        ...(failure.details !== undefined && { details: failure.details }),
-        ...(failure.operationId !== undefined && { operationId: failure.operationId }),
-      },
-      summary,
-    );
+    await settle(ctx, log, record, failedStatus(record, failure), summary);
     return;
   }
   const minutes = (ms: number) => Math.round(ms / 6_000) / 10;
@@ -346,10 +330,7 @@ async function settleBySubmission(
     );
   // A failure of the blob settles it whether or not other blobs of the submission made extents (a
   // submission whose every blob failed has none); only without one do the extents decide.
-  const failure = await failureLog.failureOf(
-    { database: record.database, table: record.table, path: sourceOf(record) },
-    attemptStart(record),
-  );
+  const failure = await failureOfAttempt(failureLog, record);
   if (!failure && (await failureLog.taggedExtents(record.database, record.table, tag)) === 0) {
     await settle(ctx, log, record, pending, summary);
     return;
@@ -367,14 +348,7 @@ async function settleBySubmission(
     log,
     record,
     failure
-      ? {
-          sourceId: record.sourceId,
-          status: 'Failed',
-          failureStatus: failure.failureKind === 'Transient' ? 'Transient' : 'Permanent',
-          ...(failure.errorCode !== undefined && { errorCode: failure.errorCode }),
-          ...(failure.details !== undefined && { details: failure.details }),
-          ...(failure.operationId !== undefined && { operationId: failure.operationId }),
-        }
+      ? failedStatus(record, failure)
       : {
           sourceId: record.sourceId,
           status: 'Succeeded',
@@ -382,6 +356,29 @@ async function settleBySubmission(
         },
     summary,
   );
+}
+
+/** A failure the engine recorded of the source's blob since its current attempt began. */
+function failureOfAttempt(
+  failureLog: FailureLog,
+  record: TrackingRecord,
+): Promise<LoggedFailure | undefined> {
+  return failureLog.failureOf(
+    { database: record.database, table: record.table, path: sourceOf(record) },
+    attemptStart(record),
+  );
+}
+
+/** The engine's record of a failure, as the status the service would have reported. */
+function failedStatus(record: TrackingRecord, failure: LoggedFailure): IngestionStatus {
+  return {
+    sourceId: record.sourceId,
+    status: 'Failed',
+    failureStatus: failure.failureKind === 'Transient' ? 'Transient' : 'Permanent',
+    ...(failure.errorCode !== undefined && { errorCode: failure.errorCode }),
+    ...(failure.details !== undefined && { details: failure.details }),
+    ...(failure.operationId !== undefined && { operationId: failure.operationId }),
+  };
 }
 
 /** When the current attempt began: the last re-queue or retry, else the source's creation. */
