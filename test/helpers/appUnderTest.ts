@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StandinIngestProtocol } from '../../dev/standin/dmService';
 import { createAppContext, type AppContext, type AppContextOptions } from '../../shared/app/context';
+import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { loadConfig } from '../../shared/app/settings';
 import { runSweep } from '../../shared/app/sweep/sweep';
 import { readStatus } from '../../shared/app/tracking/statusLookup';
@@ -8,6 +9,7 @@ import type { TrackingRecord } from '../../shared/app/tracking/trackingRecord';
 import { closeIngestClients } from '../../shared/ingest/getIngestClient';
 import type { IngestionStatus } from '../../shared/ingest/types';
 import type { Logger } from '../../shared/log';
+import { apiRequest } from './apiRequest';
 import { engine, eventually } from './engine';
 import { startPrivateStandin, type PrivateStandin } from './privateStandin';
 import { connectionString } from './stack';
@@ -169,4 +171,15 @@ export function closedBySweep(app: AppUnderTest, sourceId: string): Promise<Trac
     30_000,
     `${sourceId} closed by the sweep`,
   );
+}
+
+/** Pushes a body to `demo.<table>` through the HTTP handler; it must be accepted (202). Its source id. */
+export async function pushAccepted(app: AppUnderTest, table: string, body: string): Promise<string> {
+  const result = await handleIngestPush(
+    apiRequest('POST', `/api/ingest/demo/${table}`, body),
+    app.ctx,
+    app.log,
+  );
+  expect(result.status).toBe(202);
+  return (result.jsonBody as { sourceId: string }).sourceId;
 }

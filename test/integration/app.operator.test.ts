@@ -1,4 +1,4 @@
-import { handleIngestPush, handleIngestStatus } from '../../shared/app/http/ingestHandlers';
+import { handleIngestStatus } from '../../shared/app/http/ingestHandlers';
 import {
   handleListSources,
   handleReplayLanding,
@@ -11,6 +11,7 @@ import { apiRequest } from '../helpers/apiRequest';
 import {
   blobCreatedEvent,
   closedBySweep,
+  pushAccepted,
   startAppUnderTest,
   type AppUnderTest,
 } from '../helpers/appUnderTest';
@@ -33,16 +34,6 @@ interface Listed {
   finalStatus: string | null;
   errorCode: string | null;
   attempts: number;
-}
-
-async function push(table: string, body: string): Promise<string> {
-  const result = await handleIngestPush(
-    apiRequest('POST', `/api/ingest/demo/${table}`, body),
-    app.ctx,
-    app.log,
-  );
-  expect(result.status).toBe(202);
-  return (result.jsonBody as { sourceId: string }).sourceId;
 }
 
 async function land(path: string, content: string): Promise<string> {
@@ -75,7 +66,7 @@ async function status(sourceId: string): Promise<Record<string, unknown>> {
 
 describe('the operator API: list failures, fix the cause, retry', () => {
   it('lists a failed push and a failed landing blob, retries each once the table exists, and their rows land once', async () => {
-    const pushed = await push('Fixme', '1,pushed\n');
+    const pushed = await pushAccepted(app, 'Fixme', '1,pushed\n');
     const landed = await land('demo/Fixme/file.csv', '2,landed\n');
     const [pushRecord, landRecord] = await Promise.all([
       closedBySweep(app, pushed),
@@ -151,7 +142,7 @@ describe('the operator API: list failures, fix the cause, retry', () => {
   });
 
   it('answers 410 StagedBlobGone when a push’s temp blob was cleaned up', async () => {
-    const pushed = await push('NoTableHere', '1,a\n');
+    const pushed = await pushAccepted(app, 'NoTableHere', '1,a\n');
     const record = await closedBySweep(app, pushed);
     expect(record.finalStatus).toBe('Failed');
     // As the service's clean-up of temp storage would.
@@ -167,7 +158,11 @@ describe('the operator API: list failures, fix the cause, retry', () => {
   });
 
   it('retries in bulk by database, table and error code', async () => {
-    const ids = [await push('Bulk', '1,a\n'), await push('Bulk', '2,b\n'), await push('Bulk', '3,c\n')];
+    const ids = [
+      await pushAccepted(app, 'Bulk', '1,a\n'),
+      await pushAccepted(app, 'Bulk', '2,b\n'),
+      await pushAccepted(app, 'Bulk', '3,c\n'),
+    ];
     for (const id of ids) await closedBySweep(app, id);
     await app.kusto.mgmt('.create table Bulk (id:long, name:string)');
     const other = await handleRetryMany(

@@ -6,7 +6,7 @@
  */
 import { BlobSASPermissions } from '@azure/storage-blob';
 import type { StandinIngestProtocol } from '../../dev/standin/dmService';
-import { handleIngestBlobs, handleIngestPush } from '../../shared/app/http/ingestHandlers';
+import { handleIngestBlobs } from '../../shared/app/http/ingestHandlers';
 import { handleRetrySource } from '../../shared/app/http/operatorHandlers';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import type { TrackingRecord } from '../../shared/app/tracking/trackingRecord';
@@ -14,6 +14,7 @@ import { apiRequest } from '../helpers/apiRequest';
 import {
   blobCreatedEvent,
   closedBySweep,
+  pushAccepted,
   startAppUnderTest,
   type AppUnderTest,
 } from '../helpers/appUnderTest';
@@ -81,13 +82,7 @@ describe.each(MODES)('$name', ({ settings, standin, expected, why }) => {
     Number((await app.kusto.query(`${table} | where name == '${name}' | count`)).rows[0]?.[0]);
 
   it(`ingests an HTTP push, a blob reference, a landing blob and a backfilled blob once each, over ${expected}`, async () => {
-    const pushed = await handleIngestPush(
-      apiRequest('POST', '/api/ingest/demo/Pushed', '1,pushed\n'),
-      app.ctx,
-      app.log,
-    );
-    expect(pushed.status).toBe(202);
-    const pushedId = (pushed.jsonBody as { sourceId: string }).sourceId;
+    const pushedId = await pushAccepted(app, 'Pushed', '1,pushed\n');
 
     const ref = blobService(0).getContainerClient(refs).getBlockBlobClient('one.csv');
     await ref.upload('2,referenced\n', 13);
@@ -140,13 +135,7 @@ describe.each(MODES)('$name', ({ settings, standin, expected, why }) => {
   });
 
   it(`retries a failure once its cause is fixed, and it lands once, over ${expected}`, async () => {
-    const pushed = await handleIngestPush(
-      apiRequest('POST', '/api/ingest/demo/Later', '5,later\n'),
-      app.ctx,
-      app.log,
-    );
-    expect(pushed.status).toBe(202);
-    const sourceId = (pushed.jsonBody as { sourceId: string }).sourceId;
+    const sourceId = await pushAccepted(app, 'Later', '5,later\n');
     expect(await closedBySweep(app, sourceId)).toMatchObject({
       finalStatus: 'Failed',
       errorCode: 'BadRequest_TableNotExist',

@@ -236,20 +236,27 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     expect(again?.operation).toBeDefined();
   });
 
-  it('are failed once when the submission was accepted and the engine recorded a failure of the blob', async () => {
-    const app = fakeApp();
-    app.ingest.submissionSize = 3;
-    app.ingest.failNext(reset(), { applied: true });
-    const sourceId = await push(app);
-    const blobPath = (await app.store.get(sourceId))?.blobPath ?? '';
-    fakeEngine(app, () => true, [blobPath]);
-    stale(app);
-    await runSweep(app.ctx, app.ctx.logger);
-    await runSweep(app.ctx, app.ctx.logger);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Failed' });
-    expect(app.events('IngestionFailed')).toHaveLength(1);
-    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
-  });
+  // A submission whose every blob failed made no extents: the recorded failure decides, not their absence.
+  it.each([
+    ['accepted (other blobs made extents)', true],
+    ['without extents, its blob having failed', false],
+  ])(
+    'are failed once, not queued again, when the engine recorded a failure of the blob: submission %s',
+    async (_name, accepted) => {
+      const app = fakeApp();
+      app.ingest.submissionSize = 3;
+      app.ingest.failNext(reset(), { applied: true });
+      const sourceId = await push(app);
+      const blobPath = (await app.store.get(sourceId))?.blobPath ?? '';
+      fakeEngine(app, () => accepted, [blobPath]);
+      stale(app);
+      await runSweep(app.ctx, app.ctx.logger);
+      await runSweep(app.ctx, app.ctx.logger);
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Failed' });
+      expect(app.events('IngestionFailed')).toHaveLength(1);
+      expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+    },
+  );
 
   it('answered, but whose operation stays Pending (or is forgotten) past the stale limit, are settled by the evidence first', async () => {
     const app = fakeApp();
@@ -284,21 +291,6 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     await runSweep(app.ctx, app.ctx.logger);
     expect(app.events('SweepItemError')).toEqual([]);
     expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-  });
-
-  it('are failed, not queued again, when the submission made no extents because its blob failed', async () => {
-    const app = fakeApp();
-    app.ingest.submissionSize = 3;
-    app.ingest.failNext(reset(), { applied: true });
-    const sourceId = await push(app);
-    const blobPath = (await app.store.get(sourceId))?.blobPath ?? '';
-    fakeEngine(app, () => false, [blobPath]);
-    stale(app);
-    await runSweep(app.ctx, app.ctx.logger);
-    await runSweep(app.ctx, app.ctx.logger);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Failed' });
-    expect(app.events('IngestionFailed')).toHaveLength(1);
-    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
   });
 
   it('whose holder stopped after the journal are never sent again blindly: the taker waits for the evidence', async () => {
