@@ -160,6 +160,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   }
   if (options.tls) args.push('--cert', options.tls.cert, '--key', options.tls.key);
   if (options.oauth) args.push('--oauth', 'basic');
+  // Azurite's own debug log of every request, for a diagnosis (which requests a run really made).
+  if (process.env.KIF_AZURITE_DEBUG_LOG) args.push('--debug', process.env.KIF_AZURITE_DEBUG_LOG);
 
   const output: string[] = [];
   const collect = (data: Buffer): void => {

@@ -1,6 +1,6 @@
 /** The local stack every scenario runs on, and the variants that start each run from empty storage. */
 import { startLocalStack, type LocalStack } from '../../dev/localStack';
-import { runChild, type Metrics } from '../harness';
+import { processCpuSeconds, runChild, type Metrics } from '../harness';
 import { untilStorageIdle } from '../storageIdle';
 import { freshStorage } from '../storageReset';
 
@@ -34,7 +34,9 @@ export async function afterStorageStalls(stack: LocalStack, log?: (line: string)
 
 /**
  * A variant that starts each run of one benchmark child on empty storage (a fresh in-memory Azurite:
- * storageReset.ts), waiting until Azurite is idle; no run pays for the last.
+ * storageReset.ts), waiting until Azurite is idle; no run pays for the last. Each run also reports the CPU
+ * seconds Azurite spent while the child ran (`azuriteCpuS`: it shares the cores, and on two of them it is
+ * what small-file runs wait for).
  */
 export function freshVariant(
   stack: LocalStack,
@@ -48,7 +50,9 @@ export function freshVariant(
     run: async () => {
       await freshStorage(stack);
       await afterStorageStalls(stack, log);
-      return runChild(child, env);
+      const cpuBefore = processCpuSeconds(stack.azurite.pid);
+      const metrics = await runChild(child, env);
+      return { ...metrics, azuriteCpuS: processCpuSeconds(stack.azurite.pid) - cpuBefore };
     },
   };
 }

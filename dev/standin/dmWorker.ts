@@ -10,7 +10,7 @@ import type { FaultSwitches } from './faults';
 import { ingestData, type IngestOutcome } from './ingestCore';
 import { asOperation } from './operationLog';
 import { isTransientCode, KustoError } from './kustoError';
-import { decodeQueueMessage, formatFromBlobName, readProperties, type DmMessage } from './queueMessage';
+import { decodeQueueMessages, formatFromBlobName, readProperties, type DmMessage } from './queueMessage';
 import { REST_OPERATION_PROPERTY } from './restIngest';
 import type { RestOperations } from './restOperations';
 import type { KustoStore } from './store';
@@ -38,9 +38,9 @@ export interface DmWorkerOptions {
 
 interface Pending {
   readonly message: DmMessage;
-  readonly queue: QueueClient;
   readonly messageId: string;
-  readonly popReceipt: string;
+  /** This blob is done with: its queue message is deleted once every blob it names is. */
+  readonly done: () => Promise<void>;
 }
 
 interface Batch {
@@ -190,15 +190,24 @@ export class DmWorker {
       });
       received += receivedMessageItems.length;
       for (const item of receivedMessageItems) {
-        let message: DmMessage;
+        let messages: DmMessage[];
         try {
-          message = decodeQueueMessage(item.messageText);
+          messages = decodeQueueMessages(item.messageText);
         } catch (e) {
           this.options.log?.(`DM worker: dropping an unreadable message: ${(e as Error).message}`);
           await queue.deleteMessage(item.messageId, item.popReceipt);
           continue;
         }
-        this.add({ message, queue, messageId: item.messageId, popReceipt: item.popReceipt });
+        let left = messages.length;
+        const done = async () => {
+          if (--left > 0) return;
+          await persist(() => queue.deleteMessage(item.messageId, item.popReceipt)).catch((e: unknown) =>
+            this.options.log?.(
+              `DM worker: could not delete message ${item.messageId}: ${(e as Error).message}`,
+            ),
+          );
+        };
+        for (const message of messages) this.add({ message, messageId: item.messageId, done });
       }
     }
     return received;
@@ -279,7 +288,7 @@ export class DmWorker {
         this.options.trace?.(
           `skipped ${item.message.id} message ${item.messageId}: ${this.options.operations.isCanceled(restOperation, item.message.id) ? 'canceled' : 'taken already'}`,
         );
-        await persist(() => item.queue.deleteMessage(item.messageId, item.popReceipt)).catch(() => undefined);
+        await item.done();
         continue;
       }
       try {
@@ -313,9 +322,7 @@ export class DmWorker {
               }
             : { state: 'Succeeded' },
         );
-      await persist(() => item.queue.deleteMessage(item.messageId, item.popReceipt)).catch((e: unknown) =>
-        this.options.log?.(`DM worker: could not delete message ${item.messageId}: ${(e as Error).message}`),
-      );
+      await item.done();
       this.processed += 1;
     }
   }

@@ -43,8 +43,13 @@ export function field(obj: Record<string, unknown>, name: string): unknown {
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const flag = (v: unknown): boolean => v === true || (typeof v === 'string' && v.toLowerCase() === 'true');
 
-/** Base64 text → message; a message that cannot be read at all is `BadRequest_CorruptedMessage`. */
-export function decodeQueueMessage(messageText: string): DmMessage {
+/**
+ * The stand-in DM's own message for a REST submission (ingest v2) names its blobs here, up to 20, with the
+ * properties they share: one message per submission, as the service keeps one record of what it accepted.
+ */
+export const SUBMISSION_BLOBS = 'StandinSubmissionBlobs';
+
+function parseQueueMessage(messageText: string): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(messageText, 'base64').toString('utf8'));
@@ -54,7 +59,33 @@ export function decodeQueueMessage(messageText: string): DmMessage {
   if (typeof json !== 'object' || json === null) {
     throw new KustoError('BadRequest_CorruptedMessage', 'The queue message is not a JSON object.', 400);
   }
-  const m = json as Record<string, unknown>;
+  return json as Record<string, unknown>;
+}
+
+/**
+ * Base64 text → the blobs it asks to ingest: one for a client's message, each blob of a submission for the
+ * DM's own message (each with the submission's properties). A message that cannot be read at all is
+ * `BadRequest_CorruptedMessage`.
+ */
+export function decodeQueueMessages(messageText: string): DmMessage[] {
+  const m = parseQueueMessage(messageText);
+  const blobs = m[SUBMISSION_BLOBS];
+  if (blobs === undefined) return [decodeMessageObject(m)];
+  if (!Array.isArray(blobs) || blobs.length === 0)
+    throw new KustoError('BadRequest_CorruptedMessage', 'The submission message names no blobs.', 400);
+  const { [SUBMISSION_BLOBS]: _blobs, ...shared } = m;
+  return blobs.map((b) => {
+    if (typeof b !== 'object' || b === null)
+      throw new KustoError(
+        'BadRequest_CorruptedMessage',
+        'A blob of the submission message is not an object.',
+        400,
+      );
+    return decodeMessageObject({ ...shared, ...(b as Record<string, unknown>) });
+  });
+}
+
+function decodeMessageObject(m: Record<string, unknown>): DmMessage {
   const id = text(field(m, 'Id'));
   const blobPath = text(field(m, 'BlobPath'));
   const database = text(field(m, 'DatabaseName'));

@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { QueueClient, StorageSharedKeyCredential } from '@azure/storage-queue';
 import { SUPPORTED_FORMATS } from './formats';
 import { StandinHttpError } from './http';
-import { field } from './queueMessage';
+import { field, SUBMISSION_BLOBS } from './queueMessage';
 import type { RestOperations } from './restOperations';
 import type { ResourceLayout, StandinAccount } from './storageResources';
 
 /**
  * `POST /v1/rest/ingestion/queued/{db}/{table}` (ingest v2) as the stand-in's DM serves it: the body is
- * checked as the documentation describes it, an operation is opened, and each blob becomes one internal
- * message on the ingestion queues, so the worker that ingests v1 messages ingests these the same way
- * (batching, faults, formats, mappings, reports) and settles each blob in the operation.
+ * checked as the documentation describes it, an operation is opened, and the submission becomes one internal
+ * message on the ingestion queues naming its blobs, so the worker that ingests v1 messages ingests each of
+ * these blobs the same way (batching, faults, formats, mappings, reports) and settles it in the operation.
  */
 
 /** The internal message's property that names the operation a blob belongs to. */
@@ -42,8 +42,8 @@ const stringList = (name: string, v: unknown): string[] => {
 let rotation = 0;
 
 /**
- * One client per queue, kept: a client builds its pipeline when made, and a submission puts up to 20
- * messages (the stand-in's own cost, on the same cores as what a benchmark measures).
+ * One client per queue, kept: a client builds its pipeline when made (the stand-in's own cost, on the same
+ * cores as what a benchmark measures).
  */
 const queueClients = new Map<string, QueueClient>();
 function queueClient(account: StandinAccount, name: string): QueueClient {
@@ -123,28 +123,37 @@ export async function submitRest(
   const account = deps.accounts[0];
   if (!account) throw new Error('the stand-in has no storage account');
   const queueNames = deps.layout.ingestionQueues;
-  const now = new Date(deps.clock()).toISOString();
-  // The messages go out together, as the service takes a submission's blobs in at once: a submission
-  // costs the stand-in the same per-blob work as v1 messages, not twenty round trips in a row.
+  const shared = {
+    DatabaseName: database,
+    TableName: table,
+    RetainBlobOnSuccess: field(properties, 'deleteAfterDownload') !== true,
+    FlushImmediately: field(properties, 'skipBatching') === true,
+    IgnoreSizeLimit: field(properties, 'ignoreSizeLimit') === true,
+    ReportLevel: 1, // the operation is the report: no status row, no status queue
+    ReportMethod: 0,
+    SourceMessageCreationTime: new Date(deps.clock()).toISOString(),
+    AdditionalProperties: additional,
+  };
+  // One message per (up to) 20 blobs: the service keeps one record of a submission it accepted, not one per
+  // blob; the worker then ingests, settles and reports each blob on its own, as it does a v1 message. A
+  // listing handed over by `.ingest-from-storage-queued` goes in parts that keep each message well under the
+  // queue's 64 KiB.
+  const parts: (typeof items)[] = [];
+  for (let i = 0; i < items.length; i += MAX_BLOBS) parts.push(items.slice(i, i + MAX_BLOBS));
   await Promise.all(
-    items.map((item) => {
+    parts.map((part) => {
       const name = queueNames[rotation++ % queueNames.length] ?? queueNames[0] ?? '';
-      const queue = queueClient(account, name);
       const message = {
-        Id: item.sourceId,
-        BlobPath: item.url,
-        ...(item.rawSize !== undefined && { RawDataSize: item.rawSize }),
-        DatabaseName: database,
-        TableName: table,
-        RetainBlobOnSuccess: field(properties, 'deleteAfterDownload') !== true,
-        FlushImmediately: field(properties, 'skipBatching') === true,
-        IgnoreSizeLimit: field(properties, 'ignoreSizeLimit') === true,
-        ReportLevel: 1, // the operation is the report: no status row, no status queue
-        ReportMethod: 0,
-        SourceMessageCreationTime: now,
-        AdditionalProperties: additional,
+        ...shared,
+        [SUBMISSION_BLOBS]: part.map((item) => ({
+          Id: item.sourceId,
+          BlobPath: item.url,
+          ...(item.rawSize !== undefined && { RawDataSize: item.rawSize }),
+        })),
       };
-      return queue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'));
+      return queueClient(account, name).sendMessage(
+        Buffer.from(JSON.stringify(message), 'utf8').toString('base64'),
+      );
     }),
   );
   return { ingestionOperationId: tracking ? operationId : '' };

@@ -286,6 +286,55 @@ describe('the stand-in serves REST queued ingestion', () => {
     );
   });
 
+  it('keeps one internal message per 20 blobs of a submission, deleted once each blob it names is ingested', async () => {
+    const folder = blobService(0).getContainerClient(container);
+    await Promise.all(
+      Array.from({ length: 45 }, (_, n) =>
+        folder.getBlockBlobClient(`many/part-${n}.csv`).upload(`${n},many-${n}\n`, `${n},many-${n}\n`.length),
+      ),
+    );
+    const sas = (
+      await folder.generateSasUrl({
+        permissions: ContainerSASPermissions.parse('rl'),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      })
+    ).split('?')[1];
+    /** The blobs each internal message on the ingestion queues names, by message. */
+    const queued = async () => {
+      const named: number[] = [];
+      for (const name of both.layout.ingestionQueues) {
+        const { peekedMessageItems } = await queueService(0)
+          .getQueueClient(name)
+          .peekMessages({ numberOfMessages: 32 });
+        for (const m of peekedMessageItems) {
+          const body = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as Record<
+            string,
+            unknown
+          >;
+          named.push((body.StandinSubmissionBlobs as unknown[]).length);
+        }
+      }
+      return named.sort((a, b) => a - b);
+    };
+    both.standin.faults.update({ workerPaused: true });
+    try {
+      await engineOfDm().mgmt(
+        `.ingest-from-storage-queued into table database('demo').RestRows with (format='csv') <| .list blobs ("${folder.url}/many?${sas}")`,
+      );
+      expect(await queued()).toEqual([5, 20, 20]);
+    } finally {
+      both.standin.faults.update({ workerPaused: false });
+    }
+    await eventually(async () => {
+      const rows = await engine(both.standin.engineUrl).query(
+        "RestRows | where name startswith 'many-' | count",
+      );
+      return Number(rows.rows[0]?.[0]) === 45 ? true : undefined;
+    });
+    await both.standin.worker?.drained();
+    expect(await queued()).toEqual([]);
+  });
+
   it('has no REST ingestion when it serves v1 only: 404', async () => {
     const v1 = new KustoRestClient({ baseUrl: v1Only.standin.dmUrl });
     const error = await post(
