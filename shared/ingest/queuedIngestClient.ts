@@ -16,7 +16,7 @@ import { checkPositiveInteger } from './positiveInteger';
 import type { IngestCallOptions, QueueItem, UploadedSource } from './queuedTypes';
 import { combinePartStatuses } from './splitParts';
 import { StatusReader } from './statusReader';
-import { TempStaging, type StagingTarget } from './tempStaging';
+import { TempStaging, type ContainerList, type StagingTarget } from './tempStaging';
 import type { IngestionProps, IngestionReceipt, IngestionStatus } from './types';
 import {
   chooseProtocol,
@@ -451,6 +451,9 @@ export class QueuedIngestClient {
     this.assertOpen();
     const validated = validateProps(props);
     const sourceId = validated.sourceId ?? newUuid();
+    // Staged where the protocol it will most likely be announced by uploads: v2 needs neither the DM's
+    // resources nor its identity token. Announced later by the other protocol, it is still read by its SAS.
+    const choice = await this.protocolFor(props, call.abortSignal, call.reportingOnV1Only);
     // Never split: the caller records one blob per source.
     const [staged] = await this.staging.stage(
       streamSource(source, validated.format),
@@ -458,6 +461,7 @@ export class QueuedIngestClient {
       sourceId,
       false,
       call,
+      this.stagingTarget(choice),
     );
     if (!staged) throw new Error('uploadToTempStorage: nothing was staged'); // stage() stages at least one blob
     return {
@@ -478,14 +482,14 @@ export class QueuedIngestClient {
   ): Promise<IngestionReceipt> {
     this.assertOpen();
     const validated = validateProps({ ...props, sourceId: uploaded.sourceId });
-    const signed = await this.staging.signedUrl(uploaded, call.abortSignal);
+    const choice = await this.protocolFor(props, call.abortSignal, call.reportingOnV1Only);
+    // Staged in v1's temp containers or v2's: the service reads it by its SAS on either protocol.
+    const signed = await this.staging.signedUrl(uploaded, this.stagedIn(choice), call.abortSignal);
     if (!signed) {
       throw new IngestResourceError(
         `The temp container of '${uploaded.blobPath}' is no longer handed out by the Data Management service: upload the data again.`,
       );
     }
-    // Staged where v1 stages (the DM's temp containers); the service reads it by its SAS on either protocol.
-    const choice = await this.protocolFor(props, call.abortSignal, call.reportingOnV1Only);
     return this.announce(
       {
         sourceId: uploaded.sourceId,
@@ -505,7 +509,18 @@ export class QueuedIngestClient {
    */
   async uploadedExists(uploaded: UploadedSource, call: IngestCallOptions = {}): Promise<boolean> {
     this.assertOpen();
-    return this.staging.exists(uploaded, call);
+    const choice = await this.protocolFor(undefined, call.abortSignal);
+    return this.staging.exists(uploaded, this.stagedIn(choice), call);
+  }
+
+  /**
+   * Where a staged blob may be, the protocol in use's containers first: the other's are asked only when
+   * those do not hold it (it was staged before the protocol changed), so v2 alone never needs v1's.
+   */
+  private stagedIn(choice: ProtocolChoice): ContainerList[] {
+    const v1: ContainerList = async (signal) => (await this.resources.getResources(signal)).containers;
+    const v2: ContainerList = async (signal) => (await this.configuration.get(signal))?.containers ?? [];
+    return choice.protocol === 'v1' ? [v1, v2] : [v2, v1];
   }
 }
 

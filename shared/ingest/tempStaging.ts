@@ -33,10 +33,13 @@ export interface TempStagingOptions {
   readonly splitThresholdInBytes?: number | undefined;
 }
 
+/** Containers a staged blob may be in (the DM's temp containers, or the REST configuration's). */
+export type ContainerList = (signal: AbortSignal | undefined) => Promise<readonly StorageResource[]>;
+
 /** Where a staged input goes, and how it will be announced. */
 export interface StagingTarget {
   /** The containers to upload to, best first. */
-  containers(signal: AbortSignal | undefined): Promise<StorageResource[]>;
+  readonly containers: ContainerList;
   /** Whether the queue message (v1) is built and checked before anything is uploaded. */
   readonly preflight: boolean;
   /**
@@ -109,23 +112,34 @@ export class TempStaging {
 
   /**
    * A staged blob's URL signed with its container's current SAS (an old record still works after the DM
-   * rotated its keys), or undefined when the service no longer hands that container out.
+   * rotated its keys), or undefined when the service no longer hands that container out. The lists are
+   * asked in order, the next only when none before holds the blob's container.
    */
   async signedUrl(
     uploaded: UploadedSource,
+    lists: readonly ContainerList[],
     signal: AbortSignal | undefined,
   ): Promise<{ container: StorageResource; url: string } | undefined> {
-    const { containers } = await this.resources.getResources(signal);
-    const container = containers.find((c) =>
-      uploaded.blobPath.startsWith(`${stripQuery(c.url).replace(/\/+$/, '')}/`),
-    );
-    if (!container) return undefined;
-    return { container, url: container.sas ? `${uploaded.blobPath}?${container.sas}` : uploaded.blobPath };
+    for (const list of lists) {
+      const container = (await list(signal)).find((c) =>
+        uploaded.blobPath.startsWith(`${stripQuery(c.url).replace(/\/+$/, '')}/`),
+      );
+      if (container)
+        return {
+          container,
+          url: container.sas ? `${uploaded.blobPath}?${container.sas}` : uploaded.blobPath,
+        };
+    }
+    return undefined;
   }
 
   /** Whether a staged blob is still in temp storage (the service cleans temp storage up). */
-  async exists(uploaded: UploadedSource, call: IngestCallOptions): Promise<boolean> {
-    const signed = await this.signedUrl(uploaded, call.abortSignal);
+  async exists(
+    uploaded: UploadedSource,
+    lists: readonly ContainerList[],
+    call: IngestCallOptions,
+  ): Promise<boolean> {
+    const signed = await this.signedUrl(uploaded, lists, call.abortSignal);
     if (!signed) return false;
     return this.storage.blobExists(signed.container, signed.url, { abortSignal: call.abortSignal });
   }
@@ -141,7 +155,7 @@ export class TempStaging {
   ): Promise<StagedBlob[]> {
     const splitThresholdInBytes = this.options.splitThresholdInBytes ?? DEFAULT_SPLIT_THRESHOLD;
     const plan = await planUpload(source, props, { sourceId, allowSplit, splitThresholdInBytes });
-    let candidates: StorageResource[];
+    let candidates: readonly StorageResource[];
     let knownRawSize: number | undefined;
     let preflight: { blobUrl: string; built: BuiltMessage } | undefined;
     try {

@@ -109,6 +109,30 @@ describe('protocol auto', () => {
     await eventually(async () => ((await rows(v1Only, 'auto-v1-fallback')) === 1 ? true : undefined));
   });
 
+  it("stages in two steps on v2 without v1's resources or identity token, and announces a blob staged on v1", async () => {
+    const fetches = () =>
+      ['.get ingestion resources', '.get kusto identity token'].map(
+        (c) => both.standin.dm.commandCounts.get(c) ?? 0,
+      );
+    const client = new QueuedIngestClient({ ingestUri: both.standin.dmUrl });
+    const before = fetches();
+    const staged = await client.uploadToTempStorage(csv(['21,two-step-v2']), props);
+    expect(await client.uploadedExists(staged)).toBe(true);
+    const receipt = await client.ingestUploaded(staged, props);
+    expect(typeof receipt.operation).toBe('string');
+    // Two steps on v2 need the configuration only: no `.get ingestion resources`, no identity token.
+    expect(fetches()).toEqual(before);
+    await eventually(async () =>
+      (await client.getIngestionStatus(receipt)).status === 'Succeeded' ? true : undefined,
+    );
+    // Staged by a v1 client (before the cluster moved to REST, say), queued by this one over v2.
+    const v1 = new QueuedIngestClient({ ingestUri: both.standin.dmUrl, protocol: 'v1' });
+    const onV1 = await v1.uploadToTempStorage(csv(['22,two-step-v1-staged']), props);
+    const announced = await client.ingestUploaded(onV1, props);
+    expect(typeof announced.operation).toBe('string');
+    await eventually(async () => ((await rows(both, 'two-step-')) === 2 ? true : undefined));
+  });
+
   it("reads the configuration again when its containers' SAS is refused (403), and uploads on the fresh one", async () => {
     // Every upload with the first configuration's SAS is refused, as an expired SAS is (403
     // AuthenticationFailed, as storage throws it), until the configuration has been read again.

@@ -6,7 +6,7 @@ import {
   type IngestError,
   type ValidationCode,
 } from '../../errors';
-import type { Logger } from '../../log';
+import { redactSecrets, type Logger } from '../../log';
 import { errorBody, HttpProblem, type HttpResult } from './httpTypes';
 
 /** Validation errors answered otherwise than 400. */
@@ -24,13 +24,18 @@ const RETRY_AFTER_SECONDS = 10;
  * internal endpoint. Bad input is 4xx; a dependency that failed is 502 (it refused us) or 503 (try again).
  */
 export function errorResult(e: unknown, log: Logger): HttpResult {
-  if (e instanceof HttpProblem) return errorBody(e.status, e.code, e.message, e.headers);
+  // Every refusal is logged (a warning: the caller's to fix or to retry), so that an operator can tell
+  // which refusal a caller got; its message has no secret (errors redact theirs when made).
+  const refused = (status: number, code: string, message: string, headers?: Record<string, string>) => {
+    log.warn(JSON.stringify({ event: 'HttpIngestRefused', status, code, message: redactSecrets(message) }));
+    return errorBody(status, code, message, headers);
+  };
+  if (e instanceof HttpProblem) return refused(e.status, e.code, e.message, e.headers);
   const err: IngestError = classify(e);
-  if (isIngestValidationError(err))
-    return errorBody(VALIDATION_STATUS[err.code] ?? 400, err.code, err.message);
+  if (isIngestValidationError(err)) return refused(VALIDATION_STATUS[err.code] ?? 400, err.code, err.message);
   if (isIngestThrottledError(err)) {
     const retryAfter = String(Math.ceil((err.retryAfterInMs ?? RETRY_AFTER_SECONDS * 1000) / 1000));
-    return errorBody(503, err.code, `Kusto is throttling ingestion: retry after ${retryAfter} s.`, {
+    return refused(503, err.code, `Kusto is throttling ingestion: retry after ${retryAfter} s.`, {
       'retry-after': retryAfter,
     });
   }

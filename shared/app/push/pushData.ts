@@ -173,7 +173,11 @@ async function storeAndQueue(
   record: TrackingRecord,
   body: AsyncIterable<Uint8Array>,
 ): Promise<PushOutcome> {
-  const upload = (source: AsyncIterable<Uint8Array>) => ctx.ingest.uploadToTempStorage(source, record.props);
+  const upload = (source: AsyncIterable<Uint8Array>) =>
+    ctx.ingest.uploadToTempStorage(source, record.props, {
+      // Staged for the protocol the source will be queued by (trackedSources.queue asks the same).
+      reportingOnV1Only: true,
+    });
   let uploaded: UploadedSource;
   let staged: TrackingRecord;
   try {

@@ -167,6 +167,24 @@ describe('errorResult', () => {
     expect(r.jsonBody).toMatchObject({ error: { code, message: expect.any(String) as unknown } });
   });
 
+  it('logs each refusal as a warning, with its status and code, and never a signature', () => {
+    const lines: string[] = [];
+    const log = { ...silentLogger, warn: (line: string) => void lines.push(line) };
+    errorResult(
+      new IngestValidationError('not allowed: https://a.blob/c/x?sig=SECRET', 'SourceNotAllowed'),
+      log,
+    );
+    errorResult(new IngestThrottledError('slow down', 2_000), log);
+    errorResult(new HttpProblem(415, 'UnsupportedMediaType', 'send text/csv'), log);
+    errorResult(new IngestTransientError('down', 'ServiceUnavailable'), log); // an error, not a refusal
+    expect(lines.map((l) => JSON.parse(l) as { event: string; status: number; code: string })).toEqual([
+      expect.objectContaining({ event: 'HttpIngestRefused', status: 403, code: 'SourceNotAllowed' }),
+      expect.objectContaining({ event: 'HttpIngestRefused', status: 503, code: 'Throttled' }),
+      expect.objectContaining({ event: 'HttpIngestRefused', status: 415, code: 'UnsupportedMediaType' }),
+    ]);
+    expect(lines.join('\n')).not.toContain('SECRET');
+  });
+
   it('tells when to retry, and never names an internal endpoint', () => {
     const throttled = answer(new IngestThrottledError('slow down', 7_000));
     expect(throttled.headers).toEqual({ 'retry-after': '7' });
