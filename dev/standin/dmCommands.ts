@@ -115,24 +115,38 @@ export function runDmCommand(ctx: DmCommandContext, csl: string): ResultTable {
       while (cursor.acceptPunct(','));
       cursor.expectPunct(')');
     } else ids.push(operationId(cursor));
+    // `details` (one id only, as documented): a row per blob of the operation.
+    const details = ids.length === 1 && cursor.acceptWord('details');
     cursor.expectEnd();
-    result = resultTable(
-      [
-        ['IngestionOperationId', 'string'],
-        ['StartedOn', 'datetime'],
-        ['LastUpdatedOn', 'datetime'],
-        ['State', 'string'],
-        ['Discovered', 'long'],
-        ['Pending', 'long'],
-        ['Canceled', 'long'],
-        ['Ingested', 'long'],
-        ['Failed', 'long'],
-        ['SampleFailedReasons', 'string'],
-        ['Database', 'string'],
-        ['Table', 'string'],
-      ],
-      ctx.operations?.show(ids) ?? [],
-    );
+    result = details
+      ? resultTable(
+          [
+            ['IngestionOperationId', 'string'],
+            ['BlobURL', 'string'],
+            ['IngestionStatus', 'string'],
+            ['StartedAt', 'datetime'],
+            ['CompletedAt', 'datetime'],
+            ['FailedReasons', 'string'],
+          ],
+          ctx.operations?.details(ids[0] ?? '') ?? [],
+        )
+      : resultTable(
+          [
+            ['IngestionOperationId', 'string'],
+            ['StartedOn', 'datetime'],
+            ['LastUpdatedOn', 'datetime'],
+            ['State', 'string'],
+            ['Discovered', 'long'],
+            ['Pending', 'long'],
+            ['Canceled', 'long'],
+            ['Ingested', 'long'],
+            ['Failed', 'long'],
+            ['SampleFailedReasons', 'string'],
+            ['Database', 'string'],
+            ['Table', 'string'],
+          ],
+          ctx.operations?.show(ids) ?? [],
+        );
   } else if (verb === 'cancel' && cursor.acceptWord('queued')) {
     cursor.expectWord('ingestion');
     cursor.expectWord('operation');

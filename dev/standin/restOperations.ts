@@ -176,6 +176,25 @@ export class RestOperations {
     });
   }
 
+  /**
+   * `.show queued ingestion operations "id" details`: one row per blob of the operation (none for an id it
+   * does not know), as the command's documentation lists them; the blob's URL without its SAS.
+   */
+  details(operationId: string): unknown[][] {
+    const op = this.operations.get(operationId);
+    if (!op) return [];
+    const settled = (b: RestBlob) =>
+      b.state === 'Succeeded' || b.state === 'Failed' || b.state === 'Canceled';
+    return op.blobs.map((b) => [
+      operationId,
+      b.url.split('?')[0] ?? b.url,
+      b.state,
+      b.startTime,
+      settled(b) ? b.lastUpdated : null,
+      b.state === 'Failed' || b.state === 'Canceled' ? (b.details ?? b.errorCode ?? '') : '',
+    ]);
+  }
+
   private blob(operationId: string, sourceId: string): RestBlob | undefined {
     return this.operations.get(operationId)?.blobs.find((b) => b.sourceId === sourceId);
   }

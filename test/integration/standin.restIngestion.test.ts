@@ -147,6 +147,11 @@ describe('the stand-in serves REST queued ingestion', () => {
       errorCode: 'BadRequest_TableNotExist',
       failureStatus: 'Permanent',
     });
+    // The same operation, read with the engine command's details: the blob failed, and why.
+    const [row] = (await engineOfDm().mgmt(`.show queued ingestion operations "${operationId}" details`))
+      .objects;
+    expect(row).toMatchObject({ IngestionOperationId: operationId, IngestionStatus: 'Failed' });
+    expect(String(row?.FailedReasons)).toMatch(/NoSuchTable|not exist/i);
   });
 
   it('refuses what the documentation refuses, with a 400 the client types as permanent', async () => {
@@ -280,6 +285,16 @@ describe('the stand-in serves REST queued ingestion', () => {
           .rows[0]?.[0],
       ),
     ).toBe(3);
+    // With `details`, a row per blob: its URL without the SAS, its state, when it started and completed.
+    const details = (await dm.mgmt(`.show queued ingestion operations "${operationId}" details`)).objects;
+    expect(details.map((d) => String(d.BlobURL).split('/').pop()).sort()).toEqual([
+      'part-1.csv',
+      'part-2.csv',
+      'part-3.csv',
+    ]);
+    expect(details.every((d) => d.IngestionOperationId === operationId)).toBe(true);
+    expect(details.every((d) => d.IngestionStatus === 'Succeeded' && d.CompletedAt !== null)).toBe(true);
+    expect(details.every((d) => !String(d.BlobURL).includes('?') && d.FailedReasons === '')).toBe(true);
     // The stand-in lists with a SAS only.
     await expect(dm.mgmt(`.list blobs ("${folder.url};managed_identity=system")`)).rejects.toThrow(
       /SAS only/,
