@@ -37,6 +37,8 @@ export interface DmServiceOptions {
   readonly operations: RestOperations;
   /** The accounts as the stand-in itself reaches them (its own queue writes): @default accounts */
   readonly storageAccounts?: readonly StandinAccount[];
+  /** Whether a managed identity may read storage for ingestion into the database (NativeIngestion). */
+  readonly identityAllowed?: (database: string, objectId: string) => boolean;
 }
 
 const REST_QUEUED = /^\/v1\/rest\/ingestion\/queued\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/;
@@ -238,6 +240,7 @@ export class DmService {
       operations: this.options.operations,
       token: () => this.restToken(),
       clock: this.options.clock ?? Date.now,
+      ...(this.options.identityAllowed && { identityAllowed: this.options.identityAllowed }),
     };
   }
 

@@ -1,4 +1,4 @@
-import { ContainerClient } from '@azure/storage-blob';
+import { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { StandinHttpError } from './http';
 import { Cursor, lex } from './kqlLexer';
 import { submitRest, type RestIngestDeps } from './restIngest';
@@ -8,8 +8,9 @@ import { resultTable, type ResultTable } from './resultTable';
  * Server-side queued ingestion on the DM endpoint, as documented: `.list blobs (locators) [Prefix=]
  * [Suffix=] [MaxFiles=]` lists a container (a prefix of it), and `.ingest-from-storage-queued into table
  * [database('D').]T [EnableTracking=] [SkipBatching=] [with (...)] <| .list blobs (...)` (or `<| 'url' …`)
- * hands every blob listed to one operation, ingested by the same worker as REST submissions. The stand-in
- * lists with a SAS only (the locator's query): its answer to a managed identity is a 400 that says so.
+ * hands every blob listed to one operation, ingested by the same worker as REST submissions. A locator is
+ * read with its SAS or with `;managed_identity=<object id|system>` (one the database's policy allows
+ * NativeIngestion, as for the blobs themselves); impersonation is refused, as documented.
  */
 
 /** What `.list blobs` standalone returns at most, whatever MaxFiles says. */
@@ -60,19 +61,39 @@ function parseListBlobs(cursor: Cursor): ListBlobs {
   return { locators, prefix: options.prefix, suffix: options.suffix, maxFiles };
 }
 
-/** The container a locator names, the prefix within it, and its SAS. */
-function parseLocator(locator: string): { container: string; prefix: string; sas: string } {
-  if (/;(managed_identity=|system$|impersonate$)/i.test(locator))
-    throw bad(
-      "The stand-in lists storage with a SAS only (the locator's query, with List and Read rights); managed identities and impersonation are refused.",
-    );
+/** How the stand-in reads a locator's container: with its SAS, or as a managed identity of the cluster's. */
+type LocatorCredential = { readonly sas: string } | { readonly identity: string };
+
+/** The container a locator names, the prefix within it, and how it is read. */
+function parseLocator(locator: string): {
+  container: string;
+  prefix: string;
+  credential: LocatorCredential;
+} {
+  const [address = '', suffix] = locator.split(';', 2);
+  let credential: LocatorCredential | undefined;
+  if (suffix !== undefined) {
+    // Queued ingestion runs later, without the caller's context: the documentation rules impersonation out.
+    const identity = /^managed_identity=([A-Za-z0-9-]+)$/i.exec(suffix.trim());
+    if (!identity)
+      throw bad(
+        "A source data locator is read with a SAS or ';managed_identity=<object id|system>'; impersonation and keys are refused (queued ingestion has no user context).",
+      );
+    credential = { identity: identity[1] ?? '' };
+  }
   let url: URL;
   try {
-    url = new URL(locator);
+    url = new URL(address);
   } catch {
-    throw bad('A source data locator must be a blob container URL with a SAS.');
+    throw bad('A source data locator must be a blob container URL, with a SAS or a managed identity.');
   }
-  if (url.search === '') throw bad('A source data locator needs a SAS (List and Read rights) in its query.');
+  if (!credential) {
+    if (url.search === '')
+      throw bad(
+        "A source data locator needs a SAS (List and Read rights) in its query, or ';managed_identity=<object id|system>'.",
+      );
+    credential = { sas: url.search.slice(1) };
+  } else if (url.search !== '') throw bad('A locator with a managed identity carries no SAS.');
   const segments = url.pathname.split('/').filter(Boolean);
   // Azurite (an IP or localhost) names the account in the path; Azure in the host.
   const pathStyle = /^(\d+\.){3}\d+$|^localhost$/.test(url.hostname);
@@ -81,22 +102,63 @@ function parseLocator(locator: string): { container: string; prefix: string; sas
   return {
     container: `${url.origin}/${segments.slice(0, take).join('/')}`,
     prefix: segments.slice(take).join('/'),
-    sas: url.search.slice(1),
+    credential,
   };
 }
 
-async function listBlobs(list: ListBlobs, cap: number): Promise<ListedBlob[]> {
+/**
+ * A client for the container: by its SAS, or, for a managed identity the database's policy (or the
+ * cluster's) allows NativeIngestion, with the key of an account the stand-in knows (its model of the
+ * cluster's own access). The blobs listed are then read by the worker with the same identity.
+ */
+function containerClient(
+  deps: RestIngestDeps,
+  database: string,
+  container: string,
+  credential: LocatorCredential,
+): { client: ContainerClient; readSuffix: (uri: string) => string } {
+  if ('sas' in credential)
+    return {
+      client: new ContainerClient(`${container}?${credential.sas}`),
+      readSuffix: (uri) => `${uri}?${credential.sas}`,
+    };
+  if (!deps.identityAllowed?.(database, credential.identity))
+    throw new StandinHttpError({
+      status: 400,
+      code: 'BadRequest_InvalidManagedIdentity',
+      message: `The managed identity '${credential.identity}' is not allowed NativeIngestion on database '${database}': set it with .alter-merge database ${database} policy managed_identity "[{'ObjectId':'${credential.identity}','AllowedUsages':'NativeIngestion'}]"`,
+      permanent: true,
+    });
+  const account = deps.accounts.find(
+    (a) =>
+      container.includes(`/${a.name}/`) ||
+      container.endsWith(`/${a.name}`) ||
+      container.includes(`//${a.name}.`),
+  );
+  if (!account) throw bad('The locator names a storage account this stand-in does not know.');
+  return {
+    client: new ContainerClient(container, new StorageSharedKeyCredential(account.name, account.key)),
+    readSuffix: (uri) => `${uri};managed_identity=${credential.identity}`,
+  };
+}
+
+async function listBlobs(
+  deps: RestIngestDeps,
+  database: string,
+  list: ListBlobs,
+  cap: number,
+): Promise<ListedBlob[]> {
   const max = Math.min(list.maxFiles ?? cap, cap);
   const out: ListedBlob[] = [];
   for (const locator of list.locators) {
-    const { container, prefix, sas } = parseLocator(locator);
-    const client = new ContainerClient(`${container}?${sas}`);
+    const { container, prefix, credential } = parseLocator(locator);
+    const { client, readSuffix } = containerClient(deps, database, container, credential);
     const fullPrefix = `${prefix}${list.prefix ?? ''}`;
     try {
       for await (const blob of client.listBlobsFlat(fullPrefix ? { prefix: fullPrefix } : {})) {
         if (list.suffix !== undefined && !blob.name.endsWith(list.suffix)) continue;
         const uri = `${container}/${blob.name.split('/').map(encodeURIComponent).join('/')}`;
-        out.push({ uri, readUrl: `${uri}?${sas}`, size: blob.properties.contentLength ?? 0 });
+        out.push({ uri, readUrl: readSuffix(uri), size: blob.properties.contentLength ?? 0 });
         if (out.length >= max) return out;
       }
     } catch (e) {
@@ -104,7 +166,7 @@ async function listBlobs(list: ListBlobs, cap: number): Promise<ListedBlob[]> {
       throw new StandinHttpError({
         status: 400,
         code: status === 403 ? 'BadRequest_StorageAccessDenied' : 'BadRequest_StorageListingFailed',
-        message: `Listing ${container} failed (HTTP ${String(status ?? '?')}): the SAS needs List and Read rights on the container.`,
+        message: `Listing ${container} failed (HTTP ${String(status ?? '?')}): ${'sas' in credential ? 'the SAS needs List and Read rights on the container' : 'the container may not exist'}.`,
         permanent: true,
       });
     }
@@ -124,7 +186,7 @@ export async function runQueuedIngestCommand(
   if (!cursor.acceptPunct('.')) return undefined;
   if (cursor.acceptWord('list')) {
     if (!cursor.acceptWord('blobs')) return undefined;
-    const listed = await listBlobs(parseListBlobs(cursor), STANDALONE_MAX_FILES);
+    const listed = await listBlobs(deps, contextDatabase, parseListBlobs(cursor), STANDALONE_MAX_FILES);
     return resultTable(
       [
         ['BlobUri', 'string'],
@@ -168,7 +230,7 @@ export async function runQueuedIngestCommand(
   if (cursor.acceptPunct('.')) {
     cursor.expectWord('list');
     cursor.expectWord('blobs');
-    blobs = await listBlobs(parseListBlobs(cursor), Number.MAX_SAFE_INTEGER);
+    blobs = await listBlobs(deps, database, parseListBlobs(cursor), Number.MAX_SAFE_INTEGER);
   } else {
     blobs = [];
     while (!cursor.done) {

@@ -26,6 +26,8 @@ export interface RestIngestDeps {
   /** An identity token the worker accepts (the DM's own messages carry one, as clients' do). */
   readonly token: () => string;
   readonly clock: () => number;
+  /** Whether a managed identity may read storage for ingestion into the database (`.list blobs`). */
+  readonly identityAllowed?: (database: string, objectId: string) => boolean;
 }
 
 const bad = (message: string, code = 'BadRequest_InvalidBody') =>

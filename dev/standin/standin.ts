@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DmService, type StandinIngestProtocol } from './dmService';
 import { DmWorker } from './dmWorker';
+import { NATIVE_INGESTION } from './commands/identityPolicy';
 import { warmUpKql } from './kql/kustoLanguage';
 import { EngineService } from './engineService';
 import { RestOperations } from './restOperations';
@@ -121,6 +122,7 @@ export async function startStandin(options: StandinOptions): Promise<StandinInst
     faults,
     tokens: store,
     ingestProtocol: options.ingestProtocol ?? ingestProtocolFromEnv(),
+    identityAllowed: (database, objectId) => store.identityAllowed(database, objectId, NATIVE_INGESTION),
   });
   const engine = new EngineService({ store, accounts: options.accounts, faults });
   const worker =

@@ -295,10 +295,46 @@ describe('the stand-in serves REST queued ingestion', () => {
     expect(details.every((d) => d.IngestionOperationId === operationId)).toBe(true);
     expect(details.every((d) => d.IngestionStatus === 'Succeeded' && d.CompletedAt !== null)).toBe(true);
     expect(details.every((d) => !String(d.BlobURL).includes('?') && d.FailedReasons === '')).toBe(true);
-    // The stand-in lists with a SAS only.
-    await expect(dm.mgmt(`.list blobs ("${folder.url};managed_identity=system")`)).rejects.toThrow(
-      /SAS only/,
+  });
+
+  it("lists and ingests with the cluster's managed identity once the database's policy allows it; never by impersonation", async () => {
+    const dm = engineOfDm();
+    const folder = blobService(0).getContainerClient(container);
+    for (const n of [1, 2])
+      await folder.getBlockBlobClient(`byid/part-${n}.csv`).upload(`${n},byid-${n}\n`, 9);
+    const identity = randomUUID();
+    const locator = `${folder.url}/byid;managed_identity=${identity}`;
+    // No SAS, and the identity not (yet) allowed: a 400 that says which policy to set.
+    await expect(dm.mgmt(`.list blobs ("${locator}")`, 'demo')).rejects.toThrow(
+      new RegExp(`'${identity}' is not allowed NativeIngestion.*policy managed_identity`),
     );
+    await expect(dm.mgmt(`.list blobs ("${folder.url}/byid;impersonate")`, 'demo')).rejects.toThrow(
+      /impersonation/,
+    );
+    await expect(dm.mgmt(`.list blobs ("${folder.url}/byid")`, 'demo')).rejects.toThrow(/needs a SAS/);
+    await engine(both.standin.engineUrl).mgmt(
+      `.alter-merge database demo policy managed_identity "[{'ObjectId':'${identity}','AllowedUsages':'NativeIngestion'}]"`,
+    );
+    const listed = await dm.mgmt(`.list blobs ("${locator}")`, 'demo');
+    expect(listed.objects.map((o) => String(o.BlobUri).split('/').pop())).toEqual([
+      'part-1.csv',
+      'part-2.csv',
+    ]);
+    // Allowed on demo, not on another database: the policy is the target database's.
+    await engine(both.standin.engineUrl).mgmt('.create database RestOther volatile');
+    await expect(dm.mgmt(`.list blobs ("${locator}")`, 'RestOther')).rejects.toThrow(/not allowed/);
+    const started = await dm.mgmt(
+      `.ingest-from-storage-queued into table database('demo').RestRows with (format='csv') <| .list blobs ("${locator}")`,
+    );
+    const operationId = String(started.objects[0]?.IngestionOperationId);
+    await eventually(async () => {
+      const [row] = (await dm.mgmt(`.show queued ingestion operations "${operationId}"`)).objects;
+      return row?.State === 'Completed' && row.Ingested === 2 ? row : undefined;
+    });
+    const rows = await engine(both.standin.engineUrl).query(
+      "RestRows | where name startswith 'byid-' | count",
+    );
+    expect(Number(rows.rows[0]?.[0])).toBe(2);
   });
 
   it('keeps one internal message per 20 blobs of a submission, deleted once each blob it names is ingested', async () => {
