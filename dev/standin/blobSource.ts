@@ -38,6 +38,13 @@ export interface BlobAccess {
   readonly identityAllowed?: (objectId: string) => boolean;
 }
 
+/** The account of a blob or container URL among those the stand-in knows: path-style (Azurite) or by host. */
+export function knownAccount(url: string, accounts: readonly StandinAccount[]): StandinAccount | undefined {
+  return accounts.find(
+    (a) => url.includes(`/${a.name}/`) || url.endsWith(`/${a.name}`) || url.includes(`//${a.name}.`),
+  );
+}
+
 /**
  * Reads a blob as the service would: by its SAS URL, or with a `;<account key>` / `;managed_identity=...`
  * suffix, with the key of an account this stand-in knows. A URL with none of these is refused (the service
@@ -72,7 +79,7 @@ export async function downloadBlob(
   }
   let client: BlobClient;
   if (suffix !== undefined) {
-    const account = accounts.find((a) => url.includes(`/${a.name}/`) || url.includes(`//${a.name}.`));
+    const account = knownAccount(url, accounts);
     if (!account)
       throw new KustoError(
         'Download_AccountNotFound',

@@ -1,4 +1,5 @@
 import { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { knownAccount } from './blobSource';
 import { StandinHttpError } from './http';
 import { Cursor, lex } from './kqlLexer';
 import { submitRest, type RestIngestDeps } from './restIngest';
@@ -129,12 +130,7 @@ function containerClient(
       message: `The managed identity '${credential.identity}' is not allowed NativeIngestion on database '${database}': set it with .alter-merge database ${database} policy managed_identity "[{'ObjectId':'${credential.identity}','AllowedUsages':'NativeIngestion'}]"`,
       permanent: true,
     });
-  const account = deps.accounts.find(
-    (a) =>
-      container.includes(`/${a.name}/`) ||
-      container.endsWith(`/${a.name}`) ||
-      container.includes(`//${a.name}.`),
-  );
+  const account = knownAccount(container, deps.accounts);
   if (!account) throw bad('The locator names a storage account this stand-in does not know.');
   return {
     client: new ContainerClient(container, new StorageSharedKeyCredential(account.name, account.key)),
