@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
-import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { runSweep } from '../../shared/app/sweep/sweep';
-import { apiRequest } from '../helpers/apiRequest';
-import { blobCreatedEvent, startAppUnderTest, type AppUnderTest } from '../helpers/appUnderTest';
+import {
+  blobCreatedEvent,
+  pushAccepted,
+  startAppUnderTest,
+  type AppUnderTest,
+} from '../helpers/appUnderTest';
 import { eventually } from '../helpers/engine';
 import { queueService } from '../helpers/stack';
 
@@ -59,16 +62,6 @@ async function processed(app: AppUnderTest): Promise<void> {
   await app.dm.standin.worker?.drained();
 }
 
-async function push(app: AppUnderTest, table: string, body: string): Promise<string> {
-  const result = await handleIngestPush(
-    apiRequest('POST', `/api/ingest/demo/${table}`, body),
-    app.ctx,
-    app.log,
-  );
-  expect(result.status).toBe(202);
-  return (result.jsonBody as { sourceId: string }).sourceId;
-}
-
 /** The reports on a status queue that name the source, visible or not yet deleted. */
 async function reportsFor(queue: QueueClient, sourceId: string): Promise<number> {
   const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });
@@ -93,7 +86,7 @@ describe('STATUS_MODE=queue', () => {
   const sweep = () => runSweep(queueApp.ctx, queueApp.log, { drain: { visibilityTimeoutInSeconds: 2 } });
 
   it('asks for queue reports, and closes a success from its report with no status read', async () => {
-    const id = await push(queueApp, 'Good', '1,a\n');
+    const id = await pushAccepted(queueApp, 'Good', '1,a\n');
     // No status row: the message asked for the queue.
     await expect(queueApp.ctx.ingest.getIngestionStatus(id)).rejects.toThrow(/No ingestion status row/);
     await processed(queueApp);
@@ -108,7 +101,10 @@ describe('STATUS_MODE=queue', () => {
 
   it('reads no open row that is too young to need anything', async () => {
     queueApp.dm.standin.faults.update({ workerPaused: true });
-    const ids = [await push(queueApp, 'Slow', '1,a\n'), await push(queueApp, 'Slow', '2,b\n')];
+    const ids = [
+      await pushAccepted(queueApp, 'Slow', '1,a\n'),
+      await pushAccepted(queueApp, 'Slow', '2,b\n'),
+    ];
     const { result, rowReads, statusReads } = await countReads(queueApp, sweep);
     expect([rowReads, statusReads]).toEqual([0, 0]);
     expect(result.pending).toBeGreaterThanOrEqual(2);
@@ -149,7 +145,7 @@ describe('STATUS_MODE=queue', () => {
 
   it('re-queues on a transient failure report, once, and the rows then land once', async () => {
     queueApp.dm.standin.faults.update({ failIngestionsTransient: 1 });
-    const id = await push(queueApp, 'Flaky', '5,retry-me\n');
+    const id = await pushAccepted(queueApp, 'Flaky', '5,retry-me\n');
     await processed(queueApp);
     expect((await sweep()).requeued).toBe(1);
     await processed(queueApp);
@@ -184,7 +180,7 @@ describe('STATUS_MODE=queue', () => {
   });
 
   it('reports a source stuck when its report was lost, once', async () => {
-    const id = await push(queueApp, 'Lost', '1,a\n');
+    const id = await pushAccepted(queueApp, 'Lost', '1,a\n');
     await processed(queueApp);
     await successQueue(queueApp).clearMessages(); // the report is lost
     await sweep();
@@ -236,7 +232,7 @@ describe('STATUS_MODE=failures-only', () => {
   // First: the app's clock is not moved yet, so the attempt's start and the service's FailedOn compare.
   it('finds a failure whose report was lost with .show ingestion failures, and reports it once', async () => {
     silentApp.dm.standin.faults.update({ failIngestionsPermanent: 1 });
-    const id = await push(silentApp, 'Lost', '1,x\n');
+    const id = await pushAccepted(silentApp, 'Lost', '1,x\n');
     await processed(silentApp);
     await failureQueue(silentApp).clearMessages(); // the report is lost
     await sweep();
@@ -255,8 +251,8 @@ describe('STATUS_MODE=failures-only', () => {
   });
 
   it('asks for failure reports only, and closes a source as ingested after its batching window with none', async () => {
-    const quick = await push(silentApp, 'Quick', '1,a\n');
-    const slow = await push(silentApp, 'Good', '2,b\n'); // no policy: the service's 5-minute default
+    const quick = await pushAccepted(silentApp, 'Quick', '1,a\n');
+    const slow = await pushAccepted(silentApp, 'Good', '2,b\n'); // no policy: the service's 5-minute default
     await processed(silentApp);
     expect(await reportsFor(successQueue(silentApp), quick)).toBe(0);
     await sweep();
@@ -280,10 +276,10 @@ describe('STATUS_MODE=failures-only', () => {
 
   it('fails a source on its failure report, and re-queues a transient one', async () => {
     silentApp.dm.standin.faults.update({ failIngestionsPermanent: 1 });
-    const bad = await push(silentApp, 'Bad', '1,x\n');
+    const bad = await pushAccepted(silentApp, 'Bad', '1,x\n');
     await processed(silentApp);
     silentApp.dm.standin.faults.update({ failIngestionsTransient: 1 });
-    const flaky = await push(silentApp, 'Flaky', '2,y\n');
+    const flaky = await pushAccepted(silentApp, 'Flaky', '2,y\n');
     await processed(silentApp);
     const summary = await sweep();
     expect(summary.reports).toBeGreaterThanOrEqual(2);

@@ -1,13 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { handleIngestPush } from '../../shared/app/http/ingestHandlers';
 import { handleLandingEvent } from '../../shared/app/landing/handleLandingEvent';
 import { runSweep, type SweepSummary } from '../../shared/app/sweep/sweep';
 import { statusReporting } from '../../shared/app/tracking/statusReporting';
-import { apiRequest } from '../helpers/apiRequest';
 import {
   blobCreatedEvent,
   openSourceIds,
+  pushAccepted,
   startAppUnderTest,
   type AppUnderTest,
 } from '../helpers/appUnderTest';
@@ -47,16 +46,6 @@ afterEach(() => {
 
 const sweep = (): Promise<SweepSummary> => runSweep(app.ctx, app.log);
 
-async function push(table: string, body: string): Promise<string> {
-  const result = await handleIngestPush(
-    apiRequest('POST', `/api/ingest/demo/${table}`, body),
-    app.ctx,
-    app.log,
-  );
-  expect(result.status).toBe(202);
-  return (result.jsonBody as { sourceId: string }).sourceId;
-}
-
 /** Waits until the stand-in has reported on the item (its status row left Pending). */
 async function settled(sourceId: string): Promise<void> {
   await eventually(
@@ -71,7 +60,7 @@ async function settled(sourceId: string): Promise<void> {
 
 describe('the sweep', () => {
   it('closes successes, and reads only open items', async () => {
-    const id = await push('Good', '1,a\n');
+    const id = await pushAccepted(app, 'Good', '1,a\n');
     await settled(id);
     const summary = await sweep();
     expect(summary.succeeded).toBeGreaterThanOrEqual(1);
@@ -127,7 +116,7 @@ describe('the sweep', () => {
 
   it('re-queues a failure the service gave up on, and the rows then land', async () => {
     app.dm.standin.faults.update({ failIngestionsTransient: 1 });
-    const id = await push('Flaky', '5,retry-me\n');
+    const id = await pushAccepted(app, 'Flaky', '5,retry-me\n');
     await settled(id);
     expect(await app.serviceStatus(id)).toMatchObject({
       status: 'Failed',
@@ -148,7 +137,7 @@ describe('the sweep', () => {
 
   it('never re-queues a permanent failure, and stops after MAX_REQUEUE_ATTEMPTS', async () => {
     app.dm.standin.faults.update({ failIngestionsPermanent: 1 });
-    const permanent = await push('Perm', '1,x\n');
+    const permanent = await pushAccepted(app, 'Perm', '1,x\n');
     await settled(permanent);
     await sweep();
     expect(await app.ctx.tracking.get(permanent)).toMatchObject({
@@ -159,7 +148,7 @@ describe('the sweep', () => {
     });
 
     app.dm.standin.faults.update({ failIngestionsTransient: 2 });
-    const flaky = await push('Perm', '2,y\n');
+    const flaky = await pushAccepted(app, 'Perm', '2,y\n');
     await settled(flaky);
     await sweep(); // attempt 1 of 1
     await eventually(async () =>
@@ -213,7 +202,7 @@ describe('the sweep', () => {
       props: { database: 'demo', table: 'Slow', format: 'csv' },
     });
     app.dm.standin.faults.update({ workerPaused: true });
-    const slow = await push('Slow', '1,a\n');
+    const slow = await pushAccepted(app, 'Slow', '1,a\n');
     app.advanceClock(31 * 60_000); // past STALE_AFTER_MINUTES and the abandon window
     await sweep();
     await sweep();
