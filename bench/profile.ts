@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile -- [small|http|landing|backfill|large] [--keep DIR]`: one run of a scenario's child
+ * `npm run bench:profile -- [small|http|landing|v2|backfill|large] [--keep DIR]`: one run of a scenario's child
  * under V8's sampling profiler (`--cpu-prof`), ours and its raw ceiling (`large`: ours from a 1 GB stream,
  * then from the file), on a paused local stack as the benchmarks run them; then where each one's CPU went:
  * self time by package or module (ours by file), and the functions with the most self time. `--keep DIR`
@@ -83,6 +83,11 @@ const CHILDREN: Record<string, readonly [ours: Child, ceiling: Child, setup?: st
   small: ['smallFilesOurs', 'smallFilesCeiling'],
   http: ['httpPush', 'httpCeiling'],
   landing: ['landingHost', 'landingCeiling'],
+  // Scenario 13: REST submissions (every status read once) against the v1 ceiling's message per file.
+  v2: [
+    { name: 'smallFilesOurs', env: { BENCH_PROTOCOL: 'v2', BENCH_READ_STATUS: 'yes' } },
+    { name: 'smallFilesCeiling', env: { BENCH_STATUS: 'queue' } },
+  ],
   // Written once (untimed, unprofiled): both children then list and queue the same blobs.
   backfill: ['backfillPages', 'backfillCeiling', 'backfillSetup'],
   large: [

@@ -77,7 +77,7 @@ function azuriteEntry(): string {
  * The compiled azuriteLokiPatch.js: beside this file when it runs from dist/, the build's copy when it runs
  * from source (the test setup under ts-jest; `npm test` builds first). Undefined with KIF_AZURITE_STOCK=1.
  */
-function lokiPatchEntry(): string | undefined {
+export function lokiPatchEntry(): string | undefined {
   if (process.env.KIF_AZURITE_STOCK === '1') return undefined;
   const candidates = [
     join(__dirname, 'azuriteLokiPatch.js'),
@@ -133,7 +133,11 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   // AZURITE_ACCOUNTS replaces Azurite's account list, so the well-known account is named too.
   const accountsEnv = accounts.map((a) => `${a.name}:${a.key}`).join(';');
   const patchEntry = lokiPatchEntry();
+  // V8's sampling profiler on Azurite itself, for a diagnosis (where its CPU per request goes): one
+  // .cpuprofile per Azurite process, written when it stops.
+  const profileDir = process.env.KIF_AZURITE_CPU_PROF;
   const args = [
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
     ...(patchEntry ? ['--require', patchEntry] : []),
     azuriteEntry(),
     '--skipApiVersionCheck',

@@ -16,11 +16,14 @@
  * And every receive, peek, delete or update of a queue's messages scanned the messages of all queues,
  * because its query narrowed by the account first (dev/lokiQueueFirst.ts): that query now narrows by the
  * queue first, and finds the same documents.
+ * And Azurite compiled some 30 URL templates afresh for every blob request to find its operation
+ * (dev/uriTemplateMemo.ts): each template is now compiled once, and matches the same requests.
  * Set KIF_AZURITE_STOCK=1 to run Azurite without it.
  */
 import { dirname } from 'node:path';
 import { patchQueueFirst, type LokiResultset } from './lokiQueueFirst';
 import { patchSmallBatches, type LokiCollection } from './lokiSmallBatches';
+import { patchUriTemplates } from './uriTemplateMemo';
 
 // dev/azurite.ts does not preload this file at all with KIF_AZURITE_STOCK=1.
 const azuriteDir = dirname(require.resolve('azurite/package.json'));
@@ -32,3 +35,4 @@ const loki = require(require.resolve('lokijs', { paths: [azuriteDir] })) as {
 };
 patchSmallBatches(loki.Collection.prototype);
 patchQueueFirst(loki.Resultset.prototype);
+patchUriTemplates(azuriteDir);

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { DEV_ACCOUNT, DEV_ACCOUNT_KEY, freePort, startAzurite } from '../../dev/azurite';
+import { DEV_ACCOUNT, DEV_ACCOUNT_KEY, freePort, lokiPatchEntry, startAzurite } from '../../dev/azurite';
 import { startLocalStack } from '../../dev/localStack';
 import { eventually } from '../helpers/engine';
 import { startPrivateStandin } from '../helpers/privateStandin';
@@ -22,6 +24,36 @@ describe('the Azurite launcher', () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe("the local Azurite's preload", () => {
+  it('hands Azurite a uri-templates that compiles each template once (dev/uriTemplateMemo.ts)', () => {
+    const entry = lokiPatchEntry();
+    expect(entry).toBeDefined();
+    // What Azurite's generated dispatcher does per operation, twice: the same compiled template both times.
+    const probe = `
+      const { dirname } = require('node:path');
+      const azurite = dirname(require.resolve('azurite/package.json'));
+      const compile = require(require.resolve('uri-templates', { paths: [azurite] }));
+      const a = compile('/{containerName}/{blob}');
+      const b = compile('/{containerName}/{blob}');
+      const match = a.fromUri('/tempstorage-0/file.csv.gz', { strict: true });
+      process.stdout.write(JSON.stringify({ same: a === b, match }));
+    `;
+    const run = (preload: string[]) =>
+      spawnSync(process.execPath, [...preload, '-e', probe], {
+        cwd: dirname(require.resolve('azurite/package.json')),
+        encoding: 'utf8',
+      });
+    const patched = run(['--require', entry ?? '']);
+    expect(patched.stderr).toBe('');
+    expect(JSON.parse(patched.stdout)).toEqual({
+      same: true,
+      match: { containerName: 'tempstorage-0', blob: 'file.csv.gz' },
+    });
+    // Without the preload the module compiles afresh: the probe tells the two apart.
+    expect(JSON.parse(run([]).stdout)).toMatchObject({ same: false });
   });
 });
 
