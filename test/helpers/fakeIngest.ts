@@ -1,4 +1,4 @@
-import { IngestResourceError, IngestServiceError } from '../../shared/errors';
+import { IngestError, IngestResourceError, IngestServiceError } from '../../shared/errors';
 import type { IngestCallOptions, UploadedSource } from '../../shared/ingest/queuedIngestClient';
 import type { IngestionProps, IngestionReceipt, IngestionStatus } from '../../shared/ingest/types';
 import type { IngestPort } from '../../shared/app/ports';
@@ -130,7 +130,14 @@ export class FakeIngest implements IngestPort {
       // As the REST client does: the submission is journaled before it is sent, and tagged with its id.
       const submissionId = `sub-${this.journals++}`;
       tag = `${call.journal.tagPrefix}${submissionId}`;
-      await call.journal.beforeSubmit(submissionId, tag);
+      // A failed record leaves the blob out, and the call says nothing of it was sent, as the client does.
+      await call.journal.beforeSubmit(submissionId, tag).catch((e: unknown) => {
+        throw new IngestError(
+          `The blob was not submitted: its submission could not be recorded first (${(e as Error).message}).`,
+          'SubmissionNotSent',
+          true,
+        );
+      });
       this.journaled.set(sourceId, [...(this.journaled.get(sourceId) ?? []), tag]);
     }
     const failure = this.failures.shift();

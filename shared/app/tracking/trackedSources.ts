@@ -269,6 +269,8 @@ export class TrackedSources {
         ? await this.claim(record)
         : record;
     if (held !== record) this.succeeded(record, held); // a failure below leaves the caller with `record`
+    // Tags whose journal write may have been applied though it seemed to fail: the client never sends them.
+    const unsent = new Set<string>();
     let receipt: IngestionReceipt;
     try {
       receipt = await enqueue({
@@ -280,14 +282,22 @@ export class TrackedSources {
           // Written before the submission goes: a taker who finds it without an operation knows the
           // submission may have been accepted, and asks its extents (docs/lifecycle.md, 'The app on v2').
           beforeSubmit: async (_id, tag) => {
-            const journaled = await this.update(held, { submission: tag, operation: undefined });
-            this.succeeded(held, journaled);
-            held = journaled;
+            try {
+              const journaled = await this.update(held, { submission: tag, operation: undefined });
+              this.succeeded(held, journaled);
+              held = journaled;
+            } catch (e) {
+              if (mayHaveBeenApplied(e)) unsent.add(tag);
+              throw e;
+            }
           },
         },
       });
     } catch (e) {
-      if (!mayHaveBeenApplied(e)) throw e;
+      if (!mayHaveBeenApplied(e)) {
+        await this.clearUnsent(held, unsent);
+        throw e;
+      }
       // Sent or not, nobody can tell now: the service's evidence will. Queued, uncertain: the sweep reads its
       // status (its status row on v1, its submission's extents on v2), and queues it again only if it stays
       // unknown past the stale limit.
@@ -329,6 +339,25 @@ export class TrackedSources {
       return { ...held, state: 'queued' };
     } finally {
       this.successors.delete(held.sourceId);
+    }
+  }
+
+  /**
+   * After an enqueue that surely sent nothing: a journal write whose answer was lost may still have been
+   * applied, and then the row names a submission that no extent will ever carry, so whoever takes it over
+   * would wait out the stale limit for evidence of it. When the row is that very write's version, the
+   * submission is taken off it (conditionally), and the caller's release or rejection goes on from there.
+   * Any doubt leaves the row as it is: the stale limit then settles it, slowly but safely.
+   */
+  private async clearUnsent(held: TrackingRecord, unsent: ReadonlySet<string>): Promise<void> {
+    const lost = this.maybeWritten.get(held.sourceId);
+    if (unsent.size === 0 || !lost) return;
+    const now = await this.store.get(held.sourceId).catch(() => undefined);
+    if (!now?.writeId || !lost.has(now.writeId) || !unsent.has(now.submission ?? '')) return;
+    try {
+      this.succeeded(held, await this.update(now, { submission: undefined }));
+    } catch (e) {
+      this.warn(held, 'clearing an unsent submission', e);
     }
   }
 

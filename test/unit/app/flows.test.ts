@@ -333,6 +333,41 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
   });
 
+  it('whose journal write was applied but answered lost are released with the unsent submission cleared, not left for the stale limit', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    // The row takes the journal's write, but the answer never comes: the client leaves the blob out and
+    // never sends the tag, while the row names it.
+    const queue = app.ctx.tracking.queue.bind(app.ctx.tracking);
+    (app.ctx.tracking as { queue: typeof queue }).queue = (record, enqueue) =>
+      queue(record, (call) =>
+        enqueue({
+          ...call,
+          journal: call.journal && {
+            ...call.journal,
+            beforeSubmit: (id, tag) => {
+              app.store.applyThenLoseAnswer();
+              return call.journal?.beforeSubmit(id, tag) ?? Promise.resolve();
+            },
+          },
+        }),
+      );
+    const sourceId = await push(app);
+    (app.ctx.tracking as { queue: typeof queue }).queue = queue;
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(0);
+    const released = await app.store.get(sourceId);
+    expect(released).toMatchObject({ state: 'uploaded', leaseUntil: new Date(0) });
+    expect(released?.submission).toBeUndefined(); // no extents will ever carry that tag: nothing to wait for
+    expect(app.events('TrackingUpdateFailed')).toEqual([]);
+    app.advance(app.ctx.tracking.leaseMs); // past the redrive window, well within the stale limit
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+    const queued = await app.store.get(sourceId);
+    expect(queued).toMatchObject({ state: 'queued' });
+    expect(queued?.uncertain).not.toBe(true);
+    expect(queued?.operation).toBeDefined();
+  });
+
   it('whose POST surely failed after the journal are released, not left conflicting with their own journal', async () => {
     const app = fakeApp();
     app.ingest.submissionSize = 3;
