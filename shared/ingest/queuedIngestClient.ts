@@ -24,7 +24,7 @@ import {
   type IngestProtocolSetting,
   type ProtocolChoice,
 } from './v2/ingestionConfiguration';
-import { handleFromString, handleToString } from './v2/operationHandle';
+import { handleFromString, handleToString, type OperationHandle } from './v2/operationHandle';
 import { RestQueuedIngestion } from './v2/restQueuedIngestion';
 
 export type { IngestCallOptions, UploadedSource } from './queuedTypes';
@@ -96,6 +96,8 @@ export class QueuedIngestClient {
   private readonly configuration: IngestionConfigurationSource;
   private readonly rest: RestQueuedIngestion;
   private readonly saidWhy = new Set<string>();
+  /** Every blob of a submission gets the same handle: serialized once, not once per blob (up to 20). */
+  private readonly handleStrings = new WeakMap<OperationHandle, string>();
   /** The protocol the last call used, and why (health reports); undefined before the first. */
   lastProtocol: ProtocolChoice | undefined;
   private closed = false;
@@ -244,8 +246,17 @@ export class QueuedIngestClient {
       flavor: 'queued',
       blobPath: stripQuery(item.blobUrl),
       status: 'Pending',
-      operation: handleToString(handle),
+      operation: this.handleString(handle),
     };
+  }
+
+  private handleString(handle: OperationHandle): string {
+    let text = this.handleStrings.get(handle);
+    if (text === undefined) {
+      text = handleToString(handle);
+      this.handleStrings.set(handle, text);
+    }
+    return text;
   }
 
   /** Where a staged input goes: the DM's temp containers (v1), or the configuration's (v2). */
