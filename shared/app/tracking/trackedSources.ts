@@ -356,6 +356,13 @@ export class TrackedSources {
     if (!now?.writeId || !lost.has(now.writeId) || !unsent.has(now.submission ?? '')) return;
     try {
       this.succeeded(held, await this.update(now, { submission: undefined }));
+      this.logger.warn(
+        JSON.stringify({
+          event: 'UnsentSubmissionCleared',
+          sourceId: held.sourceId,
+          submission: now.submission,
+        }),
+      );
     } catch (e) {
       this.warn(held, 'clearing an unsent submission', e);
     }

@@ -358,6 +358,9 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     const released = await app.store.get(sourceId);
     expect(released).toMatchObject({ state: 'uploaded', leaseUntil: new Date(0) });
     expect(released?.submission).toBeUndefined(); // no extents will ever carry that tag: nothing to wait for
+    expect(app.events('UnsentSubmissionCleared')).toMatchObject([
+      { sourceId, submission: expect.stringMatching(/^kif-batch:/) as unknown },
+    ]);
     expect(app.events('TrackingUpdateFailed')).toEqual([]);
     app.advance(app.ctx.tracking.leaseMs); // past the redrive window, well within the stale limit
     await runSweep(app.ctx, app.ctx.logger);
