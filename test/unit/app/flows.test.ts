@@ -371,6 +371,46 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     expect(queued?.operation).toBeDefined();
   });
 
+  it('requeued by the sweep, whose journal write was applied but answered lost, are queued by the next sweep, not after the stale limit', async () => {
+    const app = fakeApp();
+    app.ingest.submissionSize = 3;
+    const sourceId = await push(app);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+    app.ingest.answer(sourceId, {
+      sourceId,
+      status: 'Failed',
+      failureStatus: 'Transient',
+      errorCode: 'General_Busy',
+    });
+    // The sweep requeues it; the journal write of the new submission is applied, its answer lost.
+    const queue = app.ctx.tracking.queue.bind(app.ctx.tracking);
+    (app.ctx.tracking as { queue: typeof queue }).queue = (record, enqueue) =>
+      queue(record, (call) =>
+        enqueue({
+          ...call,
+          journal: call.journal && {
+            ...call.journal,
+            beforeSubmit: (id, tag) => {
+              app.store.applyThenLoseAnswer();
+              return call.journal?.beforeSubmit(id, tag) ?? Promise.resolve();
+            },
+          },
+        }),
+      );
+    await runSweep(app.ctx, app.ctx.logger);
+    (app.ctx.tracking as { queue: typeof queue }).queue = queue;
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(1); // the new submission never went
+    expect((await app.store.get(sourceId))?.submission).toBeUndefined();
+    expect(app.events('UnsentSubmissionCleared')).toMatchObject([{ sourceId }]);
+    app.advance(app.ctx.tracking.leaseMs + MINUTE); // the requeue's lease ran out; well within the stale limit
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    const queued = await app.store.get(sourceId);
+    // The attempt that sent nothing was counted too, as every requeue is counted before its enqueue.
+    expect(queued).toMatchObject({ state: 'queued', requeueCount: 2 });
+    expect(queued?.operation).toBeDefined();
+  });
+
   it('whose POST surely failed after the journal are released, not left conflicting with their own journal', async () => {
     const app = fakeApp();
     app.ingest.submissionSize = 3;
