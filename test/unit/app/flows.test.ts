@@ -376,12 +376,7 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     app.ingest.submissionSize = 3;
     const sourceId = await push(app);
     expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
-    app.ingest.answer(sourceId, {
-      sourceId,
-      status: 'Failed',
-      failureStatus: 'Transient',
-      errorCode: 'General_Busy',
-    });
+    app.ingest.answer(sourceId, { status: 'Failed', failureStatus: 'Transient', errorCode: 'General_Busy' });
     // The sweep requeues it; the journal write of the new submission is applied, its answer lost.
     const queue = app.ctx.tracking.queue.bind(app.ctx.tracking);
     (app.ctx.tracking as { queue: typeof queue }).queue = (record, enqueue) =>
