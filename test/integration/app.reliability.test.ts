@@ -135,6 +135,10 @@ describe('a concurrent retry is refused while the first request works (defect 2)
     expect(retry.status).toBe(409);
     expect(json(retry).error).toMatchObject({ code: 'RequestInProgress' });
     expect(Number(retry.headers?.['retry-after'])).toBeGreaterThan(0);
+    // Logged as every refusal is, with the source it concerns.
+    expect(app.log.events('HttpIngestRefused').filter((e) => e.sourceId === sourceId)).toMatchObject([
+      { level: 'warn', status: 409, code: 'RequestInProgress' },
+    ]);
     release();
     const answered = await first;
     expect(answered.status).toBe(202);
@@ -149,6 +153,10 @@ describe('a concurrent retry is refused while the first request works (defect 2)
     const other = await push('/api/ingest/demo/Concurrent?tags=x', '3,a\n', { 'idempotency-key': key });
     expect(other.status).toBe(422);
     expect(json(other).error).toMatchObject({ code: 'IdempotencyKeyReused' });
+    const sourceId = pushSourceId('demo', 'Concurrent', key);
+    expect(app.log.events('HttpIngestRefused').filter((e) => e.sourceId === sourceId)).toMatchObject([
+      { level: 'warn', status: 422, code: 'IdempotencyKeyReused' },
+    ]);
   });
 });
 

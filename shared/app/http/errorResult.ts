@@ -19,17 +19,39 @@ const VALIDATION_STATUS: Partial<Record<ValidationCode, number>> = {
 /** Seconds a caller waits before retrying after a dependency failure, unless the dependency said. */
 const RETRY_AFTER_SECONDS = 10;
 
+/** A refusal of the HTTP API: what was wrong and what to do, the source it concerns when one is known. */
+export interface Refusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly headers?: Record<string, string> | undefined;
+  readonly sourceId?: string | undefined;
+}
+
+/**
+ * Answers a refusal, and logs it first (a warning: the caller's to fix or to retry), so that an operator can
+ * tell which refusal a caller got; its message has no secret (errors redact theirs when made).
+ */
+export function refusal(log: Logger, r: Refusal): HttpResult {
+  log.warn(
+    JSON.stringify({
+      event: 'HttpIngestRefused',
+      status: r.status,
+      code: r.code,
+      ...(r.sourceId !== undefined && { sourceId: r.sourceId }),
+      message: redactSecrets(r.message),
+    }),
+  );
+  return errorBody(r.status, r.code, r.message, r.headers);
+}
+
 /**
  * Maps an error to the HTTP API's answer: what was wrong and what to do, never a secret and never an
  * internal endpoint. Bad input is 4xx; a dependency that failed is 502 (it refused us) or 503 (try again).
  */
 export function errorResult(e: unknown, log: Logger): HttpResult {
-  // Every refusal is logged (a warning: the caller's to fix or to retry), so that an operator can tell
-  // which refusal a caller got; its message has no secret (errors redact theirs when made).
-  const refused = (status: number, code: string, message: string, headers?: Record<string, string>) => {
-    log.warn(JSON.stringify({ event: 'HttpIngestRefused', status, code, message: redactSecrets(message) }));
-    return errorBody(status, code, message, headers);
-  };
+  const refused = (status: number, code: string, message: string, headers?: Record<string, string>) =>
+    refusal(log, { status, code, message, headers });
   if (e instanceof HttpProblem) return refused(e.status, e.code, e.message, e.headers);
   const err: IngestError = classify(e);
   if (isIngestValidationError(err)) return refused(VALIDATION_STATUS[err.code] ?? 400, err.code, err.message);

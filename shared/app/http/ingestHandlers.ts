@@ -7,9 +7,9 @@ import type { AppContext } from '../ports';
 import { pushData } from '../push/pushData';
 import { queueBlobRefs } from '../push/queueBlobRefs';
 import { sourceStatus } from '../tracking/sourceStatus';
-import { errorResult } from './errorResult';
+import { errorResult, refusal } from './errorResult';
 import { checkedBody, readJsonBody } from './jsonBody';
-import { errorBody, HttpProblem, statusUrl, type HttpRequestLike, type HttpResult } from './httpTypes';
+import { HttpProblem, statusUrl, type HttpRequestLike, type HttpResult } from './httpTypes';
 import { parsePushRequest } from './pushRequest';
 
 const retryAfter = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)));
@@ -41,19 +41,22 @@ export async function handleIngestPush(
         };
       case 'inProgress': {
         const seconds = retryAfter(outcome.retryAfterMs);
-        return errorBody(
-          409,
-          'RequestInProgress',
-          `A request with this Idempotency-Key is still being processed: retry after ${seconds} s to get its result.`,
-          { 'retry-after': seconds },
-        );
+        return refusal(log, {
+          status: 409,
+          code: 'RequestInProgress',
+          message: `A request with this Idempotency-Key is still being processed: retry after ${seconds} s to get its result.`,
+          headers: { 'retry-after': seconds },
+          sourceId: outcome.sourceId,
+        });
       }
       case 'keyReused':
-        return errorBody(
-          422,
-          'IdempotencyKeyReused',
-          'This Idempotency-Key was used for a push with other parameters (table, format, mapping, tags, creationTime or Content-Encoding): use a new key for new data.',
-        );
+        return refusal(log, {
+          status: 422,
+          code: 'IdempotencyKeyReused',
+          message:
+            'This Idempotency-Key was used for a push with other parameters (table, format, mapping, tags, creationTime or Content-Encoding): use a new key for new data.',
+          sourceId: outcome.sourceId,
+        });
     }
   } catch (e) {
     return errorResult(e, log);

@@ -8,7 +8,7 @@ import {
   IngestTransientError,
   IngestValidationError,
 } from '../../../shared/errors';
-import { errorResult } from '../../../shared/app/http/errorResult';
+import { errorResult, refusal } from '../../../shared/app/http/errorResult';
 import { HttpProblem, type HttpRequestLike } from '../../../shared/app/http/httpTypes';
 import { parsePushRequest, requestFormat, requestTags } from '../../../shared/app/http/pushRequest';
 import { expectGzip, pushFingerprint, pushProps, pushSourceId } from '../../../shared/app/push/pushData';
@@ -183,6 +183,29 @@ describe('errorResult', () => {
       expect.objectContaining({ event: 'HttpIngestRefused', status: 415, code: 'UnsupportedMediaType' }),
     ]);
     expect(lines.join('\n')).not.toContain('SECRET');
+  });
+
+  it('logs a refusal that concerns a known source with its id, and answers it with what to do', () => {
+    const lines: string[] = [];
+    const log = { ...silentLogger, warn: (l: string) => void lines.push(l) };
+    const answered = refusal(log, {
+      status: 409,
+      code: 'RequestInProgress',
+      message: 'still being processed: retry after 3 s',
+      headers: { 'retry-after': '3' },
+      sourceId: '11111111-1111-4111-8111-111111111111',
+    });
+    expect(answered).toMatchObject({ status: 409, headers: { 'retry-after': '3' } });
+    expect(JSON.stringify(answered.jsonBody)).toContain('RequestInProgress');
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([
+      {
+        event: 'HttpIngestRefused',
+        status: 409,
+        code: 'RequestInProgress',
+        sourceId: '11111111-1111-4111-8111-111111111111',
+        message: 'still being processed: retry after 3 s',
+      },
+    ]);
   });
 
   it('tells when to retry, and never names an internal endpoint', () => {
