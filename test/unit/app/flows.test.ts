@@ -338,22 +338,9 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     app.ingest.submissionSize = 3;
     // The row takes the journal's write, but the answer never comes: the client leaves the blob out and
     // never sends the tag, while the row names it.
-    const queue = app.ctx.tracking.queue.bind(app.ctx.tracking);
-    (app.ctx.tracking as { queue: typeof queue }).queue = (record, enqueue) =>
-      queue(record, (call) =>
-        enqueue({
-          ...call,
-          journal: call.journal && {
-            ...call.journal,
-            beforeSubmit: (id, tag) => {
-              app.store.applyThenLoseAnswer();
-              return call.journal?.beforeSubmit(id, tag) ?? Promise.resolve();
-            },
-          },
-        }),
-      );
+    const restore = loseJournalAnswers(app);
     const sourceId = await push(app);
-    (app.ctx.tracking as { queue: typeof queue }).queue = queue;
+    restore();
     expect(app.ingest.sentFor(sourceId)).toHaveLength(0);
     const released = await app.store.get(sourceId);
     expect(released).toMatchObject({ state: 'uploaded', leaseUntil: new Date(0) });
@@ -378,22 +365,9 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
     app.ingest.answer(sourceId, { status: 'Failed', failureStatus: 'Transient', errorCode: 'General_Busy' });
     // The sweep requeues it; the journal write of the new submission is applied, its answer lost.
-    const queue = app.ctx.tracking.queue.bind(app.ctx.tracking);
-    (app.ctx.tracking as { queue: typeof queue }).queue = (record, enqueue) =>
-      queue(record, (call) =>
-        enqueue({
-          ...call,
-          journal: call.journal && {
-            ...call.journal,
-            beforeSubmit: (id, tag) => {
-              app.store.applyThenLoseAnswer();
-              return call.journal?.beforeSubmit(id, tag) ?? Promise.resolve();
-            },
-          },
-        }),
-      );
+    const restore = loseJournalAnswers(app);
     await runSweep(app.ctx, app.ctx.logger);
-    (app.ctx.tracking as { queue: typeof queue }).queue = queue;
+    restore();
     expect(app.ingest.sentFor(sourceId)).toHaveLength(1); // the new submission never went
     expect((await app.store.get(sourceId))?.submission).toBeUndefined();
     expect(app.events('UnsentSubmissionCleared')).toMatchObject([{ sourceId }]);
@@ -422,6 +396,31 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     expect(queued?.operation).toBeDefined();
   });
 });
+
+/**
+ * Until the returned function is called, every journal write of the app's REST submissions is applied by
+ * storage but its answer is lost (the client then leaves the blob out and never sends the tag).
+ */
+function loseJournalAnswers(app: FakeApp): () => void {
+  const queue = app.ctx.tracking.queue.bind(app.ctx.tracking);
+  const tracking = app.ctx.tracking as { queue: typeof queue };
+  tracking.queue = (record, enqueue) =>
+    queue(record, (call) =>
+      enqueue({
+        ...call,
+        journal: call.journal && {
+          ...call.journal,
+          beforeSubmit: (id, tag) => {
+            app.store.applyThenLoseAnswer();
+            return call.journal?.beforeSubmit(id, tag) ?? Promise.resolve();
+          },
+        },
+      }),
+    );
+  return () => {
+    tracking.queue = queue;
+  };
+}
 
 async function first<T>(items: AsyncIterable<T>): Promise<T | undefined> {
   for await (const item of items) return item;
