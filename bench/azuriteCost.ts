@@ -1,7 +1,7 @@
 /**
  * `npm run bench:azurite [-- --runs N]`: the CPU the local Azurite spends per request of each kind the
  * small-file benchmarks make (Put Blob of 1 KB, Put Message), as shipped (`KIF_AZURITE_STOCK=1`) and with
- * the preload of dev/azuriteLokiPatch.ts, alternating, each run on an Azurite of its own: the first 1,000 of
+ * the preload of dev/azuritePreload.ts, alternating, each run on an Azurite of its own: the first 1,000 of
  * each kind (a fresh process, code not yet loaded or optimized) and 2,000 more (warm). 50 requests in flight,
  * signed with a SAS as the clients sign theirs, through keep-alive node:http (children/raw.ts). What it
  * shows: where an Azurite-bound benchmark's ratios come from (bench/README.md, scenario 13).

@@ -74,19 +74,19 @@ function azuriteEntry(): string {
 }
 
 /**
- * The compiled azuriteLokiPatch.js: beside this file when it runs from dist/, the build's copy when it runs
+ * The compiled azuritePreload.js: beside this file when it runs from dist/, the build's copy when it runs
  * from source (the test setup under ts-jest; `npm test` builds first). Undefined with KIF_AZURITE_STOCK=1.
  */
-export function lokiPatchEntry(): string | undefined {
+export function azuritePreloadEntry(): string | undefined {
   if (process.env.KIF_AZURITE_STOCK === '1') return undefined;
   const candidates = [
-    join(__dirname, 'azuriteLokiPatch.js'),
-    join(__dirname, '..', 'dist', 'dev', 'azuriteLokiPatch.js'),
+    join(__dirname, 'azuritePreload.js'),
+    join(__dirname, '..', 'dist', 'dev', 'azuritePreload.js'),
   ];
   const found = candidates.find((c) => existsSync(c));
   if (!found)
     throw new Error(
-      `dev/azuriteLokiPatch.js is not built (looked at ${candidates.join(', ')}): run \`npm run build\`, ` +
+      `dev/azuritePreload.js is not built (looked at ${candidates.join(', ')}): run \`npm run build\`, ` +
         'or set KIF_AZURITE_STOCK=1 to start Azurite without it',
     );
   return found;
@@ -132,13 +132,13 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const accounts = accountList(options.accountCount ?? 1);
   // AZURITE_ACCOUNTS replaces Azurite's account list, so the well-known account is named too.
   const accountsEnv = accounts.map((a) => `${a.name}:${a.key}`).join(';');
-  const patchEntry = lokiPatchEntry();
+  const preload = azuritePreloadEntry();
   // V8's sampling profiler on Azurite itself, for a diagnosis (where its CPU per request goes): one
   // .cpuprofile per Azurite process, written when it stops.
   const profileDir = process.env.KIF_AZURITE_CPU_PROF;
   const args = [
     ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-    ...(patchEntry ? ['--require', patchEntry] : []),
+    ...(preload ? ['--require', preload] : []),
     azuriteEntry(),
     '--skipApiVersionCheck',
     '--disableTelemetry',

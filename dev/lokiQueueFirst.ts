@@ -9,7 +9,7 @@
  *
  * `patchQueueFirst` moves `queueName` to the front of such a query, so the index narrows to the queue's own
  * messages: the same clauses, so the same documents (those that come out in an order the caller relies on
- * are sorted by Azurite afterwards). Used in the local Azurite only (dev/azuriteLokiPatch.ts).
+ * are sorted by Azurite afterwards). Used in the local Azurite only (dev/azuritePreload.ts).
  */
 
 /** The part of a LokiJS result set this touches. */

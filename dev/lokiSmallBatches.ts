@@ -7,7 +7,7 @@
  * linear pass, no sort): the same documents removed or updated, every index in order after. A batch update's
  * callers change the documents in place before the call, so while one of them is put back in order the
  * others' index entries would be out of order: all of them are taken out of every index first, and each is
- * then put back by LokiJS's single update. Used in the local Azurite only (dev/azuriteLokiPatch.ts says
+ * then put back by LokiJS's single update. Used in the local Azurite only (dev/azuritePreload.ts says
  * why).
  */
 

@@ -8,7 +8,7 @@
  * A compiled template only reads what it was compiled from (`fromUri` keeps no state between calls), so
  * `memoizedTemplates` hands out one compiled template per template string: the same matches, compiled once.
  * The templates are Azurite's fixed operation paths; the cache is bounded all the same. Used in the local
- * Azurite only (dev/azuriteLokiPatch.ts).
+ * Azurite only (dev/azuritePreload.ts).
  */
 
 /** What `uri-templates` exports: compiles a template (called with or without `new`). */

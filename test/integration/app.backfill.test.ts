@@ -15,7 +15,7 @@ let app: AppUnderTest;
 const TABLES = ['Hist1', 'Hist2', 'Hist3'];
 // 1,110 blobs (two listing pages) in npm test; KIF_BACKFILL_BLOBS=10000 for the full-size run: 12
 // minutes on the patched local Azurite (2026-12-04, all 14 tests passed, beside a benchmark), where before the
-// fix (dev/azuriteLokiPatch.ts) it never finished in 25-30.
+// fix (dev/azuritePreload.ts) it never finished in 25-30.
 const PER_TABLE = Math.ceil(Number(process.env.KIF_BACKFILL_BLOBS ?? 1110) / 3);
 /** Time allowed grows with the size of the run. */
 const allow = (baseMs: number, perBlobMs: number) => baseMs + PER_TABLE * 3 * perBlobMs;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { DEV_ACCOUNT, DEV_ACCOUNT_KEY, freePort, lokiPatchEntry, startAzurite } from '../../dev/azurite';
+import { DEV_ACCOUNT, DEV_ACCOUNT_KEY, freePort, azuritePreloadEntry, startAzurite } from '../../dev/azurite';
 import { startLocalStack } from '../../dev/localStack';
 import { eventually } from '../helpers/engine';
 import { startPrivateStandin } from '../helpers/privateStandin';
@@ -29,7 +29,7 @@ describe('the Azurite launcher', () => {
 
 describe("the local Azurite's preload", () => {
   it('hands Azurite a uri-templates that compiles each template once (dev/uriTemplateMemo.ts)', () => {
-    const entry = lokiPatchEntry();
+    const entry = azuritePreloadEntry();
     expect(entry).toBeDefined();
     // What Azurite's generated dispatcher does per operation, twice: the same compiled template both times.
     const probe = `

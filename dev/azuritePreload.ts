@@ -1,6 +1,7 @@
 /**
- * Loaded into the local Azurite process only (`node --require`, by dev/azurite.ts): a fix of what makes the
- * emulator slow down with the number of messages and blobs it holds, not a change of what it stores.
+ * What the local Azurite process preloads (`node --require`, by dev/azurite.ts), and nothing else does: fixes
+ * of what makes the emulator slow, with the number of messages and blobs it holds and on every request; none
+ * changes what it stores or answers.
  *
  * Azurite keeps its metadata in LokiJS 1.5 collections with binary indices, and LokiJS rebuilds all of a
  * collection's indices on every batch remove or update, even of one document (lokiSmallBatches.ts has the
