@@ -66,25 +66,42 @@ export function summarizeRatios(r: PairedRatios, target?: number): string {
   return parts.join(', ');
 }
 
-function option(args: string[], name: string, fallback: string): string {
-  const at = args.indexOf(name);
-  if (at === -1) return fallback;
-  const value = args[at + 1];
-  if (value === undefined) throw new Error(`${name} needs a value`);
-  args.splice(at, 2);
-  return value;
+export interface PoolArgs {
+  readonly ours: string;
+  readonly base: string;
+  readonly metric: string;
+  readonly target?: number | undefined;
+  readonly files: readonly string[];
+}
+
+/** The command line: options with their defaults, then the saved logs; anything malformed is an error. */
+export function parsePoolArgs(argv: readonly string[]): PoolArgs {
+  const args = [...argv];
+  const option = (name: string, fallback: string): string => {
+    const at = args.indexOf(name);
+    if (at === -1) return fallback;
+    const value = args[at + 1];
+    if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+    args.splice(at, 2);
+    return value;
+  };
+  const ours = option('--ours', 'v2');
+  const base = option('--base', 'ceiling');
+  const metric = option('--metric', 'filesPerSec');
+  const targetText = option('--target', '');
+  const target = targetText === '' ? undefined : Number(targetText);
+  if (target !== undefined && !(target > 0))
+    throw new Error(`--target must be a positive ratio, not '${targetText}'`);
+  const unknown = args.find((a) => a.startsWith('--'));
+  if (unknown) throw new Error(`unknown option ${unknown} (--ours, --base, --metric, --target)`);
+  if (args.length === 0) throw new Error('name the saved logs to pool (bench/results/*.txt)');
+  return { ours, base, metric, target, files: args };
 }
 
 function main(): void {
-  const args = process.argv.slice(2);
-  const ours = option(args, '--ours', 'v2');
-  const base = option(args, '--base', 'ceiling');
-  const metric = option(args, '--metric', 'filesPerSec');
-  const targetText = option(args, '--target', '');
-  const target = targetText === '' ? undefined : Number(targetText);
-  if (args.length === 0) throw new Error('name the saved logs to pool (bench/results/*.txt)');
+  const { ours, base, metric, target, files } = parsePoolArgs(process.argv.slice(2));
   const pooled: PairedRatios = { perRun: [], ours: [], base: [] };
-  for (const file of args) {
+  for (const file of files) {
     const r = pairedRatios(parseRunLog(readFileSync(file, 'utf8')), ours, base, metric);
     console.log(`${file}: ${summarizeRatios(r, target)}`);
     pooled.perRun.push(...r.perRun);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pairedRatios, parseRunLog, summarizeRatios } from '../../bench/pooledRuns';
+import { pairedRatios, parsePoolArgs, parseRunLog, summarizeRatios } from '../../bench/pooledRuns';
 
 const LOG = `machine: 2 x AMD EPYC, 24 GiB, Node 20.20.2; 2 runs per variant, alternating
 
@@ -55,5 +55,31 @@ describe('bench pooledRuns: one ratio over saved logs', () => {
     // The harness's own note for that log says the per-run median is 1.47.
     expect(saved).toContain('ours/ceiling per run: median 1.47');
     expect(summarizeRatios(r)).toMatch(/^10 runs, per run median 1\.47x/);
+  });
+});
+
+describe('bench pooledRuns: its command line', () => {
+  it('takes defaults, options in any place, and the files that are left', () => {
+    expect(parsePoolArgs(['a.txt'])).toEqual({
+      ours: 'v2',
+      base: 'ceiling',
+      metric: 'filesPerSec',
+      target: undefined,
+      files: ['a.txt'],
+    });
+    expect(parsePoolArgs(['a.txt', '--target', '1.5', 'b.txt', '--ours', 'ceiling'])).toMatchObject({
+      ours: 'ceiling',
+      target: 1.5,
+      files: ['a.txt', 'b.txt'],
+    });
+  });
+
+  it('refuses a missing value, a target that is not a positive ratio, an unknown option and no file', () => {
+    expect(() => parsePoolArgs(['a.txt', '--metric'])).toThrow('--metric needs a value');
+    expect(() => parsePoolArgs(['--ours', '--base', 'x', 'a.txt'])).toThrow('--ours needs a value');
+    expect(() => parsePoolArgs(['a.txt', '--target', 'abc'])).toThrow("not 'abc'");
+    expect(() => parsePoolArgs(['a.txt', '--target', '-1'])).toThrow('positive ratio');
+    expect(() => parsePoolArgs(['a.txt', '--runs', '3'])).toThrow('unknown option --runs');
+    expect(() => parsePoolArgs(['--target', '1.5'])).toThrow('name the saved logs');
   });
 });
