@@ -4,7 +4,8 @@
  * a request costs at that moment more than with the code (bench/README.md, scenario 13), so one log meeting
  * or missing a target says little; pooled, the per-run ratios of every log on the same code do. Reads the
  * lines the harness prints for each counted run (`  v2 run 3: filesPerSec=455 ...`; warm-ups are skipped)
- * and pairs the two variants' runs by number within each log.
+ * and pairs the two variants' runs by number within each log. One scenario per log (`--only`): a variant's
+ * name is its name within the scenario, so a log of several would mix theirs.
  */
 import { readFileSync } from 'node:fs';
 import { median } from './harness';
