@@ -540,7 +540,8 @@ export class TrackedSources {
 
   /**
    * Queues a failed source again as a new attempt: the attempt is counted and leased before the enqueue, so
-   * two sweeps never both queue it; the failure is reported as re-queued first.
+   * two sweeps never both queue it; the failure is reported as re-queued first. An enqueue that surely sent
+   * nothing puts the source back where the sweep queues it again (`putBack`): as this same attempt.
    */
   async requeue(
     record: TrackingRecord,
@@ -571,7 +572,37 @@ export class TrackedSources {
       ...fields,
       history: this.noted(record, { outcome: 'requeued', ...fields }),
     });
-    return this.queue(claimed, enqueue);
+    try {
+      return await this.queue(claimed, enqueue);
+    } catch (e) {
+      await this.putBack(claimed);
+      throw e;
+    }
+  }
+
+  /**
+   * After a requeue whose enqueue surely sent nothing: left as it was, the row would say `queued` with no
+   * operation or status of the new attempt to read, so the sweep would find it Pending until the stale limit,
+   * report it stuck and then wait for ever. Instead it goes back to where its kind is queued from (stored,
+   * not queued) with its lease given up, and the sweep's redrive sends the attempt already counted and
+   * reported. Not after an enqueue that may have happened (its lease is kept for whoever takes over to ask).
+   * Never throws: a row that cannot be put back is left to the lease and the sweep, as before.
+   */
+  private async putBack(record: TrackingRecord): Promise<void> {
+    if (this.maybeQueued.has(record.sourceId)) return;
+    try {
+      const back = await this.update(record, { state: factsOf(record).reopenAs, leaseUntil: RELEASED });
+      this.logger.warn(
+        JSON.stringify({
+          event: 'RequeueNotSent',
+          sourceId: record.sourceId,
+          attempt: back.requeueCount,
+          state: back.state,
+        }),
+      );
+    } catch (e) {
+      this.warn(record, 'putting back a requeue that sent nothing', e);
+    }
   }
 
   /**

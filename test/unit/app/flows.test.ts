@@ -375,8 +375,8 @@ describe('sources submitted over REST whose answer never came (ingest v2)', () =
     await runSweep(app.ctx, app.ctx.logger);
     expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
     const queued = await app.store.get(sourceId);
-    // The attempt that sent nothing was counted too, as every requeue is counted before its enqueue.
-    expect(queued).toMatchObject({ state: 'queued', requeueCount: 2 });
+    // Put back by the requeue that sent nothing, it was sent by the redrive as that same attempt.
+    expect(queued).toMatchObject({ state: 'queued', requeueCount: 1 });
     expect(queued?.operation).toBeDefined();
   });
 
@@ -549,6 +549,43 @@ describe('settle', () => {
     expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
     expect(app.events('IngestionFailed')).toHaveLength(1);
   });
+
+  it.each([
+    ['v1', undefined],
+    ['v2', 3],
+  ])(
+    'puts a requeue whose enqueue surely failed back to be sent by the sweep, as the same attempt (%s)',
+    async (_protocol, submissionSize) => {
+      const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
+      app.ingest.submissionSize = submissionSize;
+      const sourceId = await push(app);
+      app.ingest.answer(sourceId, {
+        status: 'Failed',
+        failureStatus: 'Transient',
+        errorCode: 'General_Busy',
+      });
+      app.ingest.failNext(busy());
+      await runSweep(app.ctx, app.ctx.logger);
+      expect(app.ingest.sentFor(sourceId)).toHaveLength(1); // the requeue sent nothing
+      // Not left `queued` with nothing to read (Pending, then stuck for ever): stored, released, counted once.
+      expect(await app.store.get(sourceId)).toMatchObject({
+        state: 'uploaded',
+        requeueCount: 1,
+        leaseUntil: new Date(0),
+      });
+      expect(app.events('RequeueNotSent')).toMatchObject([{ sourceId, attempt: 1, state: 'uploaded' }]);
+      app.ingest.answer(sourceId, { status: 'Pending' }); // what the service says of a source it never got
+      app.advance(app.ctx.tracking.leaseMs); // past the redrive window, well within the stale limit
+      await runSweep(app.ctx, app.ctx.logger);
+      expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+      app.ingest.answer(sourceId, { status: 'Succeeded' });
+      await runSweep(app.ctx, app.ctx.logger);
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+      expect(app.events('IngestionRequeued')).toHaveLength(1);
+      expect(app.events('IngestionStuck')).toEqual([]);
+    },
+  );
 
   it('reports a source stuck in Pending once past the stale limit, and closes it when it lands', async () => {
     const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
