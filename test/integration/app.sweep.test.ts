@@ -33,7 +33,7 @@ beforeAll(async () => {
     MAX_REQUEUE_ATTEMPTS: '1',
     STALE_AFTER_MINUTES: '30',
   });
-  for (const t of ['Good', 'Bad', 'Flaky', 'Perm', 'Staged', 'Slow'])
+  for (const t of ['Good', 'Bad', 'Flaky', 'Again', 'Perm', 'Staged', 'Slow'])
     await app.kusto.mgmt(`.create table ${t} (id:long, name:string)`);
 });
 afterAll(async () => {
@@ -133,6 +133,41 @@ describe('the sweep', () => {
       finalStatus: 'Succeeded',
       requeueCount: 1,
     });
+  });
+
+  it('puts back a requeue the service refused on every try, and a later sweep sends that same attempt', async () => {
+    app.dm.standin.faults.update({ failIngestionsTransient: 1 });
+    const id = await pushAccepted(app, 'Again', '7,again\n');
+    await settled(id);
+    // Once the sweep has read the failure, the service answers 503 to everything, the requeue's tries too.
+    const ingest = app.ctx.ingest;
+    const read = ingest.getOperationStatuses.bind(ingest);
+    ingest.getOperationStatuses = async (...args) => {
+      const statuses = await read(...args);
+      app.dm.standin.faults.update({ mgmt5xx: 20 });
+      return statuses;
+    };
+    try {
+      await sweep();
+    } finally {
+      ingest.getOperationStatuses = read;
+      app.dm.standin.faults.reset();
+    }
+    // Left queued it would read Pending (no operation, no status row) until stuck: it is stored and released.
+    expect(await app.ctx.tracking.get(id)).toMatchObject({ state: 'uploaded', requeueCount: 1 });
+    expect(app.log.events('RequeueNotSent').filter((e) => e.sourceId === id)).toHaveLength(1);
+    app.advanceClock(11 * 60_000); // past the redrive window; the stale limit (30 minutes) is far
+    expect((await sweep()).reenqueued).toBe(1);
+    await eventually(async () => ((await app.kusto.count('Again')) === 1 ? true : undefined));
+    await settled(id);
+    await sweep();
+    expect(await app.ctx.tracking.get(id)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'Succeeded',
+      requeueCount: 1,
+    });
+    expect(app.log.events('IngestionRequeued').filter((e) => e.sourceId === id)).toHaveLength(1);
+    expect(app.log.events('IngestionStuck').filter((e) => e.sourceId === id)).toEqual([]);
   });
 
   it('never re-queues a permanent failure, and stops after MAX_REQUEUE_ATTEMPTS', async () => {
