@@ -107,6 +107,11 @@ export class FakeIngest implements IngestPort {
   getIngestionStatus(lookup: IngestionReceipt | string): Promise<IngestionStatus> {
     this.statusReads += 1;
     const sourceId = typeof lookup === 'string' ? lookup : lookup.sourceId;
+    // As the real client: a source submitted over REST has no status row to find by its id.
+    if (this.submissionSize !== undefined && (typeof lookup === 'string' || !lookup.statusTable))
+      return Promise.reject(
+        new IngestServiceError(`No ingestion status row for source ${sourceId}.`, 'NotFound', 404),
+      );
     const said = this.statuses.get(sourceId);
     if (said) return Promise.resolve(said);
     if (this.sentFor(sourceId).length > 0) return Promise.resolve({ sourceId, status: 'Pending' });
