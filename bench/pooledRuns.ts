@@ -8,7 +8,7 @@
  * name is its name within the scenario, so a log of several would mix theirs.
  */
 import { readFileSync } from 'node:fs';
-import { median } from './harness';
+import { median, spread } from './harness';
 
 /** Each variant's counted runs in one log: run number to its metrics. */
 export type RunLog = Map<string, Map<number, Record<string, number>>>;
@@ -59,7 +59,7 @@ export function summarizeRatios(r: PairedRatios, target?: number): string {
   const fixed = (x: number) => x.toFixed(2);
   const parts = [
     `${r.perRun.length} runs`,
-    `per run median ${fixed(median(r.perRun))}x (${fixed(Math.min(...r.perRun))}-${fixed(Math.max(...r.perRun))})`,
+    `per run median ${fixed(median(r.perRun))}x (${spread(r.perRun, 2)})`,
     `ratio of the medians ${fixed(median(r.ours) / median(r.base))}x`,
   ];
   if (target !== undefined)

@@ -114,6 +114,18 @@ describe('the sweep', () => {
     expect(app.log.events('IngestionFailed').filter((e) => e.sourceId === sourceId)).toHaveLength(1); // once
   });
 
+  /** The re-sent attempt lands once in `table`, and the next sweep closes the source as its first requeue. */
+  async function landsOnceThenCloses(id: string, table: string): Promise<void> {
+    await eventually(async () => ((await app.kusto.count(table)) === 1 ? true : undefined));
+    await settled(id);
+    await sweep();
+    expect(await app.ctx.tracking.get(id)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'Succeeded',
+      requeueCount: 1,
+    });
+  }
+
   it('re-queues a failure the service gave up on, and the rows then land', async () => {
     app.dm.standin.faults.update({ failIngestionsTransient: 1 });
     const id = await pushAccepted(app, 'Flaky', '5,retry-me\n');
@@ -125,14 +137,7 @@ describe('the sweep', () => {
     const summary = await sweep();
     expect(summary.requeued).toBe(1);
     expect(app.log.events('IngestionRequeued').filter((e) => e.sourceId === id)).toHaveLength(1);
-    await eventually(async () => ((await app.kusto.count('Flaky')) === 1 ? true : undefined));
-    await settled(id);
-    await sweep();
-    expect(await app.ctx.tracking.get(id)).toMatchObject({
-      state: 'closed',
-      finalStatus: 'Succeeded',
-      requeueCount: 1,
-    });
+    await landsOnceThenCloses(id, 'Flaky');
   });
 
   it('puts back a requeue the service refused on every try, and a later sweep sends that same attempt', async () => {
@@ -158,14 +163,7 @@ describe('the sweep', () => {
     expect(app.log.events('RequeueNotSent').filter((e) => e.sourceId === id)).toHaveLength(1);
     app.advanceClock(11 * 60_000); // past the redrive window; the stale limit (30 minutes) is far
     expect((await sweep()).reenqueued).toBe(1);
-    await eventually(async () => ((await app.kusto.count('Again')) === 1 ? true : undefined));
-    await settled(id);
-    await sweep();
-    expect(await app.ctx.tracking.get(id)).toMatchObject({
-      state: 'closed',
-      finalStatus: 'Succeeded',
-      requeueCount: 1,
-    });
+    await landsOnceThenCloses(id, 'Again');
     expect(app.log.events('IngestionRequeued').filter((e) => e.sourceId === id)).toHaveLength(1);
     expect(app.log.events('IngestionStuck').filter((e) => e.sourceId === id)).toEqual([]);
   });
