@@ -26,6 +26,11 @@ export interface FakeApp {
   events(name: string): Record<string, unknown>[];
   /** Moves the app's clock (leases, stale limits, abandon windows). */
   advance(ms: number): void;
+  /**
+   * The app after its process stopped and another started: the same tracking store, ingest service,
+   * landing account, clock and log, and a new lifecycle with nothing in memory from the old one.
+   */
+  restart(): FakeApp;
 }
 
 /**
@@ -34,9 +39,19 @@ export interface FakeApp {
  * the landing account in memory. The clock is the test's. No Azurite, no stand-in, no sockets.
  */
 export function fakeApp(env: Record<string, string> = {}): FakeApp {
-  let now = Date.parse('2026-06-01T00:00:00Z');
-  const clock = () => now;
-  const lines: { level: string; line: string }[] = [];
+  const time = { now: Date.parse('2026-06-01T00:00:00Z') };
+  return appOver(env, time, [], new MemoryTrackingStore(), new FakeIngest(), new MemoryBlobAccount());
+}
+
+function appOver(
+  env: Record<string, string>,
+  time: { now: number },
+  lines: { level: string; line: string }[],
+  store: MemoryTrackingStore,
+  ingest: FakeIngest,
+  blobs: MemoryBlobAccount,
+): FakeApp {
+  const clock = () => time.now;
   const log = (level: string) => (line: string) => lines.push({ level, line });
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   const config = loadConfig({
@@ -45,8 +60,6 @@ export function fakeApp(env: Record<string, string> = {}): FakeApp {
     LandingStorage: 'UseDevelopmentStorage=true',
     ...env,
   });
-  const store = new MemoryTrackingStore();
-  const ingest = new FakeIngest();
   const tracking = new TrackedSources({
     store,
     reporter: new FailureReporter({ store, logger }),
@@ -55,7 +68,6 @@ export function fakeApp(env: Record<string, string> = {}): FakeApp {
     wasQueued: queuedEvidenceRule(config.statusMode, ingest),
     leaseMs: config.leaseSeconds * 1000,
   });
-  const blobs = new MemoryBlobAccount();
   const poison = {
     getProperties: () => Promise.resolve({ approximateMessagesCount: 0 }),
   } as unknown as QueueClient;
@@ -104,7 +116,8 @@ export function fakeApp(env: Record<string, string> = {}): FakeApp {
         .filter((l) => l.line.startsWith('{') && l.line.includes(`"event":"${name}"`))
         .map((l) => JSON.parse(l.line) as Record<string, unknown>),
     advance: (ms) => {
-      now += ms;
+      time.now += ms;
     },
+    restart: () => appOver(env, time, lines, store, ingest, blobs),
   };
 }

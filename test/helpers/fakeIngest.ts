@@ -22,6 +22,7 @@ export class FakeIngest implements IngestPort {
   readonly sent: SentMessage[] = [];
   private readonly statuses = new Map<string, IngestionStatus>();
   private readonly failures: { error: Error; applied: boolean }[] = [];
+  private stops = 0;
   /**
    * Set: sources are queued as v2 submissions of this many each, in the order they come (the receipt names
    * its operation, as a REST submission's does). Unset: as v1 messages with a status row each.
@@ -48,6 +49,14 @@ export class FakeIngest implements IngestPort {
   /** The next enqueue throws `error`; with `applied` the message is recorded first (its answer was lost). */
   failNext(error: Error, options: { applied?: boolean } = {}): void {
     this.failures.push({ error, applied: options.applied ?? false });
+  }
+
+  /**
+   * The next enqueue never settles and sends nothing, as when its process stops as the call begins (before
+   * a v2 submission is journaled).
+   */
+  stopNext(): void {
+    this.stops += 1;
   }
 
   /** The messages sent for one source. */
@@ -130,6 +139,10 @@ export class FakeIngest implements IngestPort {
     props: IngestionProps,
     call?: IngestCallOptions,
   ): Promise<IngestionReceipt> {
+    if (this.stops > 0) {
+      this.stops -= 1;
+      return new Promise<never>(() => {});
+    }
     let tag: string | undefined;
     if (this.submissionSize !== undefined && call?.journal) {
       // As the REST client does: the submission is journaled before it is sent, and tagged with its id.

@@ -540,8 +540,11 @@ export class TrackedSources {
 
   /**
    * Queues a failed source again as a new attempt: the attempt is counted and leased before the enqueue, so
-   * two sweeps never both queue it; the failure is reported as re-queued first. An enqueue that surely sent
-   * nothing puts the source back where the sweep queues it again (`putBack`): as this same attempt.
+   * two sweeps never both queue it; the failure is reported as re-queued first. The claim also moves the row
+   * back to where its kind is queued from (stored, not queued), as an operator's retry does: `queued` would
+   * name the last attempt's status, which says nothing of this one (on v2 there is none to read at all), so
+   * a stop before the enqueue, or an enqueue that surely sent nothing, would leave it Pending for ever. From
+   * there the sweep's redrive sends this same attempt, after asking the service whether it went (`takeOver`).
    */
   async requeue(
     record: TrackingRecord,
@@ -564,6 +567,7 @@ export class TrackedSources {
     });
     this.telemetry.requeued(record, status.errorCode);
     const claimed = await this.claim(record, {
+      state: factsOf(record).reopenAs,
       requeueCount: attempt,
       stuckReported: false,
       uncertain: false,
@@ -575,33 +579,17 @@ export class TrackedSources {
     try {
       return await this.queue(claimed, enqueue);
     } catch (e) {
-      await this.putBack(claimed);
+      if (!this.maybeQueued.has(claimed.sourceId))
+        this.logger.warn(
+          JSON.stringify({
+            event: 'RequeueNotSent',
+            sourceId: claimed.sourceId,
+            attempt,
+            state: claimed.state,
+          }),
+        );
+      await this.release(claimed);
       throw e;
-    }
-  }
-
-  /**
-   * After a requeue whose enqueue surely sent nothing: left as it was, the row would say `queued` with no
-   * operation or status of the new attempt to read, so the sweep would find it Pending until the stale limit,
-   * report it stuck and then wait for ever. Instead it goes back to where its kind is queued from (stored,
-   * not queued) with its lease given up, and the sweep's redrive sends the attempt already counted and
-   * reported. Not after an enqueue that may have happened (its lease is kept for whoever takes over to ask).
-   * Never throws: a row that cannot be put back is left to the lease and the sweep, as before.
-   */
-  private async putBack(record: TrackingRecord): Promise<void> {
-    if (this.maybeQueued.has(record.sourceId)) return;
-    try {
-      const back = await this.update(record, { state: factsOf(record).reopenAs, leaseUntil: RELEASED });
-      this.logger.warn(
-        JSON.stringify({
-          event: 'RequeueNotSent',
-          sourceId: record.sourceId,
-          attempt: back.requeueCount,
-          state: back.state,
-        }),
-      );
-    } catch (e) {
-      this.warn(record, 'putting back a requeue that sent nothing', e);
     }
   }
 

@@ -517,6 +517,32 @@ describe('the landing path', () => {
     ]);
   });
 
+  it('sends again a requeue of a landing blob whose process stopped before the submission (v2), from the blob', async () => {
+    const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
+    app.ingest.submissionSize = 3;
+    const taken = await land(app, 'demo/Events/a.csv', '1,a\n');
+    const sourceId = (taken as { sourceId: string }).sourceId;
+    app.ingest.answer(sourceId, { status: 'Failed', failureStatus: 'Transient', errorCode: 'General_Busy' });
+    app.ingest.stopNext();
+    void runSweep(app.ctx, app.ctx.logger); // this process stops inside the requeue's submission
+    // Counted and held as a landing blob not yet queued: what a lapsed lease hands to the landing path.
+    const held = await until(async () => {
+      const row = await app.store.get(sourceId);
+      return row?.requeueCount === 1 ? row : undefined;
+    });
+    expect(held).toMatchObject({ state: 'queuing' });
+    const next = app.restart();
+    next.advance(next.ctx.tracking.leaseMs + MINUTE);
+    await runSweep(next.ctx, next.ctx.logger);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    expect(app.ingest.sentFor(sourceId)[1]?.url).toMatch(/\/landing\/demo\/Events\/a\.csv\?sig=fake$/);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+    app.ingest.answer(sourceId, { status: 'Succeeded' });
+    await runSweep(next.ctx, next.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    expect(app.events('IngestionRequeued')).toHaveLength(1);
+  });
+
   it('rejects a blob routed to a database ALLOWED_DATABASES refuses: quarantined, nothing queued', async () => {
     const app = fakeApp({ ALLOWED_DATABASES: 'demo' });
     const outcome = await land(app, 'other/Events/a.csv', '1,a\n');
@@ -583,6 +609,47 @@ describe('settle', () => {
       await runSweep(app.ctx, app.ctx.logger);
       expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
       expect(app.events('IngestionRequeued')).toHaveLength(1);
+      expect(app.events('IngestionStuck')).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['v1', undefined],
+    ['v2', 3],
+  ])(
+    'sends a requeue whose process stopped before its enqueue once the lease lapses, never leaving it Pending (%s)',
+    async (protocol, submissionSize) => {
+      const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
+      app.ingest.submissionSize = submissionSize;
+      const sourceId = await push(app);
+      // The service's word on the first attempt: it stays so (a v1 status row) until a new attempt is sent.
+      app.ingest.answer(sourceId, {
+        status: 'Failed',
+        failureStatus: 'Transient',
+        errorCode: 'General_Busy',
+      });
+      app.ingest.stopNext();
+      void runSweep(app.ctx, app.ctx.logger); // this process stops inside the requeue's enqueue
+      await until(async () => (await app.store.get(sourceId))?.requeueCount === 1);
+      expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
+      const next = app.restart();
+      next.advance(next.ctx.tracking.leaseMs + MINUTE); // the lease lapsed; well within the stale limit
+      // v2: no status row names the source, and nothing was submitted: the sweep sends this same attempt. v1:
+      // the last attempt's status row still says Failed, so the sweep takes it as that attempt's word and
+      // requeues it once more (one attempt counted twice: bounded, nothing lost or doubled).
+      const sentBy = protocol === 'v2' ? 1 : 2;
+      for (let sweep = 0; sweep < sentBy && app.ingest.sentFor(sourceId).length < 2; sweep++)
+        await runSweep(next.ctx, next.ctx.logger);
+      expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+      expect(await app.store.get(sourceId)).toMatchObject({
+        state: 'queued',
+        requeueCount: protocol === 'v2' ? 1 : 2,
+      });
+      app.ingest.answer(sourceId, { status: 'Succeeded' });
+      await runSweep(next.ctx, next.ctx.logger);
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+      expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+      expect(app.events('IngestionRequeued')).toHaveLength(sentBy);
       expect(app.events('IngestionStuck')).toEqual([]);
     },
   );
