@@ -47,15 +47,37 @@ export type QueuedEvidence = 'none' | 'processed' | 'pending';
 
 export async function queuedEvidence(
   ingest: Pick<QueuedIngestClient, 'getIngestionStatus'>,
-  sourceId: string,
+  record: Pick<TrackingRecord, 'sourceId' | 'requeueCount' | 'history'>,
 ): Promise<QueuedEvidence> {
+  let status: IngestionStatus;
   try {
-    const status = await ingest.getIngestionStatus(sourceId);
-    return status.status === 'Pending' || status.status === 'Queued' ? 'pending' : 'processed';
+    status = await ingest.getIngestionStatus(record.sourceId);
   } catch (e) {
     if (isNotFound(e)) return 'none';
     throw e;
   }
+  if (status.status === 'Pending' || status.status === 'Queued') return 'pending';
+  // A status row is keyed by the source id, so a new attempt's row is the last attempt's until its client
+  // writes Pending over it, just before the message. Still the failure the last attempt ended with: this
+  // attempt's message was not sent, or it was and failed the same way. A failed attempt ingested nothing, so
+  // sending it is right either way; taken as processed, it would be counted, or failed, and never sent.
+  const failure = status.status === 'Failed' ? status.errorCode : undefined;
+  return failure !== undefined && failure === previousFailure(record) ? 'none' : 'processed';
+}
+
+/** The error code the previous attempt ended with, as the history noted it when this attempt began. */
+function previousFailure(record: Pick<TrackingRecord, 'requeueCount' | 'history'>): string | undefined {
+  // A requeue or an operator's retry notes the last attempt's end under its number, which is the count of
+  // attempts before this one.
+  const previous = record.requeueCount;
+  if (previous === 0) return undefined;
+  const entries = record.history ?? [];
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i];
+    if (!entry || entry.attempt < previous) break;
+    if (entry.attempt === previous && entry.errorCode !== undefined) return entry.errorCode;
+  }
+  return undefined;
 }
 
 /**
@@ -70,6 +92,6 @@ export function queuedEvidenceRule(
 ): (record: TrackingRecord) => Promise<QueuedEvidence> {
   return (record) =>
     record.submission === undefined && statusMode === 'table'
-      ? queuedEvidence(ingest, record.sourceId)
+      ? queuedEvidence(ingest, record)
       : Promise.resolve('pending');
 }

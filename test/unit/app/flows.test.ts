@@ -618,7 +618,7 @@ describe('settle', () => {
     ['v2', 3],
   ])(
     'sends a requeue whose process stopped before its enqueue once the lease lapses, never leaving it Pending (%s)',
-    async (protocol, submissionSize) => {
+    async (_protocol, submissionSize) => {
       const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
       app.ingest.submissionSize = submissionSize;
       const sourceId = await push(app);
@@ -634,25 +634,16 @@ describe('settle', () => {
       expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
       const next = app.restart();
       next.advance(next.ctx.tracking.leaseMs + MINUTE); // the lease lapsed; well within the stale limit
-      // v2: no status row names the source, and nothing was submitted: the sweep sends this same attempt.
+      // Nothing says this attempt went: on v2 no status row names the source and nothing was submitted; on v1
+      // the status row still holds the failure the last attempt ended with. The sweep sends this same attempt.
       await runSweep(next.ctx, next.ctx.logger);
-      if (protocol === 'v1') {
-        // v1: the last attempt's status row still says Failed: taken as this attempt's word (marked queued)...
-        expect(app.ingest.sentFor(sourceId)).toHaveLength(1);
-        expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
-        // ...and requeued once more: one attempt counted twice, bounded, nothing lost or doubled.
-        await runSweep(next.ctx, next.ctx.logger);
-      }
       expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-      expect(await app.store.get(sourceId)).toMatchObject({
-        state: 'queued',
-        requeueCount: protocol === 'v2' ? 1 : 2,
-      });
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
       app.ingest.answer(sourceId, { status: 'Succeeded' });
       await runSweep(next.ctx, next.ctx.logger);
       expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
       expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-      expect(app.events('IngestionRequeued')).toHaveLength(protocol === 'v2' ? 1 : 2);
+      expect(app.events('IngestionRequeued')).toHaveLength(1);
       expect(app.events('IngestionStuck')).toEqual([]);
     },
   );
@@ -684,6 +675,32 @@ describe("an operator's retry", () => {
     expect(await retrySource(app.ctx, app.ctx.logger, sourceId)).toEqual({ kind: 'retried', sourceId });
     expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
     expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+  });
+
+  it('whose process stopped before the enqueue is sent by the sweep, not failed again by the old status row (v1)', async () => {
+    const app = fakeApp();
+    const sourceId = await push(app);
+    app.ingest.answer(sourceId, {
+      status: 'Failed',
+      failureStatus: 'Permanent',
+      errorCode: 'BadRequest_TableNotExist',
+    });
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(app.events('IngestionFailed')).toHaveLength(1);
+    app.ingest.stopNext();
+    void retrySource(app.ctx, app.ctx.logger, sourceId); // this process stops inside the retry's enqueue
+    await until(async () => (await app.store.get(sourceId))?.requeueCount === 1);
+    const next = app.restart();
+    next.advance(next.ctx.tracking.leaseMs + MINUTE); // past the lease (and the redrive window)
+    await runSweep(next.ctx, next.ctx.logger);
+    // The status row (keyed by the source id) still says how the first attempt failed: that is not this
+    // attempt's word, and the retry the operator asked for is made.
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+    expect(app.events('IngestionFailed')).toHaveLength(1);
+    app.ingest.answer(sourceId, { status: 'Succeeded' });
+    await runSweep(next.ctx, next.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
   });
 
   it('says the data is gone when the staged blob was cleaned up', async () => {

@@ -1,0 +1,57 @@
+import { errorFromStatus } from '../../../shared/errors';
+import type { IngestionStatus } from '../../../shared/ingest/types';
+import { queuedEvidence } from '../../../shared/app/tracking/statusLookup';
+import type { AttemptEntry } from '../../../shared/app/tracking/trackingRecord';
+
+/** A status row lookup (v1) that answers `status`, or none (404). */
+const service = (status: Omit<IngestionStatus, 'sourceId'> | undefined) => ({
+  getIngestionStatus: (lookup: unknown) =>
+    status
+      ? Promise.resolve({ sourceId: String(lookup), ...status })
+      : Promise.reject(errorFromStatus({ statusCode: 404, message: 'no row' })),
+});
+const failed = (errorCode: string) => ({ status: 'Failed', failureStatus: 'Transient', errorCode }) as const;
+const entry = (attempt: number, outcome: string, errorCode?: string): AttemptEntry => ({
+  at: '2026-06-01T00:00:00Z',
+  attempt,
+  outcome,
+  ...(errorCode !== undefined && { errorCode }),
+});
+
+describe('queuedEvidence: what a v1 status row says of the attempt a stopped holder was making', () => {
+  it('is none without a row, pending while the row is Pending, processed once it has an outcome', async () => {
+    const first = { sourceId: 's', requeueCount: 0, history: [] };
+    await expect(queuedEvidence(service(undefined), first)).resolves.toBe('none');
+    await expect(queuedEvidence(service({ status: 'Pending' }), first)).resolves.toBe('pending');
+    await expect(queuedEvidence(service({ status: 'Succeeded' }), first)).resolves.toBe('processed');
+    await expect(queuedEvidence(service(failed('General_Busy')), first)).resolves.toBe('processed');
+  });
+
+  it("is none when the row still holds the failure the last attempt ended with (a requeue's or a retry's)", async () => {
+    const requeued = { sourceId: 's', requeueCount: 1, history: [entry(1, 'requeued', 'General_Busy')] };
+    await expect(queuedEvidence(service(failed('General_Busy')), requeued)).resolves.toBe('none');
+    const retried = {
+      sourceId: 's',
+      requeueCount: 2,
+      history: [
+        entry(1, 'requeued', 'General_Busy'),
+        entry(2, 'Failed', 'BadRequest_TableNotExist'),
+        entry(2, 'retried'),
+      ],
+    };
+    await expect(queuedEvidence(service(failed('BadRequest_TableNotExist')), retried)).resolves.toBe('none');
+  });
+
+  it('is processed when the failure is another than the last attempt ended with, or an older one', async () => {
+    const requeued = {
+      sourceId: 's',
+      requeueCount: 2,
+      history: [entry(1, 'requeued', 'Old_Code'), entry(2, 'requeued')],
+    };
+    // The last attempt's entry names no failure (an uncertain source requeued on Pending): no match.
+    await expect(queuedEvidence(service(failed('Old_Code')), requeued)).resolves.toBe('processed');
+    const other = { sourceId: 's', requeueCount: 1, history: [entry(1, 'requeued', 'General_Busy')] };
+    await expect(queuedEvidence(service(failed('Download_Failed')), other)).resolves.toBe('processed');
+    await expect(queuedEvidence(service({ status: 'Succeeded' }), other)).resolves.toBe('processed');
+  });
+});
