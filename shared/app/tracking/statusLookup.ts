@@ -39,9 +39,10 @@ export async function readStatus(
 }
 
 /**
- * What the service knows of a source a stopped worker may have queued: nothing (no status row: it was never
- * queued), its final status (it was queued and processed), or 'pending' (the row is written just before the
- * message, so the message may or may not have been sent).
+ * What the service knows of the attempt a stopped worker may have queued: nothing (no status row, or one
+ * still holding the failure the last attempt ended with: this one was not queued, or failed the same way),
+ * its final status (it was queued and processed), or 'pending' (the row is written just before the message,
+ * so the message may or may not have been sent).
  */
 export type QueuedEvidence = 'none' | 'processed' | 'pending';
 
