@@ -553,6 +553,31 @@ describe('the landing path', () => {
 });
 
 describe('settle', () => {
+  /** A push, queued, whose status then says the service gave up on it for a passing reason. */
+  async function pushThatFailedTransiently(submissionSize: number | undefined) {
+    const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
+    app.ingest.submissionSize = submissionSize;
+    const sourceId = await push(app);
+    // The service's word on the first attempt: it stays so (a v1 status row) until a new attempt is sent.
+    app.ingest.answer(sourceId, { status: 'Failed', failureStatus: 'Transient', errorCode: 'General_Busy' });
+    return { app, sourceId };
+  }
+
+  /**
+   * After the sweep of `now` (the same app, or its restart) sent the requeued attempt: queued as attempt 1,
+   * closed as ingested once it lands, sent twice in all, requeued once, never reported stuck.
+   */
+  async function closesAsSentOnceMore(app: FakeApp, now: FakeApp, sourceId: string) {
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+    app.ingest.answer(sourceId, { status: 'Succeeded' });
+    await runSweep(now.ctx, now.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    expect(app.events('IngestionRequeued')).toHaveLength(1);
+    expect(app.events('IngestionStuck')).toEqual([]);
+  }
+
   it('queues a failure the service gave up on once more, then reports it when it fails again', async () => {
     const app = fakeApp({ MAX_REQUEUE_ATTEMPTS: '1' });
     const sourceId = await push(app);
@@ -582,14 +607,7 @@ describe('settle', () => {
   ])(
     'puts a requeue whose enqueue surely failed back to be sent by the sweep, as the same attempt (%s)',
     async (_protocol, submissionSize) => {
-      const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
-      app.ingest.submissionSize = submissionSize;
-      const sourceId = await push(app);
-      app.ingest.answer(sourceId, {
-        status: 'Failed',
-        failureStatus: 'Transient',
-        errorCode: 'General_Busy',
-      });
+      const { app, sourceId } = await pushThatFailedTransiently(submissionSize);
       app.ingest.failNext(busy());
       await runSweep(app.ctx, app.ctx.logger);
       expect(app.ingest.sentFor(sourceId)).toHaveLength(1); // the requeue sent nothing
@@ -603,13 +621,7 @@ describe('settle', () => {
       app.ingest.answer(sourceId, { status: 'Pending' }); // what the service says of a source it never got
       app.advance(app.ctx.tracking.leaseMs); // past the redrive window, well within the stale limit
       await runSweep(app.ctx, app.ctx.logger);
-      expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-      expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
-      app.ingest.answer(sourceId, { status: 'Succeeded' });
-      await runSweep(app.ctx, app.ctx.logger);
-      expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
-      expect(app.events('IngestionRequeued')).toHaveLength(1);
-      expect(app.events('IngestionStuck')).toEqual([]);
+      await closesAsSentOnceMore(app, app, sourceId);
     },
   );
 
@@ -619,15 +631,7 @@ describe('settle', () => {
   ])(
     'sends a requeue whose process stopped before its enqueue once the lease lapses, never leaving it Pending (%s)',
     async (_protocol, submissionSize) => {
-      const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
-      app.ingest.submissionSize = submissionSize;
-      const sourceId = await push(app);
-      // The service's word on the first attempt: it stays so (a v1 status row) until a new attempt is sent.
-      app.ingest.answer(sourceId, {
-        status: 'Failed',
-        failureStatus: 'Transient',
-        errorCode: 'General_Busy',
-      });
+      const { app, sourceId } = await pushThatFailedTransiently(submissionSize);
       app.ingest.stopNext();
       void runSweep(app.ctx, app.ctx.logger); // this process stops inside the requeue's enqueue
       await until(async () => (await app.store.get(sourceId))?.requeueCount === 1);
@@ -637,14 +641,7 @@ describe('settle', () => {
       // Nothing says this attempt went: on v2 no status row names the source and nothing was submitted; on v1
       // the status row still holds the failure the last attempt ended with. The sweep sends this same attempt.
       await runSweep(next.ctx, next.ctx.logger);
-      expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-      expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
-      app.ingest.answer(sourceId, { status: 'Succeeded' });
-      await runSweep(next.ctx, next.ctx.logger);
-      expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
-      expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-      expect(app.events('IngestionRequeued')).toHaveLength(1);
-      expect(app.events('IngestionStuck')).toEqual([]);
+      await closesAsSentOnceMore(app, next, sourceId);
     },
   );
 
