@@ -517,31 +517,41 @@ describe('the landing path', () => {
     ]);
   });
 
-  it('sends again a requeue of a landing blob whose process stopped before the submission (v2), from the blob', async () => {
-    const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
-    app.ingest.submissionSize = 3;
-    const taken = await land(app, 'demo/Events/a.csv', '1,a\n');
-    const sourceId = (taken as { sourceId: string }).sourceId;
-    app.ingest.answer(sourceId, { status: 'Failed', failureStatus: 'Transient', errorCode: 'General_Busy' });
-    app.ingest.stopNext();
-    void runSweep(app.ctx, app.ctx.logger); // this process stops inside the requeue's submission
-    // Counted and held as a landing blob not yet queued: what a lapsed lease hands to the landing path.
-    const held = await until(async () => {
-      const row = await app.store.get(sourceId);
-      return row?.requeueCount === 1 ? row : undefined;
-    });
-    expect(held).toMatchObject({ state: 'queuing' });
-    const next = app.restart();
-    next.advance(next.ctx.tracking.leaseMs + MINUTE);
-    await runSweep(next.ctx, next.ctx.logger);
-    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-    expect(app.ingest.sentFor(sourceId)[1]?.url).toMatch(/\/landing\/demo\/Events\/a\.csv\?sig=fake$/);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
-    app.ingest.answer(sourceId, { status: 'Succeeded' });
-    await runSweep(next.ctx, next.ctx.logger);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
-    expect(app.events('IngestionRequeued')).toHaveLength(1);
-  });
+  it.each([
+    ['v1', undefined],
+    ['v2', 3],
+  ])(
+    'sends again a requeue of a landing blob whose process stopped before its enqueue, from the blob (%s)',
+    async (_protocol, submissionSize) => {
+      const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
+      app.ingest.submissionSize = submissionSize;
+      const taken = await land(app, 'demo/Events/a.csv', '1,a\n');
+      const sourceId = (taken as { sourceId: string }).sourceId;
+      app.ingest.answer(sourceId, {
+        status: 'Failed',
+        failureStatus: 'Transient',
+        errorCode: 'General_Busy',
+      });
+      app.ingest.stopNext();
+      void runSweep(app.ctx, app.ctx.logger); // this process stops inside the requeue's enqueue
+      // Counted and held as a landing blob not yet queued: what a lapsed lease hands to the landing path.
+      const held = await until(async () => {
+        const row = await app.store.get(sourceId);
+        return row?.requeueCount === 1 ? row : undefined;
+      });
+      expect(held).toMatchObject({ state: 'queuing' });
+      const next = app.restart();
+      next.advance(next.ctx.tracking.leaseMs + MINUTE);
+      await runSweep(next.ctx, next.ctx.logger);
+      expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+      expect(app.ingest.sentFor(sourceId)[1]?.url).toMatch(/\/landing\/demo\/Events\/a\.csv\?sig=fake$/);
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+      app.ingest.answer(sourceId, { status: 'Succeeded' });
+      await runSweep(next.ctx, next.ctx.logger);
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+      expect(app.events('IngestionRequeued')).toHaveLength(1);
+    },
+  );
 
   it('rejects a blob routed to a database ALLOWED_DATABASES refuses: quarantined, nothing queued', async () => {
     const app = fakeApp({ ALLOWED_DATABASES: 'demo' });
