@@ -29,6 +29,11 @@ const request = (extra: Partial<PushRequest> = {}): PushRequest => ({
 });
 const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 const busy = () => Object.assign(new Error('server busy'), { statusCode: 503 });
+/** Each protocol as the fake ingest client speaks it: v1 messages, or v2 submissions of 3 (its submissionSize). */
+const PROTOCOLS: [string, number | undefined][] = [
+  ['v1', undefined],
+  ['v2', 3],
+];
 
 async function push(app: FakeApp, extra: Partial<PushRequest> = {}, body = '1,a\n') {
   const outcome = await pushData(app.ctx, request(extra), csv(body));
@@ -517,10 +522,7 @@ describe('the landing path', () => {
     ]);
   });
 
-  it.each([
-    ['v1', undefined],
-    ['v2', 3],
-  ])(
+  it.each(PROTOCOLS)(
     'sends again a requeue of a landing blob whose process stopped before its enqueue, from the blob (%s)',
     async (_protocol, submissionSize) => {
       const app = fakeApp({ STALE_AFTER_MINUTES: '10' });
@@ -611,10 +613,7 @@ describe('settle', () => {
     expect(app.events('IngestionFailed')).toHaveLength(1);
   });
 
-  it.each([
-    ['v1', undefined],
-    ['v2', 3],
-  ])(
+  it.each(PROTOCOLS)(
     'puts a requeue whose enqueue surely failed back to be sent by the sweep, as the same attempt (%s)',
     async (_protocol, submissionSize) => {
       const { app, sourceId } = await pushThatFailedTransiently(submissionSize);
@@ -635,10 +634,7 @@ describe('settle', () => {
     },
   );
 
-  it.each([
-    ['v1', undefined],
-    ['v2', 3],
-  ])(
+  it.each(PROTOCOLS)(
     'sends a requeue whose process stopped before its enqueue once the lease lapses, never leaving it Pending (%s)',
     async (_protocol, submissionSize) => {
       const { app, sourceId } = await pushThatFailedTransiently(submissionSize);
