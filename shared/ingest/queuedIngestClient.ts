@@ -92,6 +92,7 @@ export class QueuedIngestClient {
   private readonly queue: IngestionQueue;
   private readonly staging: TempStaging;
   private readonly status: StatusReader;
+  private readonly storage: StorageClients;
   private readonly protocol: IngestProtocolSetting;
   private readonly configuration: IngestionConfigurationSource;
   private readonly rest: RestQueuedIngestion;
@@ -148,6 +149,7 @@ export class QueuedIngestClient {
       ...((options.retry !== undefined || options.random !== undefined) && { retry }),
     });
     const storage = new StorageClients({ policiesFor: options.storagePolicies });
+    this.storage = storage;
     this.queue = new IngestionQueue({
       resources: this.resources,
       storage,
@@ -384,19 +386,24 @@ export class QueuedIngestClient {
 
   /**
    * How this client has announced sources and read their statuses: v1 queue messages sent, v2 submissions
-   * posted and operation statuses read. For diagnostics, benchmarks and tests.
+   * posted, statuses read (v2 operations and v1 status rows), configuration reads, and the storage requests
+   * of uploads and announcements (Put Blob and Block, Put Message, Insert Or Replace Entity), each attempt.
+   * Counted by the client, so that counting needs no pipeline policy (which would take requests off the lean
+   * path). For diagnostics, benchmarks and tests.
    */
   get announcements(): {
     readonly messages: number;
     readonly posts: number;
     readonly statusReads: number;
     readonly configurationReads: number;
+    readonly storageRequests: number;
   } {
     return {
       messages: this.queue.sent,
       posts: this.rest.posts,
-      statusReads: this.rest.statusReads,
+      statusReads: this.rest.statusReads + this.status.statusRowReads,
       configurationReads: this.configuration.reads,
+      storageRequests: this.storage.hotPathRequests,
     };
   }
 

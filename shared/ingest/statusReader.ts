@@ -25,11 +25,17 @@ export class StatusReader {
   private readonly resources: ResourceManager;
   private readonly storage: StorageClients;
   private readonly retry: RetryOptions;
+  private rowReads = 0;
 
   constructor(options: StatusReaderOptions) {
     this.resources = options.resources;
     this.storage = options.storage;
     this.retry = options.retry;
+  }
+
+  /** Status rows read (each attempt, each table looked in), for diagnostics and benchmarks. */
+  get statusRowReads(): number {
+    return this.rowReads;
   }
 
   /**
@@ -83,10 +89,13 @@ export class StatusReader {
       (a, b) => Number(stripQuery(b.url) === preferred) - Number(stripQuery(a.url) === preferred),
     );
     for (const table of tables) {
-      const status = await withRetry(() => readStatusRow(this.storage.table(table), sourceId, signal), {
-        ...this.retry,
-        abortSignal: signal,
-      });
+      const status = await withRetry(
+        () => {
+          this.rowReads += 1;
+          return readStatusRow(this.storage.table(table), sourceId, signal);
+        },
+        { ...this.retry, abortSignal: signal },
+      );
       if (status) return status;
     }
     return undefined;

@@ -39,6 +39,13 @@ export class StorageClients {
     return this.restFor(container).blobExists(signedUrl, options);
   }
 
+  /** Requests sent by the hot path (`StorageRest`: Put Blob and Block, Put Message, Insert Or Replace Entity, Get Blob Properties). */
+  get hotPathRequests(): number {
+    let n = 0;
+    for (const rest of this.rest.values()) n += rest.requests;
+    return n;
+  }
+
   sendMessage(queue: StorageResource, text: string, options?: CallOptions): Promise<void> {
     return this.restFor(queue).putMessage(queue, text, options);
   }

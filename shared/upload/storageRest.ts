@@ -92,10 +92,16 @@ export class StorageRest {
   private readonly httpClient = new LeanHttpClient();
   private readonly timeout: number;
   private readonly userAgent = `kusto-ingest-functions/${clientVersionHeader()}`;
+  private sent = 0;
 
   constructor(options: StorageRestOptions = {}) {
     this.pipeline = leanPipeline(options.policies);
     this.timeout = options.requestTimeoutInMs ?? 120_000;
+  }
+
+  /** Requests sent (each attempt), for diagnostics and benchmarks: counting here keeps the lean path lean. */
+  get requests(): number {
+    return this.sent;
   }
 
   tempBlob(container: StorageResource, blobName: string): TempBlob {
@@ -182,6 +188,7 @@ export class StorageRest {
     body: Buffer | string,
     options: CallOptions | undefined,
   ): Promise<LeanResponse> {
+    this.sent += 1;
     const requestId = randomUUID();
     const all: Record<string, string> = {
       ...headers,

@@ -54,6 +54,9 @@ describe('protocol auto', () => {
     );
     expect(receipts.every((r) => typeof r.operation === 'string')).toBe(true);
     expect(posts(both) - before).toBeLessThan(4); // at least two shared a POST
+    // Counted by the client itself: one Put Blob per item and no queue message; the POSTs apart.
+    expect(client.announcements).toMatchObject({ storageRequests: 4, messages: 0 });
+    expect(client.announcements.posts).toBe(posts(both) - before);
     for (const receipt of receipts)
       await eventually(async () =>
         (await client.getIngestionStatus(receipt)).status === 'Succeeded' ? true : undefined,
@@ -98,6 +101,10 @@ describe('protocol auto', () => {
     expect(reported.operation).toBeUndefined();
     expect(reported.statusTable).toBeDefined();
     expect(posts(both)).toBe(before);
+    // v1 with a status row: Put Blob, the row, Put Message; reading the status is one row read.
+    expect(client.announcements).toMatchObject({ storageRequests: 3, messages: 1, posts: 0, statusReads: 0 });
+    await client.getIngestionStatus(reported);
+    expect(client.announcements.statusReads).toBe(1);
 
     const old = new QueuedIngestClient({ ingestUri: v1Only.standin.dmUrl });
     expect(await old.protocolFor()).toEqual({
