@@ -18,13 +18,17 @@
  * because its query narrowed by the account first (dev/lokiQueueFirst.ts): that query now narrows by the
  * queue first, and finds the same documents.
  * And Azurite compiled some 30 URL templates afresh for every blob request to find its operation
- * (dev/uriTemplateMemo.ts): each template is now compiled once, and matches the same requests.
+ * (dev/uriTemplateMemo.ts): each template is now compiled once, and matches the same requests; and as the
+ * blob and queue dispatchers test fixed patterns, not paths, each (pattern, template) is matched once.
+ * And Express 5 parsed a request's query string on every read of `req.query`, some 30 per request
+ * (dev/expressQueryOnce.ts): it is now parsed once per URL.
  * Set KIF_AZURITE_STOCK=1 to run Azurite without it.
  */
 import { dirname } from 'node:path';
 import { patchQueueFirst, type LokiResultset } from './lokiQueueFirst';
 import { patchSmallBatches, type LokiCollection } from './lokiSmallBatches';
-import { patchUriTemplates } from './uriTemplateMemo';
+import { patchExpressQuery } from './expressQueryOnce';
+import { patchTemplateMatches, patchUriTemplates } from './uriTemplateMemo';
 
 // dev/azurite.ts does not preload this file at all with KIF_AZURITE_STOCK=1.
 const azuriteDir = dirname(require.resolve('azurite/package.json'));
@@ -37,3 +41,5 @@ const loki = require(require.resolve('lokijs', { paths: [azuriteDir] })) as {
 patchSmallBatches(loki.Collection.prototype);
 patchQueueFirst(loki.Resultset.prototype);
 patchUriTemplates(azuriteDir);
+patchTemplateMatches(azuriteDir);
+patchExpressQuery(azuriteDir);

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+
 /**
  * Azurite picks the operation of every request by testing it against each operation its service defines
  * (about 60 for blobs), and each test compiles the operation's URL template afresh with `uri-templates`
@@ -45,4 +47,46 @@ export function patchUriTemplates(azuriteDir: string): void {
   if (cached === undefined)
     throw new Error(`uri-templates (${path}) is not in the module cache after loading it`);
   cached.exports = memoizedTemplates(compile);
+}
+
+/** Azurite's `isURITemplateMatch(url, template)`: whether a dispatch path fits an operation's template. */
+export type TemplateMatch = (url: string, template: string) => boolean;
+
+/** Most (path, template) answers kept; at the limit the cache starts afresh. Blob and queue need about 200. */
+export const MATCH_CACHE_LIMIT = 4_096;
+
+/**
+ * `match`, answered once per (path, template). The blob and queue dispatchers test a request against every
+ * operation with its *pattern* (`/container/blob`, `/queue/messages`: a handful of strings), not its path, so
+ * the answers repeat for every request; matching still parsed the path with the compiled template each time
+ * (`guessFunction`, 4% of Azurite's CPU on a run of Put Blobs). The answer depends on the two strings only.
+ */
+export function memoizedMatches(match: TemplateMatch, limit = MATCH_CACHE_LIMIT): TemplateMatch {
+  const answers = new Map<string, boolean>();
+  return (url, template) => {
+    const key = `${template}\n${url}`;
+    const known = answers.get(key);
+    if (known !== undefined) return known;
+    const answer = match(url, template);
+    if (answers.size >= limit) answers.clear();
+    answers.set(key, answer);
+    return answer;
+  };
+}
+
+/**
+ * Replaces the blob and queue dispatchers' `isURITemplateMatch` with the memoized one. Their generated code
+ * reads the export at each call (`(0, utils_1.isURITemplateMatch)(…)`), so this works before or after they
+ * load. The table service's pattern holds the entity's keys (a new string per entity): left alone.
+ */
+export function patchTemplateMatches(azuriteDir: string): void {
+  for (const service of ['blob', 'queue']) {
+    const path = join(azuriteDir, 'dist', 'src', service, 'generated', 'utils', 'utils.js');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- Azurite's generated module, untyped
+    const utils = require(path) as { isURITemplateMatch?: TemplateMatch };
+    const original = utils.isURITemplateMatch;
+    if (typeof original !== 'function')
+      throw new Error(`${path} has no isURITemplateMatch: Azurite changed, review dev/uriTemplateMemo.ts`);
+    utils.isURITemplateMatch = memoizedMatches(original);
+  }
 }

@@ -28,7 +28,7 @@ describe('the Azurite launcher', () => {
 });
 
 describe("the local Azurite's preload", () => {
-  it('hands Azurite a uri-templates that compiles each template once (dev/uriTemplateMemo.ts)', () => {
+  it('hands Azurite a uri-templates that compiles each template once, a dispatcher that matches each pattern once (dev/uriTemplateMemo.ts) and a query parsed once (dev/expressQueryOnce.ts)', () => {
     const entry = azuritePreloadEntry();
     expect(entry).toBeDefined();
     // What Azurite's generated dispatcher does per operation, twice: the same compiled template both times.
@@ -39,7 +39,21 @@ describe("the local Azurite's preload", () => {
       const a = compile('/{containerName}/{blob}');
       const b = compile('/{containerName}/{blob}');
       const match = a.fromUri('/tempstorage-0/file.csv.gz', { strict: true });
-      process.stdout.write(JSON.stringify({ same: a === b, match }));
+      // The blob dispatcher's matcher (the original is a named function; the memoized one an arrow), and
+      // Express's query of one request read twice.
+      const utils = require(require('node:path').join(azurite, 'dist/src/blob/generated/utils/utils.js'));
+      const proto = require(require.resolve('express/lib/request.js', { paths: [azurite] }));
+      const req = Object.create(proto);
+      req.url = '/c/b?comp=block&sig=x';
+      req.app = { get: () => require('node:querystring').parse };
+      process.stdout.write(JSON.stringify({
+        same: a === b,
+        match,
+        matchMemoized: utils.isURITemplateMatch.name !== 'isURITemplateMatch',
+        fits: utils.isURITemplateMatch('/container/blob', '/{containerName}/{blob}'),
+        queryOnce: req.query === req.query,
+        query: req.query,
+      }));
     `;
     const run = (preload: string[]) =>
       spawnSync(process.execPath, [...preload, '-e', probe], {
@@ -48,12 +62,24 @@ describe("the local Azurite's preload", () => {
       });
     const patched = run(['--require', entry ?? '']);
     expect(patched.stderr).toBe('');
+    const query = { comp: 'block', sig: 'x' };
     expect(JSON.parse(patched.stdout)).toEqual({
       same: true,
       match: { containerName: 'tempstorage-0', blob: 'file.csv.gz' },
+      matchMemoized: true,
+      fits: true,
+      queryOnce: true,
+      query,
     });
-    // Without the preload the module compiles afresh: the probe tells the two apart.
-    expect(JSON.parse(run([]).stdout)).toMatchObject({ same: false });
+    // Without the preload: compiled afresh, matched afresh, parsed afresh; the same answers.
+    expect(JSON.parse(run([]).stdout)).toEqual({
+      same: false,
+      match: { containerName: 'tempstorage-0', blob: 'file.csv.gz' },
+      matchMemoized: false,
+      fits: true,
+      queryOnce: false,
+      query,
+    });
   });
 });
 

@@ -1,5 +1,10 @@
 import { dirname, join } from 'node:path';
-import { memoizedTemplates, type TemplateCompiler } from '../../dev/uriTemplateMemo';
+import {
+  memoizedMatches,
+  memoizedTemplates,
+  type TemplateCompiler,
+  type TemplateMatch,
+} from '../../dev/uriTemplateMemo';
 
 interface UriTemplate {
   fromUri(uri: string, options?: { strict?: boolean }): Record<string, unknown> | undefined;
@@ -91,5 +96,62 @@ describe('memoizedTemplates (the local Azurite compiles each URL template once)'
     expect(third.fromUri('/c/1', { strict: true })).toEqual({ x: '1' });
     memo('/a/{x}');
     expect(compiled).toBe(4);
+  });
+});
+
+describe('memoizedMatches (the blob and queue dispatchers match each pattern to each template once)', () => {
+  // Azurite's own matcher, as its generated dispatchers call it.
+  const utils = (service: string) =>
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- Azurite's generated module, untyped
+    require(join(azuriteDir, 'dist', 'src', service, 'generated', 'utils', 'utils.js')) as {
+      isURITemplateMatch: TemplateMatch;
+    };
+  // What the dispatchers pass: the patterns of blobStorageContext and queueStorageContext, and some paths.
+  const PATTERNS = [
+    '/',
+    '/container',
+    '/container/blob',
+    '/queue',
+    '/queue/messages',
+    '/queue/messages/messageId',
+    ...REQUESTS,
+  ];
+
+  it("answers every pattern and template of Azurite's blob and queue services as the original does", () => {
+    let matched = 0;
+    for (const service of ['blob', 'queue']) {
+      const original = utils(service).isURITemplateMatch;
+      const memo = memoizedMatches(original);
+      for (const template of azuriteTemplates())
+        for (const pattern of PATTERNS)
+          for (let round = 0; round < 2; round++) {
+            const fresh = original(pattern, template);
+            expect({ service, template, pattern, match: memo(pattern, template) }).toEqual({
+              service,
+              template,
+              pattern,
+              match: fresh,
+            });
+            if (fresh) matched++;
+          }
+    }
+    expect(matched).toBeGreaterThan(20); // matches were compared, not only misses
+  });
+
+  it('asks the original once per (path, template), and starts afresh at its limit', () => {
+    const asked: string[] = [];
+    const memo = memoizedMatches((url, template) => {
+      asked.push(`${template} ${url}`);
+      return url.length > template.length;
+    }, 2);
+    expect(memo('/container/blob', '/{a}')).toBe(true);
+    expect(memo('/container/blob', '/{a}')).toBe(true);
+    expect(memo('/c', '/{a}/{b}')).toBe(false);
+    expect(asked).toHaveLength(2);
+    // The same path under another template is another question; the third answer clears the cache.
+    memo('/c', '/{a}');
+    expect(asked).toHaveLength(3);
+    memo('/container/blob', '/{a}');
+    expect(asked).toHaveLength(4);
   });
 });
