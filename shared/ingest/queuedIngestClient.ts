@@ -61,7 +61,11 @@ export interface QueuedIngestClientOptions {
   /** Randomness for jitter and for shuffling equally ranked accounts, in [0, 1). @default Math.random */
   readonly random?: () => number;
   readonly logger?: Logger;
-  /** Pipeline policies added to the storage clients of one account (fault injection in tests). */
+  /**
+   * Pipeline policies added to the storage clients of one account (fault injection in tests). With any, the
+   * upload path's requests go through the pipeline instead of the lean HTTP client: to count requests, read
+   * `announcements` instead.
+   */
   readonly storagePolicies?: (accountName: string) => PipelinePolicy[];
   /**
    * Text input larger than this is cut at record boundaries into parts of at least this size, each its own
