@@ -82,8 +82,7 @@ type Child = string | { readonly name: string; readonly env: Record<string, stri
 const CHILDREN: Record<string, readonly [ours: Child, ceiling: Child, setup?: string]> = {
   small: ['smallFilesOurs', 'smallFilesCeiling'],
   http: ['httpPush', 'httpCeiling'],
-  // The app on v1, as scenario 8 (bench/children/landingHost.ts says why).
-  landing: [{ name: 'landingHost', env: { KUSTO_INGEST_PROTOCOL: 'v1' } }, 'landingCeiling'],
+  landing: ['landingHost', 'landingCeiling'],
   // Scenario 13: REST submissions (every status read once) against the v1 ceiling's message per file.
   v2: [
     { name: 'smallFilesOurs', env: { BENCH_PROTOCOL: 'v2', BENCH_READ_STATUS: 'yes' } },

@@ -16,9 +16,7 @@ export const landingPath: Scenario = {
   run: (ctx) =>
     withPausedStack(undefined, async (stack) => {
       const events = process.env.BENCH_LANDING_EVENTS ?? '20000';
-      // v1: the ceiling makes v1's requests per event, and each round counts the DM queue's messages, one
-      // per event on v1 (on v2 a message holds a submission of up to 20 blobs).
-      const env = { ...stack.env, ...stack.appEnv, KUSTO_INGEST_PROTOCOL: 'v1' };
+      const env = { ...stack.env, ...stack.appEnv };
       const variants = (count: string) => [
         freshVariant(stack, 'ours', 'landingHost', { ...env, BENCH_EVENTS: count }, ctx.log),
         freshVariant(stack, 'ceiling', 'landingCeiling', { ...env, BENCH_EVENTS: count }, ctx.log),

@@ -106,12 +106,7 @@ export const telemetryCost: Scenario = {
         await compare(
           'telemetry cost, landing small files',
           'landingHost',
-          // v1, as scenario 8 (landingHost.ts says why).
-          {
-            ...base,
-            KUSTO_INGEST_PROTOCOL: 'v1',
-            BENCH_EVENTS: process.env.BENCH_TELEMETRY_EVENTS ?? '3000',
-          },
+          { ...base, BENCH_EVENTS: process.env.BENCH_TELEMETRY_EVENTS ?? '3000' },
           'eventsPerSec',
           'events/s',
         );
