@@ -477,6 +477,21 @@ describe('blob references', () => {
   });
 });
 
+/**
+ * After the sweep of `now` (the same app, or its restart) sent the requeued attempt: queued as attempt 1,
+ * closed as ingested once it lands, sent twice in all, requeued once, never reported stuck.
+ */
+async function closesAsSentOnceMore(app: FakeApp, now: FakeApp, sourceId: string) {
+  expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+  expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+  app.ingest.answer(sourceId, { status: 'Succeeded' });
+  await runSweep(now.ctx, now.ctx.logger);
+  expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+  expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+  expect(app.events('IngestionRequeued')).toHaveLength(1);
+  expect(app.events('IngestionStuck')).toEqual([]);
+}
+
 describe('the landing path', () => {
   /** Uploads a blob to landing and delivers its BlobCreated event; `deliver` delivers the same event again. */
   async function land(app: FakeApp, path: string, body: string) {
@@ -545,13 +560,8 @@ describe('the landing path', () => {
       const next = app.restart();
       next.advance(next.ctx.tracking.leaseMs + MINUTE);
       await runSweep(next.ctx, next.ctx.logger);
-      expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
       expect(app.ingest.sentFor(sourceId)[1]?.url).toMatch(/\/landing\/demo\/Events\/a\.csv\?sig=fake$/);
-      expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
-      app.ingest.answer(sourceId, { status: 'Succeeded' });
-      await runSweep(next.ctx, next.ctx.logger);
-      expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
-      expect(app.events('IngestionRequeued')).toHaveLength(1);
+      await closesAsSentOnceMore(app, next, sourceId);
     },
   );
 
@@ -573,21 +583,6 @@ describe('settle', () => {
     // The service's word on the first attempt: it stays so (a v1 status row) until a new attempt is sent.
     app.ingest.answer(sourceId, { status: 'Failed', failureStatus: 'Transient', errorCode: 'General_Busy' });
     return { app, sourceId };
-  }
-
-  /**
-   * After the sweep of `now` (the same app, or its restart) sent the requeued attempt: queued as attempt 1,
-   * closed as ingested once it lands, sent twice in all, requeued once, never reported stuck.
-   */
-  async function closesAsSentOnceMore(app: FakeApp, now: FakeApp, sourceId: string) {
-    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
-    app.ingest.answer(sourceId, { status: 'Succeeded' });
-    await runSweep(now.ctx, now.ctx.logger);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
-    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-    expect(app.events('IngestionRequeued')).toHaveLength(1);
-    expect(app.events('IngestionStuck')).toEqual([]);
   }
 
   it('queues a failure the service gave up on once more, then reports it when it fails again', async () => {
