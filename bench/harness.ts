@@ -34,10 +34,7 @@ export function runChild(
     });
     child.on('error', reject);
     child.on('exit', (code) => {
-      if (code !== 0)
-        return reject(
-          new Error(`${name} exited with ${code}: ${err.trim().split('\n').slice(-5).join(' | ')}`),
-        );
+      if (code !== 0) return reject(new Error(`${name} exited with ${code}: ${childFailure(err)}`));
       try {
         // The report is the last JSON line: an SDK may print after it (the distro logs a failed export).
         const lines = out.trim().split('\n');
@@ -47,6 +44,18 @@ export function runChild(
       }
     });
   });
+}
+
+/**
+ * What a failed child said, in one line: its last lines without stack frames, so the message of an error it
+ * threw (a refusal, say) is shown rather than the frames printed under it.
+ */
+export function childFailure(stderr: string, lines = 5): string {
+  const said = stderr
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '' && !/^\s+at /.test(l) && !l.startsWith(PROGRESS));
+  return said.slice(-lines).join(' | ') || '(nothing on stderr)';
 }
 
 /** A sample's range, `min-max` with `digits` decimals, for a row's note; '' for no samples. */

@@ -1,4 +1,4 @@
-import { median, perRunRatio, spread } from '../../bench/harness';
+import { childFailure, median, perRunRatio, spread } from '../../bench/harness';
 
 describe('bench harness: medians and per-run ratios', () => {
   it('takes the median of odd and even samples', () => {
@@ -11,5 +11,28 @@ describe('bench harness: medians and per-run ratios', () => {
     const note = perRunRatio([90, 45, 92, 88, 90], [100, 50, 100, 100, 100]);
     expect(note).toBe('ours/ceiling per run: median 0.90, spread 0.88-0.92, 5 runs');
     expect(spread([])).toBe('');
+  });
+});
+
+describe('bench harness: a failed child', () => {
+  it('shows the message of the error it threw, not the stack frames under it', () => {
+    const stderr = [
+      'progress: 300 of 1000',
+      'Error: measures the app on v1, not KUSTO_INGEST_PROTOCOL=v2: unset it',
+      '    at protocolOf (/x/bench/children/landingHost.js:12:11)',
+      '    at main (/x/bench/children/landingHost.js:40:3)',
+      '    at Object.<anonymous> (/x/bench/children/landingHost.js:90:1)',
+      '    at Module._compile (node:internal/modules/cjs/loader:1554:14)',
+      '    at Module.load (node:internal/modules/cjs/loader:1289:32)',
+      '',
+    ].join('\n');
+    expect(childFailure(stderr)).toBe(
+      'Error: measures the app on v1, not KUSTO_INGEST_PROTOCOL=v2: unset it',
+    );
+  });
+
+  it('keeps the last lines of plain output, and says when there was none', () => {
+    expect(childFailure(['a', 'b', 'c', 'd', 'e', 'f', 'g'].join('\n'), 3)).toBe('e | f | g');
+    expect(childFailure('\n   \n')).toBe('(nothing on stderr)');
   });
 });
