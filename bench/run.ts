@@ -39,16 +39,32 @@ const SCENARIOS: readonly Scenario[] = [
   ingestV2,
 ];
 
-async function main(): Promise<void> {
+export interface BenchCli {
+  readonly runs: number;
+  readonly scenarios: readonly Scenario[];
+  readonly json: string | undefined;
+}
+
+export const USAGE = `Usage: npm run bench -- [--runs 3] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--json FILE]
+  --runs  runs of each variant, alternating, after one uncounted warm-up round
+  --only  the scenarios to run, comma-separated (default: all)
+  --json  also write the rows to FILE`;
+
+/** The command line, checked; `undefined` for --help. Throws with a message saying what was wrong. */
+export function parseBenchCli(argv: readonly string[]): BenchCli | undefined {
   const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
     options: {
+      help: { type: 'boolean', short: 'h' },
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
       json: { type: 'string' },
     },
   });
+  if (values.help) return undefined;
   const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1)
+  if (!/^\d+$/.test(values.runs) || !Number.isSafeInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer, got '${values.runs}'`);
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
@@ -56,7 +72,22 @@ async function main(): Promise<void> {
     throw new Error(
       `unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
     );
-  const selected = SCENARIOS.filter((s) => !only || only.includes(s.name));
+  return { runs, scenarios: SCENARIOS.filter((s) => !only || only.includes(s.name)), json: values.json };
+}
+
+async function main(): Promise<void> {
+  let cli: BenchCli | undefined;
+  try {
+    cli = parseBenchCli(process.argv.slice(2));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (cli === undefined) {
+    console.log(USAGE);
+    return;
+  }
+  const { runs, scenarios: selected } = cli;
 
   // The https Azurite of a scenario is trusted through the test CA: run again trusting it if need be.
   const tls = ensureTestCertificate();
@@ -83,21 +114,22 @@ async function main(): Promise<void> {
   }
   console.log(printTable(rows));
   for (const f of failed) console.log(`\nscenario ${f.scenario} FAILED: ${f.error}`);
-  if (values.json) {
+  if (cli.json) {
     writeFileSync(
-      values.json,
+      cli.json,
       JSON.stringify(
         { date: new Date().toISOString(), machine, cpuProbeMs: cpuProbe, runs, rows, failed },
         null,
         2,
       ) + '\n',
     );
-    console.log(`\nwritten to ${values.json}`);
+    console.log(`\nwritten to ${cli.json}`);
   }
   if (failed.length > 0) process.exitCode = 1;
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  });
