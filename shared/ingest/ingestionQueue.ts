@@ -112,7 +112,8 @@ export class IngestionQueue {
   }
 }
 
-function pickStatusTable(tables: readonly StorageResource[], sourceId: string): StorageResource {
+/** The status table a source's rows are written to: stable per source for a given set of tables. */
+export function pickStatusTable(tables: readonly StorageResource[], sourceId: string): StorageResource {
   if (tables.length === 0) {
     throw new IngestResourceError(
       'ReportMethod Table was asked for, but the Data Management service handed out no status table.',

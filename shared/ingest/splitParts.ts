@@ -11,11 +11,15 @@ const SUCCEEDED: ReadonlySet<string> = new Set(['Succeeded', 'Skipped']);
 
 /** One status for the parts of a split source (docs/contracts.md, 'Splitting'). */
 export function combinePartStatuses(sourceId: string, parts: readonly IngestionStatus[]): IngestionStatus {
+  const written = latestRowWrite(parts);
+  const stamp = written !== undefined ? { rowWrittenOn: written } : {};
   const open = parts.find((p) => p.status === 'Pending' || p.status === 'Queued');
-  if (open) return { sourceId, status: open.status, details: `${parts.length} parts; not all are done` };
+  if (open)
+    return { sourceId, status: open.status, details: `${parts.length} parts; not all are done`, ...stamp };
   const failed = parts.filter((p) => !SUCCEEDED.has(p.status));
   const firstFailure = failed[0];
-  if (!firstFailure) return { sourceId, status: 'Succeeded', details: `${parts.length} parts, all ingested` };
+  if (!firstFailure)
+    return { sourceId, status: 'Succeeded', details: `${parts.length} parts, all ingested`, ...stamp };
   const failures = failed.map((p) => `${p.sourceId}: ${p.errorCode ?? p.status}`).join('; ');
   return {
     sourceId,
@@ -23,5 +27,17 @@ export function combinePartStatuses(sourceId: string, parts: readonly IngestionS
     details: `${failed.length} of ${parts.length} parts failed (${failures})`,
     ...(firstFailure.errorCode !== undefined && { errorCode: firstFailure.errorCode }),
     ...(firstFailure.failureStatus !== undefined && { failureStatus: firstFailure.failureStatus }),
+    ...stamp,
   };
+}
+
+/** The latest write among the parts' rows; none unless every part's is known (an unknown one may be later). */
+function latestRowWrite(parts: readonly IngestionStatus[]): string | undefined {
+  let latest: { at: number; text: string } | undefined;
+  for (const part of parts) {
+    const at = part.rowWrittenOn === undefined ? NaN : Date.parse(part.rowWrittenOn);
+    if (Number.isNaN(at)) return undefined;
+    if (!latest || at > latest.at) latest = { at, text: part.rowWrittenOn as string };
+  }
+  return latest?.text;
 }

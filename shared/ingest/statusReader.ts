@@ -6,6 +6,7 @@ import { withRetry, type RetryOptions } from '../retry';
 import { parseStatusMessage, type ReceivedStatusMessage } from '../status/statusQueue';
 import { readStatusRow } from '../status/statusTable';
 import type { StorageClients } from '../upload/storageClients';
+import { pickStatusTable } from './ingestionQueue';
 import { checkPositiveInteger } from './positiveInteger';
 import type { IngestCallOptions } from './queuedTypes';
 import { combinePartStatuses, partSourceId } from './splitParts';
@@ -78,15 +79,22 @@ export class StatusReader {
     );
   }
 
-  /** The status row of one source id, looked for in the preferred table first, then in every other. */
+  /**
+   * The status row of one source id, looked for in the preferred table first, then in every other. With none
+   * preferred (a lookup by id), the table a new attempt would write to comes first: if the tables handed out
+   * changed since an earlier attempt, both may hold a row, and the new attempt's says how it went.
+   */
   private async findStatusRow(
     sourceId: string,
     statusTables: readonly StorageResource[],
     preferred: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<IngestionStatus | undefined> {
+    const first =
+      preferred ??
+      (statusTables.length > 0 ? stripQuery(pickStatusTable(statusTables, sourceId).url) : undefined);
     const tables = [...statusTables].sort(
-      (a, b) => Number(stripQuery(b.url) === preferred) - Number(stripQuery(a.url) === preferred),
+      (a, b) => Number(stripQuery(b.url) === first) - Number(stripQuery(a.url) === first),
     );
     for (const table of tables) {
       const status = await withRetry(

@@ -88,4 +88,10 @@ export interface IngestionStatus {
   readonly details?: string;
   readonly operationId?: string;
   readonly updatedOn?: string;
+  /**
+   * A v1 status row's last write, as the Table service stamped it (its own `Timestamp`, not a field a writer
+   * chose): tells a row of an earlier attempt from one this attempt wrote. For a split source, the latest of
+   * its parts' rows.
+   */
+  readonly rowWrittenOn?: string;
 }

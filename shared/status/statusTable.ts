@@ -55,6 +55,8 @@ export function statusFromEntity(sourceId: string, entity: Record<string, unknow
   const details = redactOptional(text(entity.Details));
   const operationId = text(entity.OperationId);
   const updatedOn = text(entity.UpdatedOn);
+  // The Table service's own stamp, as @azure/data-tables names it on a read.
+  const rowWrittenOn = text(entity.timestamp);
   return {
     sourceId,
     status,
@@ -63,6 +65,7 @@ export function statusFromEntity(sourceId: string, entity: Record<string, unknow
     ...(details !== undefined && { details }),
     ...(operationId !== undefined && { operationId }),
     ...(updatedOn !== undefined && { updatedOn }),
+    ...(rowWrittenOn !== undefined && { rowWrittenOn }),
   };
 }
 

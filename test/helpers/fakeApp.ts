@@ -52,6 +52,7 @@ function appOver(
   blobs: MemoryBlobAccount,
 ): FakeApp {
   const clock = () => time.now;
+  ingest.clock = clock;
   const log = (level: string) => (line: string) => lines.push({ level, line });
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   const config = loadConfig({

@@ -40,10 +40,19 @@ export class FakeIngest implements IngestPort {
   readonly submittedTags = new Set<string>();
   private journals = 0;
   lastProtocol: IngestPort['lastProtocol'];
+  /**
+   * Storage's clock: set, a v1 status row is stamped when written (`rowWrittenOn`), by `answer` or by a send,
+   * which writes the row Pending over the last attempt's, as the real client does.
+   */
+  clock: (() => number) | undefined;
 
   /** The service's word on a source from now on. */
   answer(sourceId: string, status: Omit<IngestionStatus, 'sourceId'>): void {
-    this.statuses.set(sourceId, { sourceId, ...status });
+    this.statuses.set(sourceId, { sourceId, ...this.stamp(), ...status });
+  }
+
+  private stamp(): { rowWrittenOn?: string } {
+    return this.clock ? { rowWrittenOn: new Date(this.clock()).toISOString() } : {};
   }
 
   /** The next enqueue throws `error`; with `applied` the message is recorded first (its answer was lost). */
@@ -160,6 +169,9 @@ export class FakeIngest implements IngestPort {
     }
     const failure = this.failures.shift();
     if (failure && !failure.applied) throw failure.error;
+    // v1: the client writes the source's status row Pending before the message.
+    if (this.submissionSize === undefined && this.clock)
+      this.statuses.set(sourceId, { sourceId, status: 'Pending', ...this.stamp() });
     this.sent.push({ sourceId, url, props });
     if (tag !== undefined) this.submittedTags.add(tag);
     if (failure) throw failure.error;

@@ -153,9 +153,12 @@ describe('QueuedIngestClient: each source kind lands as the service expects', ()
     await expect(client.getIngestionStatus(receipt)).resolves.toEqual(
       expect.objectContaining({ sourceId: receipt.sourceId, status: 'Pending' }),
     );
-    await expect(client.getIngestionStatus(receipt.sourceId)).resolves.toEqual(
-      expect.objectContaining({ sourceId: receipt.sourceId, status: 'Pending' }),
+    // When storage wrote the row, by its own stamp (what tells an earlier attempt's row from this one's).
+    const byId = await client.getIngestionStatus(receipt.sourceId);
+    expect(byId).toEqual(
+      expect.objectContaining({ sourceId: receipt.sourceId, status: 'Pending', rowWrittenOn: row.timestamp }),
     );
+    expect(Math.abs(Date.parse(byId.rowWrittenOn ?? '') - Date.now())).toBeLessThan(60_000);
   });
 
   it('a text file is streamed from disk and gzipped, with the exact RawDataSize, reporting to the queue by default', async () => {

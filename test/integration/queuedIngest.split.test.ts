@@ -100,6 +100,12 @@ describe('QueuedIngestClient: splitting (messages as queued)', () => {
     // By the parent's id alone, the parts are found through their derived ids.
     const byParentId = await c.getIngestionStatus(receipt.sourceId);
     expect(byParentId).toEqual(expect.objectContaining({ sourceId: receipt.sourceId, status: 'Pending' }));
+    // Stamped by the latest of its parts' rows.
+    const stamps = await Promise.all(parts.map(async (p) => (await c.getIngestionStatus(p)).rowWrittenOn));
+    expect(stamps.every((s) => s !== undefined)).toBe(true);
+    expect(Date.parse(byParentId.rowWrittenOn ?? '')).toBe(
+      Math.max(...stamps.map((s) => Date.parse(s ?? ''))),
+    );
   });
 
   it('names every part of a file larger than the threshold p{n}, part 0 included', async () => {

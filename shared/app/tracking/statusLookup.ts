@@ -39,10 +39,10 @@ export async function readStatus(
 }
 
 /**
- * What the service knows of the attempt a stopped worker may have queued: nothing (no status row, or one
- * still holding the failure the last attempt ended with: this one was not queued, or failed the same way),
- * its final status (it was queued and processed), or 'pending' (the row is written just before the message,
- * so the message may or may not have been sent).
+ * What the service knows of the attempt a stopped worker may have queued: nothing (no status row; one last
+ * written before this attempt began; or one still holding the failure the last attempt ended with: this one
+ * was not queued, or failed the same way), its final status (it was queued and processed), or 'pending' (the
+ * row is written just before the message, so the message may or may not have been sent).
  */
 export type QueuedEvidence = 'none' | 'processed' | 'pending';
 
@@ -57,6 +57,10 @@ export async function queuedEvidence(
     if (isNotFound(e)) return 'none';
     throw e;
   }
+  // This attempt's client writes its Pending row before the message, so a row storage last wrote before this
+  // attempt began is an earlier attempt's, whatever it says (a PartiallySucceeded an operator retried, say):
+  // this attempt's message was not sent.
+  if (writtenBefore(status.rowWrittenOn, attemptBegan(record))) return 'none';
   if (status.status === 'Pending' || status.status === 'Queued') return 'pending';
   // A status row is keyed by the source id, so a new attempt's row is the last attempt's until its client
   // writes Pending over it, just before the message. Still the failure the last attempt ended with: this
@@ -64,6 +68,39 @@ export async function queuedEvidence(
   // sending it is right either way; taken as processed, it would be counted, or failed, and never sent.
   const failure = status.status === 'Failed' ? status.errorCode : undefined;
   return failure !== undefined && failure === previousFailure(record) ? 'none' : 'processed';
+}
+
+/**
+ * How far apart the app's clock and storage's may be: a row is taken as older than an attempt only when
+ * storage stamped it this long before the attempt began by the app's clock. An attempt begins when the
+ * operator or the sweep starts it, rarely within minutes of the last attempt's end; within this margin the
+ * other rules decide.
+ */
+export const CLOCK_SKEW_MARGIN_MS = 5 * 60_000;
+
+function writtenBefore(rowWrittenOn: string | undefined, began: number | undefined): boolean {
+  if (rowWrittenOn === undefined || began === undefined) return false;
+  const written = Date.parse(rowWrittenOn);
+  return !Number.isNaN(written) && written < began - CLOCK_SKEW_MARGIN_MS;
+}
+
+/**
+ * When this attempt began, by the app's clock: the last history entry under the previous attempt's number,
+ * which the claim that started this attempt wrote (a requeue's or a retry's). None for a first attempt.
+ */
+function attemptBegan(record: Pick<TrackingRecord, 'requeueCount' | 'history'>): number | undefined {
+  const previous = record.requeueCount;
+  if (previous === 0) return undefined;
+  const entries = record.history ?? [];
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i];
+    if (!entry || entry.attempt < previous) break;
+    if (entry.attempt === previous) {
+      const at = Date.parse(entry.at);
+      return Number.isNaN(at) ? undefined : at;
+    }
+  }
+  return undefined;
 }
 
 /** The error code the previous attempt ended with, as the history noted it when this attempt began. */

@@ -701,6 +701,60 @@ describe("an operator's retry", () => {
     expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
   });
 
+  it('of a PartiallySucceeded source whose process stopped before the enqueue is sent by the sweep (v1)', async () => {
+    const app = fakeApp();
+    const sourceId = await push(app);
+    app.ingest.answer(sourceId, {
+      status: 'PartiallySucceeded',
+      failureStatus: 'Permanent',
+      errorCode: 'BadRequest_InvalidRecords',
+    });
+    await runSweep(app.ctx, app.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'PartiallySucceeded',
+    });
+    app.advance(60 * MINUTE); // the operator fixes the mapping, then retries
+    app.ingest.stopNext();
+    void retrySource(app.ctx, app.ctx.logger, sourceId); // this process stops inside the retry's enqueue
+    await until(async () => (await app.store.get(sourceId))?.requeueCount === 1);
+    const next = app.restart();
+    next.advance(next.ctx.tracking.leaseMs + MINUTE);
+    await runSweep(next.ctx, next.ctx.logger);
+    // Part of the first attempt's data was ingested, so its row's word is not matched like a failure's: the
+    // row was last written an hour before this attempt began, so it is the first attempt's, and this attempt
+    // was never sent. Taken as this attempt's, the retry would be reported PartiallySucceeded and never made.
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+    app.ingest.answer(sourceId, { status: 'Succeeded' });
+    await runSweep(next.ctx, next.ctx.logger);
+    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    expect(app.events('IngestionFailed')).toHaveLength(1);
+  });
+
+  it('of a PartiallySucceeded source is not sent twice when its message went before the process stopped (v1)', async () => {
+    const app = fakeApp();
+    const sourceId = await push(app);
+    app.ingest.answer(sourceId, { status: 'PartiallySucceeded', errorCode: 'BadRequest_InvalidRecords' });
+    await runSweep(app.ctx, app.ctx.logger);
+    app.advance(60 * MINUTE);
+    app.ingest.failNext(new Error('socket hang up'), { applied: true }); // sent, then the process lost it
+    await retrySource(app.ctx, app.ctx.logger, sourceId).catch(() => undefined);
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    app.ingest.answer(sourceId, { status: 'PartiallySucceeded', errorCode: 'BadRequest_InvalidRecords' });
+    const next = app.restart();
+    next.advance(next.ctx.tracking.leaseMs + MINUTE);
+    await runSweep(next.ctx, next.ctx.logger);
+    // This attempt's row (written as its message went, then by the service) is newer than the attempt: its
+    // word stands, and nothing is sent a third time.
+    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+    expect(await app.store.get(sourceId)).toMatchObject({
+      state: 'closed',
+      finalStatus: 'PartiallySucceeded',
+    });
+    expect(app.events('IngestionFailed')).toHaveLength(2);
+  });
+
   it('says the data is gone when the staged blob was cleaned up', async () => {
     const app = fakeApp();
     const sourceId = await push(app);

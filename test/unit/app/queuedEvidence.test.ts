@@ -55,3 +55,41 @@ describe('queuedEvidence: what a v1 status row says of the attempt a stopped hol
     await expect(queuedEvidence(service({ status: 'Succeeded' }), other)).resolves.toBe('processed');
   });
 });
+
+describe('queuedEvidence: a row written before this attempt began', () => {
+  const began = '2026-06-01T12:00:00.000Z';
+  const retried = {
+    sourceId: 's',
+    requeueCount: 1,
+    history: [
+      { at: '2026-06-01T10:00:00.000Z', attempt: 1, outcome: 'PartiallySucceeded', errorCode: 'Bad' },
+      { at: began, attempt: 1, outcome: 'retried' },
+    ],
+  };
+  const writtenAt = (minutesBeforeBegan: number) =>
+    new Date(Date.parse(began) - minutesBeforeBegan * 60_000).toISOString();
+  const partial = (rowWrittenOn: string) =>
+    ({ status: 'PartiallySucceeded', errorCode: 'Bad', rowWrittenOn }) as const;
+
+  it('is none, whatever it says: this attempt writes its row before its message', async () => {
+    await expect(queuedEvidence(service(partial(writtenAt(60))), retried)).resolves.toBe('none');
+    await expect(
+      queuedEvidence(service({ status: 'Succeeded', rowWrittenOn: writtenAt(60) }), retried),
+    ).resolves.toBe('none');
+    await expect(
+      queuedEvidence(service({ status: 'Pending', rowWrittenOn: writtenAt(60) }), retried),
+    ).resolves.toBe('none');
+  });
+
+  it("is left to the other rules within the clocks' margin, after the attempt began, or with no stamp", async () => {
+    await expect(queuedEvidence(service(partial(writtenAt(4))), retried)).resolves.toBe('processed');
+    await expect(queuedEvidence(service(partial(writtenAt(-1))), retried)).resolves.toBe('processed');
+    await expect(queuedEvidence(service(partial('not a date')), retried)).resolves.toBe('processed');
+    await expect(
+      queuedEvidence(service({ status: 'Pending', rowWrittenOn: writtenAt(-1) }), retried),
+    ).resolves.toBe('pending');
+    // A first attempt has no beginning to compare with.
+    const first = { sourceId: 's', requeueCount: 0, history: [] };
+    await expect(queuedEvidence(service(partial(writtenAt(60))), first)).resolves.toBe('processed');
+  });
+});

@@ -8,6 +8,25 @@ const part = (n: number, status: IngestionStatus['status'], errorCode?: string):
 });
 
 describe('combinePartStatuses', () => {
+  it("is stamped with the latest of its parts' row writes, or not at all when one part's is unknown", () => {
+    const at = (p: IngestionStatus, rowWrittenOn?: string): IngestionStatus => ({
+      ...p,
+      ...(rowWrittenOn !== undefined && { rowWrittenOn }),
+    });
+    const done = [
+      at(part(0, 'Succeeded'), '2026-06-01T10:00:00.0000000Z'),
+      at(part(1, 'Failed', 'BadFormat'), '2026-06-01T10:05:00.0000000Z'),
+      at(part(2, 'Succeeded'), '2026-06-01T10:01:00.0000000Z'),
+    ];
+    expect(combinePartStatuses('p', done).rowWrittenOn).toBe('2026-06-01T10:05:00.0000000Z');
+    const open = [at(part(0, 'Pending'), '2026-06-01T11:00:00Z'), ...done];
+    expect(combinePartStatuses('p', open).rowWrittenOn).toBe('2026-06-01T11:00:00Z');
+    expect(combinePartStatuses('p', [...done, part(3, 'Succeeded')]).rowWrittenOn).toBeUndefined();
+    expect(
+      combinePartStatuses('p', [...done, at(part(3, 'Succeeded'), 'soon')]).rowWrittenOn,
+    ).toBeUndefined();
+  });
+
   it('is Pending while any part is, even when another already failed', () => {
     expect(combinePartStatuses('p', [part(0, 'Failed', 'BadFormat'), part(1, 'Pending')]).status).toBe(
       'Pending',
