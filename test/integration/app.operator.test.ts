@@ -34,6 +34,7 @@ interface Listed {
   finalStatus: string | null;
   errorCode: string | null;
   attempts: number;
+  retryable: boolean;
 }
 
 async function land(path: string, content: string): Promise<string> {
@@ -86,6 +87,7 @@ describe('the operator API: list failures, fix the cause, retry', () => {
       finalStatus: 'Failed',
       errorCode: 'BadRequest_TableNotExist',
       attempts: 1,
+      retryable: true,
     });
     // Newest first, and paged.
     const first = await list('status=failed&database=demo&table=Fixme&pageSize=1');
@@ -131,9 +133,9 @@ describe('the operator API: list failures, fix the cause, retry', () => {
       [2, 'Succeeded'],
     ]);
     expect(await status(landed)).toMatchObject({ retriedAs: newLanded, status: 'Failed' });
-    expect(
-      (await list('status=succeeded&database=demo&table=Fixme')).items.map((i) => i.sourceId).sort(),
-    ).toEqual([pushed, newLanded].sort());
+    const succeeded = (await list('status=succeeded&database=demo&table=Fixme')).items;
+    expect(succeeded.map((i) => i.sourceId).sort()).toEqual([pushed, newLanded].sort());
+    expect(succeeded.map((i) => i.retryable)).toEqual([false, false]);
 
     // A second retry of what succeeded, or of the replaced source, is refused.
     expect(await retry(pushed)).toMatchObject({ status: 409, jsonBody: { error: { code: 'NotFailed' } } });

@@ -209,7 +209,7 @@ async function loadItems(append) {
     code.textContent = item.sourceId;
     id.appendChild(code);
     const actions = cell(row, '');
-    if (category === 'failed' || category === 'rejected') {
+    if (item.retryable) {
       const button = document.createElement('button');
       button.textContent = 'Retry';
       button.className = 'retry';

@@ -6,7 +6,7 @@ import { listSources } from '../operator/sourceQueries';
 import type { AppContext } from '../ports';
 import { replayLanding } from '../operator/replayLanding';
 import { retryMany } from '../operator/retryMany';
-import { retrySource } from '../operator/retrySource';
+import { isRetryable, retrySource } from '../operator/retrySource';
 import { summarize } from '../operator/summary';
 import { decodeListToken } from '../tracking/tableTrackingStore';
 import { CONFIG_DEFAULTS } from '../settings';
@@ -95,6 +95,7 @@ export async function handleListSources(
           createdOn: i.createdOn.toISOString(),
           updatedOn: i.updatedOn.toISOString(),
           attempts: i.attempts,
+          retryable: isRetryable(i),
           statusUrl: statusUrl(req, i.sourceId),
         })),
         continuationToken: page.continuationToken ?? null,

@@ -1,5 +1,6 @@
 import type { Logger } from '../../log';
 import type { SourcePorts } from '../ports';
+import { factsOf } from '../sources/kindFacts';
 import { policyOf } from '../sources/registry';
 import type { RetryOutcome } from '../sources/sourceKind';
 import type { TrackingRecord } from '../tracking/trackingRecord';
@@ -8,6 +9,19 @@ export type { RetryOutcome } from '../sources/sourceKind';
 
 /** Final states an operator may retry: the service failed it, or the app rejected it after taking it on. */
 export const RETRYABLE_STATUSES: ReadonlySet<string> = new Set(['Failed', 'PartiallySucceeded', 'Rejected']);
+
+/**
+ * Whether a listed source is one an operator may retry, as far as its listing says (the console offers Retry
+ * on these only): it ended in failure, and the app keeps what it takes to queue it again (a blob reference
+ * keeps no SAS). A source already retried as a new one is refused on retry, with the reason.
+ */
+export function isRetryable(source: Pick<TrackingRecord, 'state' | 'finalStatus' | 'kind'>): boolean {
+  return (
+    source.state === 'closed' &&
+    RETRYABLE_STATUSES.has(source.finalStatus ?? '') &&
+    factsOf(source).requeueable
+  );
+}
 
 /**
  * Retries one source that ended in failure once its cause is fixed (docs/contracts.md, 'Operator API'): a
