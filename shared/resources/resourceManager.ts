@@ -135,10 +135,6 @@ export class ResourceManager {
     return this.ranked(resources);
   }
 
-  rankOf(accountName: string): number {
-    return this.ranking.rank(accountName);
-  }
-
   private ranked(resources: readonly StorageResource[]): StorageResource[] {
     const order = this.ranking.order(accountsOf(resources));
     return orderResources(resources, order, this.rotation++);
