@@ -164,6 +164,7 @@ export class MemoryTrackingStore implements TrackingPersistence {
       createdOn: record.createdOn,
       updatedOn: record.updatedOn,
       attempts: record.requeueCount + 1,
+      retriedAs: record.retriedAs,
       category: categoryOf(record),
     });
     return Promise.resolve();

@@ -136,6 +136,10 @@ describe('the operator API: list failures, fix the cause, retry', () => {
     const succeeded = (await list('status=succeeded&database=demo&table=Fixme')).items;
     expect(succeeded.map((i) => i.sourceId).sort()).toEqual([pushed, newLanded].sort());
     expect(succeeded.map((i) => i.retryable)).toEqual([false, false]);
+    // The old landing source stays failed, but is no longer offered for a retry: it was retried as a new one.
+    expect((await list('status=failed&database=demo&table=Fixme')).items).toEqual([
+      expect.objectContaining({ sourceId: landed, finalStatus: 'Failed', retryable: false }),
+    ]);
 
     // A second retry of what succeeded, or of the replaced source, is refused.
     expect(await retry(pushed)).toMatchObject({ status: 409, jsonBody: { error: { code: 'NotFailed' } } });

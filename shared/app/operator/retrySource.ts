@@ -12,12 +12,15 @@ export const RETRYABLE_STATUSES: ReadonlySet<string> = new Set(['Failed', 'Parti
 
 /**
  * Whether a listed source is one an operator may retry, as far as its listing says (the console offers Retry
- * on these only): it ended in failure, and the app keeps what it takes to queue it again (a blob reference
- * keeps no SAS). A source already retried as a new one is refused on retry, with the reason.
+ * on these only): it ended in failure, was not retried as a new source already, and the app keeps what it
+ * takes to queue it again (a blob reference keeps no SAS).
  */
-export function isRetryable(source: Pick<TrackingRecord, 'state' | 'finalStatus' | 'kind'>): boolean {
+export function isRetryable(
+  source: Pick<TrackingRecord, 'state' | 'finalStatus' | 'kind' | 'retriedAs'>,
+): boolean {
   return (
     source.state === 'closed' &&
+    source.retriedAs === undefined &&
     RETRYABLE_STATUSES.has(source.finalStatus ?? '') &&
     factsOf(source).requeueable
   );

@@ -342,6 +342,7 @@ export class TableTrackingStore implements TrackingPersistence {
       FinalStatus: record.finalStatus,
       ErrorCode: record.errorCode,
       Details: record.details?.slice(0, 2_000),
+      RetriedAs: record.retriedAs,
     };
     for (const [k, v] of Object.entries(optional)) if (v !== undefined) entity[k] = v;
     await this.options.index.upsertEntity(entity, 'Replace');
@@ -482,5 +483,6 @@ function toSummary(e: Record<string, unknown>): SourceSummary {
     createdOn: date(e.CreatedOn),
     updatedOn: date(e.UpdatedOn),
     attempts: typeof e.Attempts === 'number' ? e.Attempts : 1,
+    retriedAs: str(e.RetriedAs),
   };
 }

@@ -642,10 +642,12 @@ export class TrackedSources {
 
   /** Records on a closed source that an operator's retry made it a new source (a new blob version). */
   async retriedAs(record: TrackingRecord, newSourceId: string): Promise<TrackingRecord> {
-    return this.update(record, {
+    const updated = await this.update(record, {
       retriedAs: newSourceId,
       history: this.noted(record, { outcome: 'retried', details: `as ${newSourceId}` }),
     });
+    await this.indexQuietly(updated); // the listing no longer offers it for a retry
+    return updated;
   }
 
   /** Reports a source still pending past the stale limit, once per attempt. */

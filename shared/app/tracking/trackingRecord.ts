@@ -119,6 +119,8 @@ export interface SourceSummary {
   readonly createdOn: Date;
   readonly updatedOn: Date;
   readonly attempts: number;
+  /** A quarantined landing blob an operator retried became a new source: its id. */
+  readonly retriedAs?: string | undefined;
 }
 
 /** A page of the listing: newest first (by when the source was taken on). */

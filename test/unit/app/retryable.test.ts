@@ -19,5 +19,6 @@ describe('isRetryable: where the console offers Retry', () => {
       expect(isRetryable(closed(status))).toBe(false);
     expect(isRetryable({ state: 'queued', finalStatus: undefined, kind: 'http' })).toBe(false);
     expect(isRetryable(closed('Failed', 'blob'))).toBe(false); // it keeps no SAS to queue it with
+    expect(isRetryable({ ...closed('Failed', 'landing'), retriedAs: 'new-source' })).toBe(false);
   });
 });
