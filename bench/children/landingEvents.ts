@@ -7,6 +7,7 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { blobCreatedEventFor } from '../../dev/host/landingWatcher';
+import { SUBMISSION_BLOBS } from '../../dev/standin/queueMessage';
 import { median, pool } from '../harness';
 import { setting, timed } from './common';
 import { resources } from './raw';
@@ -30,13 +31,30 @@ async function writeLandingEvents(storage: string, first: number, count: number)
   });
 }
 
-/** The messages on the DM's ingestion queues (the same account here, read with its key), then none. */
+/** The blobs one message on the DM's queue names: a v1 message one, a v2 submission the stand-in queued each of its own. */
+export function blobsOfMessage(base64: string): number {
+  const message = JSON.parse(Buffer.from(base64, 'base64').toString('utf8')) as Record<string, unknown>;
+  const submitted = message[SUBMISSION_BLOBS];
+  return Array.isArray(submitted) ? submitted.length : 1;
+}
+
+/**
+ * The blobs the messages on the DM's ingestion queues name (the same account here, read with its key), then
+ * none: one per message on v1, up to 20 per message on v2 (a REST submission, as the stand-in queues it).
+ */
 async function takeIngestionMessages(storage: string): Promise<number> {
   const service = QueueServiceClient.fromConnectionString(storage);
   let count = 0;
   for (const url of (await resources()).get('SecuredReadyForAggregationQueue') ?? []) {
     const queue = service.getQueueClient(new URL(url).pathname.split('/').pop() ?? '');
-    count += (await queue.getProperties()).approximateMessagesCount ?? 0;
+    for (;;) {
+      const { receivedMessageItems: batch } = await queue.receiveMessages({
+        numberOfMessages: 32,
+        visibilityTimeout: 600,
+      });
+      if (batch.length === 0) break;
+      for (const m of batch) count += blobsOfMessage(m.messageText);
+    }
     await queue.clearMessages();
   }
   return count;
@@ -44,7 +62,8 @@ async function takeIngestionMessages(storage: string): Promise<number> {
 
 /**
  * Runs BENCH_EVENTS events through `handleRound` in rounds, timing only `handleRound` (which answers how
- * many sources it left uncertain), and checks that each round left one ingestion message per event. Answers the seconds handling took.
+ * many sources it left uncertain), and checks that each round's ingestion messages name one blob per event.
+ * Answers the seconds handling took.
  */
 export async function inRounds(handleRound: (count: number) => Promise<number>): Promise<{
   events: number;
@@ -72,7 +91,7 @@ export async function inRounds(handleRound: (count: number) => Promise<number>):
     // A Put Message cut off by its timeout (Azurite stalls now and then) leaves its source uncertain: the sweep
     // (not run here) finds whether it was stored and queues it if not. Anything else missing is a loss.
     if (queued > count || queued < count - uncertain)
-      throw new Error(`${queued} ingestion messages for ${count} events (${uncertain} uncertain)`);
+      throw new Error(`${queued} blobs in ingestion messages for ${count} events (${uncertain} uncertain)`);
   }
   return { events, seconds, medianRate: median(rates) };
 }

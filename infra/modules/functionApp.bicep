@@ -108,6 +108,7 @@ var appSettings = {
   LEASE_SECONDS: '600'
   HTTP_INGEST_FLAVOR: httpIngestFlavor
   KUSTO_INGEST_PROTOCOL: ingestProtocol
+  KUSTO_INGEST_BATCH_WINDOW_MS: '5'
   OPERATOR_AUTH: empty(operatorClientId) ? 'key' : 'entra'
   OPERATOR_TENANT_ID: tenant().tenantId
   OPERATOR_CLIENT_ID: operatorClientId

@@ -243,6 +243,7 @@ export function createAppContext(config: AppConfig, options: AppContextOptions =
     ...(credential && { credential }),
     logger,
     protocol: protocol.setting,
+    batchWindowMs: config.ingestBatchWindowMs,
     ...options.ingestOptions,
   });
   const tables = options.tables ?? TABLES;

@@ -73,6 +73,8 @@ export interface AppConfig {
    * asking the engine (`v2EngineUri`).
    */
   readonly ingestProtocol: 'auto' | 'v1' | 'v2';
+  /** On v2, how long a source waits for others of its submission (KUSTO_INGEST_BATCH_WINDOW_MS). */
+  readonly ingestBatchWindowMs: number;
   /**
    * The engine that v2's evidence is asked of (extents tagged with a submission, ingestion failures):
    * KUSTO_ENGINE_URI, else the ingest URI without its `ingest-` prefix; undefined when neither is known.
@@ -118,6 +120,7 @@ export type LandingOnSuccess = 'keep' | 'delete' | 'move' | 'tag';
 export const CONFIG_DEFAULTS = {
   KUSTO_AUTH: 'default',
   KUSTO_INGEST_PROTOCOL: 'auto',
+  KUSTO_INGEST_BATCH_WINDOW_MS: '5',
   LANDING_CONTAINER: 'landing',
   LANDING_FAILED_CONTAINER: 'landing-failed',
   LANDING_EVENTS_QUEUE: 'landing-events',
@@ -163,6 +166,7 @@ export const CONFIG_SETTINGS = [
   'KUSTO_INGEST_URI',
   'KUSTO_ENGINE_URI',
   'KUSTO_INGEST_PROTOCOL',
+  'KUSTO_INGEST_BATCH_WINDOW_MS',
   'KUSTO_AUTH',
   'AZURE_CLIENT_ID',
   'AzureWebJobsStorage',
@@ -264,6 +268,15 @@ const settingsSchema = z.object({
     .default(CONFIG_DEFAULTS.KUSTO_INGEST_PROTOCOL)
     .describe(
       'how sources are announced: `auto` (REST queued ingestion where the cluster prefers it, queue messages elsewhere), `v1` or `v2`; v2 asks the engine about a submission whose answer was lost ([lifecycle](lifecycle.md))',
+    ),
+  KUSTO_INGEST_BATCH_WINDOW_MS: positiveInt('KUSTO_INGEST_BATCH_WINDOW_MS')
+    .max(
+      1000,
+      'KUSTO_INGEST_BATCH_WINDOW_MS must be at most 1000 (each request and landing event waits for it)',
+    )
+    .default(Number(CONFIG_DEFAULTS.KUSTO_INGEST_BATCH_WINDOW_MS))
+    .describe(
+      'on v2, how long a source waits for others to share its REST submission: a request or landing event holds its slot meanwhile, so the app waits less than the library (25 ms); longer makes fuller submissions and fewer status reads ([benchmarks](../bench/README.md), scenarios 8 and 13)',
     ),
   KUSTO_AUTH: z
     .enum(['default', 'managed-identity', 'none'])
@@ -663,6 +676,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     successWebhookUrl: s.SUCCESS_WEBHOOK_URL,
     httpIngestFlavor: s.HTTP_INGEST_FLAVOR,
     ingestProtocol: s.KUSTO_INGEST_PROTOCOL,
+    ingestBatchWindowMs: s.KUSTO_INGEST_BATCH_WINDOW_MS,
     v2EngineUri: v2EngineUriOf(s.KUSTO_ENGINE_URI, s.KUSTO_INGEST_URI),
     allowedBlobHosts: commaList(s.ALLOWED_BLOB_HOSTS) ?? [],
     localBlobOrigin: localBlobOrigin(landingStorage),

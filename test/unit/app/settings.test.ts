@@ -1,4 +1,5 @@
-import { ingestProtocolOf } from '../../../shared/app/context';
+import { createAppContext, ingestProtocolOf } from '../../../shared/app/context';
+import * as ingestClients from '../../../shared/ingest/getIngestClient';
 import { ConfigError, loadConfig } from '../../../shared/app/settings';
 
 const local = {
@@ -50,6 +51,7 @@ describe('loadConfig', () => {
       successWebhookUrl: undefined,
       httpIngestFlavor: 'queued',
       ingestProtocol: 'auto',
+      ingestBatchWindowMs: 5,
       v2EngineUri: undefined,
       allowedBlobHosts: [],
       localBlobOrigin: 'http://127.0.0.1:10000',
@@ -268,6 +270,19 @@ describe('loadConfig', () => {
     expect(cluster.v2EngineUri).toBe('https://c.westeurope.kusto.windows.net');
     expect(ingestProtocolOf(cluster)).toMatchObject({ setting: 'v2' });
     expect(ingestProtocolOf(loadConfig({ ...local, KUSTO_INGEST_PROTOCOL: 'v1' })).setting).toBe('v1');
+  });
+
+  it("takes the v2 batch window in whole milliseconds, 1 to 1000, and hands it to the app's ingest client", () => {
+    const config = loadConfig({ ...local, KUSTO_INGEST_BATCH_WINDOW_MS: '40' });
+    expect(config.ingestBatchWindowMs).toBe(40);
+    const made = jest.spyOn(ingestClients, 'getIngestClient');
+    createAppContext(config);
+    expect(made).toHaveBeenCalledWith(config.kustoIngestUri, expect.objectContaining({ batchWindowMs: 40 }));
+    made.mockRestore();
+    for (const bad of ['0', '2.5', '1001', 'soon'])
+      expect(problemsOf({ ...local, KUSTO_INGEST_BATCH_WINDOW_MS: bad })).toEqual([
+        expect.stringMatching(/^KUSTO_INGEST_BATCH_WINDOW_MS (must be|is not valid)/),
+      ]);
   });
 
   it('treats empty settings as unset', () => {
