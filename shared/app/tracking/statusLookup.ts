@@ -1,7 +1,7 @@
 import { isNotFound } from '../../errors';
 import type { QueuedIngestClient } from '../../ingest/queuedIngestClient';
 import type { IngestionReceipt, IngestionStatus } from '../../ingest/types';
-import type { TrackingRecord } from './trackingRecord';
+import type { AttemptEntry, TrackingRecord } from './trackingRecord';
 
 /** What a status lookup of a tracked source asks the ingest client for: its status row, or its id alone. */
 export function statusLookup(record: TrackingRecord): IngestionReceipt | string {
@@ -85,37 +85,33 @@ function writtenBefore(rowWrittenOn: string | undefined, began: number | undefin
 }
 
 /**
- * When this attempt began, by the app's clock: the last history entry under the previous attempt's number,
- * which the claim that started this attempt wrote (a requeue's or a retry's). None for a first attempt.
+ * The history's entries under the previous attempt's number, newest first: how it ended, then the claim
+ * that began this attempt (a requeue's or an operator's retry notes the last attempt's end under its number,
+ * which is the count of attempts before this one). None for a first attempt.
  */
-function attemptBegan(record: Pick<TrackingRecord, 'requeueCount' | 'history'>): number | undefined {
+function previousAttemptEntries(record: Pick<TrackingRecord, 'requeueCount' | 'history'>): AttemptEntry[] {
   const previous = record.requeueCount;
-  if (previous === 0) return undefined;
+  const found: AttemptEntry[] = [];
+  if (previous === 0) return found;
   const entries = record.history ?? [];
   for (let i = entries.length - 1; i >= 0; i--) {
     const entry = entries[i];
     if (!entry || entry.attempt < previous) break;
-    if (entry.attempt === previous) {
-      const at = Date.parse(entry.at);
-      return Number.isNaN(at) ? undefined : at;
-    }
+    if (entry.attempt === previous) found.push(entry);
   }
-  return undefined;
+  return found;
+}
+
+/** When this attempt began, by the app's clock: the newest entry under the previous attempt's number. */
+function attemptBegan(record: Pick<TrackingRecord, 'requeueCount' | 'history'>): number | undefined {
+  const began = previousAttemptEntries(record)[0];
+  const at = began ? Date.parse(began.at) : NaN;
+  return Number.isNaN(at) ? undefined : at;
 }
 
 /** The error code the previous attempt ended with, as the history noted it when this attempt began. */
 function previousFailure(record: Pick<TrackingRecord, 'requeueCount' | 'history'>): string | undefined {
-  // A requeue or an operator's retry notes the last attempt's end under its number, which is the count of
-  // attempts before this one.
-  const previous = record.requeueCount;
-  if (previous === 0) return undefined;
-  const entries = record.history ?? [];
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const entry = entries[i];
-    if (!entry || entry.attempt < previous) break;
-    if (entry.attempt === previous && entry.errorCode !== undefined) return entry.errorCode;
-  }
-  return undefined;
+  return previousAttemptEntries(record).find((e) => e.errorCode !== undefined)?.errorCode;
 }
 
 /**
