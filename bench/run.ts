@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { commandLine } from '../dev/commandLine';
 import { ensureTestCertificate, TEST_TLS_DIR } from '../dev/testRunner';
 import { relaunchTrusting } from '../dev/tls';
 import { cpuProbeMs } from './cpuProbe';
@@ -76,17 +77,8 @@ export function parseBenchCli(argv: readonly string[]): BenchCli | undefined {
 }
 
 async function main(): Promise<void> {
-  let cli: BenchCli | undefined;
-  try {
-    cli = parseBenchCli(process.argv.slice(2));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (cli === undefined) {
-    console.log(USAGE);
-    return;
-  }
+  const cli = commandLine(parseBenchCli, USAGE);
+  if (cli === undefined) return; // --help
   const { runs, scenarios: selected } = cli;
 
   // The https Azurite of a scenario is trusted through the test CA: run again trusting it if need be.

@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { commandLine } from './commandLine';
 
 export const USAGE = `Usage: npm run backfill -- [--url http://127.0.0.1:7071] [--key <master key> | --token <Entra token>]
   [--container c] [--account-url https://<account>.blob.core.windows.net]
@@ -186,13 +187,8 @@ interface Status {
 }
 
 async function main(): Promise<void> {
-  let cli: CliOptions;
-  try {
-    cli = parseCli(process.argv.slice(2));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
+  const cli = commandLine((argv) => parseCli(argv), USAGE);
+  if (cli === undefined) return;
   const started = (await call(cli, 'POST', 'backfill', cli.job)) as { jobId: string; note?: string };
   console.log(`Backfill job ${started.jobId} started${cli.job.dryRun ? ' (dry run)' : ''}.`);
   if (started.note) console.log(started.note);

@@ -3,6 +3,7 @@
  * (dev/chaos/chaos.ts). Exits non-zero on any item lost, ingested twice, or left behind by a refusal.
  */
 import { parseArgs } from 'node:util';
+import { commandLine } from '../commandLine';
 import { describeReport, runChaos, type ChaosOptions } from './chaos';
 
 export const USAGE = `Usage: npm run chaos -- [--items 2000] [--seed 1] [--concurrency 24] [--restarts 1] [--kills 1]
@@ -50,17 +51,8 @@ export function parseChaosCli(argv: readonly string[]): ChaosOptions | undefined
 }
 
 async function main(): Promise<void> {
-  let options: ChaosOptions | undefined;
-  try {
-    options = parseChaosCli(process.argv.slice(2));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (options === undefined) {
-    console.log(USAGE);
-    return;
-  }
+  const options = commandLine(parseChaosCli, USAGE);
+  if (options === undefined) return; // --help
   const started = Date.now();
   console.log(`Chaos: ${options.items} items, seed ${options.seed}`);
   const report = await runChaos(options);

@@ -675,62 +675,38 @@ describe("an operator's retry", () => {
     expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
   });
 
-  it('whose process stopped before the enqueue is sent by the sweep, not failed again by the old status row (v1)', async () => {
-    const app = fakeApp();
-    const sourceId = await push(app);
-    app.ingest.answer(sourceId, {
-      status: 'Failed',
-      failureStatus: 'Permanent',
-      errorCode: 'BadRequest_TableNotExist',
-    });
-    await runSweep(app.ctx, app.ctx.logger);
-    expect(app.events('IngestionFailed')).toHaveLength(1);
-    app.ingest.stopNext();
-    void retrySource(app.ctx, app.ctx.logger, sourceId); // this process stops inside the retry's enqueue
-    await until(async () => (await app.store.get(sourceId))?.requeueCount === 1);
-    const next = app.restart();
-    next.advance(next.ctx.tracking.leaseMs + MINUTE); // past the lease (and the redrive window)
-    await runSweep(next.ctx, next.ctx.logger);
-    // The status row (keyed by the source id) still says how the first attempt failed: that is not this
-    // attempt's word, and the retry the operator asked for is made.
-    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
-    expect(app.events('IngestionFailed')).toHaveLength(1);
-    app.ingest.answer(sourceId, { status: 'Succeeded' });
-    await runSweep(next.ctx, next.ctx.logger);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
-  });
-
-  it('of a PartiallySucceeded source whose process stopped before the enqueue is sent by the sweep (v1)', async () => {
-    const app = fakeApp();
-    const sourceId = await push(app);
-    app.ingest.answer(sourceId, {
-      status: 'PartiallySucceeded',
-      failureStatus: 'Permanent',
-      errorCode: 'BadRequest_InvalidRecords',
-    });
-    await runSweep(app.ctx, app.ctx.logger);
-    expect(await app.store.get(sourceId)).toMatchObject({
-      state: 'closed',
-      finalStatus: 'PartiallySucceeded',
-    });
-    app.advance(60 * MINUTE); // the operator fixes the mapping, then retries
-    app.ingest.stopNext();
-    void retrySource(app.ctx, app.ctx.logger, sourceId); // this process stops inside the retry's enqueue
-    await until(async () => (await app.store.get(sourceId))?.requeueCount === 1);
-    const next = app.restart();
-    next.advance(next.ctx.tracking.leaseMs + MINUTE);
-    await runSweep(next.ctx, next.ctx.logger);
-    // Part of the first attempt's data was ingested, so its row's word is not matched like a failure's: the
-    // row was last written an hour before this attempt began, so it is the first attempt's, and this attempt
-    // was never sent. Taken as this attempt's, the retry would be reported PartiallySucceeded and never made.
-    expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
-    app.ingest.answer(sourceId, { status: 'Succeeded' });
-    await runSweep(next.ctx, next.ctx.logger);
-    expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
-    expect(app.events('IngestionFailed')).toHaveLength(1);
-  });
+  it.each([
+    // The row still says how the first attempt failed, with the error the history noted: not this attempt's.
+    ['Failed', 'BadRequest_TableNotExist', 0],
+    // Part of the first attempt's data was ingested, so its word is not matched like a failure's; but storage
+    // last wrote the row an hour before this attempt began (the operator fixed the mapping, then retried):
+    // the first attempt's. Taken as this attempt's, the retry would be reported again and never made.
+    ['PartiallySucceeded', 'BadRequest_InvalidRecords', 60 * MINUTE],
+  ] as const)(
+    'of a %s source whose process stopped before the enqueue is sent by the sweep, not ended again by the old status row (v1)',
+    async (status, errorCode, operatorDelayMs) => {
+      const app = fakeApp();
+      const sourceId = await push(app);
+      app.ingest.answer(sourceId, { status, failureStatus: 'Permanent', errorCode });
+      await runSweep(app.ctx, app.ctx.logger);
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: status });
+      expect(app.events('IngestionFailed')).toHaveLength(1);
+      app.advance(operatorDelayMs);
+      app.ingest.stopNext();
+      void retrySource(app.ctx, app.ctx.logger, sourceId); // this process stops inside the retry's enqueue
+      await until(async () => (await app.store.get(sourceId))?.requeueCount === 1);
+      const next = app.restart();
+      next.advance(next.ctx.tracking.leaseMs + MINUTE); // past the lease (and the redrive window)
+      await runSweep(next.ctx, next.ctx.logger);
+      // The retry the operator asked for is made.
+      expect(app.ingest.sentFor(sourceId)).toHaveLength(2);
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'queued', requeueCount: 1 });
+      expect(app.events('IngestionFailed')).toHaveLength(1);
+      app.ingest.answer(sourceId, { status: 'Succeeded' });
+      await runSweep(next.ctx, next.ctx.logger);
+      expect(await app.store.get(sourceId)).toMatchObject({ state: 'closed', finalStatus: 'Succeeded' });
+    },
+  );
 
   it('of a PartiallySucceeded source is not sent twice when its message went before the process stopped (v1)', async () => {
     const app = fakeApp();
