@@ -66,11 +66,15 @@ export function spread(values: readonly number[], digits = 0): string {
 /**
  * Ours against the ceiling run by run (alternating runs, each against the one beside it): the median of
  * the per-run ratios and their spread, for a row's note. A stall in one run then moves one ratio, not both
- * medians.
+ * medians. `label` names the pair when it is another (`v2/v1`).
  */
-export function perRunRatio(ours: readonly number[], ceiling: readonly number[]): string {
+export function perRunRatio(
+  ours: readonly number[],
+  ceiling: readonly number[],
+  label = 'ours/ceiling',
+): string {
   const each = ours.map((x, i) => x / (ceiling[i] ?? NaN));
-  return `ours/ceiling per run: median ${median(each).toFixed(2)}, spread ${spread(each, 2)}, ${each.length} runs`;
+  return `${label} per run: median ${median(each).toFixed(2)}, spread ${spread(each, 2)}, ${each.length} runs`;
 }
 
 export function median(values: readonly number[]): number {

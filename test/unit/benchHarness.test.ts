@@ -36,3 +36,11 @@ describe('bench harness: a failed child', () => {
     expect(childFailure('\n   \n')).toBe('(nothing on stderr)');
   });
 });
+
+describe('bench harness: per-run ratios of another pair', () => {
+  it('names the pair it was given', () => {
+    expect(perRunRatio([110, 100], [100, 100], 'v2/v1')).toBe(
+      'v2/v1 per run: median 1.05, spread 1.00-1.10, 2 runs',
+    );
+  });
+});
